@@ -1,0 +1,1 @@
+"""k8s_bundle.analyzer (see docs/architecture.md)."""

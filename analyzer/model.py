@@ -1,0 +1,72 @@
+"""The analyzer's data model: what parsers produce (Evidence) and what rules produce (Finding).
+
+Facts are plain JSON-like values so that CEL, the JSON report and tests see the same thing
+(docs/facts.md). The log index is a polars DataFrame; it is typed loosely here so that this
+module stays importable without polars.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("critical", "warning", "info")
+SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass
+class Problem:
+    """Something wrong with the input itself: a rejected member, a parse error, truncation.
+
+    Problems become findings of the built-in rules `bundle-truncated`, `bundle-member-rejected`,
+    `bundle-limit-reached` and `parse-error`, so the report shows them like any other finding.
+    """
+
+    kind: str                 # truncated | rejected | limit | parse-error | format
+    message: str
+    path: str | None = None   # the bundle member concerned
+    node: str | None = None
+
+
+@dataclass
+class Evidence:
+    """Everything the rules may look at, built in one streaming pass over the bundle."""
+
+    source: str                                   # the path given to `analyze`
+    manifest: dict[str, Any]
+    bundle: dict[str, Any]                        # bundle facts (docs/facts.md)
+    nodes: dict[str, dict[str, Any]]              # node name -> node facts
+    cluster: dict[str, Any]
+    log_index: Any                                # polars.DataFrame (docs/facts.md columns)
+    problems: list[Problem] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)   # every member path read (relative)
+
+
+@dataclass
+class LogEvidence:
+    node: str
+    file: str
+    line: int
+    timestamp: str | None       # RFC 3339 UTC
+    message: str
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    severity: str
+    node: str | None            # None: a cluster or bundle finding
+    title: dict[str, str]       # lang -> text
+    cause: dict[str, str]
+    fix: dict[str, str]
+    message: dict[str, str] = field(default_factory=dict)
+    references: list[dict[str, str]] = field(default_factory=list)
+    components: list[str] = field(default_factory=list)
+    log_lines: list[LogEvidence] = field(default_factory=list)   # first/last lines per matcher
+    log_count: int = 0                                           # total matching lines
+    fact_lines: list[str] = field(default_factory=list)          # evidence built from facts
+    items: list[dict[str, Any]] = field(default_factory=list)    # manifest items involved
+    first_seen: str | None = None
+    last_seen: str | None = None
+    explained_by: list[str] = field(default_factory=list)        # rule ids (same node)
+    explains: list[str] = field(default_factory=list)
+    root_cause: bool = False

@@ -1,0 +1,1 @@
+"""k8s_bundle.collector (see docs/architecture.md)."""

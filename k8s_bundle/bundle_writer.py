@@ -1,0 +1,180 @@
+"""The one way bundles are written (collector, `redact`, samples, rule fixtures, tests).
+
+A bundle is a gzip tar whose members live under one top directory (docs/bundle-format.md).
+The archive is written to `<output>.part` and renamed into place by `finish()`, so a reader
+never sees a half-written bundle under the final name; leaving the `with` block without
+`finish()` removes the temporary file.
+
+Only data that has already been redacted may be handed to the writer: `add_stream` spools to
+memory first and to an anonymous temporary file past `spool_bytes`, and that is safe only
+because the bytes are redacted.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import tarfile
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import orjson
+
+from k8s_bundle.errors import EXIT_NO_SPACE, UserError
+
+MANIFEST_NAME = "manifest.json"
+REDACTION_NAME = "redaction.json"
+
+
+@dataclass(frozen=True)
+class StoredMember:
+    path: str
+    bytes: int
+    sha256: str
+
+
+class BundleWriter:
+    def __init__(
+        self,
+        output: str | os.PathLike[str],
+        top_dir: str,
+        *,
+        overwrite: bool = False,
+        compresslevel: int = 6,
+        spool_bytes: int = 8 * 1024 * 1024,
+    ) -> None:
+        self.output = Path(output)
+        if self.output.exists() and not overwrite:
+            raise UserError(f"{self.output} exists; pass --force to overwrite it")
+        if "/" in top_dir or top_dir in ("", ".", ".."):
+            raise ValueError(f"bad top directory name {top_dir!r}")
+        self.top_dir = top_dir
+        self.part_path = self.output.with_name(self.output.name + ".part")
+        self._spool_bytes = spool_bytes
+        self._lock = threading.Lock()
+        self._names: set[str] = set()
+        self._closed = False
+        self._mtime = int(time.time())
+        try:
+            self.output.parent.mkdir(parents=True, exist_ok=True)
+            self._raw = open(self.part_path, "wb")
+            self._tar = tarfile.open(
+                fileobj=self._raw, mode="w:gz", compresslevel=compresslevel, format=tarfile.PAX_FORMAT
+            )
+        except OSError as exc:
+            self._cleanup()
+            raise _as_user_error(exc, self.output) from None
+
+    # -- adding members -------------------------------------------------------------------
+    def add_bytes(self, path: str, data: bytes) -> StoredMember:
+        digest = hashlib.sha256(data).hexdigest()
+        self._add(path, io.BytesIO(data), len(data))
+        return StoredMember(path, len(data), digest)
+
+    def add_text(self, path: str, text: str) -> StoredMember:
+        return self.add_bytes(path, text.encode("utf-8"))
+
+    def add_json(self, path: str, value: Any) -> StoredMember:
+        return self.add_bytes(path, orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+
+    def add_stream(self, path: str, chunks: Iterable[bytes]) -> StoredMember:
+        """Store already-redacted chunks; size need not be known in advance."""
+        digest = hashlib.sha256()
+        size = 0
+        with tempfile.SpooledTemporaryFile(max_size=self._spool_bytes) as spool:
+            for chunk in chunks:
+                if chunk:
+                    spool.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+            spool.seek(0)
+            self._add(path, spool, size)
+        return StoredMember(path, size, digest.hexdigest())
+
+    def has(self, path: str) -> bool:
+        return _check_member_path(path) in self._names
+
+    def _add(self, path: str, fileobj: Any, size: int) -> None:
+        rel = _check_member_path(path)
+        info = tarfile.TarInfo(f"{self.top_dir}/{rel}")
+        info.size = size
+        info.mode = 0o644
+        info.mtime = self._mtime
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("bundle already finished")
+            if rel in self._names:
+                raise ValueError(f"duplicate bundle member {rel}")
+            try:
+                self._tar.addfile(info, fileobj)
+            except OSError as exc:
+                self._closed = True
+                self._cleanup()
+                raise _as_user_error(exc, self.output) from None
+            self._names.add(rel)
+
+    # -- finishing --------------------------------------------------------------------------
+    def finish(self, manifest: dict[str, Any], redaction: dict[str, Any] | None = None) -> Path:
+        """Write redaction.json and manifest.json last, flush, and rename into place."""
+        if redaction is not None:
+            self.add_json(REDACTION_NAME, redaction)
+        self.add_json(MANIFEST_NAME, manifest)
+        with self._lock:
+            self._closed = True
+            try:
+                self._tar.close()
+                self._raw.flush()
+                os.fsync(self._raw.fileno())
+                self._raw.close()
+                os.replace(self.part_path, self.output)
+            except OSError as exc:
+                self._cleanup()
+                raise _as_user_error(exc, self.output) from None
+        return self.output
+
+    def abort(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._cleanup()
+
+    def _cleanup(self) -> None:
+        for closer in (getattr(self, "_tar", None), getattr(self, "_raw", None)):
+            try:
+                if closer is not None:
+                    closer.close()
+            except Exception:  # noqa: BLE001 - best effort while failing already
+                pass
+        try:
+            self.part_path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def __enter__(self) -> "BundleWriter":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if not self._closed:
+            self.abort()
+
+
+def _check_member_path(path: str) -> str:
+    rel = path.replace("\\", "/").lstrip("/")
+    parts = rel.split("/")
+    if not rel or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"bad bundle member path {path!r}")
+    return rel
+
+
+def _as_user_error(exc: OSError, output: Path) -> UserError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return UserError(
+            f"no space left while writing {output}; the partial file was removed", EXIT_NO_SPACE
+        )
+    return UserError(f"cannot write {output}: {exc.strerror or exc}")

@@ -1,0 +1,98 @@
+"""The `k8s-bundle` command line.
+
+Each area registers its sub-commands from a light `cli` module (stdlib imports only at module
+level) so that `collect`, `redact` and `verify` never import the analyzer's heavy dependencies:
+the static collector binary leaves polars and jinja2 out.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Callable, Sequence
+
+from k8s_bundle import FORMAT_VERSION, __version__
+from k8s_bundle.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
+
+# (module, function) pairs; each function takes the sub-parsers object and registers commands,
+# setting `func` (args -> exit code) on each parser.
+_REGISTRARS: list[tuple[str, str]] = [
+    ("k8s_bundle.collector.cli", "register"),
+    ("k8s_bundle.redact.cli", "register"),
+    ("k8s_bundle.analyzer.cli", "register"),
+]
+
+
+def version_text() -> str:
+    return f"k8s-bundle {__version__} (bundle format {FORMAT_VERSION})"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(
+        prog="k8s-bundle",
+        description="Collect, redact and analyze offline support bundles for Kubernetes nodes.",
+    )
+    parser.add_argument("--version", action="version", version=version_text())
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name, func_name in _REGISTRARS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue  # an area left out of this build (see analyzer_missing below)
+        getattr(module, func_name)(sub)
+    if "analyze" not in sub.choices:
+        _register_missing_analyzer(sub)
+    return parser
+
+
+def _register_missing_analyzer(sub: argparse._SubParsersAction) -> None:
+    """The collector-only binary still answers `analyze` and `rules` with a clear message."""
+    for name in ("analyze", "rules"):
+        p = sub.add_parser(name, help="(not in this build) analyze a bundle", add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=_analyzer_missing)
+
+
+def _analyzer_missing(args: argparse.Namespace) -> int:
+    raise UserError(
+        "this is the collector-only binary; the analyzer is not inside it. "
+        "Install the analyzer on an admin host with `pip install k8s-bundle` (or from the "
+        "source tree: `pip install .`) and run `k8s-bundle analyze BUNDLE` there."
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("K8S_BUNDLE_DEBUG") == "1"
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+        if func is None:
+            parser.print_help(sys.stderr)
+            return 2
+        return int(func(args) or 0)
+    except UserError as exc:
+        print(f"k8s-bundle: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("k8s-bundle: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into one line
+        if debug:
+            raise
+        print(
+            f"k8s-bundle: internal error: {type(exc).__name__}: {exc} "
+            "(run again with --debug for the traceback and report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""k8s_bundle.report_templates (see docs/architecture.md)."""

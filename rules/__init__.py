@@ -1,0 +1,1 @@
+"""k8s_bundle.rules (see docs/architecture.md)."""
