@@ -70,3 +70,4 @@ class Finding:
     explained_by: list[str] = field(default_factory=list)        # rule ids (same node)
     explains: list[str] = field(default_factory=list)
     root_cause: bool = False
+    nodes: list[str] = field(default_factory=list)               # every node with evidence

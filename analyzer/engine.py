@@ -1,0 +1,319 @@
+"""The rule engine: rules + Evidence -> Findings (docs/rule-format.md).
+
+`load_rules` lives in rules_load.py and is re-exported here (docs/architecture.md). The log
+matchers of all rules run first, in one vectorised pass (engine_logs.py); the condition trees
+are then walked per rule and per node, reading the precomputed log hits, the facts through
+CEL, the member list and the manifest. Last, `explains:` links root causes to the findings
+they explain on the same node.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from k8s_bundle.analyzer.cel_env import CelFailure, activation, from_cel, to_cel
+from k8s_bundle.analyzer.engine_logs import CLUSTER_GROUP, LogHit, glob_to_regex, run_log_pass
+from k8s_bundle.analyzer.model import SEVERITY_RANK, Evidence, Finding, LogEvidence
+from k8s_bundle.analyzer.rules_load import (
+    AllCond,
+    AnyCond,
+    CommandCond,
+    Condition,
+    FactCond,
+    FileCond,
+    LogCond,
+    NotCond,
+    ProblemCond,
+    Rule,
+    RuleError,
+    default_rules_dir,
+    lint_rules,
+    load_rules,
+)
+
+__all__ = ["evaluate", "load_rules", "lint_rules", "default_rules_dir", "Rule", "RuleError", "format_message"]
+
+LANGS = ("en", "zh")
+
+
+@dataclass
+class _Collected:
+    """Evidence gathered while a condition tree is found true."""
+
+    hits: list[LogHit] = field(default_factory=list)
+    items: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def merge(self, other: "_Collected") -> None:
+        self.hits += other.hits
+        self.items += [i for i in other.items if i not in self.items]
+        self.lines += [x for x in other.lines if x not in self.lines]
+        for k, v in other.values.items():
+            self.values.setdefault(k, v)
+
+
+class _Context:
+    """Per-bundle state shared by all rules: CEL views of the facts, members, hits."""
+
+    def __init__(self, evidence: Evidence, hits: dict[int, dict[str, LogHit]]) -> None:
+        self.evidence = evidence
+        self.hits = hits
+        self._cel_nodes: dict[str, Any] = {}
+        self._cel_cluster: Any = None
+        self._cel_bundle: Any = None
+        self.members = list(evidence.members or [])
+        items = (evidence.manifest or {}).get("items") or []
+        self.items = [i for i in items if isinstance(i, dict)]
+
+    def cel_node(self, node: str | None) -> Any:
+        if node is None:
+            return to_cel({})
+        if node not in self._cel_nodes:
+            self._cel_nodes[node] = to_cel(self.evidence.nodes.get(node) or {"name": node})
+        return self._cel_nodes[node]
+
+    def cel_cluster(self) -> Any:
+        if self._cel_cluster is None:
+            self._cel_cluster = to_cel(self.evidence.cluster or {})
+        return self._cel_cluster
+
+    def cel_bundle(self) -> Any:
+        if self._cel_bundle is None:
+            self._cel_bundle = to_cel(self.evidence.bundle or {})
+        return self._cel_bundle
+
+
+def node_names(evidence: Evidence) -> list[str]:
+    names = list(evidence.nodes or {})
+    for n in (evidence.manifest or {}).get("nodes") or []:
+        name = n.get("name") if isinstance(n, dict) else None
+        if isinstance(name, str) and name not in names:
+            names.append(name)
+    return names
+
+
+def evaluate(rules: list[Rule], evidence: Evidence) -> list[Finding]:
+    """Run every rule on every node it applies to; findings sorted by severity, then node."""
+    log_conds: list[LogCond] = []
+    cluster_keys: set[int] = set()
+    for rule in rules:
+        for cond in rule.log_conditions():
+            cond.key = len(log_conds)
+            log_conds.append(cond)
+            if rule.scope == "cluster":
+                cluster_keys.add(cond.key)
+    hits = run_log_pass(log_conds, cluster_keys, evidence.log_index)
+    ctx = _Context(evidence, hits)
+    nodes = node_names(evidence)
+    findings: list[Finding] = []
+    for rule in rules:
+        if rule.scope == "cluster":
+            f = _evaluate_rule(rule, None, ctx)
+            if f is not None:
+                findings.append(f)
+            continue
+        for node in nodes:
+            if not _applies(rule, evidence.nodes.get(node) or {}):
+                continue
+            f = _evaluate_rule(rule, node, ctx)
+            if f is not None:
+                findings.append(f)
+    correlate(findings, {r.id: r.explains for r in rules if r.explains})
+    findings.sort(key=sort_key)
+    return findings
+
+
+def sort_key(f: Finding) -> tuple[Any, ...]:
+    return (SEVERITY_RANK.get(f.severity, 9), f.node or "", not f.root_cause, f.rule_id)
+
+
+def _applies(rule: Rule, facts: dict[str, Any]) -> bool:
+    if "any" in rule.platforms:
+        return True
+    os_name = facts.get("os")
+    return os_name is None or os_name in rule.platforms
+
+
+def _evaluate_rule(rule: Rule, node: str | None, ctx: _Context) -> Finding | None:
+    variables: list[tuple[str, Any]] = []
+    act = activation(ctx.cel_node(node), ctx.cel_cluster(), ctx.cel_bundle(), variables)
+    for name, expr in rule.vars:
+        try:
+            value = expr.evaluate(act)
+        except CelFailure:
+            continue  # absent: `has(vars.x)` is false, `{x}` stays as written
+        variables.append((name, value))
+        act = activation(act["node"], act["cluster"], act["bundle"], variables)
+    ok, got = _check(rule.match, node, rule, ctx, act)
+    if not ok:
+        return None
+    for expr in rule.evidence:
+        try:
+            value = from_cel(expr.evaluate(act))
+        except CelFailure:
+            continue
+        if value not in (None, "", []):
+            got.lines.append(str(value))
+    values: dict[str, Any] = {name: from_cel(v) for name, v in variables}
+    for k, v in got.values.items():
+        values.setdefault(k, v)
+    values.setdefault("node", node or "")
+    count = sum(h.count for h in got.hits)
+    values.setdefault("count", count)
+    log_lines: list[LogEvidence] = []
+    for h in got.hits:
+        for line in (h.first, h.last):
+            if line not in log_lines:
+                log_lines.append(line)
+    seen = [h.first_seen for h in got.hits if h.first_seen]
+    last = [h.last_seen for h in got.hits if h.last_seen]
+    nodes: list[str] = [node] if node else []
+    for h in got.hits:
+        nodes += [n for n in h.nodes if n not in nodes]
+    for item in got.items:
+        n = item.get("node")
+        if isinstance(n, str) and n not in nodes:
+            nodes.append(n)
+    return Finding(
+        rule_id=rule.id,
+        severity=rule.severity,
+        node=node,
+        title=dict(rule.title),
+        cause=dict(rule.cause),
+        fix=dict(rule.fix),
+        message={lang: format_message(rule.message[lang], values) for lang in LANGS if lang in rule.message},
+        references=list(rule.references),
+        components=list(rule.components),
+        log_lines=log_lines,
+        log_count=count,
+        fact_lines=got.lines,
+        items=got.items,
+        first_seen=min(seen) if seen else None,
+        last_seen=max(last) if last else None,
+        nodes=nodes,
+    )
+
+
+def _check(cond: Condition, node: str | None, rule: Rule, ctx: _Context, act: dict[str, Any]) -> tuple[bool, _Collected]:
+    got = _Collected()
+    if isinstance(cond, LogCond):
+        hit = ctx.hits.get(cond.key, {}).get(CLUSTER_GROUP if node is None else node)
+        if hit is None or not hit.satisfied:
+            return False, got
+        got.hits.append(hit)
+        got.values.update(hit.groups)
+        return True, got
+    if isinstance(cond, FactCond):
+        return cond.expr.truth(act), got
+    if isinstance(cond, FileCond):
+        prefix = f"nodes/{node}/" if node is not None else ""
+        pattern = glob_to_regex(prefix + cond.glob.lstrip("/"))
+        found = [m for m in ctx.members if pattern.match(m)]
+        if cond.present:
+            got.lines += [f"present in the bundle: {m}" for m in found[:5]]
+            return bool(found), got
+        if found:
+            return False, got
+        item = _item_for_path(ctx, prefix + cond.glob.lstrip("/"))
+        why = f" (collector: {item.get('status')}{': ' + str(item['error']) if item.get('error') else ''})" if item else ""
+        got.lines.append(f"not in the bundle: {prefix}{cond.glob.lstrip('/')}{why}")
+        return True, got
+    if isinstance(cond, CommandCond):
+        matched = [
+            i for i in ctx.items
+            if i.get("id") == cond.id and (node is None or i.get("node") == node) and i.get("status") in cond.statuses
+        ]
+        got.items += matched
+        return bool(matched), got
+    if isinstance(cond, ProblemCond):
+        probs = [
+            p for p in ctx.evidence.problems
+            if p.kind in cond.kinds and (node is None or p.node == node)
+        ]
+        if not probs:
+            return False, got
+        got.lines += [f"{p.path}: {p.message}" if p.path else p.message for p in probs[:50]]
+        if len(probs) > 50:
+            got.lines.append(f"... and {len(probs) - 50} more")
+        got.values.setdefault("problem", probs[0].message)
+        got.values.setdefault("path", probs[0].path or "")
+        got.values.setdefault("problems", len(probs))
+        return True, got
+    if isinstance(cond, AllCond):
+        for part in cond.parts:
+            ok, sub = _check(part, node, rule, ctx, act)
+            if not ok:
+                return False, _Collected()
+            got.merge(sub)
+        return True, got
+    if isinstance(cond, AnyCond):
+        any_ok = False
+        for part in cond.parts:
+            ok, sub = _check(part, node, rule, ctx, act)
+            if ok:
+                any_ok = True
+                got.merge(sub)
+        return any_ok, (got if any_ok else _Collected())
+    if isinstance(cond, NotCond):
+        ok, _ = _check(cond.part, node, rule, ctx, act)
+        return not ok, got
+    raise TypeError(f"unknown condition {cond!r}")
+
+
+def _item_for_path(ctx: _Context, path: str) -> dict[str, Any] | None:
+    pattern = glob_to_regex(path)
+    for item in ctx.items:
+        p = item.get("path")
+        if isinstance(p, str) and pattern.match(p):
+            return item
+    return None
+
+
+_FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def format_message(template: str, values: dict[str, Any]) -> str:
+    """`{name}` from named groups and vars; nothing else (no attribute or index access).
+
+    Unknown names stay as written, `{{` and `}}` are literal braces.
+    """
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) == "{{":
+            return "{"
+        if m.group(0) == "}}":
+            return "}"
+        name = m.group(1)
+        if name not in values:
+            return m.group(0)
+        value = values[name]
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return str(value)
+
+    return _FIELD.sub(sub, template)
+
+
+def correlate(findings: list[Finding], explains: dict[str, list[str]]) -> None:
+    """`explains:` marks a finding as the likely root cause of those it explains, same node.
+
+    A cluster/bundle finding (node None) explains matching findings on every node.
+    """
+    for f in findings:
+        wanted = explains.get(f.rule_id)
+        if not wanted:
+            continue
+        for g in findings:
+            if g is f or g.rule_id not in wanted:
+                continue
+            if f.node is not None and g.node != f.node:
+                continue
+            if f.rule_id not in g.explained_by:
+                g.explained_by.append(f.rule_id)
+            if g.rule_id not in f.explains:
+                f.explains.append(g.rule_id)
+            f.root_cause = True
