@@ -1,0 +1,235 @@
+"""The parser registry: which bundle members become which facts (docs/facts.md).
+
+A parser is a plain function from a member's decoded text to a JSON-like value, registered
+with the bundle paths it reads and the fact it fills:
+
+```python
+from k8s_bundle.analyzer.parsers import parser
+
+@parser("commands/sysctl.txt", fact="sysctl")
+def parse_sysctl(text: str) -> dict[str, str]: ...
+
+@parser("files/etc/cni/net.d/*.conf", "files/etc/cni/net.d/*.conflist", fact="cni.configs", merge="list")
+def parse_cni(text: str, path: str) -> list[dict]: ...     # path: relative to the scope root
+```
+
+- Patterns are globs relative to `nodes/<node>/` (scope "node", the default) or to the bundle
+  root (scope "cluster"): `*` and `?` stay inside one path segment, `**` crosses segments
+  (`files/**/config`). Members under `nodes/<node>/logs/` go to the log index, not to parsers.
+- `fact` is a dotted key below `node` (or `cluster`): `"windows.dynamic_ports.tcp"` fills
+  `node.windows.dynamic_ports.tcp`.
+- A function takes `(text)` or `(text, path)`; `path` is relative to the scope root.
+- When several members feed one fact, `merge` says how: `"single"` (one value; the member of
+  the highest `priority`, then the last path, wins), `"list"` (list results concatenated in
+  priority and path order; a non-list result is appended), `"dict"` (dict results merged, higher
+  priority overriding lower).
+- An exception in a parser becomes `Problem(kind="parse-error")` naming the member; the run
+  goes on and the fact stays absent.
+
+Facts that need several parsed facts or bundle data (certificate `days_left` from the
+manifest's `created_at`, the cgroup version from mounts) are computed by finalizers, which
+run per node once every member has been read:
+
+```python
+@finalizer()
+def cgroup_from_mounts(node: dict, ctx: FinalizeContext) -> None: ...   # mutates node facts
+```
+
+Every module in this package is imported by `registry()` (pkgutil), so a new module registers
+its parsers by merely existing: no central list to edit.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+SCOPES = ("node", "cluster")
+MERGES = ("single", "list", "dict")
+
+
+@dataclass(frozen=True)
+class ParserSpec:
+    func: Callable[..., Any]
+    patterns: tuple[str, ...]
+    fact: str
+    scope: str = "node"
+    merge: str = "single"
+    priority: int = 0
+    takes_path: bool = False
+    regex: re.Pattern[str] = field(default=re.compile(r"(?!)"), compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"{self.func.__module__.rsplit('.', 1)[-1]}.{self.func.__name__}"
+
+    def run(self, text: str, path: str) -> Any:
+        return self.func(text, path) if self.takes_path else self.func(text)
+
+
+@dataclass
+class FinalizeContext:
+    """What a finalizer may look at besides the node's own facts."""
+
+    node: str
+    manifest: dict[str, Any]          # {} when the bundle has none
+    bundle: dict[str, Any]            # bundle facts (created_at, ...)
+    members: list[str]                # member paths of this node, relative to nodes/<node>/
+
+
+@dataclass(frozen=True)
+class FinalizerSpec:
+    func: Callable[[dict[str, Any], FinalizeContext], None]
+    scope: str = "node"
+    order: int = 0
+
+
+_PARSERS: list[ParserSpec] = []
+_FINALIZERS: list[FinalizerSpec] = []
+_LOADED = False
+_LOCK = threading.Lock()
+
+
+def glob_to_regex(pattern: str) -> str:
+    """Translate a bundle glob (`*`, `?`, `**`, `[...]`) to a regex matching a whole path."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1 : end].replace("\\", "\\\\")
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = end + 1
+                continue
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def parser(*patterns: str, fact: str, scope: str = "node", merge: str = "single",
+           priority: int = 0) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register the decorated function as the parser of `patterns` filling `fact`."""
+    if not patterns:
+        raise ValueError("parser() needs at least one path pattern")
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {SCOPES}")
+    if merge not in MERGES:
+        raise ValueError(f"merge must be one of {MERGES}")
+
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        positional = [
+            p for p in inspect.signature(func).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        regex = re.compile("(?:" + "|".join(glob_to_regex(p) for p in patterns) + r")\Z")
+        _PARSERS.append(ParserSpec(func, tuple(patterns), fact, scope, merge, priority,
+                                   len(positional) >= 2, regex))
+        return func
+
+    return register
+
+
+def finalizer(scope: str = "node", order: int = 0) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a function `(facts, ctx) -> None` run after all members were parsed."""
+
+    def register(func: Callable[..., None]) -> Callable[..., None]:
+        _FINALIZERS.append(FinalizerSpec(func, scope, order))
+        return func
+
+    return register
+
+
+@dataclass
+class Registry:
+    parsers: list[ParserSpec]
+    finalizers: list[FinalizerSpec]
+    _cache: dict[tuple[str, str], list[ParserSpec]] = field(default_factory=dict)
+
+    def match(self, scope: str, path: str) -> list[ParserSpec]:
+        """Parsers whose patterns match `path` (relative to the scope root)."""
+        key = (scope, path)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = [s for s in self.parsers if s.scope == scope and s.regex.match(path)]
+            if len(self._cache) < 100_000:
+                self._cache[key] = hit
+        return hit
+
+    def finalizers_for(self, scope: str) -> list[FinalizerSpec]:
+        return sorted((f for f in self.finalizers if f.scope == scope), key=lambda f: f.order)
+
+
+def registry() -> Registry:
+    """Import every module of this package once (registering its parsers) and return them."""
+    global _LOADED
+    with _LOCK:
+        if not _LOADED:
+            for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+                if not info.name.startswith("_"):
+                    importlib.import_module(f"{__name__}.{info.name}")
+            _LOADED = True
+    return Registry(list(_PARSERS), list(_FINALIZERS))
+
+
+def set_fact(facts: dict[str, Any], dotted: str, value: Any) -> None:
+    """facts["a"]["b"] = value for dotted "a.b", creating the dicts on the way."""
+    keys = dotted.split(".")
+    target = facts
+    for key in keys[:-1]:
+        nxt = target.get(key)
+        if not isinstance(nxt, dict):
+            nxt = target[key] = {}
+        target = nxt
+    target[keys[-1]] = value
+
+
+def get_fact(facts: dict[str, Any], dotted: str, default: Any = None) -> Any:
+    target: Any = facts
+    for key in dotted.split("."):
+        if not isinstance(target, dict) or key not in target:
+            return default
+        target = target[key]
+    return target
+
+
+def combine(merge: str, results: list[tuple[int, str, Any]]) -> Any:
+    """Combine the results feeding one fact: (priority, path, value) per member."""
+    ordered = [value for _, _, value in sorted(results, key=lambda r: (r[0], r[1]))]
+    if merge == "single":
+        return ordered[-1]
+    if merge == "list":
+        out: list[Any] = []
+        for value in ordered:
+            if isinstance(value, list):
+                out.extend(value)
+            elif value is not None:
+                out.append(value)
+        return out
+    merged: dict[str, Any] = {}
+    for value in ordered:
+        if isinstance(value, dict):
+            merged.update(value)
+    return merged
