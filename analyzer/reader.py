@@ -1,0 +1,555 @@
+"""Read a bundle safely: one streaming pass, nothing extracted to disk, hostile input expected.
+
+`open_bundle(path)` accepts a `.tar.gz`/`.tgz`, a plain `.tar`, or a directory (an extracted
+bundle, or a directory holding exactly one extracted bundle). Iterating the reader yields
+`Member`s in archive order (manifest.json comes last in a tarball); a member's bytes can be
+read only while it is the current one, because the tarball is read in one forward pass.
+
+Everything that is not a plain file inside the bundle's top directory is refused and recorded
+as a `Problem` (analyzer/model.py) instead of being read: absolute paths, `..` escapes,
+symlinks and hardlinks (whatever their target), devices and FIFOs, duplicates. Input past the
+caps of `ReaderLimits` is read up to the cap and recorded as a `Problem(kind="limit")`. A gzip
+or tar stream that ends early keeps every byte that was read and records
+`Problem(kind="truncated")`. Input that is not a bundle at all raises `UserError` (exit 4).
+"""
+from __future__ import annotations
+
+import os
+import stat
+import tarfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from k8s_bundle.analyzer.model import Problem
+from k8s_bundle.errors import UserError
+
+MANIFEST = "manifest.json"
+_GZIP_MAGIC = b"\x1f\x8b"
+_BLOCK = 512
+# tarfile's own buffer; small on purpose: it copies the rest of its buffer on every header read.
+_TAR_BUFSIZE = 64 * 1024
+_RAW_CHUNK = 256 * 1024
+
+_META_TYPES = frozenset(
+    {tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK}
+)
+_GiB = 1024**3
+_MiB = 1024**2
+
+
+@dataclass(frozen=True)
+class ReaderLimits:
+    """Caps on hostile input (also listed in the README, "Caps on hostile input").
+
+    - ``max_members`` (200,000): members read; the rest of the bundle is ignored.
+    - ``max_total_bytes`` (8 GiB): uncompressed bytes, counted on the decompressed stream
+      itself so that tar metadata cannot hide a decompression bomb; reading stops there.
+    - ``max_member_bytes`` (2 GiB): bytes read from any one member (logs are streamed in
+      chunks, so this bounds time, not memory); the rest of the member is skipped.
+    - ``max_parsed_bytes`` (64 MiB): bytes of a member handed whole to a fact parser
+      (`Member.read()`); parsers' inputs (configs, command outputs) are far smaller.
+    - ``max_path_length`` (1,024 characters) and ``max_path_depth`` (32 components) of a
+      member path below the top directory; longer or deeper members are refused.
+    - ``max_meta_bytes`` (1 MiB): a PAX or GNU long-name header; a larger one ends reading
+      (tarfile would hold it in memory).
+    """
+
+    max_members: int = 200_000
+    max_total_bytes: int = 8 * _GiB
+    max_member_bytes: int = 2 * _GiB
+    max_parsed_bytes: int = 64 * _MiB
+    max_path_length: int = 1024
+    max_path_depth: int = 32
+    max_meta_bytes: int = 1 * _MiB
+
+
+class Member:
+    """One regular file of the bundle. Read it only while it is the reader's current member."""
+
+    __slots__ = ("path", "size", "_open_chunks", "_cap")
+
+    def __init__(self, path: str, size: int, open_chunks, cap: int) -> None:  # noqa: ANN001
+        self.path = path              # relative to the top directory, '/'-separated
+        self.size = size              # size as the archive declares it
+        self._open_chunks = open_chunks
+        self._cap = cap
+
+    def chunks(self, chunk_size: int = 8 * _MiB) -> Iterator[bytes]:
+        """Yield the member's bytes in chunks, at most ``max_member_bytes`` in all."""
+        return self._open_chunks(chunk_size, self._cap)
+
+    def read(self, limit: int | None = None) -> bytes:
+        """The member's bytes, at most ``limit`` (default ``max_parsed_bytes``)."""
+        cap = self._cap if limit is None else min(limit, self._cap)
+        out = bytearray()
+        for chunk in self._open_chunks(min(cap, 8 * _MiB) or 1, cap):
+            out += chunk
+        return bytes(out)
+
+    def __repr__(self) -> str:
+        return f"Member({self.path!r}, size={self.size})"
+
+
+class BundleReader:
+    """A single-pass iterable of `Member`s; `problems` fills in while iterating."""
+
+    def __init__(self, path: Path, kind: str, limits: ReaderLimits) -> None:
+        self.path = path
+        self.kind = kind              # "tar.gz" | "tar" | "dir"
+        self.limits = limits
+        self.problems: list[Problem] = []
+        self.truncated = False        # the archive ended early (a finding, not an error)
+        self.limit_reached = False
+        self._used = False
+        self._parse_cap = limits.max_parsed_bytes
+
+    def __iter__(self) -> Iterator[Member]:
+        if self._used:
+            raise RuntimeError("a BundleReader can be iterated once")
+        self._used = True
+        if self.kind == "dir":
+            return self._iter_dir()
+        return self._iter_tar()
+
+    def __enter__(self) -> "BundleReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    # -- shared checks ------------------------------------------------------------------------
+    def _problem(self, kind: str, message: str, path: str | None = None) -> None:
+        self.problems.append(Problem(kind=kind, message=message, path=path, node=_node_of(path)))
+        if kind == "truncated":
+            self.truncated = True
+        elif kind == "limit":
+            self.limit_reached = True
+
+    def _check_path(self, rel: str) -> str | None:
+        """Why `rel` (already top-dir-stripped) is refused, or None when it is fine."""
+        if len(rel) > self.limits.max_path_length:
+            return f"path longer than {self.limits.max_path_length} characters"
+        if rel.count("/") + 1 > self.limits.max_path_depth:
+            return f"path deeper than {self.limits.max_path_depth} levels"
+        if "\0" in rel:
+            return "NUL in path"
+        return None
+
+    # -- tarballs -----------------------------------------------------------------------------
+    def _iter_tar(self) -> Iterator[Member]:
+        limits = self.limits
+        raw = open(self.path, "rb")
+        src = _Source(raw, gzip=self.kind == "tar.gz", max_out=limits.max_total_bytes + 64 * _MiB)
+        damage: str | None = None
+        try:
+            try:
+                info_cls = type("_LimitedTarInfo", (_SafeTarInfo,), {"k8s_max_meta": limits.max_meta_bytes})
+                tar = tarfile.open(fileobj=src, mode="r|", bufsize=_TAR_BUFSIZE, tarinfo=info_cls)
+            except tarfile.ReadError as exc:
+                raise UserError(f"{self.path}: not a readable bundle ({_stream_damage(src) or exc})") from None
+            if not hasattr(tar, "k8s_header_error"):
+                tar.k8s_header_error = None
+            try:
+                yield from self._walk_tar(tar, src)
+            except tarfile.ReadError as exc:
+                damage = f"the archive is damaged after {src.real_out} bytes ({exc})"
+            if tar.k8s_header_error is not None:
+                damage = f"the tar archive is damaged after {src.real_out} bytes ({tar.k8s_header_error})"
+            elif src.ended and not src.capped and src.real_out < tar.offset + _BLOCK:
+                # tarfile stopped at a zero block that was our padding: no real end marker.
+                damage = f"the tar archive ends early after {src.real_out} bytes"
+        finally:
+            raw.close()
+        damage = _stream_damage(src) or damage
+        if damage:
+            if not src.started:
+                raise UserError(f"{self.path}: not a readable bundle ({damage})")
+            self._problem("truncated", damage + "; members after that point are missing")
+        if src.capped:
+            self._problem("limit", f"stopped after {limits.max_total_bytes} uncompressed bytes (max_total_bytes)")
+
+    def _walk_tar(self, tar: tarfile.TarFile, src: "_Source") -> Iterator[Member]:
+        limits = self.limits
+        top: str | None = None
+        seen: set[str] = set()
+        count = 0
+        declared = 0
+        while True:
+            info = tar.next()
+            tar.members.clear()  # tarfile keeps every TarInfo in stream mode; we do not need them
+            if info is None:
+                break
+            src.started = True
+            name = _clean_name(info.name)
+            if name is None:
+                self._problem("rejected", f"refused member with an absolute or escaping path {info.name!r}",
+                              info.name[:200])
+                continue
+            if top is None:
+                top = name.split("/", 1)[0] if ("/" in name or info.isdir()) else ""
+            if top:
+                if name == top:
+                    continue
+                if not name.startswith(top + "/"):
+                    self._problem("rejected", f"refused member outside the top directory {top!r}", name[:200])
+                    continue
+                rel = name[len(top) + 1 :]
+            else:
+                rel = name
+            if info.isdir():
+                continue
+            if info.issym() or info.islnk():
+                self._problem("rejected", f"refused {'symlink' if info.issym() else 'hardlink'} "
+                              f"(target {info.linkname[:200]!r})", rel[:200])
+                continue
+            if not info.isreg() or info.type == tarfile.GNUTYPE_SPARSE:
+                self._problem("rejected", f"refused special member (tar type {info.type!r})", rel[:200])
+                continue
+            why = self._check_path(rel)
+            if why:
+                self._problem("rejected", f"refused member: {why}", rel[:200])
+                continue
+            if rel in seen:
+                self._problem("rejected", "refused duplicate member (the first copy was read)", rel)
+                continue
+            count += 1
+            if count > limits.max_members:
+                self._problem("limit", f"stopped after {limits.max_members} members (max_members)")
+                return
+            declared += info.size
+            if declared > limits.max_total_bytes:
+                self._problem("limit", f"stopped at {rel}: members declare more than {limits.max_total_bytes} "
+                              "bytes in all (max_total_bytes)", rel)
+                return
+            seen.add(rel)
+            cap = info.size
+            if info.size > limits.max_member_bytes:
+                self._problem("limit", f"read only the first {limits.max_member_bytes} of {info.size} bytes "
+                              "(max_member_bytes)", rel)
+                cap = limits.max_member_bytes
+            src.pad_until = info.offset_data + info.size + 2 * _BLOCK
+            yield Member(rel, info.size, _TarChunks(self, tar, info, src, rel), cap)
+
+    # -- directories --------------------------------------------------------------------------
+    def _iter_dir(self) -> Iterator[Member]:
+        root = self.path
+        count = 0
+        total = 0
+        paths: list[tuple[str, os.stat_result]] = []
+        self._walk_dir(root, "", paths, 0)
+        # manifest.json first: it is available up front in a directory, unlike in a tarball.
+        paths.sort(key=lambda p: (p[0] != MANIFEST, p[0]))
+        for rel, st in paths:
+            count += 1
+            if count > self.limits.max_members:
+                self._problem("limit", f"stopped after {self.limits.max_members} members (max_members)")
+                return
+            total += st.st_size
+            if total > self.limits.max_total_bytes:
+                self._problem("limit", f"stopped at {rel}: more than {self.limits.max_total_bytes} bytes in all "
+                              "(max_total_bytes)", rel)
+                return
+            cap = st.st_size
+            if cap > self.limits.max_member_bytes:
+                self._problem("limit", f"read only the first {self.limits.max_member_bytes} of {st.st_size} "
+                              "bytes (max_member_bytes)", rel)
+                cap = self.limits.max_member_bytes
+            yield Member(rel, st.st_size, _DirChunks(self, root / rel, rel), cap)
+
+    def _walk_dir(self, folder: Path, prefix: str, out: list, depth: int) -> None:  # noqa: ANN001
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            self._problem("rejected", f"cannot list directory: {exc.strerror}", prefix or ".")
+            return
+        for entry in entries:
+            rel = f"{prefix}{entry.name}"
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                self._problem("rejected", f"cannot stat: {exc.strerror}", rel)
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                self._problem("rejected", f"refused symlink (target {_readlink(entry.path)!r})", rel)
+            elif stat.S_ISDIR(st.st_mode):
+                if depth + 1 >= self.limits.max_path_depth:
+                    self._problem("rejected", f"refused directory deeper than {self.limits.max_path_depth} levels",
+                                  rel[:200])
+                    continue
+                self._walk_dir(Path(entry.path), rel + "/", out, depth + 1)
+            elif stat.S_ISREG(st.st_mode):
+                why = self._check_path(rel)
+                if why:
+                    self._problem("rejected", f"refused member: {why}", rel[:200])
+                else:
+                    out.append((rel, st))
+            else:
+                self._problem("rejected", "refused special file (device, FIFO or socket)", rel)
+
+
+def open_bundle(path: str | os.PathLike[str], limits: ReaderLimits | None = None) -> BundleReader:
+    """Check that `path` looks like a bundle and return a reader; raise UserError if not."""
+    limits = limits or ReaderLimits()
+    p = Path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise UserError(f"{p}: no such file or directory") from None
+    except OSError as exc:
+        raise UserError(f"{p}: cannot read ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        return BundleReader(_bundle_dir(p), "dir", limits)
+    if not stat.S_ISREG(st.st_mode):
+        raise UserError(f"{p}: not a regular file or directory")
+    if st.st_size == 0:
+        raise UserError(f"{p}: empty file, not a bundle")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(64 * 1024)
+    except OSError as exc:
+        raise UserError(f"{p}: cannot read ({exc.strerror})") from None
+    if head.startswith(_GZIP_MAGIC):
+        try:
+            inner = zlib.decompressobj(31).decompress(head, _BLOCK)
+        except zlib.error as exc:
+            raise UserError(f"{p}: corrupt gzip data ({exc})") from None
+        if len(inner) >= _BLOCK and not _looks_tar(inner):
+            raise UserError(f"{p}: gzip file that does not hold a tar archive, not a bundle")
+        return BundleReader(p, "tar.gz", limits)
+    if _looks_tar(head):
+        return BundleReader(p, "tar", limits)
+    raise UserError(f"{p}: not a bundle (expected a .tar.gz, a .tar or a directory)")
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _looks_tar(block: bytes) -> bool:
+    if len(block) < _BLOCK:
+        return False
+    try:
+        tarfile.TarInfo.frombuf(block[:_BLOCK], "utf-8", "surrogateescape")
+    except tarfile.HeaderError:
+        return False
+    return True
+
+
+def _bundle_dir(p: Path) -> Path:
+    if (p / MANIFEST).is_file():
+        return p
+    try:
+        children = [c for c in p.iterdir() if c.is_dir() and not c.is_symlink()]
+    except OSError as exc:
+        raise UserError(f"{p}: cannot list directory ({exc.strerror})") from None
+    if len(children) == 1 and (children[0] / MANIFEST).is_file():
+        return children[0]
+    raise UserError(f"{p}: directory without {MANIFEST}, not an extracted bundle")
+
+
+def _stream_damage(src: "_Source") -> str | None:
+    if src.corrupt:
+        return f"the gzip stream is corrupt after {src.real_out} uncompressed bytes ({src.corrupt})"
+    if src.gzip_incomplete:
+        return f"the gzip stream ends early after {src.real_out} uncompressed bytes"
+    return None
+
+
+def _clean_name(name: str) -> str | None:
+    """Normalise a tar member name; None when it is absolute or escapes upwards."""
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        return None
+    parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    return "/".join(parts)
+
+
+def _node_of(path: str | None) -> str | None:
+    if path and path.startswith("nodes/"):
+        parts = path.split("/", 2)
+        if len(parts) == 3:
+            return parts[1]
+    return None
+
+
+def _readlink(path: str) -> str:
+    try:
+        return os.readlink(path)[:200]
+    except OSError:
+        return "?"
+
+
+class _SafeTarInfo(tarfile.TarInfo):
+    """tarfile's header parsing, refusing huge metadata headers and remembering why a
+    stream ended (tarfile otherwise ends silently at a damaged header)."""
+
+    k8s_max_meta = 1 * _MiB   # replaced per reader by ReaderLimits.max_meta_bytes
+
+    @classmethod
+    def fromtarfile(cls, tf: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
+        try:
+            return super().fromtarfile(tf)
+        except tarfile.EOFHeaderError:
+            raise
+        except (tarfile.EmptyHeaderError, tarfile.TruncatedHeaderError, tarfile.InvalidHeaderError) as exc:
+            if tf.offset:
+                tf.k8s_header_error = str(exc) or type(exc).__name__
+            raise
+
+    def _proc_member(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _META_TYPES and self.size > self.k8s_max_meta:
+            raise tarfile.InvalidHeaderError(f"metadata header of {self.size} bytes (max_meta_bytes)")
+        return super()._proc_member(tf)
+
+
+class _TarChunks:
+    """Chunked, capped reading of the current tar member, keeping what a truncated stream had."""
+
+    def __init__(self, reader: BundleReader, tar: tarfile.TarFile, info: tarfile.TarInfo,
+                 src: "_Source", rel: str) -> None:
+        self._reader, self._tar, self._info, self._src, self._rel = reader, tar, info, src, rel
+
+    def __call__(self, chunk_size: int, cap: int) -> Iterator[bytes]:
+        info, src = self._info, self._src
+        fh = self._tar.extractfile(info)
+        if fh is None:
+            return
+        pos = 0
+        while pos < cap:
+            try:
+                chunk = fh.read(min(chunk_size, cap - pos))
+            except (tarfile.ReadError, OSError, EOFError) as exc:  # damaged data
+                self._reader._problem("truncated", f"member data unreadable after {pos} bytes ({exc})", self._rel)
+                return
+            if not chunk:
+                return
+            if src.ended:
+                # Bytes past the real end of the stream are zero padding (see _Source).
+                real = src.real_out - (info.offset_data + pos)
+                if real < len(chunk):
+                    if real > 0:
+                        yield chunk[:real]
+                    self._reader._problem("truncated", f"member cut short after {max(pos + real, pos)} "
+                                          f"of {info.size} bytes", self._rel)
+                    return
+            pos += len(chunk)
+            yield chunk
+
+
+class _DirChunks:
+    def __init__(self, reader: BundleReader, path: Path, rel: str) -> None:
+        self._reader, self._path, self._rel = reader, path, rel
+
+    def __call__(self, chunk_size: int, cap: int) -> Iterator[bytes]:
+        try:
+            # O_NOFOLLOW: the file may have been swapped for a symlink since the walk.
+            fd = os.open(self._path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError as exc:
+            self._reader._problem("rejected", f"cannot open: {exc.strerror}", self._rel)
+            return
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                self._reader._problem("rejected", "refused special file", self._rel)
+                return
+            pos = 0
+            while pos < cap:
+                chunk = fh.read(min(chunk_size, cap - pos))
+                if not chunk:
+                    return
+                pos += len(chunk)
+                yield chunk
+
+
+class _Source:
+    """The raw file as the decompressed tar stream, for tarfile in stream mode.
+
+    Counts the real bytes produced and stops at `max_out` (decompression bombs). When the data
+    ends before tarfile has what it asks for (truncated gzip or tar), it serves zeros up to the
+    end of the current member, so that tarfile hands over the member's real bytes instead of
+    raising and dropping its buffer; `_TarChunks` trims the padding off again.
+    """
+
+    def __init__(self, raw: BinaryIO, *, gzip: bool, max_out: int) -> None:
+        self._raw = raw
+        self._gzip = gzip
+        self._d = zlib.decompressobj(31) if gzip else None
+        self._pending = b""          # compressed input not yet consumed
+        self._max_out = max_out
+        self.real_out = 0
+        self.started = False
+        self.ended = False           # no more real bytes
+        self.gzip_incomplete = False
+        self.corrupt: str | None = None
+        self.capped = False
+        self.pad_until = 0
+        self._served = 0             # real + padding bytes handed out
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = 1 << 20
+        data = b"" if self.ended else self._read_real(n)
+        if len(data) < n and self.ended:
+            limit = max(self.pad_until, self.real_out + 2 * _BLOCK)
+            data += bytes(min(n - len(data), max(0, limit - self._served - len(data))))
+        self._served += len(data)
+        return data
+
+    def _read_real(self, n: int) -> bytes:
+        out: list[bytes] = []
+        got = 0
+        while got < n:
+            room = min(n - got, self._max_out - self.real_out)
+            if room <= 0:
+                self.capped = True
+                self.ended = True
+                break
+            piece = self._next_piece(room)
+            if piece is None:
+                self.ended = True
+                break
+            if piece:
+                out.append(piece)
+                got += len(piece)
+                self.real_out += len(piece)
+        return b"".join(out)
+
+    def _next_piece(self, room: int) -> bytes | None:
+        """Up to `room` bytes; b"" when more input is needed; None at the end of the data."""
+        if self._pending:
+            piece, self._pending = self._pending[:room], self._pending[room:]
+            return piece
+        if self._d is None:
+            piece = self._raw.read(min(room, _RAW_CHUNK))
+            return piece or None
+        d = self._d
+        if d.unconsumed_tail:
+            src = d.unconsumed_tail
+        elif d.eof:
+            src = d.unused_data or self._raw.read(_RAW_CHUNK)
+            if not src.startswith(_GZIP_MAGIC):
+                return None                        # clean end (trailing garbage is ignored)
+            self._d = d = zlib.decompressobj(31)   # concatenated gzip members are one stream
+        else:
+            src = self._raw.read(_RAW_CHUNK)
+            if not src:
+                # The file ended inside the gzip stream: keep whatever the decompressor holds.
+                self.gzip_incomplete = True
+                self._pending = d.flush()
+                self._d = _Exhausted()
+                return b""
+        try:
+            return d.decompress(src, room)
+        except zlib.error as exc:
+            self.corrupt = str(exc)
+            return None
+
+
+class _Exhausted:
+    """Stand-in decompressor after a truncated gzip stream was flushed."""
+
+    unconsumed_tail = b""
+    unused_data = b""
+    eof = True
