@@ -335,3 +335,89 @@ def version_tuple(text: str | None) -> list[int]:
     if not m:
         return []
     return [int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)]
+
+
+# -- registration (analyzer/parsers/__init__.py) -------------------------------------------
+from k8s_bundle.analyzer.parsers import parser  # noqa: E402
+
+_CNI_GLOBS = ("files/C/k/cni/config/*", "files/C/etc/cni/net.d/*", "files/C/ProgramData/containerd/cni/conf/*",
+              "files/C/Program Files/containerd/cni/conf/*", "files/C/k/cni/*.conf", "files/C/opt/cni/conf/*")
+
+
+@parser("windows/os.json", fact="windows.os")
+def _os(text: str) -> dict[str, Any]:
+    return parse_os(text)
+
+
+@parser("windows/hotfixes.json", fact="windows.hotfixes")
+def _hotfixes(text: str) -> list[str]:
+    return parse_hotfixes(text)
+
+
+@parser("windows/services.json", fact="windows.services")
+def _services(text: str) -> list[dict[str, Any]]:
+    return parse_services(text)
+
+
+@parser("windows/services.json", fact="windows.kube_proxy")
+def _kube_proxy(text: str) -> dict[str, Any]:
+    return parse_kube_services(text)["kube_proxy"]
+
+
+@parser("windows/services.json", fact="windows.kubelet")
+def _kubelet(text: str) -> dict[str, Any]:
+    return parse_kube_services(text)["kubelet"]
+
+
+@parser("windows/services.json", fact="windows.flanneld")
+def _flanneld(text: str) -> dict[str, Any]:
+    return parse_kube_services(text)["flanneld"]
+
+
+@parser("files/C/run/flannel/subnet.env", fact="windows.flannel_subnet")
+def _subnet_env(text: str) -> dict[str, Any]:
+    return parse_env_file(text)
+
+
+@parser("files/C/k/SourceVip.json", fact="windows.source_vip")
+def _source_vip(text: str) -> dict[str, Any]:
+    return parse_source_vip(text)
+
+
+@parser("files/C/k/SourceVipRequest.json", fact="windows.source_vip_request")
+def _source_vip_request(text: str) -> dict[str, Any]:
+    return parse_source_vip_request(text)
+
+
+@parser(*_CNI_GLOBS, fact="windows.cni", merge="list")
+def _cni(text: str, path: str) -> dict[str, Any]:
+    return parse_cni_conf(text, path)
+
+
+@parser("windows/netipaddress.json", fact="windows.ip_addresses")
+def _ip_addresses(text: str) -> list[dict[str, Any]]:
+    return parse_ip_addresses(text)
+
+
+@parser("windows/netadapters.json", fact="windows.adapters")
+def _adapters(text: str) -> list[dict[str, Any]]:
+    return parse_net_adapters(text)
+
+
+@parser("windows/versions.json", fact="windows.versions")
+def _versions(text: str) -> dict[str, Any]:
+    return parse_versions(text)
+
+
+@parser("files/C/Program Files/containerd/config.toml", "files/C/ProgramData/containerd/config.toml",
+        fact="windows.containerd_sandbox_image")
+def _sandbox_image(text: str) -> dict[str, Any]:
+    import tomllib
+
+    doc = tomllib.loads(text)
+    cri = doc.get("plugins", {}).get("io.containerd.grpc.v1.cri", {})
+    image = cri.get("sandbox_image") or cri.get("sandbox", {}).get("sandbox_image")
+    if not image:
+        # containerd 2.x: [plugins."io.containerd.cri.v1.images".pinned_images] sandbox = ...
+        image = doc.get("plugins", {}).get("io.containerd.cri.v1.images", {}).get("pinned_images", {}).get("sandbox")
+    return {"image": image, "build": image_build(image) if image else None}

@@ -228,3 +228,58 @@ def test_addresses_and_adapters():
 def test_version_tuple():
     assert host.version_tuple("v0.11.0") == [0, 11, 0] and host.version_tuple("CNI win-bridge plugin v0.8.6") == [0, 8, 6]
     assert host.version_tuple(None) == []
+
+
+def _run_parsers(members: dict[str, str]) -> dict:
+    """Members (path below nodes/<node>/ -> text) through the real registry and finalizers."""
+    from k8s_bundle.analyzer.parsers import FinalizeContext, combine, registry, set_fact
+
+    reg = registry()
+    results: dict[str, tuple[str, list]] = {}
+    for path, text in members.items():
+        for spec in reg.match("node", path):
+            results.setdefault(spec.fact, (spec.merge, []))[1].append((spec.priority, path, spec.run(text, path)))
+    facts: dict = {}
+    for fact, (merge, values) in sorted(results.items()):
+        set_fact(facts, fact, combine(merge, values))
+    for fin in reg.finalizers_for("node"):
+        fin.func(facts, FinalizeContext("node1", {}, {}, list(members)))
+    return facts
+
+
+def test_derived_port_pool_and_load_balancer_arithmetic():
+    excluded = "\nProtocol tcp Port Exclusion Ranges\n\nStart Port    End Port\n----------    --------\n" + "".join(
+        f"{49152 + 64 * i:>10}{49152 + 64 * i + 63:>12}\n" for i in range(250)) + "\n* - Administered port exclusions.\n"
+    facts = _run_parsers({
+        "windows/dynamicportrange-tcp.txt": NETSH_DYNAMIC_TCP_EN,
+        "windows/excludedportrange-tcp.txt": excluded,
+        "windows/reservedports.txt": RESERVED_OLD_FAIL,
+        "windows/hns-policylists.json": to_json([hns_policylist_v1(i) for i in range(120)]),
+        "windows/hns-loadbalancers.json": "",
+        "windows/services.json": json.dumps(SERVICES[1]),
+    })
+    win = facts["windows"]
+    assert win["load_balancers"] == {"total": 120, "dsr": 0, "non_dsr": 120, "source": "hns-policylists (V1)"}
+    pool = win["port_pool"]
+    assert (pool["count"], pool["excluded_in_range"], pool["free_ports"], pool["free_blocks"]) == (16384, 16000, 384, 6)
+    assert pool["dsr"] is True and pool["ranges_reserved"] == 3
+
+
+def test_derived_flannel_cni_pause_updates():
+    facts = _run_parsers({
+        "files/C/run/flannel/subnet.env": "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.4.1/24\n",
+        "files/C/k/SourceVip.json": json.dumps({"ip4": {"ip": "10.244.9.2/24"}}),
+        "files/C/k/cni/config/cni.conf": json.dumps(CNI_V2),
+        "windows/services.json": json.dumps(SERVICES),
+        "windows/netipaddress.json": json.dumps({"InterfaceAlias": "vEthernet (Ethernet)", "IPAddress": "10.127.130.5", "PrefixLength": 24}),
+        "windows/os.json": json.dumps({"Version": "10.0.20348", "BuildNumber": "20348", "UBR": 2340}),
+        "windows/hns-networks.json": to_json([hns_network_v2("nat", "172.20.0.0/20", None)]),
+        "windows/netadapters.json": json.dumps({"Name": "Ethernet", "Status": "Up"}),
+    })
+    win = facts["windows"]
+    assert win["source_vip_stale"] == {"stale": True, "files": ["SourceVip.json 10.244.9.2/24"], "flannel_subnet": "10.244.4.0/24"}
+    assert win["cni_exceptions"]["missing"] == ["service 10.96.0.0/12", "management 10.127.130.0/24"]
+    assert win["pause"]["mismatch"] is True and win["pause"]["build"] == 17763 and win["pause"]["host_build"] == 20348
+    assert win["updates"] == {"KB4551853": True, "KB4571748": True}
+    assert win["hns"]["cluster_network"] is None and win["vethernet_present"] is False
+    assert win["os_build"] == "10.0.20348.2340"
