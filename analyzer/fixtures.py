@@ -16,6 +16,7 @@ of that rule, `quiet` ones must not. Keys a fixture may use (docs/rule-format.md
 from __future__ import annotations
 
 import copy
+import gzip
 import io
 import tarfile
 import tempfile
@@ -154,25 +155,41 @@ def build_fixture_bundle(fixture: dict[str, Any], output: Path) -> Path:
 
 
 def _add_hostile_members(output: Path, members: list[dict[str, Any]]) -> None:
-    """Re-pack the bundle with members the writer (rightly) refuses to produce."""
+    """Re-pack the bundle with members the writer (rightly) refuses to produce.
+
+    A `file` member with `declared_size` gets a header claiming that size and is written last,
+    with no end-of-archive marker after it (a decompression bomb's header, without the bomb).
+    """
     buf = io.BytesIO()
-    with tarfile.open(output, "r:gz") as src, tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.PAX_FORMAT) as dst:
+    dst = tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT)
+    with tarfile.open(output, "r:gz") as src:
         for info in src.getmembers():
             dst.addfile(info, src.extractfile(info) if info.isfile() else None)
-        for m in members:
-            name = m["path"] if m["path"].startswith("/") else f"{FIXTURE_TOP_DIR}/{m['path']}"
-            info = tarfile.TarInfo(name)
-            content = m.get("content", "").encode("utf-8")
-            if m["type"] == "symlink":
-                info.type, info.linkname = tarfile.SYMTYPE, m.get("target", "/etc/passwd")
-            elif m["type"] == "hardlink":
-                info.type, info.linkname = tarfile.LNKTYPE, m.get("target", "/etc/passwd")
-            elif m["type"] == "fifo":
-                info.type = tarfile.FIFOTYPE
-            else:
-                info.size = len(content)
-            dst.addfile(info, io.BytesIO(content) if m["type"] == "file" else None)
-    output.write_bytes(buf.getvalue())
+    liars = []
+    for m in members:
+        name = m["path"] if m["path"].startswith("/") else f"{FIXTURE_TOP_DIR}/{m['path']}"
+        info = tarfile.TarInfo(name)
+        content = m.get("content", "").encode("utf-8")
+        if m["type"] == "symlink":
+            info.type, info.linkname = tarfile.SYMTYPE, m.get("target", "/etc/passwd")
+        elif m["type"] == "hardlink":
+            info.type, info.linkname = tarfile.LNKTYPE, m.get("target", "/etc/passwd")
+        elif m["type"] == "fifo":
+            info.type = tarfile.FIFOTYPE
+        else:
+            info.size = len(content)
+        if m.get("declared_size"):
+            info.size = int(m["declared_size"])
+            liars.append((info, content))
+            continue
+        dst.addfile(info, io.BytesIO(content) if m["type"] == "file" else None)
+    if liars:
+        dst.fileobj = io.BytesIO()  # keep tarfile from writing its end marker into buf
+        for info, content in liars:
+            buf.write(info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape"))
+            buf.write(content + b"\0" * (-len(content) % tarfile.BLOCKSIZE))
+    dst.close()
+    output.write_bytes(gzip.compress(buf.getvalue(), compresslevel=1))
 
 
 def run_fixture(rule: Rule, fixture: dict[str, Any], workdir: Path) -> FixtureResult:
