@@ -1,0 +1,107 @@
+"""`k8s-bundle collect` (stdlib only at module level: the collector binary stays small)."""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+
+from k8s_bundle.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$", re.I)
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*$", re.I)
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_UNIT_BYTES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def parse_duration(text: str) -> int:
+    m = _DURATION.match(text)
+    if not m or int(m.group(1)) <= 0:
+        raise UserError(f"bad duration {text!r}: use a number with s, m, h, d or w (e.g. 72h)",
+                        EXIT_USAGE)
+    return int(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()]
+
+
+def parse_size(text: str) -> int:
+    m = _SIZE.match(text)
+    if not m or float(m.group(1)) <= 0:
+        raise UserError(f"bad size {text!r}: use a number with K, M or G (e.g. 16M)", EXIT_USAGE)
+    return int(float(m.group(1)) * _UNIT_BYTES[m.group(2).lower()])
+
+
+def _areas(text: str | None, known: tuple[str, ...], flag: str) -> frozenset[str] | None:
+    if text is None:
+        return None
+    areas = frozenset(a.strip() for a in text.split(",") if a.strip())
+    unknown = sorted(areas - set(known))
+    if unknown or not areas:
+        raise UserError(f"{flag}: unknown area {', '.join(unknown) or '(empty)'}; "
+                        f"areas are {', '.join(known)}", EXIT_USAGE)
+    return areas
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "collect", help="gather this node into one redacted bundle",
+        description="Gather this Linux node (or a mounted root) into one redacted bundle. "
+                    "Reads only, at low priority; every command has a timeout and every file a "
+                    "size cap. See docs/collector.md.")
+    p.add_argument("-o", "--output", help="bundle path (default: ./k8s-bundle-<node>-<UTC stamp>.tgz)")
+    p.add_argument("--since", default="72h", help="journal window (default 72h; s, m, h, d, w)")
+    p.add_argument("--root", default="/", help="collect files from this mounted root (a dead "
+                   "node's disk); commands are skipped unless --live")
+    p.add_argument("--live", action="store_true", help="with --root: the root belongs to the "
+                   "running node (e.g. the host's / mounted in a privileged pod); run commands too")
+    p.add_argument("--only", metavar="AREA,...", help="collect only these areas")
+    p.add_argument("--skip", metavar="AREA,...", help="leave these areas out")
+    p.add_argument("--timeout", default="10", help="per-command timeout in seconds (default 10)")
+    p.add_argument("--max-file-size", default="16M", help="per-item size cap (default 16M)")
+    p.add_argument("--workers", type=int, default=4, help="parallel items (default 4)")
+    p.add_argument("--progress", choices=("auto", "tty", "json", "none"), default="auto",
+                   help="progress display (default: live on a terminal, none otherwise)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(func=run_collect)
+
+
+def run_collect(args: argparse.Namespace) -> int:
+    from k8s_bundle.collector.engine import CollectOptions, collect
+    from k8s_bundle.collector.linux import AREAS
+    from k8s_bundle.collector.progress import (JsonLinesProgress, RichProgress, stop_display,
+                                               summary_text)
+
+    since_seconds = parse_duration(args.since)
+    cap = parse_size(args.max_file_size)
+    try:
+        timeout = float(args.timeout)
+    except ValueError:
+        timeout = -1.0
+    if not 0 < timeout <= 3600:
+        raise UserError(f"bad --timeout {args.timeout!r}: seconds between 0 and 3600", EXIT_USAGE)
+    if not 1 <= args.workers <= 32:
+        raise UserError("--workers must be between 1 and 32", EXIT_USAGE)
+    root = os.path.abspath(args.root)
+    if not os.path.isdir(root):
+        raise UserError(f"--root {args.root}: not a directory", EXIT_USAGE)
+    if args.live and root == "/":
+        args.live = False  # "/" is live anyway
+    opts = CollectOptions(
+        output=args.output, since=args.since.strip(), since_seconds=since_seconds, root=root,
+        live=True if (args.live or root == "/") else False,
+        only=_areas(args.only, AREAS, "--only"),
+        skip=_areas(args.skip, AREAS, "--skip") or frozenset(),
+        timeout=timeout, max_file_size=cap, workers=args.workers, force=args.force,
+        argv=["collect", *sys.argv[2:]] if len(sys.argv) > 1 and sys.argv[1] == "collect" else ["collect"],
+    )
+    mode = args.progress
+    if mode == "auto":
+        mode = "tty" if sys.stderr.isatty() else "none"
+    progress = RichProgress() if mode == "tty" else JsonLinesProgress() if mode == "json" else None
+    try:
+        result = collect(opts, progress)
+    except BaseException:
+        if progress is not None:
+            stop_display(progress)
+        raise
+    if mode != "json":
+        print(summary_text(result), file=sys.stderr)
+    return EXIT_INTERRUPTED if result.partial else EXIT_OK

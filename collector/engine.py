@@ -1,0 +1,622 @@
+"""The collection engine: runs catalogue items through a transport, redacts every byte, writes
+the bundle, and records one manifest item per declared item whatever happened to it.
+
+Items run in a small bounded thread pool (they mostly wait on subprocesses and disks). Each
+item is bounded by a timeout and a cap; a failing item is recorded and the run goes on.
+SIGINT/SIGTERM stop the run early and still finish a valid bundle marked partial.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import itertools
+import os
+import re
+import signal
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import orjson
+
+from k8s_bundle import FORMAT_VERSION, __version__
+from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.collector.context import Context
+from k8s_bundle.collector.items import (ApiItem, CommandItem, DerivedItem, FileItem, GlobItem,
+                                        Item, JournalItem, PowerShellItem)
+from k8s_bundle.collector.transports.base import Interrupted, NotSupported, Stream
+from k8s_bundle.collector.transports.local import PrivateKeyFound
+from k8s_bundle.errors import UserError
+from k8s_bundle.redact import RedactionError, Redactor
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_CAP = 16 * 1024 * 1024
+DEFAULT_WORKERS = 4
+# journalctl -n: enough lines to fill the cap with typical ~100-byte lines; the byte cap
+# (newest part kept) still applies.
+JOURNAL_BYTES_PER_LINE = 100
+_NEEDS_ROOT_HINT = re.compile(r"permission denied|operation not permitted|must be root|"
+                              r"you must be root|are you root|requires root", re.I)
+
+
+@dataclass
+class CollectOptions:
+    output: str | None = None
+    since: str = "72h"
+    since_seconds: int = 72 * 3600
+    root: str = "/"
+    live: bool | None = None            # None: live when root is "/"
+    only: frozenset[str] | None = None
+    skip: frozenset[str] = frozenset()
+    timeout: float = DEFAULT_TIMEOUT
+    max_file_size: int = DEFAULT_CAP
+    workers: int = DEFAULT_WORKERS
+    force: bool = False
+    argv: list[str] = field(default_factory=list)
+    catalogue: str = "linux"
+
+
+@dataclass
+class CollectResult:
+    output: Path
+    node: str
+    partial: bool
+    partial_reason: str | None
+    items: list[dict[str, Any]]
+    duration_s: float
+
+    @property
+    def problems(self) -> list[dict[str, Any]]:
+        return [r for r in self.items if r["status"] in
+                ("failed", "timeout", "redaction_failed", "permission_denied")]
+
+    @property
+    def needs_root(self) -> list[dict[str, Any]]:
+        return [r for r in self.items if r.get("needs_root")]
+
+
+class Progress:
+    """Progress callbacks (collector/progress.py has the displays); this one says nothing."""
+
+    def start(self, node: str, total: int, output: Path) -> None: ...
+    def item_started(self, item: Item) -> None: ...
+    def item_done(self, item: Item, records: list[dict[str, Any]]) -> None: ...
+    def finish(self, result: CollectResult) -> None: ...
+
+
+def node_name(hostname: str) -> str:
+    """docs/bundle-format.md: lower-cased, anything outside [a-z0-9.-] replaced by '_'."""
+    name = re.sub(r"[^a-z0-9.-]", "_", hostname.strip().lower())
+    return name.strip(".") or "node"
+
+
+def utc_stamp(when: dt.datetime) -> str:
+    return when.strftime("%Y%m%dT%H%M%SZ")
+
+
+def rfc3339(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def detect_hostname(transport: Any) -> str:
+    if transport.root != "/":
+        try:
+            text = transport.read_small("/etc/hostname", 4096).decode("utf-8", "replace")
+            first = text.strip().splitlines()[0].strip() if text.strip() else ""
+            if first:
+                return first
+        except OSError:
+            pass
+        if not transport.live:
+            return "node"
+    return socket.gethostname()
+
+
+def lower_priority() -> None:
+    """Never harm the node: the collector yields CPU and disk to everything else."""
+    try:
+        os.nice(10)
+    except OSError:
+        pass
+    try:
+        import psutil
+
+        proc = psutil.Process()
+        try:
+            proc.ionice(psutil.IOPRIO_CLASS_IDLE)
+        except (OSError, psutil.Error):
+            proc.ionice(psutil.IOPRIO_CLASS_BE, value=7)
+    except Exception:  # noqa: BLE001 - priority is best effort (containers may forbid it)
+        pass
+
+
+class Engine:
+    def __init__(self, opts: CollectOptions, transport: Any, progress: Progress | None = None,
+                 redactor: Redactor | None = None) -> None:
+        self.opts = opts
+        self.transport = transport
+        self.progress = progress or Progress()
+        self.redactor = redactor or Redactor()
+        self.is_root = os.geteuid() == 0
+        self.stop = threading.Event()
+        self.partial_reason: str | None = None
+        self.fatal: BaseException | None = None
+        self.node = node_name(detect_hostname(transport))
+        self.ctx = Context(transport=transport, node=self.node, since=opts.since,
+                           is_root=self.is_root, timeout=opts.timeout, cap=opts.max_file_size,
+                           stop=self.stop)
+        self.ctx.shared["since_seconds"] = opts.since_seconds
+        self.writer: BundleWriter | None = None
+
+    # -- public -------------------------------------------------------------------------------
+    def run(self, catalogue: Iterable[Item]) -> CollectResult:
+        started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        t0 = time.monotonic()
+        stamp = utc_stamp(started)
+        top = f"k8s-bundle-{self.node}-{stamp}"
+        output = Path(self.opts.output or f"{top}.tgz")
+        items = list(catalogue)
+        _check_unique(items)
+        self.writer = BundleWriter(output, top_dir=top, overwrite=self.opts.force)
+        self.progress.start(self.node, len(items), output)
+        old_handlers = self._install_signal_handlers()
+        records: dict[int, list[dict[str, Any]]] = {}
+        try:
+            early = [(i, it) for i, it in enumerate(items) if not _is_late(it)]
+            late = [(i, it) for i, it in enumerate(items) if _is_late(it)]
+            # Long items first so the pool is not left waiting on one journal at the end.
+            early.sort(key=lambda p: 0 if isinstance(p[1], (JournalItem, GlobItem)) else 1)
+            for batch in (early, late):
+                with ThreadPoolExecutor(max_workers=max(1, self.opts.workers),
+                                        thread_name_prefix="collect") as pool:
+                    futures = {i: pool.submit(self._guarded, it) for i, it in batch}
+                    for i, fut in futures.items():
+                        records[i] = fut.result()
+            if self.fatal is not None:
+                raise self.fatal
+            finished = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+            flat = [r for i in sorted(records) for r in records[i]]
+            manifest = self._manifest(started, finished, flat)
+            self.writer.finish(manifest, self.redactor.report())
+        except BaseException:
+            self.writer.abort()
+            raise
+        finally:
+            self._restore_signal_handlers(old_handlers)
+        result = CollectResult(output=output, node=self.node, partial=self.partial_reason is not None,
+                               partial_reason=self.partial_reason, items=flat,
+                               duration_s=time.monotonic() - t0)
+        self.progress.finish(result)
+        return result
+
+    # -- signals ------------------------------------------------------------------------------
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        old = {}
+        for sig, reason in ((signal.SIGINT, "interrupted"), (signal.SIGTERM, "sigterm")):
+            def handler(signum: int, frame: Any, reason: str = reason) -> None:
+                if self.partial_reason is None:
+                    self.partial_reason = reason
+                self.stop.set()
+            old[sig] = signal.signal(sig, handler)
+        return old
+
+    def _restore_signal_handlers(self, old: dict[int, Any]) -> None:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+    # -- items --------------------------------------------------------------------------------
+    def _guarded(self, item: Item) -> list[dict[str, Any]]:
+        if self.stop.is_set():
+            return [self._record(item, status="skipped", error=self._stop_reason())]
+        self.progress.item_started(item)
+        t0 = time.monotonic()
+        try:
+            records = self._run_item(item)
+        except Interrupted:
+            records = [self._record(item, status="skipped", error=self._stop_reason())]
+        except UserError as exc:     # the writer failed (disk full): stop everything
+            self.fatal = exc
+            self.stop.set()
+            records = [self._record(item, status="failed", error=str(exc))]
+        except Exception as exc:  # noqa: BLE001 - one broken item must not stop the run
+            if self.fatal is not None:
+                records = [self._record(item, status="skipped", error=self._stop_reason())]
+            else:
+                records = [self._record(item, status="failed", error=f"{type(exc).__name__}: {exc}")]
+        ms = int((time.monotonic() - t0) * 1000)
+        for r in records:
+            if r.get("duration_ms") is None:
+                r["duration_ms"] = ms
+        self.progress.item_done(item, records)
+        return records
+
+    def _stop_reason(self) -> str:
+        if self.fatal is not None:
+            return "not run: the bundle could not be written"
+        return f"not run: {self.partial_reason or 'interrupted'}"
+
+    def _area_excluded(self, item: Item) -> str | None:
+        if self.opts.only is not None and item.area not in self.opts.only:
+            return f"area {item.area} not in --only"
+        if item.area in self.opts.skip:
+            return f"area {item.area} in --skip"
+        return None
+
+    def _run_item(self, item: Item) -> list[dict[str, Any]]:
+        reason = self._area_excluded(item)
+        if reason:
+            return [self._record(item, status="skipped", error=reason)]
+        if isinstance(item, GlobItem):
+            return self._run_glob(item)
+        if isinstance(item, FileItem):
+            return [self._run_file(item, item.path, item.id, item.dest, item.tail,
+                                   self._cap(item), kind="file")]
+        if isinstance(item, JournalItem):
+            return [self._run_journal(item)]
+        if isinstance(item, CommandItem):
+            return [self._run_command(item)]
+        if isinstance(item, ApiItem):
+            return [self._run_api(item)]
+        if isinstance(item, DerivedItem):
+            return [self._run_derived(item)]
+        if isinstance(item, PowerShellItem):
+            return [self._run_powershell(item)]
+        return [self._record(item, status="skipped", error=f"unknown item type {type(item).__name__}")]
+
+    def _cap(self, item: Item, override: int | None = None) -> int:
+        caps = [self.opts.max_file_size]
+        if item.cap is not None:
+            caps.append(item.cap)
+        if override is not None:
+            caps.append(override)
+        return max(1, min(caps))
+
+    def _timeout(self, item: Item) -> float:
+        return item.timeout if item.timeout is not None else self.opts.timeout
+
+    # files ------------------------------------------------------------------------------------
+    def _run_file(self, item: Item, path: str, rec_id: str, dest: str, tail: bool, cap: int,
+                  kind: str) -> dict[str, Any]:
+        rel = f"{dest}{path}"
+        if dest == "files" and _looks_like_key_file(path):
+            return self._record(item, rec_id=rec_id, kind=kind, source=path, status="skipped",
+                                error="private key file: never collected")
+        stream = self.transport.read_file(path, cap=cap, tail=tail, stop=self.stop,
+                                          refuse_private_keys=(dest == "files"))
+        return self._store_stream(item, stream, rel, rec_id=rec_id, kind=kind, source=path)
+
+    def _run_glob(self, item: GlobItem) -> list[dict[str, Any]]:
+        import fnmatch
+
+        found: dict[str, float] = {}
+        for pattern in item.patterns:
+            for path in self.transport.glob(pattern):
+                if any(fnmatch.fnmatch(path, ex) for ex in item.exclude):
+                    continue
+                st = self.transport.stat(path)
+                if st is None or not _is_regular(st.st_mode):
+                    continue
+                found[path] = st.st_mtime
+        source = " ".join(item.patterns)
+        if not found:
+            return [self._record(item, status="not_found", source=source, error="no file matched")]
+        # Newest first: when the total cap bites, the files that changed last are kept.
+        ordered = sorted(found, key=lambda p: (-found[p], p))
+        per_file = self._cap(item, item.per_file_cap)
+        budget = item.total_cap
+        records: list[dict[str, Any]] = []
+        used = 0
+        left_out = 0
+        for n, path in enumerate(ordered):
+            if self.stop.is_set():
+                raise Interrupted()
+            if n >= item.max_files or (budget is not None and used >= budget):
+                left_out += 1
+                continue
+            cap = per_file if budget is None else max(1, min(per_file, budget - used))
+            rec = self._run_file(item, path, f"{item.id}:{path}", item.dest, item.tail, cap,
+                                 kind="file")
+            used += rec["bytes"]
+            records.append(rec)
+        glob_rec = self._record(item, status="truncated" if left_out else "ok", source=source,
+                                bytes_=used,
+                                error=(f"{left_out} of {len(ordered)} files left out "
+                                       f"(max {item.max_files} files / total cap)") if left_out else None)
+        glob_rec["files"] = len(records)
+        return [glob_rec, *records]
+
+    # commands ---------------------------------------------------------------------------------
+    def _argv(self, argv: Iterable[str]) -> list[str]:
+        root = self.transport.root.rstrip("/")
+        return [a.replace("{root}", root) for a in argv]
+
+    def _run_command(self, item: CommandItem) -> dict[str, Any]:
+        rel = f"commands/{item.id}.{item.ext}"
+        candidates = [self._argv(item.argv), *(self._argv(f) for f in item.fallbacks)]
+        source = " ".join(candidates[0])
+        if item.live and not self.transport.live:
+            return self._record(item, status="skipped", source=source,
+                                error="--root: not the running node")
+        argv = next((c for c in candidates if self.transport.which(c[0])), None)
+        if argv is None:
+            names = ", ".join(sorted({c[0] for c in candidates}))
+            return self._record(item, status="not_found", source=source,
+                                error=f"not installed: {names}")
+        return self._command_stream(item, argv, rel, tail=item.tail, transform=item.transform,
+                                    needs_root=item.needs_root, ok_codes=item.ok_exit_codes)
+
+    def _command_stream(self, item: Item, argv: list[str], rel: str | None, *, tail: bool,
+                        transform: Callable[[bytes], bytes] | None, needs_root: bool,
+                        ok_codes: tuple[int, ...] = (0,), allow_dead_root: bool = False,
+                        kind: str | None = None) -> dict[str, Any]:
+        source = " ".join(argv)
+        try:
+            stream = self.transport.run(argv, timeout=self._timeout(item), cap=self._cap(item),
+                                        tail=tail, stop=self.stop,
+                                        **({"allow_dead_root": True} if allow_dead_root else {}))
+        except NotSupported as exc:
+            return self._record(item, status="skipped", source=source, error=str(exc), kind=kind)
+        return self._store_stream(item, stream, rel, source=source, transform=transform,
+                                  needs_root=needs_root, ok_codes=ok_codes, kind=kind)
+
+    def _run_journal(self, item: JournalItem) -> dict[str, Any]:
+        rel = "logs/kernel.log" if item.kernel else f"logs/journal/{item.unit}.log"
+        cap = self._cap(item)
+        lines = max(1000, cap // JOURNAL_BYTES_PER_LINE)
+        since_epoch = int(time.time()) - int(self.opts.since_seconds)
+        argv = ["journalctl"]
+        allow_dead = False
+        if not self.transport.live:
+            journal_dir = f"{self.transport.root.rstrip('/')}/var/log/journal"
+            if not os.path.isdir(journal_dir):
+                return self._record(item, status="skipped", source="journalctl",
+                                    error="--root: no persistent journal in /var/log/journal")
+            argv += ["-D", journal_dir]
+            allow_dead = True
+        argv += ["_TRANSPORT=kernel"] if item.kernel else ["-u", f"{item.unit}.service"]
+        argv += ["--since", f"@{since_epoch}", "-o", "short-iso-precise", "--no-pager", "-q",
+                 "-n", str(lines)]
+        if not self.transport.which("journalctl") and not allow_dead:
+            if item.kernel and self.transport.which("dmesg"):
+                return self._command_stream(item, ["dmesg", "-T"], rel, tail=True, transform=None,
+                                            needs_root=True)
+            return self._record(item, status="not_found", source=" ".join(argv),
+                                error="journalctl not found (no systemd journal)")
+        rec = self._command_stream(item, argv, rel, tail=True, transform=None, needs_root=False,
+                                   allow_dead_root=allow_dead)
+        if rec["status"] == "ok" and rec.get("_lines", 0) >= lines:
+            rec["status"] = "truncated"
+            rec["error"] = f"newest {lines} lines kept (journalctl -n)"
+        rec.pop("_lines", None)
+        return rec
+
+    def _run_powershell(self, item: PowerShellItem) -> dict[str, Any]:
+        try:
+            stream = self.transport.run_powershell(item.script, timeout=self._timeout(item),
+                                                   cap=self._cap(item), stop=self.stop)
+        except NotSupported as exc:
+            return self._record(item, status="skipped", source=item.script[:200], error=str(exc))
+        return self._store_stream(item, stream, item.path, source=item.script[:200])
+
+    def _run_api(self, item: ApiItem) -> dict[str, Any]:
+        from k8s_bundle.collector.linux.cluster import working_kubeconfig
+
+        if not self.transport.live:
+            return self._record(item, status="skipped", error="--root: not the running node")
+        kubeconfig, why = working_kubeconfig(self.ctx)
+        if kubeconfig is None:
+            return self._record(item, status="skipped", error=why)
+        argv = ["kubectl", "--kubeconfig", kubeconfig, "--request-timeout=5s", "get", item.resource]
+        if item.name:
+            argv.append(item.name)
+        argv += ["-n", item.namespace] if item.namespace else ["--all-namespaces"]
+        argv += ["-o", "json"]
+        return self._command_stream(item, argv, f"/cluster/{item.id}.json", tail=False,
+                                    transform=item.transform, needs_root=False)
+
+    def _run_derived(self, item: DerivedItem) -> dict[str, Any]:
+        if item.live and not self.transport.live:
+            return self._record(item, status="skipped", source=item.source,
+                                error="--root: not the running node")
+        assert item.func is not None
+        value = item.func(self.ctx)
+        if value is None:
+            return self._record(item, status="not_found", source=item.source)
+        if isinstance(value, str):
+            data = value.encode("utf-8")
+        elif isinstance(value, bytes):
+            data = value
+        else:
+            data = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+        cap = self._cap(item)
+        stream = Stream()
+        stream.truncated = len(data) > cap
+        stream.exit_code = 0
+        chunks = iter([data[:cap]])
+        return self._store_chunks(item, stream, chunks, item.path, source=item.source)
+
+    # storing ---------------------------------------------------------------------------------
+    def _store_stream(self, item: Item, stream: Stream, rel: str | None, *, source: str,
+                      rec_id: str | None = None, kind: str | None = None,
+                      transform: Callable[[bytes], bytes] | None = None, needs_root: bool = False,
+                      ok_codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
+        chunks: Iterator[bytes] = iter(stream)
+        if transform is not None:
+            raw = b"".join(chunks)
+            chunks = iter([transform(raw)] if raw and stream.exit_code in ok_codes else [raw])
+        return self._store_chunks(item, stream, chunks, rel, source=source, rec_id=rec_id,
+                                  kind=kind, needs_root=needs_root, ok_codes=ok_codes)
+
+    def _store_chunks(self, item: Item, stream: Stream, chunks: Iterator[bytes], rel: str | None,
+                      *, source: str, rec_id: str | None = None, kind: str | None = None,
+                      needs_root: bool = False, ok_codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
+        assert self.writer is not None
+        full = None
+        member = None
+        redactions = 0
+        lines = 0
+        if rel is not None:
+            full = rel.lstrip("/") if rel.startswith("/") else f"nodes/{self.node}/{rel}"
+        try:
+            counted = _LineCounter(chunks)
+            redacted = self.redactor.redact_stream(full or "", counted)
+            first = next((c for c in redacted if c), None)
+            if first is not None and full is not None:
+                member = self.writer.add_stream(full, itertools.chain([first], redacted))
+            else:
+                for _ in redacted:
+                    pass
+            lines = counted.lines
+        except PrivateKeyFound:
+            return self._record(item, rec_id=rec_id, kind=kind, source=source, status="skipped",
+                                error=stream.skipped_reason or "holds a private key")
+        except RedactionError as exc:
+            return self._record(item, rec_id=rec_id, kind=kind, source=source,
+                                status="redaction_failed", error=f"dropped: {exc}")
+        if full is not None:
+            redactions = self.redactor.count_for(full)
+        status, error = _status(stream, ok_codes)
+        root_needed = (not self.is_root) and (
+            stream.permission_denied
+            or (needs_root and status in ("failed", "permission_denied"))
+            or (status == "failed" and bool(_NEEDS_ROOT_HINT.search(error or "")))
+        )
+        rec = self._record(item, rec_id=rec_id, kind=kind, source=source, status=status,
+                           error=error, exit_code=stream.exit_code,
+                           path=member.path if member else None,
+                           bytes_=member.bytes if member else 0,
+                           sha256=member.sha256 if member else None, redactions=redactions,
+                           needs_root=root_needed)
+        rec["_lines"] = lines
+        if not isinstance(item, JournalItem):
+            rec.pop("_lines")
+        return rec
+
+    def _record(self, item: Item, *, status: str, error: str | None = None,
+                rec_id: str | None = None, kind: str | None = None, source: str | None = None,
+                exit_code: int | None = None, path: str | None = None, bytes_: int = 0,
+                sha256: str | None = None, redactions: int = 0,
+                needs_root: bool = False) -> dict[str, Any]:
+        return {
+            "node": self.node, "area": item.area, "id": rec_id or item.id, "path": path,
+            "kind": kind or item.kind, "source": source if source is not None else _source(item),
+            "status": status, "exit_code": exit_code, "duration_ms": None, "bytes": bytes_,
+            "sha256": sha256, "redactions": redactions, "error": error, "needs_root": needs_root,
+        }
+
+    # manifest ---------------------------------------------------------------------------------
+    def _manifest(self, started: dt.datetime, finished: dt.datetime,
+                  records: list[dict[str, Any]]) -> dict[str, Any]:
+        tz = self.ctx.shared.get("timezone") or {}
+        try:
+            user = getpass.getuser()
+        except Exception:  # noqa: BLE001 - no passwd entry in a container
+            user = str(os.geteuid())
+        return {
+            "format_version": FORMAT_VERSION,
+            "tool": {"name": "k8s-bundle", "version": __version__},
+            "created_at": rfc3339(started),
+            "finished_at": rfc3339(finished),
+            "partial": self.partial_reason is not None,
+            "partial_reason": self.partial_reason,
+            "collection": {"argv": list(self.opts.argv), "since": self.opts.since,
+                           "root": self.transport.root, "live": self.transport.live,
+                           "user": user, "is_root": self.is_root,
+                           "timeout_s": self.opts.timeout, "max_file_size": self.opts.max_file_size,
+                           "only": sorted(self.opts.only) if self.opts.only is not None else None,
+                           "skip": sorted(self.opts.skip)},
+            "nodes": [{"name": self.node, "os": self.transport.os, "transport": self.transport.name,
+                       "timezone": tz.get("timezone"),
+                       "utc_offset_seconds": tz.get("utc_offset_seconds")}],
+            "items": records,
+        }
+
+
+class _LineCounter:
+    """Passes chunks through and counts newlines (journal -n truncation detection)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self.lines = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for c in self._chunks:
+            self.lines += c.count(b"\n")
+            yield c
+
+
+def _status(stream: Stream, ok_codes: tuple[int, ...]) -> tuple[str, str | None]:
+    stderr = stream.stderr.decode("utf-8", "replace").strip()
+    if stream.skipped_reason:
+        return "skipped", stream.skipped_reason
+    if stream.not_found:
+        return "not_found", stderr or None
+    if stream.permission_denied:
+        return "permission_denied", "permission denied"
+    if stream.timed_out:
+        return "timeout", "timed out" + (f"; stderr: {stderr[:500]}" if stderr else "")
+    if stream.exit_code is not None and stream.exit_code not in ok_codes:
+        return "failed", (f"exit {stream.exit_code}: {stderr[:1000]}" if stderr
+                          else f"exit {stream.exit_code}")
+    if stream.truncated:
+        return "truncated", stream.note or "cut at the size cap"
+    return "ok", stderr[:1000] or None
+
+
+def _source(item: Item) -> str:
+    if isinstance(item, FileItem):
+        return item.path
+    if isinstance(item, CommandItem):
+        return item.source
+    if isinstance(item, JournalItem):
+        return "journalctl -k" if item.kernel else f"journalctl -u {item.unit}"
+    if isinstance(item, DerivedItem):
+        return item.source
+    if isinstance(item, ApiItem):
+        return f"kubectl get {item.resource}"
+    if isinstance(item, GlobItem):
+        return " ".join(item.patterns)
+    return ""
+
+
+def _is_late(item: Item) -> bool:
+    return isinstance(item, DerivedItem) and item.late
+
+
+def _is_regular(mode: int) -> bool:
+    import stat
+
+    return stat.S_ISREG(mode)
+
+
+def _looks_like_key_file(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1].lower()
+    return name.endswith((".key", "-key.pem", "_key.pem", ".key.pem")) or name in ("key.pem",)
+
+
+def _check_unique(items: list[Item]) -> None:
+    seen: set[str] = set()
+    for it in items:
+        if it.id in seen:
+            raise ValueError(f"duplicate item id {it.id!r} in the catalogue")
+        seen.add(it.id)
+
+
+def collect(opts: CollectOptions, progress: Progress | None = None,
+            transport: Any = None) -> CollectResult:
+    """Run one local collection (the `collect` command)."""
+    from k8s_bundle.collector.linux import catalogue
+    from k8s_bundle.collector.transports.local import LocalTransport
+
+    lower_priority()
+    if transport is None:
+        live = opts.live if opts.live is not None else os.path.abspath(opts.root) == "/"
+        transport = LocalTransport(opts.root, live=live)
+    engine = Engine(opts, transport, progress)
+    return engine.run(catalogue(engine.ctx))

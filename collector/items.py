@@ -1,0 +1,91 @@
+"""Item declarations: what to gather, never how (the engine and transports do that).
+
+Catalogue modules build lists of these; they are frozen so a catalogue cannot be changed by a
+run. See docs/collector.md for the table of item types and where each is stored.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+if TYPE_CHECKING:
+    from k8s_bundle.collector.context import Context
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    area: str
+    cap: int | None = field(default=None, kw_only=True)        # bytes; None: the run's default
+    timeout: float | None = field(default=None, kw_only=True)  # seconds; None: the run's default
+    kind: ClassVar[str] = "item"
+
+
+@dataclass(frozen=True)
+class FileItem(Item):
+    path: str = ""                 # absolute path on the node
+    dest: str = "files"            # "files" (configs) or "logs" (log files)
+    tail: bool = False             # keep the newest part when capping (logs)
+    kind: ClassVar[str] = "file"
+
+
+@dataclass(frozen=True)
+class GlobItem(Item):
+    patterns: tuple[str, ...] = ()
+    dest: str = "files"
+    tail: bool = False
+    per_file_cap: int | None = None   # cap for each file (the run's cap still applies)
+    total_cap: int | None = None      # stop adding files past this many bytes (newest first)
+    max_files: int = 500
+    exclude: tuple[str, ...] = ()     # fnmatch patterns on the absolute path
+    kind: ClassVar[str] = "glob"
+
+
+@dataclass(frozen=True)
+class CommandItem(Item):
+    argv: tuple[str, ...] = ()        # "{root}" is replaced by the collection root
+    ext: str = "txt"
+    live: bool = True                 # only meaningful on the running node
+    needs_root: bool = False          # a failure while not root is reported as needing root
+    fallbacks: tuple[tuple[str, ...], ...] = ()  # tried in order when the binary is missing
+    transform: Callable[[bytes], bytes] | None = None  # applied to the capped output (before redaction)
+    tail: bool = False
+    ok_exit_codes: tuple[int, ...] = (0,)
+    kind: ClassVar[str] = "command"
+
+    @property
+    def source(self) -> str:
+        return " ".join(self.argv)
+
+
+@dataclass(frozen=True)
+class JournalItem(Item):
+    unit: str | None = None           # systemd unit without ".service"; None with kernel=True
+    kernel: bool = False
+    kind: ClassVar[str] = "journal"
+
+
+@dataclass(frozen=True)
+class PowerShellItem(Item):
+    script: str = ""
+    path: str = ""                    # below nodes/<node>/, e.g. "windows/hns-networks.json"
+    kind: ClassVar[str] = "powershell"
+
+
+@dataclass(frozen=True)
+class DerivedItem(Item):
+    path: str = ""                    # below nodes/<node>/
+    func: Callable[["Context"], Any] | None = None   # -> bytes, str, or a JSON value
+    live: bool = False
+    late: bool = False                # runs after every other item (may read ctx.shared)
+    source: str = ""                  # what it is computed from, for the manifest
+    kind: ClassVar[str] = "derived"
+
+
+@dataclass(frozen=True)
+class ApiItem(Item):
+    resource: str = ""                # kubectl resource name ("nodes", "pods", ...)
+    namespace: str | None = None      # None: all namespaces where the resource is namespaced
+    name: str | None = None           # one object (e.g. the kubeadm-config configmap)
+    transform: Callable[[bytes], bytes] | None = None
+    kind: ClassVar[str] = "api"

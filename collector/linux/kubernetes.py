@@ -1,0 +1,95 @@
+"""Kubernetes area: kubeadm/k3s/rke2 configuration, static pod manifests, kubeconfigs
+(secrets redacted by the redactor), kubelet configuration, flags, drop-ins and the running
+kubelet's command line. Never the pki directory (certificates: see certificates.py)."""
+from __future__ import annotations
+
+from k8s_bundle.collector.context import Context
+from k8s_bundle.collector.items import DerivedItem, FileItem, GlobItem, Item
+from k8s_bundle.collector.linux.runtime import unit_files
+
+AREA = "kubernetes"
+
+KUBELET_NAMES = ("kubelet", "hyperkube")
+
+
+def items(ctx: Context) -> list[Item]:
+    return [
+        GlobItem("etc-kubernetes", AREA,
+                 patterns=("/etc/kubernetes/*.conf", "/etc/kubernetes/*.yaml",
+                           "/etc/kubernetes/*.yml", "/etc/kubernetes/*.json",
+                           "/etc/kubernetes/*.env", "/etc/kubernetes/config",
+                           "/etc/kubernetes/kubelet", "/etc/kubernetes/apiserver",
+                           "/etc/kubernetes/proxy", "/etc/kubernetes/kubeconfig*")),
+        GlobItem("static-pod-manifests", AREA, patterns=("/etc/kubernetes/manifests/*",)),
+        FileItem("kubelet-config", AREA, path="/var/lib/kubelet/config.yaml"),
+        FileItem("kubeadm-flags", AREA, path="/var/lib/kubelet/kubeadm-flags.env"),
+        FileItem("kubelet-kubeconfig", AREA, path="/var/lib/kubelet/kubeconfig"),
+        FileItem("kubelet-cpu-manager-state", AREA, path="/var/lib/kubelet/cpu_manager_state"),
+        FileItem("kubelet-memory-manager-state", AREA,
+                 path="/var/lib/kubelet/memory_manager_state"),
+        GlobItem("kubelet-service", AREA,
+                 patterns=unit_files("kubelet") + ("/etc/default/kubelet", "/etc/sysconfig/kubelet")),
+        GlobItem("kube-proxy-config", AREA, patterns=("/var/lib/kube-proxy/*.conf",
+                                                      "/var/lib/kube-proxy/config*",
+                                                      "/var/lib/kube-proxy/kubeconfig*")),
+        GlobItem("k3s-config", AREA,
+                 patterns=("/etc/rancher/k3s/*.yaml", "/etc/rancher/k3s/config.yaml.d/*")
+                 + unit_files("k3s") + unit_files("k3s-agent")
+                 + tuple(f"/etc/systemd/system/{u}.service.env" for u in ("k3s", "k3s-agent"))),
+        GlobItem("rke2-config", AREA,
+                 patterns=("/etc/rancher/rke2/*.yaml", "/etc/rancher/rke2/config.yaml.d/*")
+                 + unit_files("rke2-server") + unit_files("rke2-agent")),
+        GlobItem("rancher-agent-config", AREA,
+                 patterns=("/var/lib/rancher/k3s/agent/etc/*.yaml",
+                           "/var/lib/rancher/rke2/agent/etc/*.yaml",
+                           "/var/lib/rancher/k3s/agent/*.kubeconfig",
+                           "/var/lib/rancher/rke2/agent/*.kubeconfig"),
+                 exclude=("*token*", "*password*")),
+        GlobItem("user-kubeconfigs", AREA, patterns=("/root/.kube/config",)),
+        DerivedItem("kubelet-cmdline", AREA, path="commands/kubelet-cmdline.txt",
+                    func=kubelet_cmdline, live=True, source="/proc/<kubelet pid>/cmdline"),
+        DerivedItem("kubernetes-paths", AREA, path="commands/kubernetes-paths.txt",
+                    func=kubernetes_paths, source="directory listings"),
+    ]
+
+
+def kubelet_cmdline(ctx: Context) -> str | None:
+    """The running kubelet's argv, one argument a line (also the k3s/rke2 process that embeds
+    the kubelet). Redaction removes any secret flag values before it is stored."""
+    import psutil
+
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmd = proc.info.get("cmdline") or []
+        name = proc.info.get("name") or ""
+        first = cmd[0].rsplit("/", 1)[-1] if cmd else ""
+        if name in KUBELET_NAMES or first in KUBELET_NAMES or (
+                first in ("k3s", "rke2") and len(cmd) > 1 and cmd[1] in ("server", "agent")):
+            if first == "hyperkube" and "kubelet" not in cmd[1:2]:
+                continue
+            return "\n".join(cmd) + "\n"
+    return None
+
+
+def kubernetes_paths(ctx: Context) -> str:
+    """Which Kubernetes directories exist and what they hold (names only): tells kubeadm,
+    k3s, rke2 and hand-made installs apart, and shows missing pieces."""
+    lines = []
+    for d in ("/etc/kubernetes", "/etc/kubernetes/manifests", "/etc/kubernetes/pki",
+              "/etc/kubernetes/pki/etcd", "/var/lib/kubelet", "/var/lib/kubelet/pki",
+              "/var/lib/etcd", "/etc/rancher/k3s", "/etc/rancher/rke2",
+              "/var/lib/rancher/k3s/server/tls", "/var/lib/rancher/rke2/server/tls",
+              "/var/lib/rancher/k3s/agent", "/var/lib/rancher/rke2/agent", "/opt/cni/bin",
+              "/etc/cni/net.d", "/var/lib/cni", "/var/lib/containerd", "/var/lib/docker",
+              "/run/containerd", "/var/run/docker.sock", "/run/crio"):
+        st = ctx.transport.stat(d)
+        if st is None:
+            lines.append(f"{d}: absent")
+            continue
+        import stat as stat_mod
+
+        if stat_mod.S_ISDIR(st.st_mode):
+            names = ctx.transport.listdir(d)
+            lines.append(f"{d}: {len(names)} entries: {' '.join(names[:200])}")
+        else:
+            lines.append(f"{d}: present ({stat_mod.filemode(st.st_mode)})")
+    return "\n".join(lines) + "\n"

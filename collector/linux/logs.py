@@ -1,0 +1,61 @@
+"""Logs area: the systemd journal per unit, the kernel log, plain log files, and the tail of
+every pod and container log (static control-plane pods first, so the total cap never drops
+them)."""
+from __future__ import annotations
+
+from k8s_bundle.collector.context import Context
+from k8s_bundle.collector.items import DerivedItem, FileItem, GlobItem, Item, JournalItem
+
+AREA = "logs"
+
+JOURNAL_UNITS = ("kubelet", "containerd", "docker", "cri-docker", "crio", "kube-proxy",
+                 "kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd",
+                 "flanneld", "k3s", "k3s-agent", "rke2-server", "rke2-agent")
+
+CONTROL_PLANE_PODS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
+POD_LOG_PER_FILE = 2 * 1024 * 1024
+POD_LOG_TOTAL = 256 * 1024 * 1024
+POD_LOG_MAX_FILES = 5000
+
+
+def items(ctx: Context) -> list[Item]:
+    out: list[Item] = [JournalItem(f"journal-{u}", AREA, unit=u) for u in JOURNAL_UNITS]
+    out.append(JournalItem("journal-kernel", AREA, kernel=True))
+    for path in ("/var/log/messages", "/var/log/syslog", "/var/log/kern.log", "/var/log/dmesg",
+                 "/var/log/boot.log", "/var/log/cloud-init.log", "/var/log/cloud-init-output.log"):
+        out.append(FileItem(f"log{path.replace('/', '-')}", AREA, path=path, dest="logs", tail=True))
+    out += [
+        GlobItem("kube-logs", AREA, dest="logs", tail=True,
+                 patterns=("/var/log/kube-*.log", "/var/log/kubelet*.log", "/var/log/etcd*.log",
+                           "/var/log/k3s*.log", "/var/log/rke2*.log", "/var/log/flanneld*.log",
+                           "/var/log/calico/*/current", "/var/log/containerd*.log",
+                           "/var/log/docker*.log", "/var/log/crio*.log")),
+        GlobItem("static-pod-logs", AREA, dest="logs", tail=True, per_file_cap=POD_LOG_PER_FILE,
+                 patterns=tuple(f"/var/log/pods/kube-system_{p}-*/*/*.log"
+                                for p in CONTROL_PLANE_PODS)),
+        GlobItem("pod-logs", AREA, dest="logs", tail=True, per_file_cap=POD_LOG_PER_FILE,
+                 total_cap=POD_LOG_TOTAL, max_files=POD_LOG_MAX_FILES,
+                 patterns=("/var/log/pods/*/*/*.log",),
+                 exclude=tuple(f"/var/log/pods/kube-system_{p}-*" for p in CONTROL_PLANE_PODS)),
+        DerivedItem("var-log-containers", AREA, path="commands/var-log-containers.txt",
+                    func=container_links, source="ls -l /var/log/containers"),
+        # Docker's json logs: what /var/log/containers points at on dockershim nodes.
+        GlobItem("docker-container-logs", AREA, dest="logs", tail=True,
+                 per_file_cap=POD_LOG_PER_FILE, total_cap=POD_LOG_TOTAL // 2,
+                 max_files=POD_LOG_MAX_FILES,
+                 patterns=("/var/lib/docker/containers/*/*-json.log",)),
+    ]
+    return out
+
+
+def container_links(ctx: Context) -> str | None:
+    """/var/log/containers holds symlinks into /var/log/pods (or docker's json logs); their
+    content is collected there, so only the links are recorded here."""
+    names = ctx.transport.listdir("/var/log/containers")
+    if not names:
+        return None
+    lines = []
+    for name in names:
+        target = ctx.transport.readlink(f"/var/log/containers/{name}")
+        lines.append(f"{name} -> {target}" if target else name)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,128 @@
+"""Progress displays for `collect`: a live rich display on a terminal, JSON lines on request,
+nothing otherwise; and the final summary (what failed, what needed root, where the bundle is)."""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+import orjson
+
+from k8s_bundle.collector.engine import CollectResult, Progress
+from k8s_bundle.collector.items import Item
+
+PROBLEM_STATUSES = ("failed", "timeout", "redaction_failed", "permission_denied")
+
+
+class JsonLinesProgress(Progress):
+    """One JSON object a line on stderr: for wrappers and CI logs."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self._out = stream
+        self._lock = threading.Lock()
+        self._done = 0
+        self._total = 0
+
+    def _emit(self, obj: dict[str, Any]) -> None:
+        with self._lock:
+            self._out.write(orjson.dumps(obj).decode() + "\n")
+            self._out.flush()
+
+    def start(self, node: str, total: int, output: Path) -> None:
+        self._total = total
+        self._emit({"event": "start", "node": node, "items": total, "output": str(output),
+                    "time": time.time()})
+
+    def item_done(self, item: Item, records: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._done += 1
+            done = self._done
+        head = records[0]
+        self._emit({"event": "item", "area": item.area, "id": item.id, "status": head["status"],
+                    "files": len(records) - 1 if len(records) > 1 else None,
+                    "done": done, "total": self._total})
+
+    def finish(self, result: CollectResult) -> None:
+        self._emit({"event": "finish", "output": str(result.output), "partial": result.partial,
+                    "partial_reason": result.partial_reason, "counts": status_counts(result),
+                    "problems": [r["id"] for r in result.problems],
+                    "needs_root": [r["id"] for r in result.needs_root],
+                    "seconds": round(result.duration_s, 2)})
+
+
+class RichProgress(Progress):
+    """A live line on a terminal: current area and item, items done, failures."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichBar,
+                                   TextColumn, TimeElapsedColumn)
+
+        self._console = Console(stderr=True)
+        self._bar = RichBar(TextColumn("[bold]{task.fields[node]}[/]"), BarColumn(),
+                            MofNCompleteColumn(), TextColumn("failures: {task.fields[failures]}"),
+                            TextColumn("{task.fields[current]}"), TimeElapsedColumn(),
+                            console=self._console, transient=True)
+        self._task: Any = None
+        self._failures = 0
+        self._lock = threading.Lock()
+
+    def start(self, node: str, total: int, output: Path) -> None:
+        self._bar.start()
+        self._task = self._bar.add_task("collect", total=total, node=node, failures=0, current="")
+
+    def item_started(self, item: Item) -> None:
+        self._bar.update(self._task, current=f"{item.area}: {item.id}")
+
+    def item_done(self, item: Item, records: list[dict[str, Any]]) -> None:
+        with self._lock:
+            if any(r["status"] in PROBLEM_STATUSES for r in records):
+                self._failures += 1
+            failures = self._failures
+        self._bar.update(self._task, advance=1, failures=failures)
+
+    def finish(self, result: CollectResult) -> None:
+        self._bar.stop()
+
+
+def stop_display(progress: Progress) -> None:
+    """Tear a live display down when the run ends in an error."""
+    bar = getattr(progress, "_bar", None)
+    if bar is not None:
+        try:
+            bar.stop()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def status_counts(result: CollectResult) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in result.items:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return counts
+
+
+def summary_text(result: CollectResult, limit: int = 25) -> str:
+    counts = status_counts(result)
+    lines = [
+        f"k8s-bundle: {'PARTIAL bundle (' + (result.partial_reason or '') + ')' if result.partial else 'bundle'}"
+        f" written: {result.output}",
+        f"  node {result.node}: {len(result.items)} items in {result.duration_s:.1f}s ("
+        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")",
+    ]
+    problems = result.problems
+    if problems:
+        lines.append(f"  {len(problems)} items failed:")
+        for r in problems[:limit]:
+            err = (r.get("error") or "").splitlines()[0][:120] if r.get("error") else ""
+            lines.append(f"    {r['area']}/{r['id']}: {r['status']}" + (f" ({err})" if err else ""))
+        if len(problems) > limit:
+            lines.append(f"    ... and {len(problems) - limit} more (see manifest.json)")
+    roots = result.needs_root
+    if roots:
+        lines.append(f"  {len(roots)} items need root (run again with sudo to get them): "
+                     + ", ".join(r["id"] for r in roots[:limit])
+                     + (" ..." if len(roots) > limit else ""))
+    return "\n".join(lines)
