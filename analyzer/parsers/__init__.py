@@ -22,7 +22,10 @@ def parse_cni(text: str, path: str) -> list[dict]: ...     # path: relative to t
 - When several members feed one fact, `merge` says how: `"single"` (one value; the member of
   the highest `priority`, then the last path, wins), `"list"` (list results concatenated in
   priority and path order; a non-list result is appended), `"dict"` (dict results merged, higher
-  priority overriding lower).
+  priority overriding lower; nested dicts are merged key by key).
+- `fact` may contain `{stem}`, the member's file name without extension
+  (`cluster/*.json` fills `cluster.pods`, `cluster.nodes`, ...); `fact=""` merges a dict
+  result into the top level (node.json).
 - An exception in a parser becomes `Problem(kind="parse-error")` naming the member; the run
   goes on and the fact stays absent.
 
@@ -195,7 +198,12 @@ def registry() -> Registry:
 
 
 def set_fact(facts: dict[str, Any], dotted: str, value: Any) -> None:
-    """facts["a"]["b"] = value for dotted "a.b", creating the dicts on the way."""
+    """facts["a"]["b"] = value for dotted "a.b", creating the dicts on the way; the empty key
+    merges a dict result into `facts` itself (node.json fills node.os, node.kernel, ...)."""
+    if not dotted:
+        if isinstance(value, dict):
+            facts.update(value)
+        return
     keys = dotted.split(".")
     target = facts
     for key in keys[:-1]:
@@ -231,5 +239,13 @@ def combine(merge: str, results: list[tuple[int, str, Any]]) -> Any:
     merged: dict[str, Any] = {}
     for value in ordered:
         if isinstance(value, dict):
-            merged.update(value)
+            _deep_update(merged, value)
     return merged
+
+
+def _deep_update(into: dict[str, Any], new: dict[str, Any]) -> None:
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _deep_update(into[key], value)
+        else:
+            into[key] = value

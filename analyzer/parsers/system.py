@@ -1,0 +1,290 @@
+"""Linux host facts: node.json, kernel, memory, swap, disks, mounts, modules, processes."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from k8s_bundle.analyzer.parsers import FinalizeContext, finalizer, parser
+from k8s_bundle.analyzer.parsers._util import load_json, to_int
+
+_NODE_FIELDS = ("name", "hostname", "os", "distro", "kernel", "arch", "uptime_seconds", "boot_time",
+                "timezone", "utc_offset_seconds", "cpus", "memory_bytes", "versions", "roles", "runtime", "init")
+
+
+@parser("node.json", fact="")
+def parse_node_json(text: str) -> dict[str, Any]:
+    """node.json fields become top-level node facts (node.os, node.versions.kubelet, ...)."""
+    doc = load_json(text)
+    if not isinstance(doc, dict):
+        raise ValueError("node.json is not a JSON object")
+    out = {k: doc[k] for k in _NODE_FIELDS if k in doc}
+    out["node_json"] = doc
+    return out
+
+
+@parser("commands/uname.txt", fact="uname")
+def parse_uname(text: str) -> str:
+    return text.strip()
+
+
+@parser("files/etc/os-release", "files/usr/lib/os-release", fact="os_release")
+def parse_os_release(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, val = line.split("=", 1)
+            out[key.strip()] = val.strip().strip("\"'")
+    return out
+
+
+@parser("commands/sysctl.txt", fact="sysctl")
+def parse_sysctl(text: str) -> dict[str, str]:
+    """`sysctl -a`: `key = value` (`sysctl: permission denied ...` lines are skipped)."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, val = line.partition(" = ")
+        if not sep:
+            key, sep, val = line.partition("=")
+        if sep and key and " " not in key.strip() and not line.startswith("sysctl:"):
+            out[key.strip()] = val.strip()
+    return out
+
+
+@parser("commands/swaps.txt", fact="swaps")
+def parse_swaps(text: str) -> list[dict[str, Any]]:
+    """/proc/swaps; the file name may contain escaped spaces, so split from the right."""
+    out = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("Filename"):
+            continue
+        parts = line.rsplit(None, 4)
+        if len(parts) != 5:
+            raise ValueError(f"unexpected /proc/swaps line: {line[:80]!r}")
+        name, kind, size, used, prio = parts
+        out.append({"filename": name.replace("\\040", " "), "type": kind, "size_kb": int(size),
+                    "used_kb": int(used), "priority": int(prio)})
+    return out
+
+
+@parser("commands/meminfo.txt", fact="meminfo")
+def parse_meminfo(text: str) -> dict[str, int]:
+    """/proc/meminfo: values in kB (HugePages_* are counts)."""
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        key, sep, rest = line.partition(":")
+        fields = rest.split()
+        if sep and fields and fields[0].isdigit():
+            out[key.strip()] = int(fields[0])
+    return out
+
+
+_DF_UNITS = {"1b-blocks": 1, "1024-blocks": 1024, "1k-blocks": 1024, "512-blocks": 512}
+
+
+def _df_rows(text: str) -> tuple[list[str], list[list[str]]]:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines or not lines[0].startswith("Filesystem"):
+        raise ValueError("df output without its header line")
+    header = lines[0].split()
+    ncols = len(header) - 1   # "Mounted on" is two words
+    rows = []
+    pending = ""
+    for line in lines[1:]:
+        if pending:               # df -P never wraps, plain df wraps long device names
+            line = pending + " " + line
+            pending = ""
+        parts = line.split(None, ncols - 1)
+        if len(parts) < ncols:
+            pending = line
+            continue
+        rows.append(parts)
+    return header, rows
+
+
+@parser("commands/df.txt", fact="df")
+def parse_df(text: str) -> list[dict[str, Any]]:
+    """`df -PT -B1` (also -P with 1024-blocks, with or without the Type column)."""
+    header, rows = _df_rows(text)
+    has_type = len(header) > 1 and header[1] == "Type"
+    unit = _DF_UNITS.get(header[2 if has_type else 1].lower(), 1)
+    out = []
+    for parts in rows:
+        fs = parts.pop(0)
+        fstype = parts.pop(0) if has_type else None
+        size, used, avail, pct, mount = parts[0], parts[1], parts[2], parts[3], parts[4]
+        out.append({"filesystem": fs, "type": fstype, "size_bytes": _num(size) * unit,
+                    "used_bytes": _num(used) * unit, "avail_bytes": _num(avail) * unit,
+                    "use_pct": _pct(pct), "mount": mount})
+    return out
+
+
+@parser("commands/df-inodes.txt", fact="df_inodes")
+def parse_df_inodes(text: str) -> list[dict[str, Any]]:
+    """`df -PTi`; filesystems without inodes (vfat, btrfs) print `-`."""
+    header, rows = _df_rows(text)
+    has_type = len(header) > 1 and header[1] == "Type"
+    out = []
+    for parts in rows:
+        fs = parts.pop(0)
+        fstype = parts.pop(0) if has_type else None
+        inodes, iused, ifree, pct, mount = parts[0], parts[1], parts[2], parts[3], parts[4]
+        out.append({"filesystem": fs, "type": fstype, "inodes": _num(inodes), "iused": _num(iused),
+                    "ifree": _num(ifree), "iuse_pct": _pct(pct), "mount": mount})
+    return out
+
+
+def _num(text: str) -> int:
+    return int(text) if text.isdigit() else 0
+
+
+def _pct(text: str) -> int | None:
+    text = text.rstrip("%")
+    return int(text) if text.isdigit() else None
+
+
+_MOUNT_CMD = re.compile(r"^(?P<dev>.+?) on (?P<mnt>.+?) type (?P<fs>\S+) \((?P<opts>[^)]*)\)$")
+_OCTAL = re.compile(r"\\([0-7]{3})")
+
+
+def _unescape(text: str) -> str:
+    return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), text)
+
+
+@parser("commands/mounts.txt", "commands/mountinfo.txt", "commands/mount.txt", fact="mounts")
+def parse_mounts(text: str) -> list[dict[str, Any]]:
+    """/proc/self/mountinfo, /proc/mounts or `mount` output (sniffed per line).
+
+    mountinfo adds `propagation` (`shared:1`, `master:2`; empty means private), which matters
+    for docker's `MountFlags=slave` and mount propagation into pods.
+    """
+    out = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        m = _MOUNT_CMD.match(line)
+        if m:
+            out.append({"device": m["dev"], "mount": m["mnt"], "fstype": m["fs"],
+                        "options": m["opts"].split(",") if m["opts"] else []})
+            continue
+        fields = line.split()
+        if " - " in line and len(fields) >= 10 and fields[0].isdigit():
+            left, right = line.split(" - ", 1)
+            lf, rf = left.split(), right.split()
+            out.append({"device": _unescape(rf[1]) if len(rf) > 1 else "", "mount": _unescape(lf[4]),
+                        "fstype": rf[0], "options": lf[5].split(","),
+                        "super_options": rf[2].split(",") if len(rf) > 2 else [],
+                        "root": _unescape(lf[3]), "propagation": lf[6:]})
+        elif len(fields) >= 4:
+            out.append({"device": _unescape(fields[0]), "mount": _unescape(fields[1]), "fstype": fields[2],
+                        "options": fields[3].split(",")})
+        else:
+            raise ValueError(f"unrecognised mount line: {line[:80]!r}")
+    return out
+
+
+@parser("commands/cmdline.txt", fact="cmdline")
+def parse_cmdline(text: str) -> dict[str, Any]:
+    """/proc/cmdline: `args` maps each parameter to its value ("" for bare flags)."""
+    raw = text.strip()
+    args: dict[str, str] = {}
+    for word in raw.split():
+        key, _, val = word.partition("=")
+        args[key] = val
+    return {"raw": raw, "args": args}
+
+
+@parser("commands/cgroup.txt", fact="cgroup_version")
+def parse_cgroup(text: str) -> int | None:
+    """`stat -fc %T /sys/fs/cgroup`: `cgroup2fs` is v2, `tmpfs` (v1 hierarchy) is v1."""
+    value = text.strip().split()[0] if text.strip() else ""
+    if value == "cgroup2fs":
+        return 2
+    if value in ("tmpfs", "cgroupfs"):
+        return 1
+    raise ValueError(f"unknown cgroup filesystem type {value!r}")
+
+
+@parser("commands/kernel-config.txt", fact="kernel_config")
+def parse_kernel_config(text: str) -> dict[str, str]:
+    """`CONFIG_X=y|m|"str"|123`; `# CONFIG_X is not set` becomes `n`."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("CONFIG_") and "=" in line:
+            key, val = line.split("=", 1)
+            out[key] = val.strip('"')
+        elif line.startswith("# CONFIG_") and line.endswith(" is not set"):
+            out[line[2:].split()[0]] = "n"
+    return out
+
+
+@parser("commands/binaries.json", fact="binaries")
+def parse_binaries(text: str) -> dict[str, Any]:
+    doc = load_json(text)
+    if not isinstance(doc, dict):
+        raise ValueError("binaries.json is not a JSON object")
+    return doc
+
+
+@parser("commands/lsmod.txt", fact="lsmod")
+def parse_lsmod(text: str) -> list[str]:
+    return [ln.split()[0] for ln in text.splitlines() if ln.strip() and not ln.startswith("Module ")]
+
+
+@parser("commands/processes.json", fact="processes")
+def parse_processes(text: str) -> list[Any]:
+    doc = load_json(text)
+    if isinstance(doc, dict):   # {"processes": [...]} is accepted too
+        doc = doc.get("processes", [])
+    if not isinstance(doc, list):
+        raise ValueError("processes.json is not a JSON list")
+    return doc
+
+
+@parser("commands/conntrack-count.txt", fact="conntrack")
+def parse_conntrack_count(text: str) -> dict[str, int | None]:
+    """`nf_conntrack_count 1234` / `net.netfilter.nf_conntrack_max = 262144` lines, or two bare
+    numbers (count, then max)."""
+    out: dict[str, int | None] = {"count": None, "max": None}
+    bare: list[int] = []
+    for line in text.splitlines():
+        nums = re.findall(r"\d+", line.split("=")[-1] if "=" in line else line.split(":")[-1])
+        if not nums:
+            continue
+        low = line.lower()
+        if "max" in low:
+            out["max"] = int(nums[-1])
+        elif "count" in low:
+            out["count"] = int(nums[-1])
+        elif line.strip().isdigit():
+            bare.append(int(line.strip()))
+    if out["count"] is None and bare:
+        out["count"] = bare[0]
+    if out["max"] is None and len(bare) > 1:
+        out["max"] = bare[1]
+    if out["count"] is None and out["max"] is None:
+        raise ValueError("no conntrack count found")
+    return out
+
+
+_KVER = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+@finalizer(order=0)
+def kernel_and_cgroup(node: dict[str, Any], ctx: FinalizeContext) -> None:
+    """node.kernel_version from node.json (or uname -r); cgroup version from the mounts if
+    `stat -fc %T` was not collected."""
+    kernel = node.get("kernel")
+    if not kernel and isinstance(node.get("uname"), str):
+        parts = node["uname"].split()
+        kernel = parts[2] if len(parts) > 2 else None
+    if isinstance(kernel, str):
+        m = _KVER.search(kernel)
+        if m:
+            node["kernel_version"] = {"major": int(m[1]), "minor": int(m[2]), "patch": to_int(m[3]) or 0}
+    if "cgroup_version" not in node and isinstance(node.get("mounts"), list):
+        fs_at = {m.get("mount"): m.get("fstype") for m in node["mounts"] if isinstance(m, dict)}
+        if fs_at.get("/sys/fs/cgroup") == "cgroup2":
+            node["cgroup_version"] = 2
+        elif any(m.get("fstype") == "cgroup" for m in node["mounts"] if isinstance(m, dict)):
+            node["cgroup_version"] = 1
