@@ -50,6 +50,9 @@ def parse_os(text: str) -> dict[str, Any]:
         "version_full": full,
         "installation_type": get_ci(o, "InstallationType"),
         "last_boot": ps_date(get_ci(o, "LastBootUpTime")),
+        # Win32_ComputerSystem: the hypervisor shows here (VMware's VXLAN port clash)
+        "manufacturer": get_ci(o, "Manufacturer"),
+        "model": get_ci(o, "Model"),
     }
 
 
