@@ -34,6 +34,7 @@ def windows_facts(node: dict[str, Any], ctx: FinalizeContext) -> None:
     _flannel(win)
     _cni_exceptions(win)
     _networks(win)
+    _service_ip_kubeconfigs(win, node)
 
 
 def _load_balancers(win: dict[str, Any]) -> None:
@@ -157,6 +158,21 @@ def _networks(win: dict[str, Any]) -> None:
     adapters = win.get("adapters")
     if adapters is not None:
         win["vethernet_present"] = any(a.get("vethernet") for a in adapters)
+
+
+def _service_ip_kubeconfigs(win: dict[str, Any], node: dict[str, Any]) -> None:
+    """Kubeconfigs on the node whose server is inside the service CIDR (the ROUTE policy of the
+    CNI config names it): the Windows node itself cannot reach service IPs."""
+    service = next((r for c in win.get("cni") or [] for r in c.get("routes", [])), None)
+    if not service:
+        return
+    hits = []
+    for kc in node.get("kubeconfigs") or []:
+        host = kc.get("server_host") if isinstance(kc, dict) else None
+        if host and cidr_contains(service, host):
+            hits.append(f"{kc.get('path')}: server {kc.get('server')} is inside the service CIDR {service}")
+    win["service_cidr"] = service
+    win["service_ip_kubeconfigs"] = hits
 
 
 __all__ = ["windows_facts", "set_fact"]
