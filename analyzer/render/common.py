@@ -1,0 +1,73 @@
+"""What every renderer shows besides the findings: node overview, collection problems, counts."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from k8s_bundle.analyzer.model import SEVERITIES, Evidence, Finding
+
+# Manifest statuses that mean the collector did not get (all of) an item.
+PROBLEM_STATUSES = ("failed", "timeout", "truncated", "redaction_failed", "permission_denied")
+
+
+def counts(findings: list[Finding]) -> dict[str, int]:
+    out = {s: 0 for s in SEVERITIES}
+    for f in findings:
+        out[f.severity] = out.get(f.severity, 0) + 1
+    return out
+
+
+def node_overview(evidence: Evidence, findings: list[Finding]) -> list[dict[str, Any]]:
+    names = list(evidence.nodes or {})
+    for n in (evidence.manifest or {}).get("nodes") or []:
+        if isinstance(n, dict) and isinstance(n.get("name"), str) and n["name"] not in names:
+            names.append(n["name"])
+    rows = []
+    for name in names:
+        facts = (evidence.nodes or {}).get(name) or {}
+        versions = facts.get("versions") if isinstance(facts.get("versions"), dict) else {}
+        roles = facts.get("roles") if isinstance(facts.get("roles"), list) else []
+        rows.append({
+            "name": name,
+            "os": _s(facts.get("os")),
+            "distro": _s(facts.get("distro")),
+            "kernel": _s(facts.get("kernel")),
+            "arch": _s(facts.get("arch")),
+            "roles": [str(r) for r in roles],
+            "runtime": _s(facts.get("runtime")),
+            "versions": [(str(k), str(v)) for k, v in versions.items() if v],
+            "counts": counts([f for f in findings if f.node == name]),
+        })
+    return rows
+
+
+def collection_problems(evidence: Evidence) -> list[dict[str, Any]]:
+    items = (evidence.manifest or {}).get("items") or []
+    keep = ("node", "id", "path", "kind", "source", "status", "exit_code", "error")
+    return [
+        {k: i.get(k) for k in keep}
+        for i in items
+        if isinstance(i, dict) and i.get("status") in PROBLEM_STATUSES
+    ]
+
+
+def bundle_info(evidence: Evidence) -> dict[str, Any]:
+    manifest = evidence.manifest or {}
+    bundle = evidence.bundle or {}
+    return {
+        "source": evidence.source,
+        "format_version": bundle.get("format_version") or manifest.get("format_version"),
+        "tool_version": bundle.get("tool_version") or (manifest.get("tool") or {}).get("version"),
+        "created_at": bundle.get("created_at") or manifest.get("created_at"),
+        "partial": bool(bundle.get("partial", manifest.get("partial", False))),
+        "truncated": bool(bundle.get("truncated", False)),
+        "node_names": list(evidence.nodes or {}),
+    }
+
+
+def now_utc() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _s(v: Any) -> str:
+    return "" if v is None else str(v)

@@ -1,0 +1,163 @@
+"""The HTML report: one self-contained file (inline CSS and JS, no external URL of any kind).
+
+Everything that comes from the bundle is escaped by jinja2's autoescape; the only markup we
+produce ourselves is the small Markdown subset of the rules' cause/fix text (paragraphs,
+lists, inline code, fenced code blocks), which is escaped first and marked up afterwards.
+A strict Content-Security-Policy (no network, only our own script by hash) backs this up.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import html
+import importlib.resources
+import os
+import re
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from k8s_bundle import __version__
+from k8s_bundle.analyzer.model import Evidence, Finding
+from k8s_bundle.analyzer.render.common import bundle_info, collection_problems, counts, node_overview, now_utc
+
+UI: dict[str, dict[str, str]] = {
+    "title": {"en": "Support bundle report", "zh": "诊断包分析报告"},
+    "created": {"en": "collected", "zh": "采集时间"},
+    "format": {"en": "format", "zh": "格式"},
+    "generated": {"en": "analyzed", "zh": "分析时间"},
+    "critical": {"en": "critical", "zh": "严重"},
+    "warning": {"en": "warnings", "zh": "警告"},
+    "info": {"en": "info", "zh": "提示"},
+    "severity": {"en": "Severity", "zh": "级别"},
+    "node": {"en": "Node", "zh": "节点"},
+    "findings": {"en": "Findings", "zh": "发现的问题"},
+    "no_findings": {"en": "No rule found a problem in this bundle.", "zh": "规则没有在该诊断包中发现问题。"},
+    "no_match": {"en": "No finding matches the filter.", "zh": "没有符合筛选条件的问题。"},
+    "root_cause": {"en": "likely root cause", "zh": "可能的根因"},
+    "whole_bundle": {"en": "whole bundle", "zh": "整个诊断包"},
+    "seen": {"en": "seen", "zh": "出现于"},
+    "explained_by": {"en": "Likely caused by", "zh": "可能由以下问题引起"},
+    "explains": {"en": "Likely explains", "zh": "可能导致了"},
+    "evidence": {"en": "Evidence", "zh": "证据"},
+    "matching_lines": {"en": "matching lines", "zh": "条匹配日志"},
+    "location": {"en": "File:line", "zh": "文件:行"},
+    "time": {"en": "Time (UTC)", "zh": "时间 (UTC)"},
+    "line": {"en": "Log line", "zh": "日志"},
+    "item": {"en": "Item", "zh": "采集项"},
+    "status": {"en": "Status", "zh": "状态"},
+    "source": {"en": "Command / source", "zh": "命令 / 来源"},
+    "error": {"en": "Error", "zh": "错误"},
+    "cause": {"en": "Why it matters", "zh": "原因"},
+    "fix": {"en": "Fix", "zh": "解决方法"},
+    "references": {"en": "References", "zh": "参考"},
+    "nodes": {"en": "Nodes", "zh": "节点概览"},
+    "distro": {"en": "Distribution", "zh": "发行版"},
+    "kernel": {"en": "Kernel", "zh": "内核"},
+    "arch": {"en": "Arch", "zh": "架构"},
+    "roles": {"en": "Roles", "zh": "角色"},
+    "runtime": {"en": "Runtime", "zh": "运行时"},
+    "versions": {"en": "Versions", "zh": "版本"},
+    "no_nodes": {"en": "The bundle names no node.", "zh": "诊断包中没有节点信息。"},
+    "collection": {"en": "Collection problems", "zh": "采集问题"},
+    "no_collection_problems": {"en": "Every item was collected.", "zh": "所有项目均已采集。"},
+}
+
+_FENCE = re.compile(r"^```[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
+_BULLET = re.compile(r"^\s*[-*] ")
+
+
+def markdown(text: str | None) -> Markup:
+    """The Markdown subset rules use, rendered safely: escape first, then add our own tags."""
+    if not text:
+        return Markup("")
+    out: list[str] = []
+    pos = 0
+    for m in _FENCE.finditer(text):
+        out.append(_blocks(text[pos:m.start()]))
+        out.append(f"<pre><code>{html.escape(m.group(1).rstrip(chr(10)))}</code></pre>")
+        pos = m.end()
+    out.append(_blocks(text[pos:]))
+    return Markup("".join(out))
+
+
+def _blocks(text: str) -> str:
+    parts = []
+    for block in re.split(r"\n\s*\n", text.strip("\n")):
+        lines = [ln for ln in block.splitlines() if ln.strip()]
+        if not lines:
+            continue
+        if all(_BULLET.match(ln) for ln in lines):
+            items = "".join("<li>" + _inline(_BULLET.sub("", ln)) + "</li>" for ln in lines)
+            parts.append(f"<ul>{items}</ul>")
+        else:
+            parts.append("<p>" + "<br>".join(_inline(ln) for ln in lines) + "</p>")
+    return "".join(parts)
+
+
+def _inline(line: str) -> str:
+    escaped = html.escape(line.strip())
+    return _INLINE_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", escaped)
+
+
+def reference_link(ref: dict[str, str]) -> dict[str, str | None]:
+    """Text and (only for http/https) a plain link the reader may click; nothing loads on open."""
+    if "url" in ref and re.match(r"^https?://", str(ref["url"])):
+        return {"text": ref.get("title") or ref["url"], "href": ref["url"]}
+    if "issue" in ref:
+        m = re.match(r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)#([0-9]+)$", str(ref["issue"]))
+        if m:
+            return {"text": ref["issue"], "href": f"https://github.com/{m.group(1)}/issues/{m.group(2)}"}
+        return {"text": str(ref["issue"]), "href": None}
+    if "seed" in ref:
+        return {"text": f"seed {ref['seed']}", "href": None}
+    return {"text": ", ".join(f"{k}: {v}" for k, v in ref.items()), "href": None}
+
+
+@functools.lru_cache(maxsize=1)
+def _assets() -> tuple[jinja2.Template, Markup, Markup, str]:
+    folder = importlib.resources.files("k8s_bundle.report_templates")
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+    env.filters["markdown"] = markdown
+    template = env.from_string(folder.joinpath("report.html.j2").read_text(encoding="utf-8"))
+    css = folder.joinpath("report.css").read_text(encoding="utf-8")
+    js = folder.joinpath("report.js").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode("ascii")
+    # Our own static files: safe to inline verbatim (no bundle data in them).
+    return template, Markup(css), Markup(js), f"sha256-{digest}"
+
+
+def render_html(evidence: Evidence, findings: list[Finding], lang: str = "en") -> str:
+    template, css, js, script_hash = _assets()
+    rows = []
+    for f in findings:
+        rows.append({
+            "rule_id": f.rule_id, "severity": f.severity, "node": f.node, "nodes": f.nodes,
+            "filter_nodes": f.nodes or ([f.node] if f.node else []),
+            "title": f.title, "message": f.message, "cause": f.cause, "fix": f.fix,
+            "references": [reference_link(r) for r in f.references],
+            "log_lines": f.log_lines, "log_count": f.log_count, "fact_lines": f.fact_lines,
+            "items": f.items, "first_seen": f.first_seen, "last_seen": f.last_seen,
+            "root_cause": f.root_cause, "explains": f.explains, "explained_by": f.explained_by,
+        })
+    nodes = node_overview(evidence, findings)
+    node_filter = sorted({n["name"] for n in nodes} | {n for r in rows for n in r["filter_nodes"]})
+    return template.render(
+        lang=lang if lang in ("en", "zh") else "en",
+        ui=UI,
+        css=css,
+        js=js,
+        script_hash=script_hash,
+        version=__version__,
+        generated_at=now_utc(),
+        bundle=bundle_info(evidence),
+        bundle_name=os.path.basename(str(evidence.source).rstrip("/")),
+        counts=counts(findings),
+        findings=rows,
+        nodes=nodes,
+        node_filter=node_filter,
+        collection_problems=collection_problems(evidence),
+    )

@@ -1,0 +1,66 @@
+"""The JSON report (docs/report-schema.md) for automation; orjson, UTF-8, stable key order."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import orjson
+
+from k8s_bundle import __version__
+from k8s_bundle.analyzer.model import Evidence, Finding
+from k8s_bundle.analyzer.render.common import bundle_info, collection_problems, counts, node_overview, now_utc
+
+REPORT_SCHEMA_VERSION = "1.0"
+
+
+def finding_document(f: Finding) -> dict[str, Any]:
+    return {
+        "rule_id": f.rule_id,
+        "severity": f.severity,
+        "node": f.node,
+        "nodes": f.nodes,
+        "title": f.title,
+        "message": f.message,
+        "cause": f.cause,
+        "fix": f.fix,
+        "references": f.references,
+        "components": f.components,
+        "evidence": {
+            "log_lines": [dataclasses.asdict(line) for line in f.log_lines],
+            "log_count": f.log_count,
+            "fact_lines": f.fact_lines,
+            "items": f.items,
+        },
+        "first_seen": f.first_seen,
+        "last_seen": f.last_seen,
+        "root_cause": f.root_cause,
+        "explains": f.explains,
+        "explained_by": f.explained_by,
+    }
+
+
+def report_document(evidence: Evidence, findings: list[Finding]) -> dict[str, Any]:
+    from k8s_bundle.analyzer.cli import exit_code_for
+
+    return {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "tool": {"name": "k8s-bundle", "version": __version__},
+        "generated_at": now_utc(),
+        "bundle": bundle_info(evidence),
+        "summary": {**counts(findings), "total": len(findings), "exit_code": exit_code_for(findings)},
+        "nodes": [
+            {k: (dict(v) if k == "versions" else v) for k, v in row.items()}
+            for row in node_overview(evidence, findings)
+        ],
+        "collection_problems": collection_problems(evidence),
+        "input_problems": [dataclasses.asdict(p) for p in evidence.problems],
+        "findings": [finding_document(f) for f in findings],
+    }
+
+
+def render_json(evidence: Evidence, findings: list[Finding]) -> bytes:
+    return orjson.dumps(
+        report_document(evidence, findings),
+        option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS,
+        default=str,
+    )

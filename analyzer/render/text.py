@@ -1,0 +1,56 @@
+"""The short terminal summary `analyze` prints: counts, one line per finding, the report path."""
+from __future__ import annotations
+
+from k8s_bundle.analyzer.model import Evidence, Finding
+from k8s_bundle.analyzer.render.common import collection_problems, counts
+
+_COLORS = {"critical": "\033[1;31m", "warning": "\033[33m", "info": "\033[36m"}
+_RESET = "\033[0m"
+_LABEL = {
+    "en": {"critical": "critical", "warning": "warning", "info": "info", "none": "No problem found.",
+           "report": "Report", "items": "collection item(s) failed, timed out or were truncated",
+           "root": "root cause", "whole": "(bundle)"},
+    "zh": {"critical": "严重", "warning": "警告", "info": "提示", "none": "未发现问题。",
+           "report": "报告", "items": "个采集项失败、超时或被截断", "root": "根因", "whole": "(诊断包)"},
+}
+
+
+def _clean(text: str, limit: int = 160) -> str:
+    """One terminal line: no control characters from the bundle (no escape-sequence injection)."""
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_text(evidence: Evidence, findings: list[Finding], lang: str = "en",
+                report_path: str | None = None, color: bool = False) -> str:
+    lab = _LABEL.get(lang, _LABEL["en"])
+    c = counts(findings)
+    lines = [
+        f"{_clean(str(evidence.source))}: "
+        + ", ".join(f"{c[s]} {lab[s]}" for s in ("critical", "warning", "info"))
+    ]
+    if not findings:
+        lines.append(lab["none"])
+    for f in findings:
+        sev = f"{f.severity.upper():<8}"
+        if color:
+            sev = f"{_COLORS.get(f.severity, '')}{sev}{_RESET}"
+        title = f.message.get(lang) or f.message.get("en") or f.title.get(lang) or f.title.get("en", "")
+        root = f" [{lab['root']}]" if f.root_cause else ""
+        where = f.node or lab["whole"]
+        line = f"{sev} {_clean(where, 40)}  {f.rule_id}{root}: {_clean(title)}"
+        lines.append(line)
+        if f.log_lines:
+            first = f.log_lines[0]
+            lines.append(f"           {_clean(first.file, 80)}:{first.line}  {_clean(first.message, 120)}")
+        elif f.items:
+            i = f.items[0]
+            lines.append(f"           {_clean(str(i.get('id')), 60)}: {i.get('status')} {_clean(str(i.get('error') or ''), 100)}")
+        elif f.fact_lines:
+            lines.append(f"           {_clean(f.fact_lines[0], 140)}")
+    problems = collection_problems(evidence)
+    if problems:
+        lines.append(f"{len(problems)} {lab['items']}")
+    if report_path:
+        lines.append(f"{lab['report']}: {report_path}")
+    return "\n".join(lines) + "\n"
