@@ -1,0 +1,262 @@
+"""Optional identity obfuscation (`--obfuscate hostnames,ips,macs,usernames`), off by default.
+
+In the spirit of `sos clean`, but keeping what the analyzer needs:
+- IPv4: octet-wise keyed permutations that depend on the preceding octets, so two addresses
+  share a /8, /16 or /24 after obfuscation exactly when they did before (pod CIDR vs node IP
+  checks still work for octet-aligned prefixes). Private ranges keep their network part
+  (10.x, 172.16-31.x, 192.168.x, 169.254.x, 100.64-127.x), loopback, 0.0.0.0, broadcast,
+  multicast and netmasks are kept, 0 and 255 octets stay 0 and 255.
+- MAC: the vendor prefix (OUI) is kept, the device part replaced.
+- hostnames and usernames: the names known to the run (the node's own hostname and FQDN,
+  names added by the caller, local login users) become host-HASH6 / domain-HASH6.example /
+  user-HASH6, whole words only.
+
+The mapping and the key live in the obfuscation map written beside the bundle (mode 0600),
+never inside it. Passing a previous map reuses its key and names, so several nodes collected
+separately are obfuscated consistently.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import random
+import re
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+CATEGORIES = ("hostnames", "ips", "macs", "usernames")
+
+_IPV4 = re.compile(rb"(?<![\w.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\w]|\.\d)")
+_MAC = re.compile(rb"(?<![\w:-])([0-9A-Fa-f]{2})([:-])([0-9A-Fa-f]{2})\2([0-9A-Fa-f]{2})\2([0-9A-Fa-f]{2})\2([0-9A-Fa-f]{2})\2([0-9A-Fa-f]{2})(?![\w:-])")
+_PUBLIC_FIRST = [o for o in range(1, 224) if o not in (10, 127)]
+# Names too generic to replace as whole words without wrecking ordinary log text.
+_STOP_NAMES = {
+    "localhost", "node", "master", "worker", "server", "host", "kubernetes", "default", "control",
+    "plane", "root", "admin", "daemon", "nobody", "system", "kube", "user", "users", "bin", "sys",
+    "sync", "games", "man", "mail", "news", "proxy", "backup", "list", "irc", "systemd", "docker",
+    "containerd", "ubuntu", "debian", "centos", "admin.conf", "test", "local", "none",
+}
+
+
+def parse_categories(text: str | Iterable[str]) -> frozenset[str]:
+    items = [t.strip().lower() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
+    bad = [t for t in items if t not in CATEGORIES]
+    if bad:
+        raise ValueError(f"unknown obfuscation categories: {', '.join(bad)} (known: {', '.join(CATEGORIES)})")
+    return frozenset(items)
+
+
+class Obfuscator:
+    def __init__(self, categories: frozenset[str], previous: dict[str, Any] | None = None) -> None:
+        self.categories = frozenset(categories)
+        self._lock = threading.Lock()
+        key_hex = (previous or {}).get("key")
+        self.key = bytes.fromhex(key_hex) if isinstance(key_hex, str) else os.urandom(32)
+        self.maps: dict[str, dict[str, str]] = {c: {} for c in CATEGORIES}
+        self._perms: dict[tuple[int, ...], list[int]] = {}
+        self._hostnames: set[str] = set()
+        self._usernames: set[str] = set()
+        self._name_re: re.Pattern[bytes] | None = None
+        self._name_map: dict[bytes, bytes] = {}
+        if previous:
+            self.add_hostnames((previous.get("hostnames") or {}).keys())
+            self.add_usernames((previous.get("usernames") or {}).keys())
+
+    # -- names ----------------------------------------------------------------------------------
+    def add_hostnames(self, names: Iterable[str]) -> None:
+        with self._lock:
+            for n in names:
+                n = n.strip().strip(".").lower()
+                if len(n) >= 3 and n not in _STOP_NAMES and not re.fullmatch(r"[\d.]+", n):
+                    self._hostnames.add(n)
+            self._name_re = None
+
+    def add_usernames(self, names: Iterable[str]) -> None:
+        with self._lock:
+            for n in names:
+                n = n.strip()
+                if len(n) >= 3 and n.lower() not in _STOP_NAMES:
+                    self._usernames.add(n)
+            self._name_re = None
+
+    def add_local_identity(self) -> None:
+        """The running machine's hostname/FQDN and its human login users (uid >= 1000)."""
+        import socket
+
+        names = {socket.gethostname()}
+        try:
+            names.add(socket.getfqdn())
+        except OSError:
+            pass
+        if "hostnames" in self.categories:
+            self.add_hostnames(names)
+        if "usernames" in self.categories:
+            try:
+                import pwd
+
+                self.add_usernames(p.pw_name for p in pwd.getpwall() if 1000 <= p.pw_uid < 65534)
+            except ImportError:  # Windows
+                user = os.environ.get("USERNAME")
+                if user:
+                    self.add_usernames([user])
+
+    def _hash6(self, kind: bytes, value: bytes) -> str:
+        return hmac.new(self.key, kind + b"\0" + value, hashlib.sha256).hexdigest()[:6]
+
+    def _host(self, name: str) -> str:
+        short, _, domain = name.partition(".")
+        out = f"host-{self._hash6(b'host', short.encode())}"
+        if domain:
+            out += f".{self._domain(domain)}"
+        return out
+
+    def _domain(self, domain: str) -> str:
+        return f"domain-{self._hash6(b'domain', domain.encode())}.example"
+
+    def _compile_names(self) -> re.Pattern[bytes] | None:
+        with self._lock:
+            if self._name_re is not None or not (self._hostnames or self._usernames):
+                return self._name_re
+            mapping: dict[bytes, bytes] = {}
+            if "hostnames" in self.categories:
+                for name in self._hostnames:
+                    mapping[name.encode()] = self._host(name).encode()
+                    short, _, domain = name.partition(".")
+                    if len(short) >= 3 and short not in _STOP_NAMES:
+                        mapping.setdefault(short.encode(), self._host(short).encode())
+                    if domain and "." in domain:
+                        mapping.setdefault(domain.encode(), self._domain(domain).encode())
+            if "usernames" in self.categories:
+                for name in self._usernames:
+                    mapping.setdefault(name.lower().encode(), f"user-{self._hash6(b'user', name.encode())}".encode())
+            if not mapping:
+                return None
+            self._name_map = mapping
+            alternation = b"|".join(re.escape(n) for n in sorted(mapping, key=len, reverse=True))
+            self._name_re = re.compile(rb"(?<![A-Za-z0-9_-])(?:" + alternation + rb")(?![A-Za-z0-9_-])", re.I)
+            return self._name_re
+
+    # -- addresses ------------------------------------------------------------------------------
+    def _perm(self, prefix: tuple[int, ...]) -> list[int]:
+        perm = self._perms.get(prefix)
+        if perm is None:
+            rng = random.Random(hmac.new(self.key, b"ip" + bytes(prefix), hashlib.sha256).digest())
+            if not prefix:
+                shuffled = _PUBLIC_FIRST[:]
+                rng.shuffle(shuffled)
+                perm = list(range(256))
+                for a, b in zip(_PUBLIC_FIRST, shuffled):
+                    perm[a] = b
+            else:
+                middle = list(range(1, 255))
+                rng.shuffle(middle)
+                perm = [0] + middle + [255]
+            self._perms[prefix] = perm
+        return perm
+
+    def map_ipv4(self, octets: list[int]) -> list[int]:
+        a, b = octets[0], octets[1]
+        if a == 127 or a >= 224 or octets in ([0, 0, 0, 0], [255, 255, 255, 255]):
+            return octets
+        if a == 10:
+            keep = 1
+        elif (a == 172 and 16 <= b <= 31) or (a == 192 and b == 168) or (a == 169 and b == 254) or (a == 100 and 64 <= b <= 127):
+            keep = 2
+        else:
+            keep = 0
+        out = octets[:keep]
+        for i in range(keep, 4):
+            out.append(self._perm(tuple(octets[:i]))[octets[i]])
+        return out
+
+    def _ip_cb(self, m: re.Match[bytes]) -> bytes:
+        octets = [int(g) for g in m.groups()]
+        if any(o > 255 for o in octets):
+            return m.group(0)
+        mapped = self.map_ipv4(octets)
+        if mapped == octets:
+            return m.group(0)
+        orig = m.group(0).decode()
+        new = ".".join(map(str, mapped))
+        self.maps["ips"][orig] = new
+        return new.encode()
+
+    def _mac_cb(self, m: re.Match[bytes]) -> bytes:
+        text = m.group(0)
+        low = text.lower()
+        if low in (b"00:00:00:00:00:00", b"ff:ff:ff:ff:ff:ff", b"00-00-00-00-00-00", b"ff-ff-ff-ff-ff-ff"):
+            return text
+        sep = m.group(2)
+        h = hmac.new(self.key, b"mac" + low.replace(b"-", b":"), hashlib.sha256).digest()[:3]
+        tail = sep.join(b"%02x" % x for x in h)
+        new = sep.join([m.group(1), m.group(3), m.group(4)]) + sep + tail
+        if text.isupper():
+            new = new.upper()
+        self.maps["macs"][text.decode()] = new.decode()
+        return new
+
+    def _name_cb(self, m: re.Match[bytes]) -> bytes:
+        orig = m.group(0)
+        new = self._name_map.get(orig.lower(), orig)
+        category = "usernames" if new.startswith(b"user-") else "hostnames"
+        self.maps[category][orig.decode("utf-8", "replace")] = new.decode()
+        return new
+
+    # -- applying -------------------------------------------------------------------------------
+    def apply(self, data: bytes) -> bytes:
+        if not self.categories or not data:
+            return data
+        if "ips" in self.categories:
+            data = _IPV4.sub(self._ip_cb, data)
+        if "macs" in self.categories:
+            data = _MAC.sub(self._mac_cb, data)
+        names = self._compile_names()
+        if names is not None:
+            data = names.sub(self._name_cb, data)
+        return data
+
+    def apply_text(self, text: str) -> str:
+        return self.apply(text.encode("utf-8")).decode("utf-8")
+
+    def mapping(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "version": 1,
+                "note": "Keep this file private: it maps obfuscated values back to the real ones. "
+                        "Pass it to the next collection (--obfuscation-map) for consistent names.",
+                "categories": sorted(self.categories),
+                "key": self.key.hex(),
+                **{c: dict(sorted(self.maps[c].items())) for c in CATEGORIES},
+            }
+
+
+def map_path_for(bundle: str | os.PathLike[str]) -> Path:
+    """Where the obfuscation map of a bundle goes: beside it, never inside."""
+    p = Path(bundle)
+    return p.with_name(p.name + ".obfuscation-map.json")
+
+
+def write_map(bundle: str | os.PathLike[str], mapping: dict[str, Any]) -> Path:
+    """Write the obfuscation map beside `bundle` with mode 0600 (it reveals the real names)."""
+    import orjson
+
+    path = map_path_for(bundle)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(orjson.dumps(mapping, option=orjson.OPT_INDENT_2))
+    os.chmod(path, 0o600)
+    return path
+
+
+def load_map(path: str | os.PathLike[str]) -> dict[str, Any]:
+    import orjson
+
+    try:
+        doc = orjson.loads(Path(path).read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read obfuscation map {path}: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("key"), str):
+        raise ValueError(f"{path} is not an obfuscation map")
+    return doc

@@ -1,0 +1,344 @@
+"""Redaction rules as data: the built-in file and custom `--redact-rules` files share one loader.
+
+The schema is documented at the top of builtin_rules.yaml and in docs/redaction.md.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+BUILTIN_RULES = Path(__file__).with_name("builtin_rules.yaml")
+
+_RULE_FIELDS = {
+    "id", "kind", "description", "action", "regex", "prefilter", "prefilter_regex", "validate",
+    "literals", "keys", "unless", "with_sibling", "text", "flags_only", "paths", "where", "pair",
+    "files", "detector",
+}
+_SHAPES = ("regex", "literals", "keys", "paths", "pair", "files", "detector")
+_KIND_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+_DETECTORS = {"pem-block"}
+_ACTIONS = {"redact", "cert-metadata"}
+
+
+class RuleFileError(ValueError):
+    """A rule file is unusable; the message names the file and the reason."""
+
+
+# -- validators: named checks a regex rule may ask for (they return True to redact) ----------
+def _b64decode_loose(value: bytes) -> bytes | None:
+    value = value.strip()
+    value = value + b"=" * (-len(value) % 4)
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _base64_not_certificate(value: bytes) -> bool:
+    # Base64 of a PEM document: keep certificates (public), redact keys and anything unclear.
+    decoded = _b64decode_loose(value)
+    if decoded is None:
+        return True
+    if b"PRIVATE KEY" in decoded:
+        return True
+    return b"CERTIFICATE" not in decoded and b"PUBLIC KEY" not in decoded
+
+
+def _has_digit(value: bytes) -> bool:
+    return any(48 <= c <= 57 for c in value)
+
+
+def _has_digit_or_symbol(value: bytes) -> bool:
+    return any(not (65 <= c <= 90 or 97 <= c <= 122) for c in value)
+
+
+def _base64_user_password(value: bytes) -> bool:
+    decoded = _b64decode_loose(value)
+    return decoded is not None and b":" in decoded and all(32 <= c < 127 for c in decoded)
+
+
+VALIDATORS: dict[str, Callable[[bytes], bool]] = {
+    "base64-not-certificate": _base64_not_certificate,
+    "has-digit": _has_digit,
+    "has-digit-or-symbol": _has_digit_or_symbol,
+    "base64-user-password": _base64_user_password,
+}
+
+
+@dataclass(frozen=True)
+class PairSpec:
+    name_key: str
+    value_key: str
+    names: re.Pattern[str]
+    unless: re.Pattern[str] | None
+
+
+@dataclass
+class Rule:
+    id: str
+    kind: str
+    action: str = "redact"
+    regex: re.Pattern[bytes] | None = None
+    prefilter: tuple[bytes, ...] = ()
+    prefilter_regex: re.Pattern[bytes] | None = None
+    validate: Callable[[bytes], bool] | None = None
+    keys: re.Pattern[str] | None = None
+    unless: re.Pattern[str] | None = None
+    with_sibling: re.Pattern[str] | None = None
+    text: bool = True
+    flags_only: bool = False
+    paths: tuple[tuple[str, ...], ...] = ()
+    where: dict[str, str] = field(default_factory=dict)
+    pair: PairSpec | None = None
+    files: re.Pattern[str] | None = None
+    detector: str | None = None
+    custom: bool = False
+
+    def key_matches(self, name: str) -> bool:
+        if self.keys is None or not self.keys.fullmatch(name):
+            return False
+        return not (self.unless is not None and self.unless.fullmatch(name))
+
+
+@dataclass
+class RuleSet:
+    rules: list[Rule]
+    text_rules: list[Rule]          # regex/literal rules run on text lines
+    key_rules: list[Rule]           # key-name rules (structured and text)
+    path_rules: list[Rule]
+    pair_rules: list[Rule]
+    file_rules: list[Rule]
+    pem_rule: Rule | None
+    key_words: tuple[bytes, ...]    # lower-case words a secret key name contains (prefilter)
+
+    def classify_key(self, name: str, *, flag: bool = False, structured: bool = True,
+                     sibling: Callable[[re.Pattern[str]], bool] | None = None) -> Rule | None:
+        """The first key rule matching the key `name`, or None."""
+        for rule in self.key_rules:
+            if rule.flags_only and not flag:
+                continue
+            if not structured and not rule.text:
+                continue
+            if not rule.key_matches(name):
+                continue
+            if rule.with_sibling is not None and (sibling is None or not sibling(rule.with_sibling)):
+                continue
+            return rule
+        return None
+
+    def file_rule(self, path: str) -> Rule | None:
+        norm = path.replace("\\", "/").lstrip("/")
+        for rule in self.file_rules:
+            assert rule.files is not None
+            if rule.files.fullmatch(norm):
+                return rule
+        return None
+
+
+def _glob_to_regex(glob: str) -> str:
+    out = []
+    i = 0
+    glob = glob.replace("\\", "/").lstrip("/")
+    while i < len(glob):
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif glob[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif glob[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(glob[i]))
+            i += 1
+    # Item paths carry prefixes (nodes/<n>/files/...), so every glob may match at any depth.
+    return "(?:.*/)?" + "".join(out)
+
+
+def _as_list(value: Any, what: str, where: str) -> list[Any]:
+    if isinstance(value, (str, int, float)):
+        return [value]
+    if isinstance(value, list):
+        return value
+    raise RuleFileError(f"{where}: {what} must be a string or a list")
+
+
+def _compile(pattern: str, where: str, what: str, flags: int = 0) -> re.Pattern[Any]:
+    try:
+        return re.compile(pattern, flags)
+    except re.error as exc:
+        raise RuleFileError(f"{where}: bad {what} regex {pattern!r}: {exc}") from None
+
+
+def _parse_rule(raw: Any, where: str, custom: bool) -> Rule:
+    if not isinstance(raw, dict):
+        raise RuleFileError(f"{where}: a rule must be a mapping")
+    unknown = set(raw) - _RULE_FIELDS
+    if unknown:
+        raise RuleFileError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+    rid = raw.get("id")
+    if not isinstance(rid, str) or not rid.strip():
+        raise RuleFileError(f"{where}: every rule needs an id")
+    where = f"{where} (rule {rid})"
+    kind = str(raw.get("kind", "custom" if custom else "secret"))
+    if not _KIND_RE.match(kind):
+        raise RuleFileError(f"{where}: kind must be lower-case letters, digits and '-'")
+    shapes = [s for s in _SHAPES if s in raw]
+    if len(shapes) != 1:
+        raise RuleFileError(f"{where}: a rule needs exactly one of {', '.join(_SHAPES)}")
+    action = raw.get("action", "redact")
+    if action not in _ACTIONS:
+        raise RuleFileError(f"{where}: action must be one of {', '.join(sorted(_ACTIONS))}")
+    rule = Rule(id=rid, kind=kind, action=action, custom=custom,
+                text=bool(raw.get("text", True)), flags_only=bool(raw.get("flags_only", False)))
+    shape = shapes[0]
+    if shape == "regex":
+        rule.regex = _compile(str(raw["regex"]), where, "regex")
+        rule.regex = re.compile(rule.regex.pattern.encode("utf-8"), rule.regex.flags & ~re.UNICODE)
+        rule.prefilter = tuple(str(w).lower().encode() for w in _as_list(raw.get("prefilter", []), "prefilter", where))
+        if "prefilter_regex" in raw:
+            rule.prefilter_regex = _compile(str(raw["prefilter_regex"]).encode().decode(), where, "prefilter_regex")
+            rule.prefilter_regex = re.compile(rule.prefilter_regex.pattern.encode("utf-8"))
+        if "validate" in raw:
+            name = raw["validate"]
+            if name not in VALIDATORS:
+                raise RuleFileError(f"{where}: unknown validate {name!r} (known: {', '.join(VALIDATORS)})")
+            rule.validate = VALIDATORS[name]
+    elif shape == "literals":
+        values = [str(v) for v in _as_list(raw["literals"], "literals", where) if str(v)]
+        if not values:
+            raise RuleFileError(f"{where}: literals is empty")
+        # Longest first so that a literal containing another is replaced whole.
+        values.sort(key=len, reverse=True)
+        rule.regex = re.compile(b"|".join(re.escape(v.encode("utf-8")) for v in values))
+        rule.prefilter = tuple(v.lower().encode("utf-8") for v in values)
+    elif shape == "keys":
+        keys = raw["keys"]
+        if isinstance(keys, list):  # a list of plain names is a convenience form
+            keys = "|".join(re.escape(str(k)) for k in keys)
+        rule.keys = _compile(str(keys), where, "keys", re.I)
+        if "unless" in raw:
+            rule.unless = _compile(str(raw["unless"]), where, "unless", re.I)
+        if "with_sibling" in raw:
+            rule.with_sibling = _compile(str(raw["with_sibling"]), where, "with_sibling", re.I)
+    elif shape == "paths":
+        paths = _as_list(raw["paths"], "paths", where)
+        rule.paths = tuple(tuple(str(p).split(".")) for p in paths if str(p))
+        if not rule.paths:
+            raise RuleFileError(f"{where}: paths is empty")
+        cond = raw.get("where", {})
+        if not isinstance(cond, dict):
+            raise RuleFileError(f"{where}: where must be a mapping of key: value")
+        rule.where = {str(k): str(v) for k, v in cond.items()}
+    elif shape == "pair":
+        spec = raw["pair"]
+        if not isinstance(spec, dict) or "names" not in spec:
+            raise RuleFileError(f"{where}: pair needs names (and optional name_key, value_key, unless)")
+        rule.pair = PairSpec(
+            name_key=str(spec.get("name_key", "name")),
+            value_key=str(spec.get("value_key", "value")),
+            names=_compile(str(spec["names"]), where, "pair names", re.I),
+            unless=_compile(str(spec["unless"]), where, "pair unless", re.I) if "unless" in spec else None,
+        )
+    elif shape == "files":
+        globs = [str(g) for g in _as_list(raw["files"], "files", where)]
+        rule.files = re.compile("|".join(f"(?:{_glob_to_regex(g)})" for g in globs), re.I)
+    elif shape == "detector":
+        if custom:
+            raise RuleFileError(f"{where}: detector is for built-in rules only")
+        if raw["detector"] not in _DETECTORS:
+            raise RuleFileError(f"{where}: unknown detector {raw['detector']!r}")
+        rule.detector = str(raw["detector"])
+    return rule
+
+
+def parse_rules(doc: Any, source: str, custom: bool) -> list[Rule]:
+    if isinstance(doc, list):
+        doc = {"rules": doc}
+    if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
+        raise RuleFileError(f"{source}: expected a mapping with a `rules:` list")
+    if doc.get("version", 1) != 1:
+        raise RuleFileError(f"{source}: unsupported version {doc.get('version')!r} (expected 1)")
+    rules = [_parse_rule(r, f"{source}: rules[{i}]", custom) for i, r in enumerate(doc["rules"])]
+    seen: set[str] = set()
+    for r in rules:
+        if r.id in seen:
+            raise RuleFileError(f"{source}: duplicate rule id {r.id!r}")
+        seen.add(r.id)
+    return rules
+
+
+def load_rule_file(path: str | os.PathLike[str], custom: bool = True) -> list[Rule]:
+    import yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleFileError(f"cannot read rule file {path}: {exc}") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "syntax error"
+        raise RuleFileError(f"{path}: not valid YAML: {first}") from None
+    return parse_rules(doc, str(path), custom)
+
+
+_BUILTIN_CACHE: list[Rule] | None = None
+
+
+def builtin_rules() -> list[Rule]:
+    global _BUILTIN_CACHE
+    if _BUILTIN_CACHE is None:
+        _BUILTIN_CACHE = load_rule_file(BUILTIN_RULES, custom=False)
+    return list(_BUILTIN_CACHE)
+
+
+# Words that every secret-looking key name of the built-in key rules contains; they make the
+# line prefilter for key=value scanning. Custom key rules add their literal names.
+_BUILTIN_KEY_WORDS = (b"passw", b"passphrase", b"pwd", b"secret", b"token", b"credential",
+                      b"key", b"auth", b"signature", b"private")
+
+
+def build_ruleset(custom: Iterable[Rule] = ()) -> RuleSet:
+    custom = list(custom)
+    # Custom rules come first: a user's more specific rule wins over a generic built-in one.
+    rules = custom + builtin_rules()
+    key_words = set(_BUILTIN_KEY_WORDS)
+    for r in custom:
+        if r.keys is not None:
+            literal = re.sub(r"[^a-z0-9_-]", " ", r.keys.pattern.lower()).split()
+            # A custom key regex cannot be reduced to words safely: scan every key=value then.
+            if r.keys.pattern.lower().replace("|", "").replace("-", "").replace("_", "").isalnum():
+                key_words.update(w.encode() for w in literal)
+            else:
+                key_words.add(b"")
+    return RuleSet(
+        rules=rules,
+        text_rules=[r for r in rules if r.regex is not None],
+        key_rules=[r for r in rules if r.keys is not None],
+        path_rules=[r for r in rules if r.paths],
+        pair_rules=[r for r in rules if r.pair is not None],
+        file_rules=[r for r in rules if r.files is not None],
+        pem_rule=next((r for r in rules if r.detector == "pem-block"), None),
+        key_words=tuple(sorted(key_words)),
+    )
+
+
+def load_custom(custom_rules: Any) -> list[Rule]:
+    """Accept None, a path to a rule file, a parsed document or a list of Rule objects."""
+    if custom_rules is None:
+        return []
+    if isinstance(custom_rules, (str, os.PathLike)):
+        return load_rule_file(custom_rules, custom=True)
+    if isinstance(custom_rules, list) and all(isinstance(r, Rule) for r in custom_rules):
+        return list(custom_rules)
+    return parse_rules(custom_rules, "custom rules", custom=True)
