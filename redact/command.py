@@ -1,0 +1,409 @@
+"""The `redact` and `verify` commands (imported only when one of them runs)."""
+from __future__ import annotations
+
+import argparse
+import os
+import stat
+import sys
+import tarfile
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterator
+
+import orjson
+
+from k8s_bundle import FORMAT_VERSION, __version__
+from k8s_bundle.bundle_writer import MANIFEST_NAME, REDACTION_NAME, BundleWriter
+from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_NO_SPACE, EXIT_OK, EXIT_USAGE, EXIT_WARNINGS, UserError
+from k8s_bundle.redact.engine import RedactionError, Redactor
+from k8s_bundle.redact.obfuscate import load_map, map_path_for, parse_categories, write_map
+from k8s_bundle.redact.rules import RuleFileError
+
+CHUNK = 1 << 20
+_TAR_SUFFIXES = (".tgz", ".tar.gz", ".tar")
+
+
+@dataclass
+class Source:
+    rel: str                                # member path inside the output bundle
+    origin: str                             # where it came from (manifest `source`)
+    chunks: Callable[[], Iterator[bytes]]   # opens and reads the content lazily
+
+
+def _is_archive(path: str) -> bool:
+    return path.lower().endswith(_TAR_SUFFIXES)
+
+
+def _read_file(path: Path) -> Callable[[], Iterator[bytes]]:
+    def gen() -> Iterator[bytes]:
+        with open(path, "rb") as fh:
+            while True:
+                chunk = fh.read(CHUNK)
+                if not chunk:
+                    return
+                yield chunk
+    return gen
+
+
+def _safe_rel(name: str) -> str | None:
+    parts = [p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in ("", ".", "/")]
+    if not parts or any(p == ".." for p in parts):
+        return None
+    return "/".join(parts)
+
+
+def _bundle_root_dir(path: Path) -> Path | None:
+    """The directory holding manifest.json when `path` is a k8s-bundle directory."""
+    if (path / MANIFEST_NAME).is_file():
+        return path
+    children = [c for c in path.iterdir() if c.is_dir()] if path.is_dir() else []
+    if len(children) == 1 and (children[0] / MANIFEST_NAME).is_file():
+        return children[0]
+    return None
+
+
+def _walk_dir(root: Path, prefix: str, skipped: list[dict[str, str]]) -> Iterator[Source]:
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames.sort()
+        for name in sorted(filenames):
+            full = Path(dirpath) / name
+            rel = full.relative_to(root).as_posix()
+            out = f"{prefix}{rel}" if prefix else rel
+            try:
+                st = full.lstat()
+            except OSError as exc:
+                skipped.append({"path": out, "reason": f"unreadable: {exc.strerror}"})
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                skipped.append({"path": out, "reason": "not a regular file (links are not followed)"})
+                continue
+            yield Source(out, str(full), _read_file(full))
+
+
+def _walk_tar(path: Path, strip_top: bool, prefix: str) -> Iterator[Source]:
+    """Members of an archive, streamed (never extracted to disk)."""
+    mode = "r:*"
+    try:
+        tf = tarfile.open(path, mode)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise UserError(f"{path}: not a readable tar archive ({exc})", EXIT_BAD_INPUT) from None
+    with tf:
+        try:
+            for member in tf:
+                if not member.isfile():
+                    continue
+                rel = _safe_rel(member.name)
+                if rel is None:
+                    continue  # hostile names (absolute, ..) are never used as paths
+                if strip_top:
+                    rel = rel.split("/", 1)[1] if "/" in rel else rel
+                fh = tf.extractfile(member)
+                if fh is None:
+                    continue
+
+                def gen(fh: Any = fh) -> Iterator[bytes]:
+                    while True:
+                        chunk = fh.read(CHUNK)
+                        if not chunk:
+                            return
+                        yield chunk
+
+                yield Source(f"{prefix}{rel}", f"{path}:{member.name}", gen)
+        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+            raise UserError(f"{path}: corrupt or truncated archive ({exc})", EXIT_BAD_INPUT) from None
+
+
+def _tar_top(path: Path) -> tuple[str | None, bool]:
+    """(top directory, is a k8s bundle) of an archive, from its member names."""
+    try:
+        with tarfile.open(path, "r:*") as tf:
+            names = [m.name for m in tf]
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise UserError(f"{path}: not a readable tar archive ({exc})", EXIT_BAD_INPUT) from None
+    tops = {n.split("/", 1)[0] for n in names if n}
+    if len(tops) == 1:
+        top = tops.pop()
+        return top, f"{top}/{MANIFEST_NAME}" in names
+    return None, False
+
+
+def _stamp() -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+# -- redact ------------------------------------------------------------------------------------
+def run_redact(args: argparse.Namespace) -> int:
+    out = Path(args.output)
+    for p in args.paths:
+        if not os.path.exists(p):
+            raise UserError(f"{p}: no such file or directory", EXIT_BAD_INPUT)
+        if Path(p).resolve() == out.resolve():
+            raise UserError(f"{p}: the output cannot also be an input", EXIT_USAGE)
+    try:
+        categories = parse_categories(args.obfuscate or "")
+    except ValueError as exc:
+        raise UserError(f"--obfuscate: {exc}", EXIT_USAGE) from None
+    previous = None
+    if args.obfuscation_map:
+        try:
+            previous = load_map(args.obfuscation_map)
+        except ValueError as exc:
+            raise UserError(str(exc), EXIT_BAD_INPUT) from None
+    try:
+        redactor = Redactor(custom_rules=args.redact_rules, obfuscate=categories, obfuscation_map=previous)
+    except RuleFileError as exc:
+        raise UserError(str(exc), EXIT_BAD_INPUT) from None
+    redactor.add_hostnames(args.hostname)
+    redactor.add_usernames(args.username)
+
+    skipped: list[dict[str, str]] = []
+    sources, top_dir, in_manifest = _gather(args.paths, skipped)
+    if categories:
+        redactor.add_hostnames(_node_names(sources))
+    to_tar = _is_archive(str(out))
+    if not to_tar and out.exists() and any(out.iterdir() if out.is_dir() else [None]):
+        if not args.force:
+            raise UserError(f"{out} exists; pass --force to overwrite it", EXIT_USAGE)
+    items: list[dict[str, Any]] = []
+    started = _now()
+    if to_tar:
+        with BundleWriter(out, top_dir=redactor.obfuscate_path(top_dir), overwrite=args.force) as writer:
+            for src in sources:
+                items.append(_redact_one(redactor, src, lambda rel, chunks: writer.add_stream(rel, chunks)))
+            manifest = _manifest(args, in_manifest, items, skipped, started)
+            writer.finish(manifest, redactor.report())
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        for src in sources:
+            items.append(_redact_one(redactor, src, lambda rel, chunks: _write_file(out, rel, chunks)))
+        manifest = _manifest(args, in_manifest, items, skipped, started)
+        _write_file(out, REDACTION_NAME, [orjson.dumps(redactor.report(), option=orjson.OPT_INDENT_2)])
+        _write_file(out, MANIFEST_NAME, [orjson.dumps(manifest, option=orjson.OPT_INDENT_2)])
+    map_note = ""
+    if categories:
+        map_path = write_map(out, redactor.obfuscation_map())
+        map_note = f"; obfuscation map (keep it private) at {map_path}"
+    report = redactor.report()
+    dropped = len(report["dropped"])
+    print(f"redacted {len(items)} files into {out}: {report['total']} values replaced"
+          f"{f', {dropped} dropped (could not be redacted safely)' if dropped else ''}"
+          f"{f', {len(skipped)} skipped' if skipped else ''}{map_note}", file=sys.stderr)
+    return EXIT_OK
+
+
+@dataclass
+class _Stored:
+    path: str
+    bytes: int
+    sha256: str
+
+
+def _write_file(root: Path, rel: str, chunks: Any) -> _Stored:
+    import hashlib
+
+    target = root / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(target, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+    except OSError as exc:
+        target.unlink(missing_ok=True)
+        if exc.errno in (28, 122):  # ENOSPC, EDQUOT
+            raise UserError(f"no space left while writing {target}", EXIT_NO_SPACE) from None
+        raise UserError(f"cannot write {target}: {exc.strerror}") from None
+    except BaseException:
+        target.unlink(missing_ok=True)  # an incomplete file is never left behind
+        raise
+    return _Stored(rel, size, digest.hexdigest())
+
+
+def _redact_one(redactor: Redactor, src: Source, store: Callable[[str, Any], Any]) -> dict[str, Any]:
+    rel = redactor.obfuscate_path(src.rel)
+    origin = redactor.obfuscate_path(src.origin)
+    item: dict[str, Any] = {"node": None, "area": "redact", "id": rel, "path": rel, "kind": "file",
+                            "source": origin, "status": "ok", "exit_code": None, "duration_ms": 0,
+                            "bytes": 0, "sha256": None, "redactions": 0, "error": None,
+                            "needs_root": False}
+    t0 = time.monotonic()
+    try:
+        stored = store(rel, redactor.redact_stream(rel, src.chunks()))
+    except RedactionError as exc:
+        item.update(status="redaction_failed", path=None, error=f"dropped: {exc}")
+        return item
+    except OSError as exc:
+        redactor.record_dropped(rel, f"unreadable: {exc.strerror}")
+        item.update(status="failed", path=None, error=f"unreadable: {exc.strerror}")
+        return item
+    item.update(bytes=stored.bytes, sha256=stored.sha256, redactions=redactor.count_for(rel),
+                duration_ms=int((time.monotonic() - t0) * 1000))
+    return item
+
+
+def _gather(paths: list[str], skipped: list[dict[str, str]]) -> tuple[list[Source], str, dict[str, Any] | None]:
+    """Inputs as sources; one k8s bundle keeps its layout, anything else goes under input/."""
+    if len(paths) == 1:
+        p = Path(paths[0])
+        if p.is_dir():
+            root = _bundle_root_dir(p)
+            if root is not None:
+                sources = [s for s in _walk_dir(root, "", skipped) if s.rel not in (MANIFEST_NAME, REDACTION_NAME)]
+                return sources, root.name, _load_manifest((root / MANIFEST_NAME).read_bytes())
+        elif _is_archive(str(p)):
+            top, is_bundle = _tar_top(p)
+            if is_bundle and top:
+                manifest_raw = None
+                sources = []
+                for s in _walk_tar(p, strip_top=True, prefix=""):
+                    if s.rel == MANIFEST_NAME:
+                        manifest_raw = b"".join(s.chunks())
+                    elif s.rel != REDACTION_NAME:
+                        sources.append(_materialize(s))
+                return sources, top, _load_manifest(manifest_raw) if manifest_raw else None
+    sources = []
+    used: set[str] = set()
+    for raw in paths:
+        p = Path(raw)
+        name = p.name or "input"
+        base = name
+        n = 1
+        while base in used:
+            n += 1
+            base = f"{name}-{n}"
+        used.add(base)
+        if p.is_dir():
+            sources.extend(_walk_dir(p, f"input/{base}/", skipped))
+        elif _is_archive(raw):
+            sources.extend(_materialize(s) for s in _walk_tar(p, strip_top=False, prefix=f"input/{base}/"))
+        else:
+            sources.append(Source(f"input/{base}", str(p), _read_file(p)))
+    return sources, f"k8s-bundle-redacted-{_stamp()}", None
+
+
+def _materialize(src: Source) -> Source:
+    # Tar members must be read while the archive is open; they are read into memory here, never
+    # written anywhere unredacted. Archives handed to `redact` are support-sized.
+    data = b"".join(src.chunks())
+    return Source(src.rel, src.origin, lambda: iter([data]))
+
+
+def _load_manifest(raw: bytes | None) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _node_names(sources: list[Source]) -> set[str]:
+    names = set()
+    for s in sources:
+        parts = s.rel.split("/")
+        if len(parts) > 2 and parts[0] == "nodes":
+            names.add(parts[1])
+    return names
+
+
+def _manifest(args: argparse.Namespace, previous: dict[str, Any] | None, items: list[dict[str, Any]],
+              skipped: list[dict[str, str]], started: str) -> dict[str, Any]:
+    argv = ["redact", *[str(p) for p in args.paths], "-o", str(args.output)]
+    if args.obfuscate:
+        argv += ["--obfuscate", args.obfuscate]
+    for s in skipped:
+        items.append({"node": None, "area": "redact", "id": s["path"], "path": None, "kind": "file",
+                      "source": s["path"], "status": "skipped", "exit_code": None, "duration_ms": 0,
+                      "bytes": 0, "sha256": None, "redactions": 0, "error": s["reason"],
+                      "needs_root": False})
+    if previous is not None:
+        # A bundle redacted again: keep its records, refresh what this run changed. The old
+        # manifest itself passed through redaction like every other file.
+        redactor = Redactor()
+        try:
+            previous = orjson.loads(redactor.redact_bytes(MANIFEST_NAME, orjson.dumps(previous)))
+        except (RedactionError, orjson.JSONDecodeError):
+            previous = {}
+        by_path = {i["path"]: i for i in items if i.get("path")}
+        old_items = previous.get("items") if isinstance(previous.get("items"), list) else []
+        merged = []
+        for old in old_items:
+            if isinstance(old, dict) and old.get("path") in by_path:
+                new = by_path.pop(old["path"])
+                old.update({k: new[k] for k in ("bytes", "sha256", "status", "error")})
+                old["redactions"] = int(old.get("redactions") or 0) + new["redactions"]
+                merged.append(old)
+            elif isinstance(old, dict):
+                merged.append(old)
+        merged.extend(i for i in items if i.get("path") in by_path or i["status"] != "ok")
+        previous["items"] = merged
+        previous["redacted_again"] = {"at": _now(), "argv": argv, "tool_version": __version__}
+        return previous
+    return {
+        "format_version": FORMAT_VERSION,
+        "tool": {"name": "k8s-bundle", "version": __version__},
+        "created_at": started,
+        "finished_at": _now(),
+        "partial": False,
+        "partial_reason": None,
+        "collection": {"argv": argv, "since": None, "root": None, "user": None, "is_root": None},
+        "nodes": [],
+        "items": items,
+    }
+
+
+# -- verify ------------------------------------------------------------------------------------
+def run_verify(args: argparse.Namespace) -> int:
+    path = Path(args.bundle)
+    if not path.exists():
+        raise UserError(f"{path}: no such file or directory", EXIT_BAD_INPUT)
+    try:
+        redactor = Redactor(custom_rules=args.redact_rules)
+    except RuleFileError as exc:
+        raise UserError(str(exc), EXIT_BAD_INPUT) from None
+    if path.is_dir():
+        root = _bundle_root_dir(path) or path
+        sources: Iterator[Source] = _walk_dir(root, "", [])
+    elif path.is_file():
+        if not _tar_like(path):
+            raise UserError(f"{path}: not a bundle (expected a .tgz or a directory)", EXIT_BAD_INPUT)
+        top, _ = _tar_top(path)
+        sources = _walk_tar(path, strip_top=top is not None, prefix="")
+    else:
+        raise UserError(f"{path}: not a file or directory", EXIT_BAD_INPUT)
+    files = 0
+    hits = 0
+    out = sys.stdout
+    for src in sources:
+        if src.rel == REDACTION_NAME:
+            continue  # our own counts per rule id, never values
+        files += 1
+        for hit in redactor.scan(src.rel, src.chunks()):
+            hits += 1
+            if not args.quiet:
+                out.write(f"{hit.path}:{hit.line}:{hit.kind} ({hit.rule}) {hit.fragment}\n")
+    if files == 0:
+        raise UserError(f"{path}: holds no files to verify", EXIT_BAD_INPUT)
+    if hits:
+        print(f"verify: {hits} secret-looking value(s) in {files} files: do not attach this bundle; "
+              f"run `k8s-bundle redact` on it", file=sys.stderr)
+        return EXIT_WARNINGS
+    print(f"verify: clean ({files} files scanned)", file=sys.stderr)
+    return EXIT_OK
+
+
+def _tar_like(path: Path) -> bool:
+    try:
+        return tarfile.is_tarfile(path)
+    except OSError:
+        return False
