@@ -1,0 +1,1 @@
+Get-HotFix | Select-Object HotFixID, Description, InstalledOn, InstalledBy | ConvertTo-BundleJson
