@@ -103,6 +103,9 @@ def rfc3339(when: dt.datetime) -> str:
 
 
 def detect_hostname(transport: Any) -> str:
+    remote = getattr(transport, "hostname", None)  # Windows transports know the node's name
+    if remote:
+        return remote
     if transport.root != "/":
         try:
             text = transport.read_small("/etc/hostname", 4096).decode("utf-8", "replace")
@@ -141,7 +144,9 @@ class Engine:
         self.transport = transport
         self.progress = progress or Progress()
         self.redactor = redactor or Redactor()
-        self.is_root = os.geteuid() == 0
+        # Windows transports say whether they run as an administrator; os.geteuid is POSIX only.
+        is_admin = getattr(transport, "is_admin", None)
+        self.is_root = bool(is_admin) if is_admin is not None else os.geteuid() == 0
         self.stop = threading.Event()
         self.partial_reason: str | None = None
         self.fatal: BaseException | None = None
