@@ -24,8 +24,10 @@ from k8s_bundle.collector.transports.base import GeneratorStream, Interrupted, N
 CHUNK = 256 * 1024
 STDERR_KEEP = 4096
 # A tail stream whose producer ignores its own limits (journalctl without -n) is cut off after
-# this many times the cap: the newest part of what was read is kept and marked truncated.
+# this many times the cap (at least TAIL_READ_MIN bytes): the newest part of what was read is
+# kept and marked truncated.
 TAIL_READ_FACTOR = 8
+TAIL_READ_MIN = 64 * 1024 * 1024
 # Where binaries live on a dead root (no PATH to inherit from it).
 ROOT_BIN_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin",
                  "/opt/bin", "/var/lib/rancher/rke2/bin")
@@ -242,9 +244,11 @@ class LocalTransport:
                         if len(ring) > 2 * cap:
                             del ring[: len(ring) - cap]
                             dropped_head = True
-                        if read_total > TAIL_READ_FACTOR * cap:
+                        if read_total > max(TAIL_READ_FACTOR * cap, TAIL_READ_MIN):
                             s.truncated = True
-                            s.note = f"output passed {TAIL_READ_FACTOR}x the cap; reading stopped"
+                            s.note = f"output passed {read_total} bytes; reading stopped"
+                            cut = ring.rfind(b"\n")
+                            del ring[cut + 1:]
                             sel = _close_all(sel)
                             break
                         continue
