@@ -23,13 +23,14 @@ VENV=build/venv
 OUT=dist/k8s-bundle
 HASH_FILE=dist/.k8s-bundle.source-hash
 
-fail() { echo "build-linux: $*" >&2; exit 1; }
+# Exit 3: a build prerequisite is missing (the test suite tells this apart from a failed build).
+missing() { echo "build-linux: $*" >&2; exit 3; }
 
-[ -x "$PY" ] || fail "$PY not found; install Debian's python3 (apt-get install python3-venv python3-dev)"
+[ -x "$PY" ] || missing "$PY not found; apt-get install python3-venv python3-dev"
 "$PY" -c 'import ensurepip, sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null \
-  || fail "$PY lacks venv or its headers; apt-get install python3-venv python3-dev"
-for tool in patchelf objcopy ldd; do
-  command -v "$tool" >/dev/null || fail "$tool not on PATH; apt-get install patchelf binutils"
+  || missing "$PY lacks venv or its headers; apt-get install python3-venv python3-dev"
+for tool in patchelf objcopy ldd flock sha256sum; do
+  command -v "$tool" >/dev/null || missing "$tool not on PATH; apt-get install patchelf binutils"
 done
 
 mkdir -p build dist
@@ -61,12 +62,16 @@ pip install -r build/requirements-collector.txt
 "$VENV/bin/python" packaging/selection.py stage build/src
 pip install --no-deps --no-build-isolation --force-reinstall build/src
 
-"$VENV/bin/python" -m PyInstaller --noconfirm --clean --log-level WARN \
-  --distpath build/pyinstaller-dist --workpath build/pyinstaller-work \
-  packaging/k8s-bundle-linux.spec
+# Run from build/: from the repository root, `python -m` would put the source folder
+# k8s_bundle/ (without the folders setup.py maps beneath it) ahead of the installed package.
+(cd build && venv/bin/python -m PyInstaller --noconfirm --clean --log-level WARN \
+  --distpath pyinstaller-dist --workpath pyinstaller-work ../packaging/k8s-bundle-linux.spec)
 # staticx bundles the dynamic loader, glibc and every other library the PyInstaller output
-# needs into one static executable.
-PATH="$VENV/bin:$PATH" "$VENV/bin/staticx" --strip build/pyinstaller-dist/k8s-bundle "$OUT.tmp"
+# needs into one static executable. --no-compress: the PyInstaller payload is zlib-compressed
+# already, so xz gains ~2.5 MB but costs ~0.35 s of decompression at every start (measured:
+# --version 0.63 s compressed, 0.30 s not).
+PATH="$VENV/bin:$PATH" "$VENV/bin/staticx" --strip --no-compress build/pyinstaller-dist/k8s-bundle "$OUT.tmp"
+chmod 0755 "$OUT.tmp"
 mv -f "$OUT.tmp" "$OUT"
 (cd dist && sha256sum k8s-bundle > k8s-bundle.sha256.tmp && mv -f k8s-bundle.sha256.tmp k8s-bundle.sha256)
 echo "$hash" > "$HASH_FILE"

@@ -74,10 +74,17 @@ Invoke-Native $venvPy ($pip + $requirements)
 Invoke-Native $venvPy @('packaging\selection.py', 'stage', 'build\src')
 Invoke-Native $venvPy ($pip + @('--no-deps', '--no-build-isolation', '--force-reinstall', 'build\src'))
 
-# 4. PyInstaller: one-file console executable with the version resource (see the spec).
-Invoke-Native $venvPy @('-m', 'PyInstaller', '--noconfirm', '--clean', '--log-level', 'WARN',
-    '--distpath', 'build\pyinstaller-dist-windows', '--workpath', 'build\pyinstaller-work-windows',
-    'packaging\k8s-bundle-windows.spec')
+# 4. PyInstaller: one-file console executable with the version resource (see the spec). Run
+#    from build\: from the repository root, `python -m` would put the source folder k8s_bundle\
+#    (without the folders setup.py maps beneath it) ahead of the installed package.
+Push-Location (Join-Path $repo 'build')
+try {
+    Invoke-Native $venvPy @('-m', 'PyInstaller', '--noconfirm', '--clean', '--log-level', 'WARN',
+        '--distpath', 'pyinstaller-dist-windows', '--workpath', 'pyinstaller-work-windows',
+        '..\packaging\k8s-bundle-windows.spec')
+} finally {
+    Pop-Location
+}
 
 # 5. dist\k8s-bundle.exe and its checksum, in the format `sha256sum -c` reads (LF, no BOM).
 New-Item -ItemType Directory -Force -Path 'dist' | Out-Null

@@ -1,0 +1,190 @@
+"""The static collector binary: built by packaging/build-linux.sh, then run as an operator
+would on an air-gapped node, inside an empty chroot holding only the binary, a simulated node
+root, /proc and /tmp.
+
+The build is reused while dist/ matches the sources (the script keys it by a source hash), so
+only the first run after a change pays for it (about 40 s here).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import k8s_bundle
+from k8s_bundle.errors import EXIT_BAD_INPUT
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD_VENV_PY = REPO / "build" / "venv" / "bin" / "python"
+PYINSTALLER_OUTPUT = REPO / "build" / "pyinstaller-dist" / "k8s-bundle"
+SIZE_LIMIT = 25 * 1024 * 1024  # issue 7: at most 25 MB
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform != "linux", reason="Linux binary")]
+
+
+def _unavailable(reason: str) -> None:
+    """CI promises the prerequisites (root, Debian packages): there a missing one fails."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def binary() -> Path:
+    proc = subprocess.run(
+        ["bash", str(REPO / "packaging" / "build-linux.sh")],
+        cwd=REPO, capture_output=True, text=True, timeout=1500,
+    )
+    if proc.returncode == 3:  # a build prerequisite is missing (the script names it)
+        _unavailable(proc.stderr.strip().splitlines()[-1])
+    assert proc.returncode == 0, f"build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return REPO / "dist" / "k8s-bundle"
+
+
+def _run(argv: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=300, **kw)
+
+
+# -- the file itself ---------------------------------------------------------------------------
+
+def _elf_program_header_types(path: Path) -> list[int]:
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+        assert head[:4] == b"\x7fELF" and head[4] == 2 and head[5] == 1, "not a 64-bit LE ELF"
+        phoff, = struct.unpack_from("<Q", head, 32)
+        phentsize, phnum = struct.unpack_from("<HH", head, 54)
+        types = []
+        for i in range(phnum):
+            fh.seek(phoff + i * phentsize)
+            types.append(struct.unpack("<I", fh.read(4))[0])
+    return types
+
+
+def test_binary_is_static(binary):
+    proc = _run(["ldd", str(binary)])
+    said = (proc.stdout + proc.stderr).strip()
+    assert "not a dynamic executable" in said or "statically linked" in said, said
+    # The same from the ELF headers: no interpreter (PT_INTERP) and no dynamic section.
+    types = _elf_program_header_types(binary)
+    assert 3 not in types and 2 not in types
+
+
+def test_checksum_file_sits_beside_the_binary(binary):
+    line = (binary.parent / "k8s-bundle.sha256").read_text()
+    assert line == f"{hashlib.sha256(binary.read_bytes()).hexdigest()}  k8s-bundle\n"
+    assert _run(["sha256sum", "-c", "k8s-bundle.sha256"], cwd=binary.parent).returncode == 0
+
+
+def test_binary_is_small_enough(binary):
+    assert binary.stat().st_size <= SIZE_LIMIT
+
+
+def test_version_names_tool_and_bundle_format(binary):
+    proc = _run([str(binary), "--version"])
+    assert proc.returncode == 0
+    assert proc.stdout == f"k8s-bundle {k8s_bundle.__version__} (bundle format {k8s_bundle.FORMAT_VERSION})\n"
+
+
+@pytest.mark.parametrize("command", [["analyze", "bundle.tgz"], ["rules", "list"]])
+def test_analyzer_commands_say_where_to_get_the_analyzer(binary, command):
+    proc = _run([str(binary), *command])
+    assert proc.returncode == EXIT_BAD_INPUT
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr
+    assert "analyzer is not inside" in lines[0] and "pip install" in lines[0]
+
+
+def test_analyzer_and_its_dependencies_are_left_out(binary):
+    script = (
+        "import json, sys\n"
+        "from PyInstaller.archive.readers import pkg_archive_contents\n"
+        "print(json.dumps(pkg_archive_contents(sys.argv[1])))\n"
+    )
+    proc = _run([str(BUILD_VENV_PY), "-c", script, str(PYINSTALLER_OUTPUT)])
+    assert proc.returncode == 0, proc.stderr
+    names = json.loads(proc.stdout)
+    assert "k8s_bundle.collector.engine" in names and "k8s_bundle.redact" in names
+    for left_out in ("polars", "jinja2", "celpy", "k8s_bundle.analyzer.cli"):
+        assert not any(n == left_out or n.startswith(left_out + ".") for n in names), left_out
+
+
+def test_windows_version_resource_passes_pyinstallers_parser(binary, tmp_path):
+    """k8s-bundle.exe cannot be built here; its version resource is checked with the code
+    PyInstaller runs on Windows (its win32api import is Windows-only and unused for this)."""
+    out = tmp_path / "file_version_info.txt"
+    assert _run([str(BUILD_VENV_PY), str(REPO / "packaging" / "selection.py"), "version-file", str(out)]).returncode == 0
+    script = (
+        "import sys, PyInstaller.compat as c\n"
+        "c.win32api = None\n"
+        "from PyInstaller.utils.win32 import versioninfo as v\n"
+        "info = v.load_version_info_from_text_file(sys.argv[1])\n"
+        "raw = info.toRaw()\n"
+        "ms, ls = info.ffi.fileVersionMS, info.ffi.fileVersionLS\n"
+        "print(ms >> 16, ms & 0xFFFF, ls >> 16, ls & 0xFFFF, len(raw))\n"
+    )
+    proc = _run([str(BUILD_VENV_PY), "-c", script, str(out)])
+    assert proc.returncode == 0, proc.stderr
+    *version, raw_len = (int(n) for n in proc.stdout.split())
+    expected = [int(n) for n in k8s_bundle.__version__.split(".")]
+    assert version[: len(expected)] == expected
+    assert raw_len > 0
+
+
+# -- inside an empty chroot --------------------------------------------------------------------
+
+class Jail:
+    """A directory holding only the binary, /proc, /tmp (and what a test adds), run with chroot."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["chroot", str(self.root), "/k8s-bundle", *args],
+            capture_output=True, text=True, timeout=timeout,
+            # An operator's minimal environment; nothing of the test runner's leaks in.
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TMPDIR": "/tmp", "HOME": "/tmp"},
+        )
+
+
+@pytest.fixture(scope="module")
+def jail(binary, tmp_path_factory):
+    if os.geteuid() != 0:
+        _unavailable("chroot needs root")
+    if shutil.which("chroot") is None or shutil.which("mount") is None:
+        _unavailable("chroot and mount are needed")
+    root = tmp_path_factory.mktemp("jail")
+    (root / "proc").mkdir()
+    (root / "tmp").mkdir(mode=0o1777)
+    os.chmod(root / "tmp", 0o1777)
+    shutil.copy2(binary, root / "k8s-bundle")
+    mounted = _run(["mount", "-t", "proc", "proc", str(root / "proc")])
+    if mounted.returncode != 0:  # e.g. inside some containers: a bind mount works there
+        mounted = _run(["mount", "--bind", "/proc", str(root / "proc")])
+    if mounted.returncode != 0:
+        _unavailable(f"cannot mount /proc in the chroot: {mounted.stderr.strip()}")
+    try:
+        yield Jail(root)
+    finally:
+        _run(["umount", "-l", str(root / "proc")])
+
+
+def test_jail_holds_only_the_binary_proc_and_tmp(jail):
+    assert sorted(os.listdir(jail.root)) == ["k8s-bundle", "proc", "tmp"]
+
+
+def test_version_inside_empty_chroot(jail):
+    proc = jail.run("--version")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"k8s-bundle {k8s_bundle.__version__} ")
+    # Both extraction layers (staticx, PyInstaller) clean up after themselves.
+    leftovers = [n for n in os.listdir(jail.root / "tmp") if n.startswith(("staticx-", "_MEI"))]
+    assert leftovers == []
