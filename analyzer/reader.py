@@ -68,13 +68,15 @@ class ReaderLimits:
 class Member:
     """One regular file of the bundle. Read it only while it is the reader's current member."""
 
-    __slots__ = ("path", "size", "_open_chunks", "_cap")
+    __slots__ = ("path", "size", "_open_chunks", "_cap", "_parse_cap")
 
-    def __init__(self, path: str, size: int, open_chunks, cap: int) -> None:  # noqa: ANN001
+    def __init__(self, path: str, size: int, open_chunks, cap: int,  # noqa: ANN001
+                 parse_cap: int = ReaderLimits.max_parsed_bytes) -> None:
         self.path = path              # relative to the top directory, '/'-separated
         self.size = size              # size as the archive declares it
         self._open_chunks = open_chunks
         self._cap = cap
+        self._parse_cap = parse_cap
 
     def chunks(self, chunk_size: int = 8 * _MiB) -> Iterator[bytes]:
         """Yield the member's bytes in chunks, at most ``max_member_bytes`` in all."""
@@ -82,7 +84,7 @@ class Member:
 
     def read(self, limit: int | None = None) -> bytes:
         """The member's bytes, at most ``limit`` (default ``max_parsed_bytes``)."""
-        cap = self._cap if limit is None else min(limit, self._cap)
+        cap = min(self._parse_cap if limit is None else limit, self._cap)
         out = bytearray()
         for chunk in self._open_chunks(min(cap, 8 * _MiB) or 1, cap):
             out += chunk
@@ -230,7 +232,7 @@ class BundleReader:
                               "(max_member_bytes)", rel)
                 cap = limits.max_member_bytes
             src.pad_until = info.offset_data + info.size + 2 * _BLOCK
-            yield Member(rel, info.size, _TarChunks(self, tar, info, src, rel), cap)
+            yield Member(rel, info.size, _TarChunks(self, tar, info, src, rel), cap, limits.max_parsed_bytes)
 
     # -- directories --------------------------------------------------------------------------
     def _iter_dir(self) -> Iterator[Member]:
@@ -256,7 +258,7 @@ class BundleReader:
                 self._problem("limit", f"read only the first {self.limits.max_member_bytes} of {st.st_size} "
                               "bytes (max_member_bytes)", rel)
                 cap = self.limits.max_member_bytes
-            yield Member(rel, st.st_size, _DirChunks(self, root / rel, rel), cap)
+            yield Member(rel, st.st_size, _DirChunks(self, root / rel, rel), cap, self.limits.max_parsed_bytes)
 
     def _walk_dir(self, folder: Path, prefix: str, out: list, depth: int) -> None:  # noqa: ANN001
         try:

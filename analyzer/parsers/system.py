@@ -7,19 +7,13 @@ from typing import Any
 from k8s_bundle.analyzer.parsers import FinalizeContext, finalizer, parser
 from k8s_bundle.analyzer.parsers._util import load_json, to_int
 
-_NODE_FIELDS = ("name", "hostname", "os", "distro", "kernel", "arch", "uptime_seconds", "boot_time",
-                "timezone", "utc_offset_seconds", "cpus", "memory_bytes", "versions", "roles", "runtime", "init")
-
-
 @parser("node.json", fact="")
 def parse_node_json(text: str) -> dict[str, Any]:
     """node.json fields become top-level node facts (node.os, node.versions.kubelet, ...)."""
     doc = load_json(text)
     if not isinstance(doc, dict):
         raise ValueError("node.json is not a JSON object")
-    out = {k: doc[k] for k in _NODE_FIELDS if k in doc}
-    out["node_json"] = doc
-    return out
+    return doc
 
 
 @parser("commands/uname.txt", fact="uname")

@@ -1,0 +1,213 @@
+"""load_evidence: one streaming pass over a bundle -> facts, the log index and problems.
+
+Every member is routed as it streams by: `nodes/<n>/logs/**` to the log index, members a
+registered parser claims (analyzer/parsers) to their parsers, `cluster/*.json` to the cluster
+parsers, manifest.json to the bundle facts. manifest.json is the last member of a tarball, so
+everything that depends on it (node items, certificate days left, log years and zones) is
+finished after the pass. A bundle with parts missing still loads; what is missing or broken is
+recorded as a Problem, which the engine reports as a finding.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import defaultdict
+from typing import Any
+
+import orjson
+
+from k8s_bundle import FORMAT_VERSION
+from k8s_bundle.analyzer.decode import decode_text
+from k8s_bundle.analyzer.logindex import LogIndexBuilder
+from k8s_bundle.analyzer.model import Evidence, Problem
+from k8s_bundle.analyzer.parsers import FinalizeContext, ParserSpec, combine, registry, set_fact
+from k8s_bundle.analyzer.reader import MANIFEST, ReaderLimits, open_bundle
+from k8s_bundle.errors import EXIT_BAD_INPUT, UserError
+
+LOG_CHUNK_BYTES = 16 * 1024 * 1024
+_ITEM_FIELDS = ("status", "exit_code", "error", "path", "kind", "source", "area", "duration_ms", "bytes")
+
+# (priority, path, value) per fact, with the merge mode of the parsers feeding it
+_Results = dict[str, tuple[str, list[tuple[int, str, Any]]]]
+
+
+def load_evidence(path: str, limits: ReaderLimits | None = None) -> Evidence:
+    """Read the bundle at `path` (tarball or directory) into Evidence; UserError if unusable."""
+    reader = open_bundle(path, limits)
+    reg = registry()
+    logs = LogIndexBuilder()
+    problems: list[Problem] = []
+    members: list[str] = []
+    node_members: dict[str, list[str]] = defaultdict(list)
+    node_results: dict[str, _Results] = defaultdict(dict)
+    cluster_results: _Results = {}
+    manifest_raw: bytes | None = None
+    redaction_raw: bytes | None = None
+
+    for member in reader:
+        rel = member.path
+        members.append(rel)
+        if rel == MANIFEST:
+            manifest_raw = member.read()
+            continue
+        if rel == "redaction.json":
+            redaction_raw = member.read()
+            continue
+        parts = rel.split("/", 2)
+        if parts[0] == "nodes" and len(parts) == 3:
+            node, inner = parts[1], parts[2]
+            node_members[node].append(inner)
+            if inner.startswith("logs/"):
+                logs.add_file(node, inner[5:], rel, member.chunks(LOG_CHUNK_BYTES))
+                continue
+            specs = reg.match("node", inner)
+            if specs:
+                _run_parsers(specs, member.read(), inner, rel, node, node_results[node], problems)
+        elif parts[0] == "cluster":
+            specs = reg.match("cluster", rel)
+            if specs:
+                _run_parsers(specs, member.read(), rel, rel, None, cluster_results, problems)
+
+    manifest = _load_manifest(manifest_raw, problems)
+    created_at = _parse_time(manifest.get("created_at"))
+    bundle = {
+        "format_version": manifest.get("format_version"),
+        "tool_version": (manifest.get("tool") or {}).get("version") if isinstance(manifest.get("tool"), dict) else None,
+        "created_at": manifest.get("created_at"),
+        "finished_at": manifest.get("finished_at"),
+        "partial": bool(manifest.get("partial", False)),
+        "partial_reason": manifest.get("partial_reason"),
+        "truncated": reader.truncated,
+        "limit_reached": reader.limit_reached,
+        "kind": reader.kind,
+        "redaction": _redaction_summary(redaction_raw),
+    }
+
+    manifest_nodes = {n.get("name"): n for n in manifest.get("nodes", []) if isinstance(n, dict) and n.get("name")}
+    names = sorted(set(manifest_nodes) | set(node_members))
+    bundle["node_names"] = names
+    items_by_node = _items_by_node(manifest)
+
+    nodes: dict[str, dict[str, Any]] = {}
+    offsets: dict[str, int] = {}
+    for name in names:
+        facts: dict[str, Any] = {"name": name}
+        mnode = manifest_nodes.get(name, {})
+        for key in ("os", "timezone", "utc_offset_seconds", "transport"):
+            if key in mnode:
+                facts[key] = mnode[key]
+        for fact, (merge, results) in sorted(node_results.get(name, {}).items()):
+            set_fact(facts, fact, combine(merge, results))
+        facts["name"] = name
+        facts["items"] = items_by_node.get(name, {})
+        ctx = FinalizeContext(node=name, manifest=manifest, bundle=bundle, members=node_members.get(name, []))
+        for fin in reg.finalizers_for("node"):
+            try:
+                fin.func(facts, ctx)
+            except Exception as exc:  # noqa: BLE001 - one broken finalizer must not stop the run
+                problems.append(Problem("parse-error", f"could not derive facts ({fin.func.__name__}): {_oneline(exc)}",
+                                        None, name))
+        offset = mnode.get("utc_offset_seconds", facts.get("utc_offset_seconds"))
+        offsets[name] = offset if isinstance(offset, int) and not isinstance(offset, bool) else 0
+        nodes[name] = facts
+
+    cluster: dict[str, Any] = {}
+    for fact, (merge, results) in sorted(cluster_results.items()):
+        set_fact(cluster, fact, combine(merge, results))
+    cctx = FinalizeContext(node="", manifest=manifest, bundle=bundle, members=[m for m in members if m.startswith("cluster/")])
+    for fin in reg.finalizers_for("cluster"):
+        try:
+            fin.func(cluster, cctx)
+        except Exception as exc:  # noqa: BLE001
+            problems.append(Problem("parse-error", f"could not derive cluster facts: {_oneline(exc)}"))
+
+    log_index = logs.finish(created_at, offsets)
+    all_problems = reader.problems + problems + logs.problems
+    return Evidence(source=os.fspath(path), manifest=manifest, bundle=bundle, nodes=nodes, cluster=cluster,
+                    log_index=log_index, problems=all_problems, members=members)
+
+
+def _run_parsers(specs: list[ParserSpec], data: bytes, scope_path: str, member_path: str, node: str | None,
+                 results: _Results, problems: list[Problem]) -> None:
+    text = decode_text(data)
+    stem = scope_path.rsplit("/", 1)[-1].split(".", 1)[0]
+    for spec in specs:
+        try:
+            value = spec.run(text, scope_path)
+        except Exception as exc:  # noqa: BLE001 - a parser failure is a finding, not a crash
+            problems.append(Problem("parse-error", f"could not parse {member_path} ({spec.name}): {_oneline(exc)}",
+                                    member_path, node))
+            continue
+        if value is None:
+            continue     # "not mine" (e.g. a .conf that is no kubeconfig)
+        fact = spec.fact.format(stem=stem) if "{" in spec.fact else spec.fact
+        entry = results.setdefault(fact, (spec.merge, []))
+        entry[1].append((spec.priority, scope_path, value))
+
+
+def _load_manifest(raw: bytes | None, problems: list[Problem]) -> dict[str, Any]:
+    if raw is None:
+        problems.append(Problem("format", "the bundle has no manifest.json: collection details, items and "
+                                "time zones are unknown", MANIFEST))
+        return {}
+    try:
+        doc = orjson.loads(decode_text(raw))
+    except orjson.JSONDecodeError as exc:
+        problems.append(Problem("parse-error", f"could not parse manifest.json: {_oneline(exc)}", MANIFEST))
+        return {}
+    if not isinstance(doc, dict):
+        problems.append(Problem("parse-error", "manifest.json is not a JSON object", MANIFEST))
+        return {}
+    version = doc.get("format_version")
+    if version is not None:
+        major, _, minor = str(version).partition(".")
+        ours_major, _, ours_minor = FORMAT_VERSION.partition(".")
+        if major != ours_major:
+            raise UserError(f"bundle format {version} is not supported: this analyzer reads "
+                            f"{ours_major}.x bundles", EXIT_BAD_INPUT)
+        if _int(minor) > _int(ours_minor):
+            problems.append(Problem("format", f"bundle format {version} is newer than this analyzer's "
+                                    f"{FORMAT_VERSION}: some evidence may be ignored", MANIFEST))
+    return doc
+
+
+def _items_by_node(manifest: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    out: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    items = manifest.get("items")
+    if not isinstance(items, list):
+        return {}
+    for item in items:
+        if isinstance(item, dict) and item.get("node") and item.get("id"):
+            out[str(item["node"])][str(item["id"])] = {k: item.get(k) for k in _ITEM_FIELDS}
+    return dict(out)
+
+
+def _redaction_summary(raw: bytes | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        doc = orjson.loads(decode_text(raw))
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    return {"total": doc.get("total"), "by_rule": doc.get("by_rule"), "dropped": doc.get("dropped")}
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+def _int(text: str) -> int:
+    return int(text) if text.isdigit() else 0
+
+
+def _oneline(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
