@@ -36,6 +36,7 @@ _STRUCT_EXT = {
 _YAML_NAMES = {"config", "kubeconfig", "kubelet.conf", "admin.conf", "k3s.yaml", "rke2.yaml"}
 _YAML_SNIFF = re.compile(rb"^(apiVersion|kind|clusters|users|contexts|current-context):", re.M)
 _INI_SNIFF = re.compile(rb"^[ \t]*\[[^\]\n]+\][ \t]*\r?$", re.M)
+_ONLY_PLACEHOLDERS = re.compile(rb"^\s*(?:<redacted:[^>\n]*>\s*)*$")
 _FIRST_LINE_YAML = re.compile(rb"^(---|[\w\"'.-][\w\"' ./-]*:([ \t]|\r?$)|- )")
 
 
@@ -204,12 +205,15 @@ class Redactor:
         if file_rule is not None:
             h = job.hasher()
             size = 0
+            head = b""
             for c in it:
                 h.update(c)
                 size += len(c)
+                if len(head) < SNIFF_BYTES:
+                    head += c[:SNIFF_BYTES]
                 if keep_input is not None:
                     keep_input.append(c)
-            if size:
+            if size and not (job.detect and size <= SNIFF_BYTES and _ONLY_PLACEHOLDERS.match(head)):
                 yield job.replace_digest(file_rule, h.hexdigest(), 1) + b"\n"
             return
         head = b""

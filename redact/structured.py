@@ -35,7 +35,16 @@ _YAML_SKIP_TAGS = {"tag:yaml.org,2002:null", "tag:yaml.org,2002:bool"}
 _YAMLISH = re.compile(r"^(---|[ \t]*[\w\"'.-][\w\"' ./-]*:([ \t]|$)|[ \t]*- )", re.M)
 _INI_SECTION = re.compile(r"^[ \t]*\[[^\]\n]+\][ \t]*$", re.M)
 _INI_KV = re.compile(r"^(?P<lead>[ \t]*)(?P<key>\"[^\"\n]+\"|'[^'\n]+'|[\w.-]+)[ \t]*(?P<sep>[=:])[ \t]*(?P<value>.*?)[ \t\r]*$")
+_FLAG_NAME = re.compile(r"[A-Za-z][\w-]{0,80}")
 MAX_DEPTH = 200
+
+
+def _yaml_quote(value: str) -> str:
+    # Single quotes keep the cert metadata string readable (its inner double quotes stay as
+    # they are); multi-line or control characters need the escapes of double quotes.
+    if value.isprintable():
+        return "'" + value.replace("'", "''") + "'"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _match(pattern: tuple[str, ...], path: tuple[Any, ...], i: int = 0, j: int = 0) -> bool:
@@ -121,6 +130,15 @@ class StructuredRedactor:
         self.changed = True
         return self.job.replace(rule, text.encode("utf-8", "surrogatepass"), self.job.line).decode("utf-8")
 
+    def flag_before(self, prev: Any) -> "Rule | None":
+        """The rule of a secret flag given as its own argv element (["--token", "VALUE"])."""
+        if not isinstance(prev, str) or not prev.startswith("--") or "=" in prev:
+            return None
+        name = prev[2:].strip()
+        if not _FLAG_NAME.fullmatch(name):
+            return None
+        return self.rs.classify_key(name, flag=True, structured=False)
+
     # -- JSON (Python objects) ---------------------------------------------------------------
     def walk_obj(self, obj: Any, path: tuple[Any, ...] = (), anchors: list[tuple[int, "Rule"]] | None = None) -> None:
         if len(path) > MAX_DEPTH:
@@ -135,6 +153,12 @@ class StructuredRedactor:
                 self._visit_obj(obj, k, path + (k,), anchors, scalars, keys)
         elif isinstance(obj, list):
             for i in range(len(obj)):
+                flag_rule = self.flag_before(obj[i - 1]) if i else None
+                if flag_rule is not None and isinstance(obj[i], str) and not obj[i].startswith("-"):
+                    new = self.replacement(flag_rule, obj[i])
+                    if new is not None:
+                        obj[i] = new
+                    continue
                 self._visit_obj(obj, i, path + (i,), anchors, None, None)
 
     def _visit_obj(self, parent: Any, k: Any, path: tuple[Any, ...], anchors: list[tuple[int, "Rule"]],
@@ -240,7 +264,7 @@ class StructuredRedactor:
             span = text[start:end]
             tail = span[len(span.rstrip()):]
             out.append(text[cursor:start])
-            out.append(json.dumps(new, ensure_ascii=False) + tail)
+            out.append(_yaml_quote(new) + tail)
             cursor = end
         out.append(text[cursor:])
         return "".join(out)
@@ -263,6 +287,14 @@ class StructuredRedactor:
                 self._visit_node(knode.value, vnode, path + (knode.value,), anchors, scalars, keys)
         elif isinstance(node, yaml.SequenceNode):
             for i, child in enumerate(node.value):
+                prev = node.value[i - 1] if i else None
+                flag_rule = self.flag_before(prev.value) if isinstance(prev, yaml.ScalarNode) else None
+                if flag_rule is not None and isinstance(child, yaml.ScalarNode) and not child.value.startswith("-"):
+                    self.job.line = child.start_mark.line + 1
+                    new = self.replacement(flag_rule, child.value)
+                    if new is not None:
+                        self.splices.append((child.start_mark.index, child.end_mark.index, new))
+                    continue
                 self._visit_node(i, child, path + (i,), anchors, None, None)
 
     def _visit_node(self, key: Any, node: Any, path: tuple[Any, ...], anchors: list[tuple[int, "Rule"]],

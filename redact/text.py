@@ -33,7 +33,7 @@ _VALUE = (
     rb"(?:\\\"(?P<v1>(?:(?!\\\")[^\n])*)\\\""
     rb"|\"(?P<v2>(?:[^\"\\\n]|\\.)*)\""
     rb"|'(?P<v3>[^'\n]*)'"
-    rb"|(?P<v4>[^\s\"'\\,;&})\]<>]+))"
+    rb"|(?P<v4>(?![{\[])[^\s\"'\\,;&})\]<>]+))"
 )
 _KV = re.compile(
     rb"(?<![\w.-])(?P<key>[A-Za-z_][\w.-]{0,80}?)(?P<kq>\\?[\"'])?[ \t]*(?P<sep>[:=])[ \t]*" + _VALUE
@@ -254,12 +254,25 @@ class LineRedactor:
             whole = m.group(0)
             return whole[: s - base] + job.replace(rule, v, self.line_no) + whole[e - base:]
 
+        def inner(m: re.Match[bytes], span: tuple[int, int, bytes] | None) -> bytes:
+            # A quoted value of an ordinary key may itself hold key=value pairs
+            # ({"log": "DB_PASSWORD=..."}, conn="Server=db;Password=..."): scan inside it.
+            if span is None or m.group("v4") is not None:
+                return m.group(0)
+            s, e, v = span
+            new = _KV.sub(kv_cb, v)
+            if new == v:
+                return m.group(0)
+            base = m.start()
+            whole = m.group(0)
+            return whole[: s - base] + new + whole[e - base:]
+
         def kv_cb(m: re.Match[bytes]) -> bytes:
             key = m.group("key").decode("latin-1")
             rule = rs.classify_key(key, structured=False, sibling=sibling)
             span = value_span(m)
             if rule is None or span is None:
-                return m.group(0)
+                return inner(m, span)
             s, e, v = span
             if skip_value(v):
                 return m.group(0)

@@ -1,0 +1,482 @@
+"""The canary corpus: unique secret values placed in every place issue 4 lists.
+
+`build(root)` writes the files under `root` at their node paths (root/etc/kubernetes/...) and
+returns the canaries. A canary's `core` is the random part of the secret: after redaction no
+8-character window of any core may remain anywhere (UTF-8 or UTF-16LE), so not even a
+recognisable fragment leaks. Keys and certificates are generated fresh with `cryptography`.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import random
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import NameOID
+
+WINDOW = 8
+
+
+@dataclass
+class Corpus:
+    files: dict[str, bytes] = field(default_factory=dict)       # node path -> content
+    canaries: dict[str, str] = field(default_factory=dict)      # label -> core
+    keep: dict[str, list[str]] = field(default_factory=dict)    # node path -> strings that must stay
+    encoded_only: set[str] = field(default_factory=set)         # canaries stored only base64-encoded
+
+    def canary(self, label: str, core: str) -> str:
+        assert label not in self.canaries, label
+        self.canaries[label] = core
+        return core
+
+    def windows(self) -> dict[bytes, str]:
+        out: dict[bytes, str] = {}
+        for label, core in self.canaries.items():
+            for i in range(len(core) - WINDOW + 1):
+                w = core[i:i + WINDOW]
+                out[w.encode("utf-8")] = label
+                out[w.encode("utf-16-le")] = label
+        return out
+
+    def write(self, root: Path) -> None:
+        for path, data in self.files.items():
+            target = root / path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+
+def leaks(corpus: Corpus, blobs: dict[str, bytes]) -> list[str]:
+    """`label in member` for every canary window found in any blob."""
+    windows = corpus.windows()
+    found = []
+    for name, blob in blobs.items():
+        for w, label in windows.items():
+            if w in blob:
+                found.append(f"{label} in {name} ({w!r})")
+    return sorted(set(found))
+
+
+class _Gen:
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+
+    def tok(self, n: int = 28, alphabet: str = string.ascii_letters + string.digits) -> str:
+        return "".join(self.rng.choice(alphabet) for _ in range(n))
+
+    def lower(self, n: int) -> str:
+        return self.tok(n, string.ascii_lowercase + string.digits)
+
+    def hexs(self, n: int) -> str:
+        return self.tok(n, "0123456789abcdef")
+
+    def b64url(self, raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    def jwt(self) -> tuple[str, str]:
+        header = self.b64url(b'{"alg":"RS256","kid":"k1"}')
+        payload = self.b64url(json.dumps({"iss": "kubernetes/serviceaccount",
+                                          "sub": "system:serviceaccount:default:" + self.lower(12),
+                                          "jti": self.tok(20)}).encode())
+        sig = self.b64url(self.rng.randbytes(96))
+        return f"{header}.{payload}.{sig}", payload[20:] + sig
+
+
+def _pem_core(pem: bytes) -> str:
+    # The key material after the first (structural, shared) 64 characters of the body.
+    body = "".join(l for l in pem.decode().splitlines() if not l.startswith("-----"))
+    return body[64:]
+
+
+def _cert(cn: str, key: ec.EllipticCurvePrivateKey, issuer: str | None = None, ca: bool = False) -> x509.Certificate:
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer or cn)]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("kubernetes"),
+                                                    x509.IPAddress(__import__("ipaddress").ip_address("10.96.0.1"))]),
+                       critical=False)
+    )
+    return builder.sign(key, hashes.SHA256())
+
+
+def build(seed: int = 4) -> Corpus:
+    g = _Gen(seed)
+    c = Corpus()
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = _cert("kubernetes", ca_key, ca=True)
+    client = _cert("kubernetes-admin", ca_key, issuer="kubernetes")
+    ca_data = base64.b64encode(ca.public_bytes(serialization.Encoding.PEM)).decode()
+    client_data = base64.b64encode(client.public_bytes(serialization.Encoding.PEM)).decode()
+
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    rsa_pem = rsa_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                    serialization.NoEncryption())
+    key_data = base64.b64encode(rsa_pem).decode()
+    c.canary("client-key-data", key_data[80:])
+
+    # 1. kubeconfigs in several shapes ---------------------------------------------------------
+    c.files["/etc/kubernetes/admin.conf"] = f"""apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: {ca_data}
+    server: https://192.168.10.5:6443
+  name: kubernetes
+contexts:
+- context:
+    cluster: kubernetes
+    user: kubernetes-admin
+  name: kubernetes-admin@kubernetes
+current-context: kubernetes-admin@kubernetes
+kind: Config
+preferences: {{}}
+users:
+- name: kubernetes-admin
+  user:
+    client-certificate-data: {client_data}
+    client-key-data: {key_data}
+""".encode()
+    c.keep["/etc/kubernetes/admin.conf"] = ["server: https://192.168.10.5:6443", 'subject="CN=kubernetes-admin"',
+                                            'issuer="CN=kubernetes"', "not_after=\"2027-01-01T00:00:00Z\""]
+    win_token = c.canary("windows-kubeconfig-token", g.tok(40))
+    c.files["/etc/kubernetes/kubeconfig-windows"] = (
+        "apiVersion: v1\r\nkind: Config\r\nclusters:\r\n- cluster:\r\n    server: https://10.0.0.4:6443\r\n"
+        "    insecure-skip-tls-verify: true\r\n  name: k\r\nusers:\r\n- name: kubelet\r\n  user:\r\n"
+        f"    token: {win_token}\r\n    tokenFile: /var/lib/kubelet/token\r\n"
+    ).encode()
+    c.keep["/etc/kubernetes/kubeconfig-windows"] = ["tokenFile: /var/lib/kubelet/token"]
+    user_pw = c.canary("kubeconfig-password", g.tok(18))
+    user_name = c.canary("kubeconfig-username", "usr" + g.lower(12))
+    id_token, id_core = g.jwt()
+    c.canary("oidc-id-token", id_core)
+    refresh = c.canary("oidc-refresh-token", g.tok(36))
+    client_secret = c.canary("oidc-client-secret", g.tok(30))
+    exec_env = c.canary("exec-env-value", g.tok(26))
+    exec_env2 = c.canary("exec-env-plain-value", g.tok(22))
+    user_token = c.canary("kubeconfig-token", g.tok(48))
+    c.files["/root/.kube/config"] = f"""apiVersion: v1
+kind: Config
+clusters:
+- name: prod
+  cluster:
+    server: https://api.prod.example:6443
+    certificate-authority-data: {ca_data}
+users:
+- name: basic
+  user:
+    username: {user_name}
+    password: "{user_pw}"
+- name: oidc
+  user:
+    auth-provider:
+      name: oidc
+      config:
+        client-id: kubernetes
+        client-secret: {client_secret}
+        id-token: {id_token}
+        idp-issuer-url: https://login.example
+        refresh-token: '{refresh}'
+- name: eks
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: aws
+      args: ["eks", "get-token", "--cluster-name", "prod"]
+      env:
+      - name: AWS_SECRET_ACCESS_KEY
+        value: {exec_env}
+      - name: AWS_PROFILE_HINT
+        value: {exec_env2}
+- name: tok
+  user:
+    token: {user_token}
+""".encode()
+    c.keep["/root/.kube/config"] = ["client-id: kubernetes", "idp-issuer-url: https://login.example", "command: aws"]
+    json_token = c.canary("json-kubeconfig-token", g.tok(44))
+    c.files["/var/lib/kubelet/kubeconfig"] = json.dumps({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": "https://10.1.1.1:6443", "certificate-authority-data": ca_data}}],
+        "users": [{"name": "u", "user": {"token": json_token}}],
+    }, indent=2).encode()
+    k3s_pw = c.canary("k3s-password", g.tok(32))
+    c.files["/etc/rancher/k3s/k3s.yaml"] = f"""apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: {ca_data}
+    server: https://127.0.0.1:6443
+  name: default
+kind: Config
+users:
+- name: default
+  user:
+    password: {k3s_pw}
+    username: admin
+""".encode()
+
+    # 2. manifests, Secret objects, last-applied ---------------------------------------------------
+    sec_data = c.canary("secret-data", g.tok(30))
+    sec_data_b64 = base64.b64encode(sec_data.encode()).decode()
+    c.canary("secret-data-b64", sec_data_b64)
+    sec_string = c.canary("secret-stringdata", g.tok(25))
+    env_value = c.canary("env-db-password", g.tok(21))
+    arg_pw = c.canary("arg-password", g.tok(19))
+    arg_key = c.canary("arg-api-key", g.tok(33))
+    last_applied_secret = c.canary("last-applied-stringdata", g.tok(27))
+    last_applied = json.dumps({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "app", "namespace": "default"},
+                               "stringData": {"config.ini": f"[db]\nhost = db\npass_word = x\nsecret = {last_applied_secret}\n"},
+                               "type": "Opaque"})
+    c.files["/etc/kubernetes/manifests-extra.yaml"] = f"""apiVersion: v1
+kind: Secret
+metadata:
+  name: app
+  namespace: default
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: |
+      {last_applied}
+type: Opaque
+data:
+  db-pass: {sec_data_b64}
+stringData:
+  token.txt: {sec_string}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: registry.example/web@sha256:{'ab' * 32}
+        args: ["--password={arg_pw}", "--api-key", "{arg_key}", "--listen=:8080"]
+        env:
+        - name: DB_PASSWORD
+          value: {env_value}
+        - name: LOG_LEVEL
+          value: debug
+""".encode()
+    c.keep["/etc/kubernetes/manifests-extra.yaml"] = ["name: LOG_LEVEL", "value: debug", "--listen=:8080",
+                                                      f"sha256:{'ab' * 32}"]
+    list_secret = c.canary("secretlist-data", g.tok(29))
+    list_la_secret = c.canary("secretlist-last-applied", g.tok(31))
+    la2 = json.dumps({"kind": "Secret", "apiVersion": "v1", "data": {"password": base64.b64encode(list_la_secret.encode()).decode()}})
+    c.canary("secretlist-last-applied-b64", base64.b64encode(list_la_secret.encode()).decode())
+    c.canary("secretlist-data-b64", base64.b64encode(list_secret.encode()).decode())
+    c.files["/etc/kubernetes/secret-list.json"] = json.dumps({
+        "kind": "SecretList", "apiVersion": "v1",
+        "items": [{"kind": "Secret", "metadata": {"name": "x", "annotations": {
+            "kubectl.kubernetes.io/last-applied-configuration": la2}},
+            "data": {"whatever": base64.b64encode(list_secret.encode()).decode()}}],
+    }).encode()
+
+    # 3. command lines -------------------------------------------------------------------------------
+    boot = c.canary("bootstrap-token", f"{g.lower(6)}.{g.lower(16)}")
+    cert_key = c.canary("certificate-key", g.hexs(64))
+    ca_hash = g.hexs(64)
+    c.files["/var/log/cloud-init-output.log"] = (
+        "Your Kubernetes control-plane has initialized successfully!\n"
+        f"  kubeadm join 192.168.10.5:6443 --token {boot} \\\n"
+        f"\t--discovery-token-ca-cert-hash sha256:{ca_hash} \\\n"
+        f"\t--control-plane --certificate-key {cert_key}\n"
+        "Then you can join any number of worker nodes.\n"
+    ).encode()
+    c.keep["/var/log/cloud-init-output.log"] = [f"sha256:{ca_hash}", "--control-plane"]
+    tok_file_pw = c.canary("apiserver-flag-token", g.tok(24))
+    flag_pw = c.canary("process-password-flag", g.tok(20))
+    env_pw = c.canary("process-env-password", g.tok(23))
+    nul_tok = c.canary("kubelet-cmdline-next-line-token", g.tok(34))
+    c.files["/commands/processes.json"] = json.dumps({"processes": [
+        {"pid": 812, "name": "kube-apiserver", "cmdline": ["kube-apiserver", "--token-auth-file=/etc/kubernetes/known_tokens.csv",
+                                                          f"--token={tok_file_pw}", "--secure-port=6443"]},
+        {"pid": 913, "name": "mysqld", "cmdline": f"mysqld --user=mysql --password={flag_pw} --port=3306",
+         "environ": [f"MYSQL_ROOT_PASSWORD={env_pw}", "HOME=/root"]},
+    ]}, indent=1).encode()
+    c.keep["/commands/processes.json"] = ["--secure-port=6443", "HOME=/root", "--port=3306"]
+    c.files["/commands/kubelet-cmdline.txt"] = (
+        f"/usr/bin/kubelet\n--kubeconfig=/etc/kubernetes/kubelet.conf\n--token\n{nul_tok}\n--v=2\n"
+    ).encode()
+    c.keep["/commands/kubelet-cmdline.txt"] = ["--kubeconfig=/etc/kubernetes/kubelet.conf", "--v=2"]
+
+    # 4. runtime and cloud ---------------------------------------------------------------------------
+    reg_pw = c.canary("docker-auth-password", g.tok(20))
+    docker_auth = base64.b64encode(f"robot:{reg_pw}".encode()).decode()
+    c.canary("docker-auth-b64", docker_auth)
+    ident = c.canary("docker-identitytoken", g.tok(40))
+    c.files["/root/.docker/config.json"] = json.dumps({"auths": {
+        "registry.example:5000": {"auth": docker_auth},
+        "myacr.azurecr.io": {"auth": "", "identitytoken": ident}}}, indent=1).encode()
+    crio_pw = c.canary("crio-auth-b64", base64.b64encode(f"puller:{g.tok(22)}".encode()).decode())
+    c.files["/etc/containers/auth.json"] = json.dumps({"auths": {"quay.example": {"auth": crio_pw}}}).encode()
+    ctd_pw = c.canary("containerd-password", g.tok(21))
+    ctd_user = c.canary("containerd-username", "svc" + g.lower(10))
+    ctd_ident = c.canary("containerd-identitytoken", g.tok(30))
+    ctd_inline = c.canary("containerd-inline-password", g.tok(26))
+    c.files["/etc/containerd/config.toml"] = f"""version = 2
+[plugins."io.containerd.grpc.v1.cri".registry]
+  config_path = ""
+  [plugins."io.containerd.grpc.v1.cri".registry.configs."registry.example:5000".auth]
+    username = "{ctd_user}"
+    password = "{ctd_pw}"
+  [plugins."io.containerd.grpc.v1.cri".registry.configs."gcr.example".auth]
+    identitytoken = "{ctd_ident}"
+  [plugins."io.containerd.grpc.v1.cri".registry.configs."other.example"]
+    auth = {{ username = "u", password = "{ctd_inline}" }}
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+  SystemdCgroup = true
+""".encode()
+    c.keep["/etc/containerd/config.toml"] = ["SystemdCgroup = true", 'config_path = ""']
+    enc_key = c.canary("etcd-encryption-key", base64.b64encode(g.rng.randbytes(32)).decode())
+    c.files["/etc/kubernetes/encryption-config.yaml"] = f"""apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+  - resources: [secrets]
+    providers:
+      - aescbc:
+          keys:
+            - name: key1
+              secret: {enc_key}
+      - identity: {{}}
+""".encode()
+    aad = c.canary("azure-aad-client-secret", g.tok(34))
+    aad_pw = c.canary("azure-cert-password", g.tok(16))
+    c.files["/etc/kubernetes/azure.json"] = json.dumps({
+        "cloud": "AzurePublicCloud", "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        "aadClientId": "f1a2b3c4-0000-4000-8000-123456789abc", "aadClientSecret": aad,
+        "aadClientCertPassword": aad_pw, "resourceGroup": "rg-prod", "useManagedIdentityExtension": False,
+    }, indent=2).encode()
+    c.keep["/etc/kubernetes/azure.json"] = ["72f988bf-86f1-41af-91ab-2d7cd011db47", "rg-prod"]
+    akid = c.canary("aws-access-key-id", "AKIA" + g.tok(16, string.ascii_uppercase + string.digits))
+    aws_secret = c.canary("aws-secret-access-key", g.tok(40))
+    c.files["/root/.aws/credentials"] = (
+        f"[default]\naws_access_key_id = {akid}\naws_secret_access_key = {aws_secret}\nregion = us-east-1\n"
+    ).encode()
+    c.keep["/root/.aws/credentials"] = ["region = us-east-1"]
+    gcp_key = ec.generate_private_key(ec.SECP384R1())
+    gcp_pem = gcp_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+    c.canary("gcp-private-key", _pem_core(gcp_pem))
+    gcp_key_id = c.canary("gcp-private-key-id", g.hexs(40))
+    c.files["/etc/kubernetes/gcp-sa.json"] = json.dumps({
+        "type": "service_account", "project_id": "proj-123", "private_key_id": gcp_key_id,
+        "private_key": gcp_pem.decode(), "client_email": "sa@proj-123.iam.gserviceaccount.com",
+    }).encode()
+    c.keep["/etc/kubernetes/gcp-sa.json"] = ["sa@proj-123.iam.gserviceaccount.com"]
+
+    # 5. log lines -----------------------------------------------------------------------------------------
+    sa_jwt, sa_core = g.jwt()
+    c.canary("log-bearer-jwt", sa_core)
+    bearer_opaque = c.canary("log-bearer-opaque", g.tok(32))
+    basic_pw = c.canary("log-basic-password", g.tok(14))
+    basic = base64.b64encode(f"admin:{basic_pw}".encode()).decode()
+    c.canary("log-basic-b64", basic)
+    url_pw = c.canary("log-url-password", g.tok(18))
+    pg_pw = c.canary("log-postgres-password", g.tok(17))
+    mssql_pw = c.canary("log-mssql-password", g.tok(15))
+    klog_tok = c.canary("log-klog-token", g.tok(30))
+    kv_pw = c.canary("log-kv-password", g.tok(16))
+    flag_sp = c.canary("log-flag-space-password", g.tok(18))
+    log_akid = c.canary("log-aws-key", "ASIA" + g.tok(16, string.ascii_uppercase + string.digits))
+    log_boot = c.canary("log-bootstrap-token", f"{g.lower(6)}.{g.lower(16)}")
+    json_pw = c.canary("log-json-password", g.tok(22))
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    ec_pem = ec_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                  serialization.NoEncryption())
+    c.canary("log-ec-key-journal-prefixed", _pem_core(ec_pem))
+    prefixed = "".join(f"Nov 22 11:30:02 cp1 app[411]: {l}\n" for l in ec_pem.decode().splitlines())
+    enc_pem = rsa.generate_private_key(public_exponent=65537, key_size=1024).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"pw"))
+    c.canary("log-encrypted-pkcs8", _pem_core(enc_pem))
+    c.files["/var/log/syslog"] = (
+        "Nov 22 11:30:00 cp1 kubelet[900]: I1122 11:30:00.000001     900 kubelet.go:2100] \"SyncLoop ADD\" source=\"api\"\n"
+        f"Nov 22 11:30:00 cp1 app[411]: GET /api Authorization: Bearer {sa_jwt} status=200\n"
+        f"Nov 22 11:30:00 cp1 app[411]: curl -H 'Authorization: Bearer {bearer_opaque}' https://10.96.0.1/api\n"
+        f"Nov 22 11:30:00 cp1 app[411]: proxy header Proxy-Authorization: Basic {basic}\n"
+        f"Nov 22 11:30:01 cp1 containerd[812]: pulling from https://robot:{url_pw}@registry.example:5000/v2/\n"
+        f"Nov 22 11:30:01 cp1 app[411]: connecting to postgres://app:{pg_pw}@db.default.svc:5432/app?sslmode=disable\n"
+        f"Nov 22 11:30:01 cp1 app[411]: conn=\"Server=db;Database=app;User Id=sa;Password={mssql_pw};\"\n"
+        f"Nov 22 11:30:01 cp1 kubelet[900]: I1122 11:30:01.1 900 x.go:1] \"using\" token=\"{klog_tok}\" node=\"cp1\"\n"
+        f"Nov 22 11:30:01 cp1 app[411]: starting with password={kv_pw} debug=true\n"
+        f"Nov 22 11:30:01 cp1 app[411]: exec /usr/bin/tool --password {flag_sp} --verbose\n"
+        f"Nov 22 11:30:01 cp1 app[411]: aws credentials {log_akid} loaded\n"
+        f"Nov 22 11:30:01 cp1 kubeadm[77]: [bootstrap-token] Using token: {log_boot}\n"
+        f"Nov 22 11:30:01 cp1 app[411]: config {{\"user\": \"x\", \"password\": \"{json_pw}\"}}\n"
+        + prefixed
+        + "Nov 22 11:30:03 cp1 app[411]: dumping key\n" + enc_pem.decode()
+        + "Nov 22 11:30:04 cp1 kubelet[900]: E1122 11:30:04.2 900 x.go:2] \"failed to get token: unauthorized\"\n"
+        + "Nov 22 11:30:05 cp1 systemd[1]: Started kubelet.service.\n"
+    ).encode()
+    c.keep["/var/log/syslog"] = ["failed to get token: unauthorized", "Started kubelet.service.",
+                                 "sslmode=disable", "\"SyncLoop ADD\" source=\"api\"", "node=\"cp1\""]
+    # container logs: CRI format with an escaped PEM, docker json-file
+    pod_key = ed25519.Ed25519PrivateKey.generate()
+    ssh_pem = pod_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                    serialization.NoEncryption())
+    c.canary("pod-log-openssh-key", _pem_core(ssh_pem)[:60])
+    pkcs8 = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    c.canary("pod-log-escaped-pkcs8", _pem_core(pkcs8))
+    escaped = json.dumps({"tls.key": pkcs8.decode()})
+    pod_jwt, pod_jwt_core = g.jwt()
+    c.canary("pod-log-jwt", pod_jwt_core)
+    c.files["/var/log/pods/default_web-7d9c_0b7f0c7e-1111-2222-3333-444455556666/web/0.log"] = (
+        f"2026-11-22T11:30:00.000000001Z stdout F loaded {escaped}\n"
+        f"2026-11-22T11:30:00.000000002Z stdout F sa token is {pod_jwt}\n"
+        + "".join(f"2026-11-22T11:30:00.000000003Z stderr F {l}\n" for l in ssh_pem.decode().splitlines())
+        + "2026-11-22T11:30:01.000000000Z stdout F listening on :8080\n"
+    ).encode()
+    dj_pw = c.canary("docker-json-log-password", g.tok(20))
+    c.files["/var/lib/docker/containers/abc123/abc123-json.log"] = (
+        json.dumps({"log": f"DB_PASSWORD={dj_pw} starting\n", "stream": "stdout", "time": "2026-11-22T11:30:00Z"}) + "\n"
+    ).encode()
+
+    # 6. PEM blocks in odd places --------------------------------------------------------------------------
+    cm_key = rsa.generate_private_key(public_exponent=65537, key_size=1024).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    c.canary("configmap-block-scalar-key", _pem_core(cm_key))
+    b64_key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    b64_key_text = base64.b64encode(b64_key).decode()
+    c.canary("annotation-base64-pem", b64_key_text[70:])
+    indented = "".join(f"    {l}\n" for l in cm_key.decode().splitlines())
+    c.files["/etc/kubernetes/configmap-odd.yaml"] = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: odd\n  annotations:\n"
+        f"    example.com/blob: {b64_key_text}\n"
+        "data:\n  tls.key: |\n" + indented + "  plain: hello\n"
+    ).encode()
+    c.keep["/etc/kubernetes/configmap-odd.yaml"] = ["plain: hello", "name: odd"]
+    # UTF-16LE with BOM (Windows PowerShell 5.1 `>` output)
+    win_pw = c.canary("utf16-service-password", g.tok(24))
+    win_key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    c.canary("utf16-pem-key", _pem_core(win_key))
+    win_bearer = c.canary("utf16-bearer", g.tok(30))
+    win_text = (
+        "Name        : kubelet\r\nStatus      : Running\r\n"
+        f"CommandLine : C:\\k\\kubelet.exe --password={win_pw} --v=2\r\n"
+        f"Header      : Authorization: Bearer {win_bearer}\r\n"
+        + win_key.decode().replace("\n", "\r\n")
+    )
+    c.files["/windows/services.txt"] = b"\xff\xfe" + win_text.encode("utf-16-le")
+    c.keep["/windows/services.txt"] = ["Status      : Running", "--v=2"]
+    # whole files that are nothing but secrets
+    sa_file_jwt, sa_file_core = g.jwt()
+    c.canary("serviceaccount-token-file", sa_file_core)
+    c.files["/var/run/secrets/kubernetes.io/serviceaccount/token"] = sa_file_jwt.encode()
+    csv_tok = c.canary("known-tokens-csv", g.tok(32))
+    c.files["/etc/kubernetes/known_tokens.csv"] = f"{csv_tok},admin,1,system:masters\n".encode()
+    c.encoded_only.update({"docker-auth-password", "log-basic-password", "secret-data",
+                           "secretlist-last-applied", "secretlist-data"})
+    return c

@@ -1,0 +1,96 @@
+"""Canary corpus -> `k8s-bundle redact` (real subprocess, real tarball) -> not one canary left."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import canaries
+from conftest import run_cli, tar_members
+
+
+@pytest.fixture(scope="module")
+def redacted(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> dict[str, bytes]:
+    out = tmp_path_factory.mktemp("redacted") / "out.tgz"
+    proc = run_cli("redact", str(corpus_dir), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return tar_members(out)
+
+
+def _member(members: dict[str, bytes], corpus_dir: Path, node_path: str) -> bytes:
+    return members[f"input/{corpus_dir.name}{node_path}"]
+
+
+def test_no_canary_or_fragment_remains(redacted: dict[str, bytes], corpus: canaries.Corpus) -> None:
+    assert len(corpus.canaries) >= 60
+    assert canaries.leaks(corpus, redacted) == []
+
+
+def test_the_canaries_were_really_in_the_input(corpus_dir: Path, corpus: canaries.Corpus) -> None:
+    # Guards the test above: the corpus as written holds every canary (UTF-16 file included).
+    blobs = {str(p): p.read_bytes() for p in corpus_dir.rglob("*") if p.is_file()}
+    found = {line.split(" in ")[0] for line in canaries.leaks(corpus, blobs)}
+    assert found == set(corpus.canaries) - corpus.encoded_only
+
+
+def test_every_corpus_file_is_stored_and_counted(redacted: dict[str, bytes], corpus_dir: Path,
+                                                 corpus: canaries.Corpus) -> None:
+    manifest = json.loads(redacted["manifest.json"])
+    by_path = {i["path"]: i for i in manifest["items"]}
+    for node_path in corpus.files:
+        rel = f"input/{corpus_dir.name}{node_path}"
+        assert by_path[rel]["status"] == "ok", by_path[rel]
+        assert by_path[rel]["redactions"] >= 1, rel
+    report = json.loads(redacted["redaction.json"])
+    assert report["total"] == sum(i["redactions"] for i in manifest["items"])
+    assert report["dropped"] == []
+    for rule in ("pem-private-key", "kubeconfig-client-key", "kubeconfig-cert", "secret-data", "jwt",
+                 "bootstrap-token", "secret-flag", "url-credentials", "aws-access-key", "basic-auth",
+                 "bearer-token", "env-secret-value", "kubeconfig-exec-env", "registry-username",
+                 "secret-file", "base64-pem-private-key", "kubeconfig-auth-provider"):
+        assert report["by_rule"].get(rule, 0) >= 1, rule
+    # counts only, never values
+    text = redacted["redaction.json"]
+    assert canaries.leaks(corpus, {"redaction.json": text}) == []
+
+
+def test_what_is_not_secret_stays(redacted: dict[str, bytes], corpus_dir: Path, corpus: canaries.Corpus) -> None:
+    for node_path, keep in corpus.keep.items():
+        text = _member(redacted, corpus_dir, node_path).decode("utf-8")
+        for s in keep:
+            assert s in text, f"{node_path}: lost {s!r}"
+
+
+def test_kubeconfig_certificates_become_metadata(redacted: dict[str, bytes], corpus_dir: Path) -> None:
+    import yaml
+
+    doc = yaml.safe_load(_member(redacted, corpus_dir, "/etc/kubernetes/admin.conf"))
+    ca = doc["clusters"][0]["cluster"]["certificate-authority-data"]
+    assert ca.startswith('<redacted:cert subject="CN=kubernetes" issuer="CN=kubernetes"')
+    assert 'not_after="2027-01-01T00:00:00Z"' in ca and 'sha256="' in ca
+    assert doc["users"][0]["user"]["client-key-data"].startswith("<redacted:private-key:")
+
+
+def test_utf16_input_becomes_utf8(redacted: dict[str, bytes], corpus_dir: Path) -> None:
+    text = _member(redacted, corpus_dir, "/windows/services.txt").decode("utf-8")
+    assert "CommandLine : C:\\k\\kubelet.exe --password=<redacted:" in text
+    assert "<redacted:private-key:" in text
+
+
+def test_verify_exit_codes_and_never_prints_values(tmp_path: Path, corpus_dir: Path,
+                                                   corpus: canaries.Corpus) -> None:
+    dirty = run_cli("verify", str(corpus_dir))
+    assert dirty.returncode == 1, dirty.stderr
+    lines = dirty.stdout.splitlines()
+    assert len(lines) >= 40
+    assert canaries.leaks(corpus, {"stdout": dirty.stdout.encode()}) == []
+    # path:line:kind, with the real line number
+    hit = next(l for l in lines if l.startswith("var/log/syslog:") and "(url-credentials)" in l)
+    assert hit.split(":")[1] == "5"
+
+    out = tmp_path / "clean.tgz"
+    assert run_cli("redact", str(corpus_dir), "-o", str(out)).returncode == 0
+    clean = run_cli("verify", str(out))
+    assert clean.returncode == 0, clean.stdout
+    assert clean.stdout == ""
