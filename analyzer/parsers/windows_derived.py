@@ -61,7 +61,7 @@ def _port_pool(win: dict[str, Any]) -> None:
         "start": dyn["start"],
         "end": dyn["end"],
         "count": dyn["count"],
-        "excluded_ranges": len(excluded),
+        "excluded_ranges": sum(1 for r in excluded if r["start"] <= dyn["end"] and r["end"] >= dyn["start"]),
         "excluded_in_range": taken,
         "free_ports": free,
         "free_blocks": free // BLOCK,
