@@ -5,7 +5,6 @@ $FAKE_WINDOWS_DIR (file names: <script>[-<param>...].txt). Modes for transport t
 FAKE_PS_MODE=echo prints the script back, sleep hangs, big prints $FAKE_PS_MB megabytes."""
 import base64
 import os
-import re
 import sys
 import time
 
@@ -33,22 +32,15 @@ if mode == "big":
         out.write(line)
     sys.exit(0)
 
-params = dict(re.findall(r"^\$(\w+) = '([^']*)'$", script, re.M))
-markers = [("K8sBundleHcn", "hcn", ("Kind",)), ("Get-HnsPolicyList |", "policylists", ()),
-           ("hnsdiag.exe", "hnsdiag", ()), ("netsh int ipv4 show $What", "netsh", ("What", "Protocol")),
-           ("K8sBundlePortReservation", "reservation", ()), ("Get-NetTCPConnection", "tcpconnections", ()),
-           ("Win32_Service", "services", ()), ("First-Version", "versions", ()),
-           ("Win32_OperatingSystem", "os", ()), ("Get-HotFix", "hotfixes", ()),
-           ("switch ($What)", "network", ("What",)), ("Get-WinEvent", "eventlog", ("LogName",))]
-for marker, name, keys in markers:
-    if marker in script:
-        fname = "-".join([name] + [params.get(k, "") for k in keys]) + ".txt"
-        path = os.path.join(os.environ.get("FAKE_WINDOWS_DIR", "."), fname)
-        if not os.path.exists(path):
-            sys.stderr.write(f"fake powershell: no recorded output {fname}\n")
-            sys.exit(1)
-        with open(path, "rb") as f:
-            out.write(f.read())
-        sys.exit(0)
-sys.stderr.write("fake powershell: unknown script\n")
-sys.exit(1)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from win_fake import recorded_name, recorded_output  # noqa: E402
+
+name = recorded_name(script)
+if name is None:
+    sys.stderr.write("fake powershell: unknown script\n")
+    sys.exit(1)
+data = recorded_output(script, os.environ.get("FAKE_WINDOWS_DIR", "."))
+if data is None:
+    sys.stderr.write(f"fake powershell: no recorded output {name}\n")
+    sys.exit(1)
+out.write(data)

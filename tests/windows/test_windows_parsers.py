@@ -12,7 +12,7 @@ from k8s_bundle.analyzer.parsers import windows_hns as hns
 from k8s_bundle.analyzer.parsers import windows_host as host
 from k8s_bundle.analyzer.parsers import windows_ports as ports
 
-from win_samples import (
+from win_samples import (  # noqa: E402
     NETSH_DYNAMIC_TCP_DE, NETSH_DYNAMIC_TCP_EN, NETSH_DYNAMIC_TCP_ZH, NETSH_EXCLUDED_TCP_DE_EMPTY,
     NETSH_EXCLUDED_TCP_EN, RESERVED_CURRENT_FAIL, RESERVED_CURRENT_NONE, RESERVED_OLD_FAIL,
     RESERVED_OLD_OK, hns_endpoint_v1, hns_endpoint_v2, hns_lb_v2, hns_network_v1, hns_network_v2,
