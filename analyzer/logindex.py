@@ -59,28 +59,50 @@ _PRIORITY = {"0": "F", "1": "F", "2": "F", "3": "E", "4": "W", "5": "I", "6": "I
 _WIN_LEVEL = {"1": "F", "2": "E", "3": "W", "4": "I", "5": "D", "0": "I"}
 
 _TS_ISO = r"([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?)(Z|[+-][0-9]{2}:?[0-9]{2})?"
-_IDENT = r"(\S+) ([^\s:\[\]]+)(?:\[[0-9]+\])?: ?(.*)"
 _IDENT_PREFIX = r"(\S+) ([^\s:\[\]]+)(?:\[[0-9]+\])?: ?"
 
 
 # -- formats ------------------------------------------------------------------------------------
+_Field = Callable[[str], pl.Expr]
+
+
 @dataclass(frozen=True)
 class _Format:
     name: str
     sniff: re.Pattern[str]                      # Python regex tried on sample lines
-    parse: Callable[[pl.Expr], list[pl.Expr]]   # raw line -> ts, kind, level, ident, message
+    parse: Callable[[pl.Expr, _Field], list]    # (raw, group) -> ts, kind, level, ident, message
+    prefix: str | None = None                   # regex of the line's wrapper, computed once per slice
+
+
+def _ts(date: pl.Expr, date_format: str, time: pl.Expr) -> pl.Expr:
+    """A naive Datetime(us) from a date string and an `HH:MM:SS[.fraction]` string.
+
+    The date is parsed with a cache (a log holds few distinct days) and the time of day on its
+    own: several times cheaper than parsing each full timestamp, and this is the hottest
+    expression of the index. Unparseable parts give null, never an exception."""
+    day = date.str.to_date(date_format, strict=False, cache=True).cast(pl.Datetime("us"))
+    clock = time.str.to_time("%H:%M:%S%.f", strict=False, cache=False)
+    return day + (clock.cast(pl.Int64) // 1000).cast(pl.Duration("us"))
+
+
+def _int(text: pl.Expr) -> pl.Expr:
+    return text.cast(pl.Int32, strict=False)
+
+
+def _zone_seconds(zone: pl.Expr) -> pl.Expr:
+    """`Z`, `+0800`, `+08:00`, `-0530` -> seconds east of UTC (null zone -> 0)."""
+    digits = zone.str.replace(":", "", literal=True)
+    magnitude = _int(digits.str.slice(1, 2)) * 3600 + _int(digits.str.slice(3, 2)) * 60
+    signed = pl.when(digits.str.starts_with("-")).then(-magnitude).otherwise(magnitude)
+    return pl.when(zone.is_null() | (zone == "Z")).then(0).otherwise(signed.fill_null(0))
 
 
 def _iso_ts(date: pl.Expr, time: pl.Expr, zone: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(naive timestamp, kind) from ISO date/time/zone groups: with a zone it is UTC."""
-    text = pl.concat_str([date, pl.lit("T"), time, zone.fill_null("+00:00")])
-    ts = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", strict=False, time_unit="us", time_zone="UTC")
+    """(naive timestamp, kind) from ISO `YYYY-MM-DD`, time and zone groups; with a zone the
+    timestamp is UTC (ABSOLUTE), without one it is the node's local time (LOCAL)."""
+    ts = _ts(date, "%Y-%m-%d", time) - pl.duration(seconds=_zone_seconds(zone))
     kind = pl.when(zone.is_null()).then(pl.lit(LOCAL, pl.UInt8)).otherwise(pl.lit(ABSOLUTE, pl.UInt8))
-    return ts.dt.replace_time_zone(None), kind
-
-
-def _groups(raw: pl.Expr, pattern: str) -> pl.Expr:
-    return raw.str.extract_groups(pattern)
+    return ts, kind
 
 
 def _after(raw: pl.Expr, wrapper: pl.Expr) -> pl.Expr:
@@ -91,36 +113,36 @@ def _after(raw: pl.Expr, wrapper: pl.Expr) -> pl.Expr:
     return pl.when(wrapper.is_null()).then(raw).otherwise(raw.str.slice(wrapper.str.len_chars()))
 
 
-def _parse_iso_syslog(raw: pl.Expr) -> list[pl.Expr]:
-    g = _groups(raw, "^(" + _TS_ISO + " " + _IDENT_PREFIX + ")")
-    f = g.struct.field
+_P_ISO_SYSLOG = "^(" + _TS_ISO + " " + _IDENT_PREFIX + ")"
+
+
+def _parse_iso_syslog(raw: pl.Expr, f: _Field) -> list[pl.Expr]:
     ts, kind = _iso_ts(f("2"), f("3"), f("4"))
     return [ts, kind, pl.lit(None, pl.String), f("6"), _after(raw, f("1"))]
 
 
-def _parse_syslog(raw: pl.Expr) -> list[pl.Expr]:
-    g = _groups(raw, r"^(([A-Z][a-z]{2}) {1,2}([0-9]{1,2}) ([0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?) " + _IDENT_PREFIX + ")")
-    f = g.struct.field
-    text = pl.concat_str([pl.lit(f"{_PLACEHOLDER_YEAR} "), f("2"), pl.lit(" "), f("3"), pl.lit(" "), f("4")])
-    ts = text.str.to_datetime("%Y %b %d %H:%M:%S%.f", strict=False, time_unit="us")
+_P_SYSLOG = r"^(([A-Z][a-z]{2}) {1,2}([0-9]{1,2}) ([0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?) " + _IDENT_PREFIX + ")"
+
+
+def _parse_syslog(raw: pl.Expr, f: _Field) -> list[pl.Expr]:
+    ts = _ts(pl.concat_str([pl.lit(f"{_PLACEHOLDER_YEAR} "), f("2"), pl.lit(" "), f("3")]), "%Y %b %d", f("4"))
     return [ts, pl.lit(LOCAL_NO_YEAR, pl.UInt8), pl.lit(None, pl.String), f("6"), _after(raw, f("1"))]
 
 
 _KLOG = r"^([IWEF])([0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?) +[0-9]+ "
 
 
-def _parse_klog(raw: pl.Expr) -> list[pl.Expr]:
+def _parse_klog(raw: pl.Expr, f: _Field) -> list[pl.Expr]:
     # The klog header stays in the message: it is the program's own text (file.go:123).
-    g = _groups(raw, _KLOG)
-    f = g.struct.field
-    text = pl.concat_str([pl.lit(str(_PLACEHOLDER_YEAR)), f("2")])
-    ts = text.str.to_datetime("%Y%m%d %H:%M:%S%.f", strict=False, time_unit="us")
+    md = f("2")
+    ts = _ts(pl.lit(str(_PLACEHOLDER_YEAR)) + md.str.slice(0, 4), "%Y%m%d", md.str.slice(5))
     return [ts, pl.lit(LOCAL_NO_YEAR, pl.UInt8), f("1"), pl.lit(None, pl.String), raw]
 
 
-def _parse_cri(raw: pl.Expr) -> list[pl.Expr]:
-    g = _groups(raw, r"^(([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9:.]+)(Z|[+-][0-9]{2}:[0-9]{2}) (?:stdout|stderr) [FP] ?)")
-    f = g.struct.field
+_P_CRI = r"^(([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9:.]+)(Z|[+-][0-9]{2}:[0-9]{2}) (?:stdout|stderr) [FP] ?)"
+
+
+def _parse_cri(raw: pl.Expr, f: _Field) -> list[pl.Expr]:
     ts, kind = _iso_ts(f("2"), f("3"), f("4"))
     return [ts, kind, None, pl.lit(None, pl.String), _after(raw, f("1"))]
 
@@ -145,21 +167,19 @@ def _json_unescape(text: pl.Expr) -> pl.Expr:
     )
 
 
-def _parse_docker_json(raw: pl.Expr) -> list[pl.Expr]:
-    g = _groups(raw, _DOCKER_JSON)
-    f = g.struct.field
+def _parse_docker_json(raw: pl.Expr, f: _Field) -> list[pl.Expr]:
     ts, kind = _iso_ts(f("2"), f("3"), f("4"))
     # Lines the fast pattern misses (other key order, attrs) go through a real JSON parser.
     slow_msg = raw.str.json_path_match("$.log").str.strip_chars_end("\n")
     slow_ts = raw.str.json_path_match("$.time").str.to_datetime(
-        "%Y-%m-%dT%H:%M:%S%.f%#z", strict=False, time_unit="us", time_zone="UTC").dt.replace_time_zone(None)
+        "%Y-%m-%dT%H:%M:%S%.f%#z", strict=False, time_unit="us", time_zone="UTC", cache=False).dt.replace_time_zone(None)
     fast = f("1").is_not_null()
     message = pl.when(fast).then(_json_unescape(f("1"))).otherwise(slow_msg.fill_null(raw))
     ts = pl.when(fast).then(ts).otherwise(slow_ts)
     return [ts, pl.lit(ABSOLUTE, pl.UInt8), None, pl.lit(None, pl.String), message]
 
 
-def _parse_journal_json(raw: pl.Expr) -> list[pl.Expr]:
+def _parse_journal_json(raw: pl.Expr, f: _Field) -> list[pl.Expr]:
     usec = raw.str.json_path_match("$.__REALTIME_TIMESTAMP").cast(pl.Int64, strict=False)
     ts = pl.from_epoch(usec, time_unit="us")
     level = raw.str.json_path_match("$.PRIORITY").replace_strict(_PRIORITY, default=None, return_dtype=pl.String)
@@ -168,7 +188,7 @@ def _parse_journal_json(raw: pl.Expr) -> list[pl.Expr]:
     return [ts, pl.lit(ABSOLUTE, pl.UInt8), level, ident, message]
 
 
-def _parse_eventlog_json(raw: pl.Expr) -> list[pl.Expr]:
+def _parse_eventlog_json(raw: pl.Expr, f: _Field) -> list[pl.Expr]:
     created = raw.str.json_path_match("$.TimeCreated")
     epoch_ms = created.str.extract(r"/Date\((-?[0-9]+)", 1).cast(pl.Int64, strict=False)
     g = created.str.extract_groups("^" + _TS_ISO)
@@ -185,55 +205,58 @@ def _parse_eventlog_json(raw: pl.Expr) -> list[pl.Expr]:
     return [ts, kind, pl.coalesce(level_num, level_word), ident, message]
 
 
-def _parse_dmesg_t(raw: pl.Expr) -> list[pl.Expr]:
-    g = _groups(raw, r"^(\[[A-Z][a-z]{2} ([A-Z][a-z]{2}) {1,2}([0-9]{1,2}) ([0-9:]{8}) ([0-9]{4})\] ?)")
-    f = g.struct.field
-    text = pl.concat_str([f("5"), pl.lit(" "), f("2"), pl.lit(" "), f("3"), pl.lit(" "), f("4")])
-    ts = text.str.to_datetime("%Y %b %d %H:%M:%S", strict=False, time_unit="us")
+_P_DMESG_T = r"^(\[[A-Z][a-z]{2} ([A-Z][a-z]{2}) {1,2}([0-9]{1,2}) ([0-9:]{8}) ([0-9]{4})\] ?)"
+
+
+def _parse_dmesg_t(raw: pl.Expr, f: _Field) -> list[pl.Expr]:
+    ts = _ts(pl.concat_str([f("5"), pl.lit(" "), f("2"), pl.lit(" "), f("3")]), "%Y %b %d", f("4"))
     return [ts, pl.lit(LOCAL, pl.UInt8), None, pl.lit("kernel"), _after(raw, f("1"))]
 
 
-def _parse_rfc5424(raw: pl.Expr) -> list[pl.Expr]:
-    g = _groups(raw, r"^(<([0-9]{1,3})>1 " + _TS_ISO + r" (\S+) (\S+) (\S+) (\S+) (?:- ?|\[[^\]]*\] ?))")
-    f = g.struct.field
+_P_RFC5424 = r"^(<([0-9]{1,3})>1 " + _TS_ISO + r" (\S+) (\S+) (\S+) (\S+) (?:- ?|\[[^\]]*\] ?))"
+
+
+def _parse_rfc5424(raw: pl.Expr, f: _Field) -> list[pl.Expr]:
     ts, kind = _iso_ts(f("3"), f("4"), f("5"))
     severity = (f("2").cast(pl.Int32, strict=False) % 8).cast(pl.String)
     level = severity.replace_strict(_PRIORITY, default=None, return_dtype=pl.String)
     return [ts, kind, level, f("7"), _after(raw, f("1"))]
 
 
-def _parse_iso_prefixed(raw: pl.Expr) -> list[pl.Expr]:
+_P_ISO = "^(" + _TS_ISO + " ?)"
+
+
+def _parse_iso_prefixed(raw: pl.Expr, f: _Field) -> list[pl.Expr]:
     """`2026-11-22 11:30:00.123456 I | etcdserver: ...` and other ISO-stamped lines."""
-    g = _groups(raw, "^(" + _TS_ISO + " ?)")
-    f = g.struct.field
     ts, kind = _iso_ts(f("2"), f("3"), f("4"))
     return [ts, kind, None, pl.lit(None, pl.String), _after(raw, f("1"))]
 
 
-def _parse_logfmt(raw: pl.Expr) -> list[pl.Expr]:
+_P_LOGFMT = r'^time="?' + _TS_ISO
+
+
+def _parse_logfmt(raw: pl.Expr, f: _Field) -> list[pl.Expr]:
     """logrus text: `time="2026-11-22T11:30:00.1+08:00" level=error msg="..."` (the line stays whole)."""
-    g = _groups(raw, r'^time="?' + _TS_ISO)
-    f = g.struct.field
     ts, kind = _iso_ts(f("1"), f("2"), f("3"))
     return [ts, kind, None, pl.lit(None, pl.String), raw]
 
 
-def _parse_plain(raw: pl.Expr) -> list[pl.Expr]:
+def _parse_plain(raw: pl.Expr, f: _Field) -> list[pl.Expr]:
     return [pl.lit(None, pl.Datetime("us")), pl.lit(ABSOLUTE, pl.UInt8), None, pl.lit(None, pl.String), raw]
 
 
 FORMATS: tuple[_Format, ...] = (
     _Format("journal-json", re.compile(r'^\{.*"__REALTIME_TIMESTAMP"'), _parse_journal_json),
     _Format("eventlog-json", re.compile(r'^\{.*"TimeCreated"'), _parse_eventlog_json),
-    _Format("docker-json", re.compile(r'^\{"log":'), _parse_docker_json),
-    _Format("cri", re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(?:Z|[+-][0-9]{2}:[0-9]{2}) (?:stdout|stderr) [FP]"), _parse_cri),
-    _Format("iso-syslog", re.compile("^" + _TS_ISO + " " + _IDENT + "$"), _parse_iso_syslog),
-    _Format("syslog", re.compile(r"^[A-Z][a-z]{2} {1,2}[0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)? " + _IDENT + "$"), _parse_syslog),
-    _Format("klog", re.compile(_KLOG), _parse_klog),
-    _Format("dmesg-T", re.compile(r"^\[[A-Z][a-z]{2} [A-Z][a-z]{2} {1,2}[0-9]{1,2} [0-9:]{8} [0-9]{4}\]"), _parse_dmesg_t),
-    _Format("rfc5424", re.compile(r"^<[0-9]{1,3}>1 [0-9]{4}-"), _parse_rfc5424),
-    _Format("logfmt", re.compile(r'^time="?[0-9]{4}-'), _parse_logfmt),
-    _Format("iso", re.compile("^" + _TS_ISO + r"\s"), _parse_iso_prefixed),
+    _Format("docker-json", re.compile(r'^\{"log":'), _parse_docker_json, _DOCKER_JSON),
+    _Format("cri", re.compile(_P_CRI), _parse_cri, _P_CRI),
+    _Format("iso-syslog", re.compile(_P_ISO_SYSLOG), _parse_iso_syslog, _P_ISO_SYSLOG),
+    _Format("syslog", re.compile(_P_SYSLOG), _parse_syslog, _P_SYSLOG),
+    _Format("klog", re.compile(_KLOG), _parse_klog, _KLOG),
+    _Format("dmesg-T", re.compile(_P_DMESG_T), _parse_dmesg_t, _P_DMESG_T),
+    _Format("rfc5424", re.compile(_P_RFC5424), _parse_rfc5424, _P_RFC5424),
+    _Format("logfmt", re.compile(_P_LOGFMT), _parse_logfmt, _P_LOGFMT),
+    _Format("iso", re.compile(_P_ISO + r"\S"), _parse_iso_prefixed, _P_ISO),
 )
 PLAIN = _Format("plain", re.compile(r"(?!)"), _parse_plain)
 
@@ -278,6 +301,27 @@ def _inner_level_expr(style: tuple[str, str], message: pl.Expr) -> pl.Expr:
     return found.str.to_lowercase().replace_strict(_LEVEL_WORDS, default=None, return_dtype=pl.String)
 
 
+def _parse_frame(frame: pl.DataFrame, fmt: _Format) -> pl.DataFrame:
+    """raw (+ line) -> line, ts (naive), kind, level, ident, message. The wrapper regex runs
+    once per slice; its groups are then read as struct fields."""
+    if fmt.prefix is not None:
+        frame = frame.with_columns(pl.col("raw").str.extract_groups(fmt.prefix).alias("_g"))
+
+    def field(name: str) -> pl.Expr:
+        return pl.col("_g").struct.field(name)
+
+    ts, kind, level, ident, message = fmt.parse(pl.col("raw"), field)
+    keep = [pl.col("line")] if "line" in frame.columns else []
+    return frame.select(
+        *keep,
+        ts.cast(pl.Datetime("us")).alias("ts"),
+        kind.alias("kind"),
+        (level if level is not None else pl.lit(None, pl.String)).alias("level"),
+        ident.alias("ident"),
+        message.fill_null(pl.col("raw")).alias("message"),
+    )
+
+
 # -- building -----------------------------------------------------------------------------------
 @dataclass
 class _Part:
@@ -302,32 +346,14 @@ class LogIndexBuilder:
             chunks = _gunzip(chunks, self, file, node)
         fmt: _Format | None = None
         inner: tuple[str, str] | None = None
-        carry = ""
         line_no = 1
-        for text in _texts(chunks, self):
-            text = carry + text
-            cut = text.rfind("\n")
-            if cut == -1:
-                carry = text
-                if len(carry) > self.chunk_bytes * 4:   # one absurd line: index it anyway
-                    text, carry = carry, ""
-                else:
-                    continue
-            else:
-                text, carry = text[:cut], text[cut + 1 :]
+        for block in _utf8_blocks(chunks, self, self.chunk_bytes * 4):
             if fmt is None:
-                sample = text[:65536].split("\n", SNIFF_LINES * 2)[: SNIFF_LINES * 2]
+                sample = block[:65536].decode("utf-8", "replace").split("\n", SNIFF_LINES * 2)[: SNIFF_LINES * 2]
                 fmt = sniff_format(sample)
                 self.formats[file] = fmt.name
                 inner = self._sniff_inner(fmt, sample)
-            line_no = self._add_text(node, source, file, fmt, inner, text, line_no)
-        if carry:
-            if fmt is None:
-                sample = carry[:65536].split("\n", SNIFF_LINES * 2)
-                fmt = sniff_format(sample)
-                self.formats[file] = fmt.name
-                inner = self._sniff_inner(fmt, sample)
-            self._add_text(node, source, file, fmt, inner, carry, line_no)
+            line_no = self._add_block(node, source, file, fmt, inner, block, line_no)
 
     def _sniff_inner(self, fmt: _Format, sample: list[str]) -> tuple[str, str] | None:
         if fmt.name in ("klog", "journal-json", "eventlog-json", "rfc5424"):
@@ -335,25 +361,15 @@ class LogIndexBuilder:
         frame = pl.DataFrame({"raw": [s for s in sample if s]}, schema={"raw": pl.String})
         if frame.height == 0:
             return None
-        messages = frame.select(fmt.parse(pl.col("raw"))[4].alias("m"))["m"].drop_nulls().to_list()
+        messages = _parse_frame(frame, fmt)["message"].drop_nulls().to_list()
         return _sniff_inner_level(messages)
 
-    def _add_text(self, node: str, source: str, file: str, fmt: _Format, inner: tuple[str, str] | None,
-                  text: str, first_line: int) -> int:
-        lines = pl.Series("raw", [text], dtype=pl.String).str.split("\n").explode()
-        count = len(lines)
-        frame = pl.DataFrame({"raw": lines}).with_row_index("line", offset=first_line)
-        del lines
-        frame = frame.with_columns(pl.col("raw").str.strip_chars_end("\r")).filter(pl.col("raw").str.len_bytes() > 0)
-        ts, kind, level, ident, message = fmt.parse(pl.col("raw"))
-        frame = frame.select(
-            pl.col("line"),
-            ts.cast(pl.Datetime("us")).alias("ts"),
-            kind.alias("kind"),
-            (level if level is not None else pl.lit(None, pl.String)).alias("level"),
-            ident.alias("ident"),
-            message.fill_null(pl.col("raw")).alias("message"),
-        )
+    def _add_block(self, node: str, source: str, file: str, fmt: _Format, inner: tuple[str, str] | None,
+                   block: bytes, first_line: int) -> int:
+        frame = _read_lines(block, first_line)
+        count = frame.height
+        frame = frame.filter(pl.col("raw").str.len_bytes() > 0)
+        frame = _parse_frame(frame, fmt)
         if inner is not None:
             frame = frame.with_columns(pl.coalesce(pl.col("level"), _inner_level_expr(inner, pl.col("message"))).alias("level"))
         frame = frame.with_columns(
@@ -415,23 +431,53 @@ def empty_log_index() -> pl.DataFrame:
     return pl.DataFrame(schema=SCHEMA)
 
 
-def _texts(chunks: Iterable[bytes], builder: LogIndexBuilder) -> Iterator[str]:
-    """Decode a byte stream with the encoding sniffed from its start (BOM or UTF-16 NULs);
-    invalid bytes become U+FFFD; multi-byte characters split across chunks stay whole."""
+def _utf8_blocks(chunks: Iterable[bytes], builder: LogIndexBuilder, max_line: int) -> Iterator[bytes]:
+    """UTF-8 blocks of whole lines (the last block may lack its final newline).
+
+    The encoding is sniffed from the start (BOM, UTF-16 NUL pattern); anything but UTF-8 is
+    transcoded with an incremental decoder (invalid bytes become U+FFFD). A line longer than
+    `max_line` bytes is cut rather than held in memory whole."""
     decoder = None
+    first = True
+    carry = b""
     for chunk in chunks:
         if not chunk:
             continue
         builder.bytes_read += len(chunk)
-        if decoder is None:
+        if first:
+            first = False
             codec, skip = sniff_encoding(chunk)
-            decoder = codecs.getincrementaldecoder(codec)(errors="replace")
             chunk = chunk[skip:]
-        yield decoder.decode(chunk)
+            if codec != "utf-8":
+                decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+        if decoder is not None:
+            chunk = decoder.decode(chunk).encode("utf-8", "replace")
+        data = carry + chunk if carry else chunk
+        cut = data.rfind(b"\n")
+        if cut == -1:
+            carry = data
+            if len(carry) > max_line:
+                yield carry + b"\n"
+                carry = b""
+            continue
+        yield data[: cut + 1]
+        carry = data[cut + 1 :]
     if decoder is not None:
-        tail = decoder.decode(b"", final=True)
-        if tail:
-            yield tail
+        carry += decoder.decode(b"", final=True).encode("utf-8", "replace")
+    if carry:
+        yield carry
+
+
+def _read_lines(block: bytes, first_line: int) -> pl.DataFrame:
+    """`line` (UInt32 from first_line) and `raw` for each line of a block; CRLF loses its CR.
+
+    polars' own line reader does the splitting in Rust; it refuses invalid UTF-8, which is
+    then replaced by U+FFFD in Python (only for such blocks)."""
+    try:
+        return pl.read_lines(block, name="raw", row_index_name="line", row_index_offset=first_line)
+    except pl.exceptions.ComputeError:
+        block = block.decode("utf-8", "replace").encode("utf-8")
+        return pl.read_lines(block, name="raw", row_index_name="line", row_index_offset=first_line)
 
 
 def _gunzip(chunks: Iterable[bytes], builder: LogIndexBuilder, file: str, node: str,

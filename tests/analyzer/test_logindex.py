@@ -1,0 +1,168 @@
+"""The log index: each format's timestamp, level, message and line numbers, and the fix-ups."""
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+
+import polars as pl
+import pytest
+
+from k8s_bundle.analyzer.logindex import SCHEMA, LogIndexBuilder, build_log_index, empty_log_index
+
+UTC = dt.timezone.utc
+CREATED = dt.datetime(2026, 11, 22, 3, 31, tzinfo=UTC)   # 11:31 in the nodes' +08:00
+OFFSETS = {"cp1": 28800, "w1": 28800}
+
+
+def t(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=UTC)
+
+
+def index(source: str, data: bytes, node: str = "cp1", **kw) -> list[dict]:
+    df = build_log_index([(node, source, data)], kw.pop("created", CREATED), kw.pop("offsets", OFFSETS), **kw)
+    assert dict(df.schema) == SCHEMA
+    return df.select("line", "timestamp", "level", "ident", "message").to_dicts()
+
+
+def test_journal_short_iso_precise_with_klog_inside() -> None:
+    rows = index("journal/kubelet.log", (
+        b"2026-11-22T11:29:59.123456+0800 cp1 kubelet[812]: E1122 11:29:59.123000     812 kubelet.go:2855] "
+        b"\"Container runtime network not ready\"\n"
+        b"-- Boot 0f3c --\n"
+        b"2026-11-22T11:30:00+08:00 cp1 kubelet[812]: I1122 11:30:00.000000     812 server.go:1] ok\n"))
+    assert rows[0]["timestamp"] == t(2026, 11, 22, 3, 29, 59, 123456)
+    assert rows[0]["level"] == "E" and rows[0]["ident"] == "kubelet"
+    assert rows[0]["message"].startswith("E1122 11:29:59.123000     812 kubelet.go:2855]")
+    assert rows[1] == {"line": 2, "timestamp": None, "level": None, "ident": None, "message": "-- Boot 0f3c --"}
+    assert rows[2]["line"] == 3 and rows[2]["level"] == "I" and rows[2]["timestamp"] == t(2026, 11, 22, 3, 30)
+
+
+def test_journal_short_and_syslog_take_year_and_zone_from_the_manifest() -> None:
+    rows = index("var/log/messages", (
+        b"Nov 22 11:30:00 cp1 kubelet[812]: E1122 11:30:00.100000 812 x.go:1] boom\n"
+        b"Dec 31 23:59:59 cp1 systemd[1]: Started Session 1.\n"
+        b"Nov  2 01:02:03.456 cp1 kernel: oom-kill:constraint=CONSTRAINT_NONE\n"
+        b"Feb 29 10:00:00 cp1 kernel: leap\n"))
+    assert rows[0]["timestamp"] == t(2026, 11, 22, 3, 30) and rows[0]["level"] == "E"
+    # Dec 31 is after the collection (Nov 22 2026): it belongs to 2025.
+    assert rows[1]["timestamp"] == t(2025, 12, 31, 15, 59, 59) and rows[1]["ident"] == "systemd"
+    assert rows[1]["message"] == "Started Session 1."
+    assert rows[2]["timestamp"] == t(2026, 11, 1, 17, 2, 3, 456000)
+    assert rows[3]["timestamp"] is not None          # no Feb 29 in 2026: clamped, not dropped
+
+
+def test_zone_offset_applies_per_node() -> None:
+    data = b"Nov 22 11:30:00 h kubelet[1]: x\n"
+    assert index("x.log", data, node="cp1")[0]["timestamp"] == t(2026, 11, 22, 3, 30)
+    assert index("x.log", data, node="other")[0]["timestamp"] == t(2026, 11, 22, 11, 30)   # unknown: UTC
+
+
+def test_klog_file_utf16_with_crlf() -> None:
+    data = "E0122 06:56:04.774977    1 file.go:199] msg\r\nW1122 11:00:00.000001    1 f.go:2] later\r\n".encode("utf-16")
+    rows = index("C/k/kubelet.log", data, node="w1")
+    assert [r["level"] for r in rows] == ["E", "W"]
+    assert rows[0]["timestamp"] == t(2026, 1, 21, 22, 56, 4, 774977)
+    assert rows[1]["timestamp"] == t(2026, 11, 22, 3, 0, 0, 1)
+    assert rows[0]["message"] == "E0122 06:56:04.774977    1 file.go:199] msg"
+
+
+def test_cri_log_with_json_and_partial_lines() -> None:
+    rows = index("var/log/pods/kube-system_etcd-cp1_1/etcd/0.log", (
+        b'2026-11-22T02:56:04.774977123Z stderr F {"level":"warn","ts":"2026-11-22T02:56:04.774Z","msg":"slow"}\n'
+        b"2026-11-22T10:56:05.5+08:00 stdout P partial\n"))
+    assert rows[0]["timestamp"] == t(2026, 11, 22, 2, 56, 4, 774977) and rows[0]["level"] == "W"
+    assert rows[0]["message"].startswith('{"level":"warn"')
+    assert rows[1]["timestamp"] == t(2026, 11, 22, 2, 56, 5, 500000) and rows[1]["message"] == "partial"
+
+
+def test_docker_json_file_is_unwrapped_and_klog_level_found() -> None:
+    rows = index("var/lib/docker/containers/abc/abc-json.log", (
+        b'{"log":"E0122 06:56:04.774977       1 reflector.go:199] Failed \\"x\\" \\u003cy\\u003e\\n",'
+        b'"stream":"stderr","time":"2026-01-22T06:56:04.774977Z"}\n'
+        b'{"stream":"stdout","log":"other key order\\n","time":"2026-01-22T06:56:05Z"}\n'))
+    assert rows[0]["message"] == 'E0122 06:56:04.774977       1 reflector.go:199] Failed "x" <y>'
+    assert rows[0]["level"] == "E" and rows[0]["timestamp"] == t(2026, 1, 22, 6, 56, 4, 774977)
+    assert rows[1]["message"] == "other key order" and rows[1]["timestamp"] == t(2026, 1, 22, 6, 56, 5)
+
+
+def test_windows_event_log_jsonl() -> None:
+    rows = index("eventlog/System.jsonl", (
+        b'{"TimeCreated":"/Date(1763782200000)/","Level":2,"LevelDisplayName":"Error","Id":7031,'
+        b'"ProviderName":"Service Control Manager","Message":"The kubelet service terminated unexpectedly."}\n'
+        b'{"TimeCreated":"2026-11-22T11:00:00.5+08:00","Level":4,"LevelDisplayName":"Informationen","Id":1,'
+        b'"ProviderName":"P","Message":"two\\nlines"}\n'), node="w1")
+    assert rows[0]["timestamp"] == t(2025, 11, 22, 3, 30) and rows[0]["level"] == "E"
+    assert rows[0]["ident"] == "Service Control Manager/7031"
+    assert rows[0]["message"] == "The kubelet service terminated unexpectedly."
+    assert rows[1]["level"] == "I" and rows[1]["message"] == "two\nlines"
+    assert rows[1]["timestamp"] == t(2026, 11, 22, 3, 0, 0, 500000)
+
+
+def test_journal_json_priority_maps_to_level() -> None:
+    rows = index("journal/kubelet.json", b'{"__REALTIME_TIMESTAMP":"1763782200000000","PRIORITY":"3",'
+                 b'"SYSLOG_IDENTIFIER":"kubelet","_PID":"812","MESSAGE":"hello"}\n')
+    assert rows[0] == {"line": 1, "timestamp": t(2025, 11, 22, 3, 30), "level": "E", "ident": "kubelet",
+                       "message": "hello"}
+
+
+@pytest.mark.parametrize("data, expect_ts, expect_level, expect_msg", [
+    (b"[Sun Nov 22 11:30:00 2026] Out of memory: Killed process 4242 (java)\n", t(2026, 11, 22, 3, 30), None,
+     "Out of memory: Killed process 4242 (java)"),
+    (b"2026-11-22 11:30:00.123456 W | etcdserver: read-only range request took too long\n",
+     t(2026, 11, 22, 3, 30, 0, 123456), "W", "W | etcdserver: read-only range request took too long"),
+    (b"<11>1 2026-11-22T03:30:00.003Z cp1 app 1234 ID47 - something failed\n", t(2026, 11, 22, 3, 30, 0, 3000), "E",
+     "something failed"),
+    (b'time="2026-11-22T11:29:59.1+08:00" level=error msg="failed to pull"\n', t(2026, 11, 22, 3, 29, 59, 100000),
+     "E", 'time="2026-11-22T11:29:59.1+08:00" level=error msg="failed to pull"'),
+    (b"2026-11-22T11:30:00.000001+08:00 cp1 containerd[700]: time=\"x\" level=warning msg=\"y\"\n",
+     t(2026, 11, 22, 3, 30, 0, 1), "W", 'time="x" level=warning msg="y"'),
+])
+def test_other_formats(data: bytes, expect_ts, expect_level, expect_msg) -> None:
+    row = index("x.log", data)[0]
+    assert (row["timestamp"], row["level"], row["message"]) == (expect_ts, expect_level, expect_msg)
+
+
+def test_plain_text_blank_lines_and_line_numbers_across_slices() -> None:
+    lines = [f"line {i} " + "x" * (i % 50) for i in range(1, 3001)]
+    lines[9] = ""       # a blank line keeps its number but is not indexed
+    data = ("\n".join(lines) + "\n").encode()
+    df = build_log_index([("cp1", "plain.txt", data)], CREATED, OFFSETS, chunk_bytes=4096)
+    assert df.height == 2999
+    got = dict(zip(df["line"].to_list(), df["message"].to_list()))
+    assert got[1] == "line 1 x" and got[11] == lines[10] and got[3000] == lines[2999] and 10 not in got
+
+
+def test_invalid_utf8_and_missing_final_newline() -> None:
+    rows = index("x.log", b"Nov 22 11:30:00 h kubelet[1]: bad \xff\xfe bytes\nNov 22 11:30:01 h kubelet[1]: last")
+    assert "\ufffd" in rows[0]["message"] and rows[1]["message"] == "last" and rows[1]["line"] == 2
+
+
+def test_impossible_timestamps_give_null_not_an_error() -> None:
+    rows = index("x.log", b"Nov 22 11:30:00 h a: ok\nNov 22 25:61:00 h a: bad hour\nNov 99 11:30:00 h a: bad day\n")
+    assert rows[0]["timestamp"] is not None and rows[1]["timestamp"] is None and rows[2]["timestamp"] is None
+
+
+def test_gzipped_rotated_log() -> None:
+    builder = LogIndexBuilder()
+    data = gzip.compress(b"Nov 22 11:30:00 h kubelet[1]: from the rotated file\n")
+    builder.add_file("cp1", "var/log/messages.1.gz", "nodes/cp1/logs/var/log/messages.1.gz", [data[:10], data[10:]])
+    df = builder.finish(CREATED, OFFSETS)
+    assert df["message"].to_list() == ["from the rotated file"]
+
+
+def test_several_files_and_nodes_in_one_table() -> None:
+    df = build_log_index([("cp1", "a.log", b"x\ny\n"), ("w1", "b.log", b"z\n")], CREATED, OFFSETS)
+    assert df.select("node", "source", "file", "line").rows() == [
+        ("cp1", "a.log", "nodes/cp1/logs/a.log", 1), ("cp1", "a.log", "nodes/cp1/logs/a.log", 2),
+        ("w1", "b.log", "nodes/w1/logs/b.log", 1)]
+
+
+def test_without_created_at_the_latest_absolute_time_sets_the_year() -> None:
+    df = build_log_index([("cp1", "a.log", b"2024-03-01T00:00:00Z stdout F x\n"),
+                          ("cp1", "b.log", b"Feb 10 00:00:00 h a: y\n")], None, {})
+    assert df["timestamp"].to_list()[1] == t(2024, 2, 10)
+
+
+def test_empty_index_has_the_schema() -> None:
+    assert dict(empty_log_index().schema) == SCHEMA
+    assert dict(build_log_index([], CREATED).schema) == SCHEMA
