@@ -304,8 +304,7 @@ def builtin_rules() -> list[Rule]:
 
 # Words that every secret-looking key name of the built-in key rules contains; they make the
 # line prefilter for key=value scanning. Custom key rules add their literal names.
-_BUILTIN_KEY_WORDS = (b"passw", b"passphrase", b"pwd", b"secret", b"token", b"credential",
-                      b"key", b"auth", b"signature", b"private")
+_BUILTIN_KEY_WORDS = (b"pass", b"pwd", b"secret", b"token", b"credential", b"key", b"auth")
 
 
 def build_ruleset(custom: Iterable[Rule] = ()) -> RuleSet:

@@ -87,7 +87,9 @@ class LineRedactor:
         if b"" in words:
             always = True
         words.discard(b"")
-        self.words = sorted(words)
+        # A word containing another one is redundant for finding candidate lines (each word is
+        # one full scan of the block, the main cost on clean logs).
+        self.words = sorted(w for w in words if not any(o != w and o in w for o in words))
         self.prefilter_regexes = [r.prefilter_regex for r in self.rules if r.prefilter_regex is not None]
         self.always = always
         self.key_words = tuple(w for w in rs.key_words if w)
