@@ -24,18 +24,17 @@ REPO = Path(__file__).resolve().parent.parent
 # Distributions of pyproject.toml that only the analyzer needs. They are neither installed in
 # the build venv nor allowed into the binary: polars alone would add ~40 MB (the target is
 # <= 25 MB) and every one of them slows the start-up of each invocation.
-ANALYZER_ONLY_DISTS = frozenset({"polars", "jinja2", "cel-python"})
+ANALYZER_ONLY_DISTS = frozenset({"polars", "jinja2", "cel-python", "jsonschema"})
 
-# Import names kept out of the binary even if something pulls them in. The analyzer's `cli`
+# The analyzer's own modules and heavy dependencies, by import name. The analyzer's `cli`
 # module goes too: without it k8s_bundle/cli.py registers `analyze`/`rules` as commands that
 # print one line naming how to get the analyzer. Light analyzer modules the collector or
 # `verify` import statically (e.g. the bundle reader) still get in through PyInstaller's
 # import graph.
-EXCLUDED_MODULES = [
-    "k8s_bundle.analyzer.cli",
-    "polars",
-    "jinja2",
-    "celpy",
+ANALYZER_MODULES = ["k8s_bundle.analyzer.cli", "polars", "jinja2", "celpy", "jsonschema"]
+
+# Import names kept out of the binary even if something pulls them in.
+EXCLUDED_MODULES = ANALYZER_MODULES + [
     "pyarrow",
     "pandas",
     "numpy",
@@ -44,6 +43,15 @@ EXCLUDED_MODULES = [
     "pygments",
     "markdown_it",
     "mdurl",
+    # rich.pretty uses attrs only when it is installed (the build venv has none, since
+    # jsonschema is left out; excluded in case a future dependency brings it back).
+    "attr",
+    # Build tools: PyInstaller's setuptools hook would otherwise pull in ~1 MB of setuptools
+    # and distutils that nothing calls at run time.
+    "setuptools",
+    "distutils",
+    "_distutils_hack",
+    "pkg_resources",
     "tkinter",
     "pytest",
     "hypothesis",
