@@ -1,0 +1,123 @@
+"""False-positive corpus: ordinary node evidence with nothing secret in it.
+
+Realistic kubelet / containerd / kube-proxy / etcd / coredns / kernel lines, including the ones
+that mention secrets and tokens without holding any (volume names, error messages, klog
+key=value pairs), image digests, certificate fingerprints, UUIDs, pod names, base64 that is not
+a secret (a CA bundle, a ConfigMap payload), plus the simulated node's recorded outputs.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import random
+from pathlib import Path
+
+SIMNODE_OUTPUTS = Path(__file__).resolve().parents[1] / "simnode" / "outputs"
+
+_TEMPLATES = [
+    'I1122 {t}    1201 kubelet.go:2400] "SyncLoop (PLEG): event for pod" pod="{ns}/{pod}" event={{ID:{uid} Type:ContainerStarted Data:{h64}}}',
+    'I1122 {t}    1201 reconciler_common.go:258] "operationExecutor.VerifyControllerAttachedVolume started for volume \\"kube-api-access-{r5}\\" (UniqueName: \\"kubernetes.io/projected/{uid}-kube-api-access-{r5}\\") pod \\"{pod}\\" (UID: \\"{uid}\\") " pod="{ns}/{pod}"',
+    'I1122 {t}    1201 operation_generator.go:721] "MountVolume.SetUp succeeded for volume \\"default-token-{r5}\\" (UniqueName: \\"kubernetes.io/secret/{uid}-default-token-{r5}\\") pod \\"{pod}\\" (UID: \\"{uid}\\") " pod="{ns}/{pod}"',
+    'E1122 {t}    1201 secret.go:194] Couldn\'t get secret {ns}/{pod}-tls: secret "{pod}-tls" not found',
+    'E1122 {t}    1201 nestedpendingoperations.go:348] Operation for "{{volumeName:kubernetes.io/secret/{uid}-config podName:{uid} nodeName:}}" failed. No retries permitted until 2026-11-22 09:00:{s2}.4 +0000 UTC m=+{s2}.1 (durationBeforeRetry 2m2s). Error: MountVolume.SetUp failed for volume "config-volume" : failed to sync secret cache: timed out waiting for the condition',
+    'W1122 {t}    1201 kubelet_pods.go:880] "Unable to retrieve pull secret, the image pull may not succeed." pod="{ns}/{pod}" secret="" err="secret \\"regcred\\" not found"',
+    'E1122 {t}    1201 server.go:302] "Unable to authenticate the request due to an error" err="invalid bearer token, Token has been invalidated"',
+    'E1122 {t}    1201 authentication.go:73] "Unable to authenticate the request" err="[invalid bearer token, service account token has expired]"',
+    'I1122 {t}    1201 certificate_manager.go:356] kubernetes.io/kube-apiserver-client-kubelet: Certificate expiration is 2027-01-01 00:00:00 +0000 UTC, rotation deadline is 2026-10-23 11:12:13.1 +0000 UTC',
+    'I1122 {t}    1201 kuberuntime_manager.go:1100] "Creating PodSandbox for pod" pod="{ns}/{pod}"',
+    'E1122 {t}    1201 pod_workers.go:1298] "Error syncing pod, skipping" err="failed to \\"StartContainer\\" for \\"app\\" with CrashLoopBackOff: \\"back-off 5m0s restarting failed container=app pod={pod}_{ns}({uid})\\"" pod="{ns}/{pod}" podUID="{uid}"',
+    'time="2026-11-22T09:00:{s2}.{us}Z" level=info msg="PullImage \\"registry.k8s.io/coredns/coredns:v1.11.1\\" returns image reference \\"sha256:{h64}\\""',
+    'time="2026-11-22T09:00:{s2}.{us}Z" level=info msg="ImageCreate event name:\\"registry.k8s.io/pause@sha256:{h64}\\" labels:{{key:\\"io.cri-containerd.image\\" value:\\"managed\\"}}"',
+    'time="2026-11-22T09:00:{s2}.{us}Z" level=info msg="RunPodSandbox for &PodSandboxMetadata{{Name:{pod},Uid:{uid},Namespace:{ns},Attempt:0,}} returns sandbox id \\"{h64}\\""',
+    'time="2026-11-22T09:00:{s2}.{us}Z" level=error msg="failed to reserve sandbox name \\"{pod}_{ns}_{uid}_0\\": name is reserved for \\"{h64}\\""',
+    'time="2026-11-22T09:00:{s2}.{us}Z" level=info msg="loading plugin \\"io.containerd.grpc.v1.cri\\"..." type=io.containerd.grpc.v1',
+    'I1122 {t}       1 proxier.go:810] "Syncing iptables rules" ipFamily="IPv4" serviceCIDR="10.96.0.0/12" endpoint="10.244.{o}.{o}:8080"',
+    '[INFO] 10.244.{o}.{o}:{port} - {port} "A IN {pod}.{ns}.svc.cluster.local. udp 56 false 512" NOERROR qr,aa,rd 128 0.000{us}s',
+    '{{"level":"warn","ts":"2026-11-22T09:00:{s2}.{us}Z","caller":"etcdserver/util.go:170","msg":"apply request took too long","took":"{port}ms","expected-duration":"100ms","request":"header:<ID:{port} > txn:<compare:<target:MOD key:\\"/registry/leases/kube-node-lease/cp1\\" mod_revision:{port} > success:<request_put:<key:\\"/registry/leases/kube-node-lease/cp1\\" value_size:{port} >> failure:<>>"}}',
+    'kernel: [ {port}.{us}] IPVS: rr: TCP 10.96.{o}.{o}:443 - no destination available',
+    'kernel: [ {port}.{us}] cni0: port 2(veth{r8}) entered forwarding state',
+    'kernel: [ {port}.{us}] eth0: renamed from tmp{r5}; link/ether 52:54:00:{m}:{m}:{m} brd ff:ff:ff:ff:ff:ff',
+    'flanneld[812]: I1122 {t} 812 main.go:{port}] Wrote subnet file to /run/flannel/subnet.env (FLANNEL_NETWORK=10.244.0.0/16 FLANNEL_SUBNET=10.244.{o}.1/24)',
+    'kubelet[1201]: I1122 {t} 1201 flags.go:64] FLAG: --bootstrap-kubeconfig="/etc/kubernetes/bootstrap-kubelet.conf"',
+    'kubelet[1201]: I1122 {t} 1201 flags.go:64] FLAG: --rotate-certificates="true"',
+    'kubelet[1201]: I1122 {t} 1201 flags.go:64] FLAG: --tls-private-key-file=""',
+    'kubeadm[77]: [certs] apiserver serving cert is signed for DNS names [cp1 kubernetes kubernetes.default] and IPs [10.96.0.1 192.168.1.{o}]',
+    'kubeadm[77]: [upload-certs] Skipping phase. Please see --upload-certs',
+    'kubeadm[77]: [bootstrap-token] Configuring bootstrap tokens, cluster-info ConfigMap, RBAC Roles',
+    'kubeadm[77]: [kubelet-start] Writing kubelet environment file with flags to file "/var/lib/kubelet/kubeadm-flags.env"',
+    'kube-apiserver: I1122 {t} 1 alloc.go:330] "allocated clusterIPs" service="{ns}/{pod}" clusterIPs={{"IPv4":"10.96.{o}.{o}"}}',
+    'kube-apiserver: W1122 {t} 1 dispatcher.go:205] Failed calling webhook, failing closed validate.nginx.ingress.kubernetes.io: failed calling webhook: Post "https://ingress-nginx-controller-admission.ingress-nginx.svc:443/networking/v1/ingresses?timeout=10s": x509: certificate signed by unknown authority',
+    'cert fingerprint SHA256 Fingerprint={fp}',
+    'openssl: sha256 Fingerprint={fp} subject=CN = kube-apiserver',
+    'systemd[1]: Started cri-containerd-{h64}.scope - libcontainer container {h64}.',
+    'docker[900]: time="2026-11-22T09:00:{s2}Z" level=info msg="ignoring event" container={h64} module=libcontainerd namespace=moby topic=/tasks/delete type="*events.TaskDelete"',
+    'app[411]: config checksum/config={h64} payload={b64}',
+    'app[411]: loaded ConfigMap data {b64}',
+]
+
+
+def _line(rng: random.Random, template: str) -> str:
+    pods = ["coredns-5d78c9869d-k7xqz", "web-7d9c6b5f4-abcde", "kube-proxy-x2v9q", "etcd-cp1", "metrics-server-6db4d75b97-rl7kp"]
+    uid = f"{rng.getrandbits(32):08x}-{rng.getrandbits(16):04x}-4{rng.getrandbits(12):03x}-a{rng.getrandbits(12):03x}-{rng.getrandbits(48):012x}"
+    fp = ":".join(f"{rng.getrandbits(8):02X}" for _ in range(32))
+    payload = base64.b64encode(json.dumps({"replicas": rng.randint(1, 9), "mode": "iptables"}).encode()).decode()
+    return template.format(
+        t=f"09:00:{rng.randint(10, 59)}.{rng.randint(100000, 999999)}", ns=rng.choice(["default", "kube-system", "ingress-nginx"]),
+        pod=rng.choice(pods), uid=uid, h64=f"{rng.getrandbits(256):064x}", r5="".join(rng.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5)),
+        r8=f"{rng.getrandbits(32):08x}", s2=f"{rng.randint(10, 59)}", us=f"{rng.randint(100000, 999999)}",
+        o=rng.randint(1, 254), port=rng.randint(1024, 65000), m=f"{rng.getrandbits(8):02x}", fp=fp, b64=payload,
+    )
+
+
+def build(seed: int = 7, lines: int = 4000) -> dict[str, bytes]:
+    rng = random.Random(seed)
+    out: dict[str, bytes] = {}
+    body = "".join(f"2026-11-22T09:00:00.000000+0000 cp1 {_line(rng, rng.choice(_TEMPLATES))}\n" for _ in range(lines))
+    out["nodes/cp1/logs/journal/mixed.log"] = body.encode()
+    ca_bundle = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2xhc3NpYyBub3Qgc2VjcmV0MAoGCCqGSM49BAMCMBUx\n-----END CERTIFICATE-----\n").decode()
+    out["cluster/validatingwebhookconfigurations.json"] = json.dumps({
+        "kind": "ValidatingWebhookConfigurationList", "items": [{"metadata": {"name": "ingress-nginx-admission",
+            "uid": "0b7f0c7e-1111-2222-3333-444455556666"}, "webhooks": [{"name": "validate.nginx.ingress.kubernetes.io",
+            "clientConfig": {"caBundle": ca_bundle, "service": {"name": "ingress-nginx-controller-admission"}}}]}]}, indent=2).encode()
+    out["cluster/pods.json"] = json.dumps({"kind": "PodList", "items": [{
+        "metadata": {"name": "web-7d9c6b5f4-abcde", "namespace": "default", "uid": "0b7f0c7e-1111-2222-3333-444455556666"},
+        "spec": {"serviceAccountName": "default", "automountServiceAccountToken": True,
+                 "volumes": [{"name": "kube-api-access-x7k2p", "projected": {"sources": [
+                     {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}}]}},
+                             {"name": "tls", "secret": {"secretName": "web-tls", "defaultMode": 420}}],
+                 "containers": [{"name": "web", "image": f"registry.example/web@sha256:{'cd' * 32}",
+                                 "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}},
+                                         {"name": "TOKEN_FILE", "value": "/var/run/secrets/tokens/app"}],
+                                 "args": ["--listen=:8080", "--token-ttl=24h", "--tls-cert-file=/tls/tls.crt"]}]}}]}, indent=2).encode()
+    out["nodes/cp1/files/var/lib/kubelet/config.yaml"] = b"""apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+authentication:
+  anonymous:
+    enabled: false
+  webhook:
+    cacheTTL: 0s
+    enabled: true
+  x509:
+    clientCAFile: /etc/kubernetes/pki/ca.crt
+authorization:
+  mode: Webhook
+cgroupDriver: systemd
+clusterDNS:
+- 10.96.0.10
+rotateCertificates: true
+serverTLSBootstrap: true
+tlsPrivateKeyFile: /var/lib/kubelet/pki/kubelet.key
+staticPodPath: /etc/kubernetes/manifests
+"""
+    for path in sorted(SIMNODE_OUTPUTS.rglob("*")):
+        if path.is_file():
+            out[f"nodes/cp1/commands/sim-{path.relative_to(SIMNODE_OUTPUTS).as_posix().replace('/', '-')}"] = path.read_bytes()
+    return out
+
+
+def changed_lines(before: bytes, after: bytes) -> list[tuple[str, str]]:
+    a = before.decode("utf-8", "replace").splitlines()
+    b = after.decode("utf-8", "replace").splitlines()
+    if len(a) != len(b):
+        return [("<line count>", f"{len(a)} -> {len(b)}")]
+    return [(x, y) for x, y in zip(a, b) if x != y]
