@@ -109,6 +109,10 @@ class PsrpTransport:
             who = f"user {self.username}" if self.username else "no user given"
             return UserError(f"{where}: authentication failed (HTTP 401, {self.auth}, {who}); check --winrm-user, "
                              "the password (K8S_BUNDLE_WINRM_PASSWORD or the prompt) and --winrm-auth", EXIT_BAD_INPUT)
+        if isinstance(exc, requests.exceptions.SSLError) and "CERTIFICATE_VERIFY_FAILED" not in str(exc):
+            reason = str(exc).split("SSLError(", 1)[-1].split(")", 1)[0][:160]
+            return UserError(f"{where}: TLS handshake failed ({reason}); with --winrm-auth certificate check "
+                             "--winrm-cert/--winrm-key", EXIT_BAD_INPUT)
         if isinstance(exc, requests.exceptions.SSLError):
             return UserError(f"{where}: TLS certificate not trusted; pass the CA with --winrm-ca-cert FILE "
                              "(or --winrm-insecure to skip verification)", EXIT_BAD_INPUT)

@@ -57,7 +57,7 @@ class Shell:
 
 class FakeWinRM:
     def __init__(self, tmp: Path, recorded_dir: str, drive_c: str, *, reject_auth: bool = False,
-                 require_client_cert: bool = False) -> None:
+                 require_client_cert: bool = False, hostname: str = "WIN-NODE1") -> None:
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import ec
@@ -68,6 +68,7 @@ class FakeWinRM:
         self.recorded_dir = recorded_dir
         self.drive_c = drive_c
         self.reject_auth = reject_auth
+        self.hostname = hostname
         self.requests: list[tuple[str, int]] = []
         self.shells: dict[str, Shell] = {}
         self.serializer = Serializer()
@@ -95,7 +96,7 @@ class FakeWinRM:
                                                    serialization.NoEncryption()))
             return str(cert_path), str(key_path)
 
-        ca_key, ca_cert = make("k8s-bundle test CA", ca=True)
+        ca_key, ca_cert = make(f"k8s-bundle test CA {hostname}", ca=True)
         srv_key, srv_cert = make("win-node1", ca_key, ca_cert.subject, san=True)
         cli_key, cli_cert = make("k8sadmin", ca_key, ca_cert.subject)
         self.ca_file, _ = write(tmp / "ca", ca_key, ca_cert)
@@ -251,7 +252,7 @@ class FakeWinRM:
     def _run(self, shell: Shell, pid: str, script: str) -> Iterator[bytes]:
         p = script_params(script)
         if "$env:COMPUTERNAME" in script:
-            yield self._output(shell, pid, "WIN-NODE1")
+            yield self._output(shell, pid, self.hostname)
             yield self._output(shell, pid, "True")
         elif "[System.IO.File]::Open($Path" in script:
             yield from self._read_file(shell, pid, p["Path"], int(_num(script, "Cap")), _num(script, "Tail") == "$true",

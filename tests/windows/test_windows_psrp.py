@@ -134,3 +134,33 @@ def test_untrusted_server_certificate(server):
                       key_pem=server.client_key)   # no --winrm-ca-cert: the test CA is not trusted
     with pytest.raises(UserError, match="TLS certificate not trusted"):
         t.connect()
+
+
+def test_two_hosts_make_one_bundle(tmp_path, recorded_node):
+    """collect --winrm A --winrm B: one bundle, one nodes/<node>/ per host, one manifest."""
+    rec, drive = recorded_node
+    with FakeWinRM(_mk(tmp_path / "a"), str(rec), str(drive), require_client_cert=True, hostname="WIN-A") as a, \
+            FakeWinRM(_mk(tmp_path / "b"), str(rec), str(drive), hostname="WIN-B") as b:
+        # each fake has its own CA: trust both (b does not ask for the client certificate)
+        bundle_ca = tmp_path / "cas.pem"
+        bundle_ca.write_text(open(a.ca_file).read() + open(b.ca_file).read())
+        out = tmp_path / "multi.tgz"
+        proc = subprocess.run(
+            [sys.executable, "-m", "k8s_bundle.cli", "collect", "--winrm", f"127.0.0.1:{a.port}",
+             "--winrm", f"localhost:{b.port}", "--winrm-auth", "certificate", "--winrm-cert", a.client_cert,
+             "--winrm-key", a.client_key, "--winrm-ca-cert", str(bundle_ca), "--only", "ports,files,os",
+             "--progress", "none", "-o", str(out)],
+            capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    import json
+    with tarfile.open(out) as tf:
+        names = [m.name.split("/", 1)[1] for m in tf.getmembers()]
+        manifest = json.load(tf.extractfile([m for m in tf.getmembers() if m.name.endswith("/manifest.json")][0]))
+    assert [n["name"] for n in manifest["nodes"]] == ["win-a", "win-b"]
+    assert "nodes/win-a/windows/reservedports.txt" in names and "nodes/win-b/windows/reservedports.txt" in names
+    assert not list(tmp_path.glob("multi.tgz.node*"))
+
+
+def _mk(path):
+    path.mkdir()
+    return path
