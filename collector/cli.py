@@ -60,12 +60,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--progress", choices=("auto", "tty", "json", "none"), default="auto",
                    help="progress display (default: live on a terminal, none otherwise)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    _add_winrm_arguments(p)
     p.set_defaults(func=run_collect)
+
+
+def _add_winrm_arguments(p: argparse.ArgumentParser) -> None:
+    """Remote Windows nodes over WinRM/PSRP (docs/windows.md); the password is never an argument."""
+    g = p.add_argument_group("remote Windows nodes (WinRM/PSRP over HTTPS)")
+    g.add_argument("--winrm", metavar="HOST", action="append", default=[],
+                   help="collect this Windows node over WinRM (repeat for several nodes: one bundle)")
+    g.add_argument("--winrm-port", type=int, default=None, help="WinRM port (default 5986, HTTPS)")
+    g.add_argument("--winrm-auth", choices=("negotiate", "ntlm", "kerberos", "certificate"), default="negotiate",
+                   help="authentication (default negotiate)")
+    g.add_argument("--winrm-user", help="DOMAIN\\user or user@domain; the password comes from "
+                   "K8S_BUNDLE_WINRM_PASSWORD or a prompt")
+    g.add_argument("--winrm-ca-cert", metavar="FILE", help="CA bundle that signed the node's WinRM certificate")
+    g.add_argument("--winrm-insecure", action="store_true",
+                   help="do not verify the node's TLS certificate (validation is on by default)")
+    g.add_argument("--winrm-cert", metavar="FILE", help="client certificate (PEM) for --winrm-auth certificate")
+    g.add_argument("--winrm-key", metavar="FILE", help="its private key (PEM)")
 
 
 def run_collect(args: argparse.Namespace) -> int:
     from k8s_bundle.collector.engine import CollectOptions, collect
     from k8s_bundle.collector.linux import AREAS
+    windows = bool(getattr(args, "winrm", None)) or sys.platform == "win32"
+    if windows:
+        from k8s_bundle.collector.windows import AREAS  # noqa: F811 - the Windows catalogue's areas
     from k8s_bundle.collector.progress import (JsonLinesProgress, RichProgress, stop_display,
                                                summary_text)
 
@@ -97,7 +118,15 @@ def run_collect(args: argparse.Namespace) -> int:
         mode = "tty" if sys.stderr.isatty() else "none"
     progress = RichProgress() if mode == "tty" else JsonLinesProgress() if mode == "json" else None
     try:
-        result = collect(opts, progress)
+        if windows:
+            from k8s_bundle.collector.windows.remote import collect_windows
+
+            *earlier, result = collect_windows(args, opts, progress)
+            if mode != "json":
+                for r in earlier:
+                    print(summary_text(r), file=sys.stderr)
+        else:
+            result = collect(opts, progress)
     except BaseException:
         if progress is not None:
             stop_display(progress)
