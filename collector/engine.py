@@ -166,7 +166,9 @@ class Engine:
         output = Path(self.opts.output or f"{top}.tgz")
         items = list(catalogue)
         _check_unique(items)
-        self.writer = BundleWriter(output, top_dir=top, overwrite=self.opts.force)
+        # A small in-memory spool per member: several items are in flight at once.
+        self.writer = BundleWriter(output, top_dir=top, overwrite=self.opts.force,
+                                   spool_bytes=2 * 1024 * 1024)
         self.progress.start(self.node, len(items), output)
         old_handlers = self._install_signal_handlers()
         records: dict[int, list[dict[str, Any]]] = {}
@@ -292,14 +294,26 @@ class Engine:
         if dest == "files" and _looks_like_key_file(path):
             return self._record(item, rec_id=rec_id, kind=kind, source=path, status="skipped",
                                 error="private key file: never collected")
+        refuse_keys = dest == "files"
         stream = self.transport.read_file(path, cap=cap, tail=tail, stop=self.stop,
-                                          refuse_private_keys=(dest == "files"))
+                                          refuse_private_keys=refuse_keys)
+        if refuse_keys:
+            # Configuration files are small (capped): read them whole first, so a private key
+            # block is found before a single byte reaches the redactor or the writer.
+            try:
+                chunks = list(stream)
+            except PrivateKeyFound:
+                return self._record(item, rec_id=rec_id, kind=kind, source=path,
+                                    status="skipped", error=stream.skipped_reason)
+            return self._store_chunks(item, stream, iter(chunks), rel, source=path,
+                                      rec_id=rec_id, kind=kind)
         return self._store_stream(item, stream, rel, rec_id=rec_id, kind=kind, source=path)
 
     def _run_glob(self, item: GlobItem) -> list[dict[str, Any]]:
         import fnmatch
 
         found: dict[str, float] = {}
+        sizes: dict[str, int] = {}
         for pattern in item.patterns:
             for path in self.transport.glob(pattern):
                 if any(fnmatch.fnmatch(path, ex) for ex in item.exclude):
@@ -308,6 +322,7 @@ class Engine:
                 if st is None or not _is_regular(st.st_mode):
                     continue
                 found[path] = st.st_mtime
+                sizes[path] = st.st_size
         source = " ".join(item.patterns)
         if not found:
             return [self._record(item, status="not_found", source=source, error="no file matched")]
@@ -321,10 +336,12 @@ class Engine:
         for n, path in enumerate(ordered):
             if self.stop.is_set():
                 raise Interrupted()
-            if n >= item.max_files or (budget is not None and used >= budget):
+            # Past the total cap a file is left out whole rather than read as a sliver.
+            wanted = min(per_file, sizes[path]) if sizes[path] else per_file
+            if n - left_out >= item.max_files or (budget is not None and used + wanted > budget):
                 left_out += 1
                 continue
-            cap = per_file if budget is None else max(1, min(per_file, budget - used))
+            cap = per_file
             rec = self._run_file(item, path, f"{item.id}:{path}", item.dest, item.tail, cap,
                                  kind="file")
             used += rec["bytes"]
@@ -478,9 +495,6 @@ class Engine:
                 for _ in redacted:
                     pass
             lines = counted.lines
-        except PrivateKeyFound:
-            return self._record(item, rec_id=rec_id, kind=kind, source=source, status="skipped",
-                                error=stream.skipped_reason or "holds a private key")
         except RedactionError as exc:
             return self._record(item, rec_id=rec_id, kind=kind, source=source,
                                 status="redaction_failed", error=f"dropped: {exc}")

@@ -7,6 +7,7 @@ the collector busy. With a --root other than "/", symlinks are resolved inside t
 """
 from __future__ import annotations
 
+import collections
 import errno
 import glob as globmod
 import os
@@ -218,9 +219,8 @@ class LocalTransport:
         assert proc.stdout is not None and proc.stderr is not None
         sel.register(proc.stdout, selectors.EVENT_READ, "out")
         sel.register(proc.stderr, selectors.EVENT_READ, "err")
-        ring = bytearray()          # tail mode: the newest bytes
+        ring = _TailRing(cap)       # tail mode: the newest bytes
         read_total = 0
-        dropped_head = False
         try:
             while sel.get_map():
                 if stop.is_set():
@@ -240,15 +240,11 @@ class LocalTransport:
                         continue
                     read_total += len(data)
                     if tail:
-                        ring += data
-                        if len(ring) > 2 * cap:
-                            del ring[: len(ring) - cap]
-                            dropped_head = True
+                        ring.add(data)
                         if read_total > max(TAIL_READ_FACTOR * cap, TAIL_READ_MIN):
                             s.truncated = True
                             s.note = f"output passed {read_total} bytes; reading stopped"
-                            cut = ring.rfind(b"\n")
-                            del ring[cut + 1:]
+                            ring.cut_partial_last_line()
                             sel = _close_all(sel)
                             break
                         continue
@@ -263,17 +259,11 @@ class LocalTransport:
                         sel = _close_all(sel)
                         break
             if tail:
-                if len(ring) > cap:
-                    del ring[: len(ring) - cap]
-                    dropped_head = True
-                if dropped_head:
+                if ring.dropped:
                     s.truncated = True
-                    nl = ring.find(b"\n")
-                    if nl >= 0:
-                        del ring[: nl + 1]
-                s.bytes_read = len(ring)
-                if ring:
-                    yield bytes(ring)
+                    ring.cut_partial_first_line()
+                s.bytes_read = ring.size
+                yield from ring.chunks
         finally:
             sel.close()
             if proc.poll() is None:
@@ -291,6 +281,46 @@ class LocalTransport:
                 except OSError:
                     pass
             s.exit_code = proc.returncode if not s.timed_out else None
+
+
+class _TailRing:
+    """The newest `cap` bytes of a stream, held as a queue of chunks (no big copies)."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.chunks: collections.deque[bytes] = collections.deque()
+        self.size = 0
+        self.dropped = False
+
+    def add(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self.size += len(data)
+        while self.size - len(self.chunks[0]) >= self.cap:
+            self.size -= len(self.chunks.popleft())
+            self.dropped = True
+        if self.size > self.cap:               # trim the oldest chunk to the cap exactly
+            extra = self.size - self.cap
+            self.chunks[0] = self.chunks[0][extra:]
+            self.size -= extra
+            self.dropped = True
+
+    def cut_partial_first_line(self) -> None:
+        while self.chunks:
+            nl = self.chunks[0].find(b"\n")
+            if nl >= 0:
+                self.size -= nl + 1
+                self.chunks[0] = self.chunks[0][nl + 1:]
+                return
+            self.size -= len(self.chunks.popleft())
+
+    def cut_partial_last_line(self) -> None:
+        while self.chunks:
+            nl = self.chunks[-1].rfind(b"\n")
+            if nl >= 0:
+                self.size -= len(self.chunks[-1]) - nl - 1
+                self.chunks[-1] = self.chunks[-1][: nl + 1]
+                return
+            self.size -= len(self.chunks.pop())
 
 
 class PrivateKeyFound(Exception):
