@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import queue
+import threading
 from collections import defaultdict
-from typing import Any
+from typing import Any, Iterator
 
 import orjson
 
@@ -44,29 +46,23 @@ def load_evidence(path: str, limits: ReaderLimits | None = None) -> Evidence:
     manifest_raw: bytes | None = None
     redaction_raw: bytes | None = None
 
-    for member in reader:
-        rel = member.path
+    for kind, rel, payload in _stream(reader, reg):
         members.append(rel)
-        if rel == MANIFEST:
-            manifest_raw = member.read()
-            continue
-        if rel == "redaction.json":
-            redaction_raw = member.read()
-            continue
-        parts = rel.split("/", 2)
-        if parts[0] == "nodes" and len(parts) == 3:
-            node, inner = parts[1], parts[2]
+        if kind == "manifest":
+            manifest_raw = payload
+        elif kind == "redaction":
+            redaction_raw = payload
+        elif kind == "log":
+            node, inner = _split_node(rel)
             node_members[node].append(inner)
-            if inner.startswith("logs/"):
-                logs.add_file(node, inner[5:], rel, member.chunks(LOG_CHUNK_BYTES))
-                continue
-            specs = reg.match("node", inner)
-            if specs:
-                _run_parsers(specs, member.read(), inner, rel, node, node_results[node], problems)
-        elif parts[0] == "cluster":
-            specs = reg.match("cluster", rel)
-            if specs:
-                _run_parsers(specs, member.read(), rel, rel, None, cluster_results, problems)
+            logs.add_file(node, inner[5:], rel, payload)
+        elif kind == "node":
+            node, inner = _split_node(rel)
+            node_members[node].append(inner)
+            if payload is not None:
+                _run_parsers(reg.match("node", inner), payload, inner, rel, node, node_results[node], problems)
+        elif kind == "cluster" and payload is not None:
+            _run_parsers(reg.match("cluster", rel), payload, rel, rel, None, cluster_results, problems)
 
     manifest = _load_manifest(manifest_raw, problems)
     created_at = _parse_time(manifest.get("created_at"))
@@ -125,6 +121,93 @@ def load_evidence(path: str, limits: ReaderLimits | None = None) -> Evidence:
     all_problems = reader.problems + problems + logs.problems
     return Evidence(source=os.fspath(path), manifest=manifest, bundle=bundle, nodes=nodes, cluster=cluster,
                     log_index=log_index, problems=all_problems, members=members)
+
+
+def _split_node(rel: str) -> tuple[str, str]:
+    _, node, inner = rel.split("/", 2)
+    return node, inner
+
+
+_END = object()
+
+
+def _classify(rel: str, reg: Any) -> tuple[str, bool]:
+    """(kind, whether the member's bytes are needed) for a member path."""
+    if rel == MANIFEST:
+        return "manifest", True
+    if rel == "redaction.json":
+        return "redaction", True
+    parts = rel.split("/", 2)
+    if parts[0] == "nodes" and len(parts) == 3:
+        if parts[2].startswith("logs/"):
+            return "log", True
+        return "node", bool(reg.match("node", parts[2]))
+    if parts[0] == "cluster":
+        return "cluster", bool(reg.match("cluster", rel))
+    return "other", False
+
+
+def _stream(reader: Any, reg: Any) -> Iterator[tuple[str, str, Any]]:
+    """(kind, path, payload) per member, read ahead by a producer thread.
+
+    Decompression (zlib releases the GIL) then overlaps with parsing and the log index
+    (polars releases it too), so both cores work. The queue is bounded: at most a few log
+    chunks are in flight. A log's payload is an iterator over its chunks, which must be
+    consumed before the next item is taken (the index does that)."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=4)
+    stop = threading.Event()
+
+    def put(item: Any) -> None:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for member in reader:
+                if stop.is_set():
+                    return
+                kind, needed = _classify(member.path, reg)
+                if kind == "log":
+                    put((kind, member.path, None))
+                    for chunk in member.chunks(LOG_CHUNK_BYTES):
+                        put(chunk)
+                    put(_END)
+                else:
+                    put((kind, member.path, member.read() if needed else None))
+            put(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            put(exc)
+
+    thread = threading.Thread(target=produce, name="bundle-reader", daemon=True)
+    thread.start()
+
+    def get() -> Any:
+        item = q.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def log_chunks() -> Iterator[bytes]:
+        while (item := get()) is not _END:
+            yield item
+
+    try:
+        while (item := get()) is not _END:
+            kind, rel, payload = item
+            if kind == "log":
+                chunks = log_chunks()
+                yield kind, rel, chunks
+                for _ in chunks:   # whatever the consumer left unread
+                    pass
+            else:
+                yield kind, rel, payload
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _run_parsers(specs: list[ParserSpec], data: bytes, scope_path: str, member_path: str, node: str | None,
