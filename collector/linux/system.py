@@ -84,7 +84,7 @@ def items(ctx: Context) -> list[Item]:
                                           "--no-pager", "--plain")),
         c("systemctl-units", AREA, argv=("systemctl", "list-units", "--all", "--no-legend",
                                          "--no-pager", "--plain", "--type=service")),
-        c("ulimit", AREA, argv=("cat", "/proc/sys/fs/file-nr", "/proc/sys/fs/inode-nr")),
+        c("file-nr", AREA, argv=("cat", "/proc/sys/fs/file-nr", "/proc/sys/fs/inode-nr")),
         DerivedItem("kernel-config", AREA, path="commands/kernel-config.txt", func=kernel_config,
                     source="/proc/config.gz or /boot/config-*"),
         DerivedItem("processes", AREA, path="commands/processes.json", func=processes,
