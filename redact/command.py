@@ -311,8 +311,10 @@ def _node_names(sources: list[Source]) -> set[str]:
     names = set()
     for s in sources:
         parts = s.rel.split("/")
-        if len(parts) > 2 and parts[0] == "nodes":
-            names.add(parts[1])
+        for i, part in enumerate(parts[:-2]):
+            if part == "nodes":
+                names.add(parts[i + 1])
+                break
     return names
 
 
