@@ -302,6 +302,9 @@ def open_bundle(path: str | os.PathLike[str], limits: ReaderLimits | None = None
     except OSError as exc:
         raise UserError(f"{p}: cannot read ({exc.strerror})") from None
     if stat.S_ISDIR(st.st_mode):
+        foreign = _foreign_reader(p, limits)
+        if foreign is not None:
+            return foreign
         return BundleReader(_bundle_dir(p), "dir", limits)
     if not stat.S_ISREG(st.st_mode):
         raise UserError(f"{p}: not a regular file or directory")
@@ -326,6 +329,13 @@ def open_bundle(path: str | os.PathLike[str], limits: ReaderLimits | None = None
 
 
 # -- helpers ----------------------------------------------------------------------------------
+def _foreign_reader(p: Path, limits: ReaderLimits) -> BundleReader | None:
+    """Other tools' output folders (a Microsoft collectlogs.ps1 folder): analyzer/foreign/."""
+    from k8s_bundle.analyzer.foreign import open_foreign
+
+    return open_foreign(p, limits)
+
+
 def _looks_tar(block: bytes) -> bool:
     if len(block) < _BLOCK:
         return False
