@@ -146,6 +146,8 @@ def sos_shaped(root: Path, slice_mb: int, dest: Path) -> Path:
     (sosdir / "sos_logs/sos.log").write_text("")
     (sosdir / "sos_reports/manifest.json").write_text("{}")
     (sosdir / "etc/hostname").write_text("cp1\n")
+    (sosdir / "sos_commands/host").mkdir(parents=True, exist_ok=True)
+    (sosdir / "sos_commands/host/hostname").write_text("cp1\n")  # sos clean's hostname parser reads this
     (sosdir / "hostname").write_text("cp1\n")
     budget = slice_mb * 1_000_000
     src = root / "var/log/syslog"
@@ -156,9 +158,13 @@ def sos_shaped(root: Path, slice_mb: int, dest: Path) -> Path:
 
 def bench_sos(sosdir: Path, timeout: int) -> tuple[float | None, int]:
     size = _corpus_bytes(sosdir)
+    tmp = sosdir.parent / "sos-tmp"  # sos clean writes its result and map there, not in /tmp
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(["sos", "clean", "--batch", "--jobs", "1", str(sosdir)],
+        proc = subprocess.run(["sos", "clean", "--batch", "--jobs", "1", "--threads", "1",
+                               "--tmp-dir", str(tmp), str(sosdir)],
                               capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return None, size
