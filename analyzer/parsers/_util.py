@@ -81,19 +81,22 @@ def parse_flags(words: list[str]) -> dict[str, str]:
 
 
 def env_assignments(text: str) -> dict[str, str]:
-    """KEY=value lines of an env file or a systemd `Environment=` value (quotes removed)."""
+    """KEY=value lines of an env file as systemd's EnvironmentFile reads them: the value is
+    the rest of the line, one pair of surrounding quotes removed."""
     out: dict[str, str] = {}
     for line in text.splitlines():
         line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
+        if not line or line.startswith(("#", ";")) or "=" not in line:
             continue
         if line.startswith("export "):
             line = line[7:].strip()
-        for word in split_words(line):
-            if "=" in word:
-                key, val = word.split("=", 1)
-                if key.replace("_", "").isalnum():
-                    out[key] = val
+        key, value = line.split("=", 1)
+        key = key.strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        if key.replace("_", "").isalnum():
+            out[key] = value
     return out
 
 

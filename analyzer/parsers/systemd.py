@@ -16,7 +16,7 @@ _SHOW_KEYS = {"ActiveState": "active", "SubState": "sub", "LoadState": "load", "
               "ActiveEnterTimestamp": "active_since", "FragmentPath": "fragment", "DropInPaths": "drop_ins"}
 _LOADED = re.compile(r"^\s*Loaded:\s+(\S+)(?:\s+\(([^)]*)\))?")
 _ACTIVE = re.compile(r"^\s*Active:\s+(\S+)(?:\s+\(([^)]*)\))?(?:\s+\(Result:\s*([^)]*)\))?(?:\s+since\s+(.*?);)?")
-_MAIN = re.compile(r"^\s*Main PID:\s+(\d+).*?(?:status=(\d+))?")
+_MAIN = re.compile(r"^\s*Main PID:\s+(\d+)(?:.*?status=(\d+))?")
 
 
 @parser("commands/systemctl-failed.txt", fact="systemd", merge="dict")
