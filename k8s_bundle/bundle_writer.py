@@ -12,6 +12,7 @@ because the bytes are redacted.
 from __future__ import annotations
 
 import errno
+import gzip
 import hashlib
 import io
 import os
@@ -47,6 +48,7 @@ class BundleWriter:
         overwrite: bool = False,
         compresslevel: int = 6,
         spool_bytes: int = 8 * 1024 * 1024,
+        mtime: int | None = None,
     ) -> None:
         self.output = Path(output)
         if self.output.exists() and not overwrite:
@@ -59,13 +61,21 @@ class BundleWriter:
         self._lock = threading.Lock()
         self._names: set[str] = set()
         self._closed = False
-        self._mtime = int(time.time())
+        self._mtime = int(time.time()) if mtime is None else int(mtime)
+        self._gz: gzip.GzipFile | None = None
         try:
             self.output.parent.mkdir(parents=True, exist_ok=True)
             self._raw = open(self.part_path, "wb")
-            self._tar = tarfile.open(
-                fileobj=self._raw, mode="w:gz", compresslevel=compresslevel, format=tarfile.PAX_FORMAT
-            )
+            if mtime is None:
+                self._tar = tarfile.open(
+                    fileobj=self._raw, mode="w:gz", compresslevel=compresslevel, format=tarfile.PAX_FORMAT
+                )
+            else:
+                # A fixed mtime (samples, fixtures) also fixes the gzip header and leaves the
+                # file name out of it, so rebuilding gives byte-identical archives.
+                self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw,
+                                         compresslevel=compresslevel, mtime=self._mtime)
+                self._tar = tarfile.open(fileobj=self._gz, mode="w", format=tarfile.PAX_FORMAT)
         except OSError as exc:
             self._cleanup()
             raise _as_user_error(exc, self.output) from None
@@ -130,6 +140,8 @@ class BundleWriter:
             self._closed = True
             try:
                 self._tar.close()
+                if self._gz is not None:
+                    self._gz.close()
                 self._raw.flush()
                 os.fsync(self._raw.fileno())
                 self._raw.close()
@@ -145,7 +157,7 @@ class BundleWriter:
             self._cleanup()
 
     def _cleanup(self) -> None:
-        for closer in (getattr(self, "_tar", None), getattr(self, "_raw", None)):
+        for closer in (getattr(self, "_tar", None), getattr(self, "_gz", None), getattr(self, "_raw", None)):
             try:
                 if closer is not None:
                     closer.close()
