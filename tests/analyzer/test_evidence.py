@@ -1,0 +1,141 @@
+"""load_evidence end to end on bundles written with the project's BundleWriter."""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from k8s_bundle.analyzer import parsers
+from k8s_bundle.analyzer.evidence import load_evidence
+from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.errors import EXIT_BAD_INPUT, UserError
+
+TOP = "k8s-bundle-multi-20261122T113000Z"
+MANIFEST = {
+    "format_version": "1.0", "tool": {"name": "k8s-bundle", "version": "0.1.0"},
+    "created_at": "2026-11-22T03:30:00Z", "finished_at": "2026-11-22T03:30:21Z", "partial": False,
+    "nodes": [{"name": "cp1", "os": "linux", "timezone": "Asia/Shanghai", "utc_offset_seconds": 28800},
+              {"name": "w1", "os": "windows", "utc_offset_seconds": 0}],
+    "items": [
+        {"node": "cp1", "area": "runtime", "id": "docker-info", "path": None, "kind": "command",
+         "source": "docker info --format '{{json .}}'", "status": "timeout", "exit_code": None,
+         "duration_ms": 10003, "bytes": 0, "error": "timed out after 10s"},
+        {"node": "cp1", "area": "system", "id": "swaps", "path": "nodes/cp1/commands/swaps.txt", "kind": "command",
+         "source": "cat /proc/swaps", "status": "ok", "exit_code": 0, "duration_ms": 3, "bytes": 120, "error": None},
+    ],
+}
+
+
+def write_bundle(path: Path, manifest: dict | None = MANIFEST, extra: dict[str, bytes] | None = None) -> Path:
+    with BundleWriter(path, TOP) as w:
+        w.add_json("nodes/cp1/node.json", {"name": "cp1", "os": "linux", "kernel": "5.15.0-105-generic",
+                                            "versions": {"kubelet": "v1.29.3"}, "roles": ["control-plane"]})
+        w.add_bytes("nodes/cp1/commands/swaps.txt", b"Filename\tType\tSize\tUsed\tPriority\n/swap.img file 4194300 0 -2\n")
+        w.add_bytes("nodes/cp1/commands/sysctl.txt", b"net.ipv4.ip_forward = 0\n")
+        w.add_bytes("nodes/cp1/commands/df.txt", b"df: cannot read table of mounted file systems\n")
+        w.add_bytes("nodes/cp1/files/var/lib/kubelet/kubeadm-flags.env",
+                    b'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///run/containerd/containerd.sock"\n')
+        w.add_bytes("nodes/cp1/commands/kubelet-cmdline.txt",
+                    b"/usr/bin/kubelet\n--container-runtime-endpoint=unix:///var/run/dockershim.sock\n")
+        w.add_json("nodes/cp1/certs.json", {"certificates": [
+            {"path": "/etc/kubernetes/pki/apiserver.crt", "not_after": "2026-12-02T03:30:00Z"}]})
+        w.add_bytes("nodes/cp1/logs/journal/kubelet.log",
+                    b"Nov 22 11:29:00 cp1 kubelet[812]: E1122 11:29:00.000000 812 server.go:302] "
+                    b'"command failed" err="failed to run Kubelet: running with swap on is not supported"\n')
+        w.add_bytes("nodes/w1/logs/C/k/kubelet.log",
+                    "E1122 03:00:00.000000    4 kubelet.go:1] boom\r\n".encode("utf-16"))
+        w.add_json("cluster/nodes.json", {"kind": "NodeList", "items": [{"metadata": {"name": "cp1"}}]})
+        for name, data in (extra or {}).items():
+            w.add_bytes(name, data)
+        if manifest is None:
+            w._tar.close()  # noqa: SLF001 - a bundle cut before its manifest, as a crash leaves it
+            w._raw.close()  # noqa: SLF001
+            w.part_path.rename(path)
+            w._closed = True  # noqa: SLF001
+            return path
+        w.finish(manifest, {"version": 1, "total": 3, "by_rule": {"kubeconfig-token": 3}})
+    return path
+
+
+def test_full_bundle(tmp_path: Path) -> None:
+    ev = load_evidence(str(write_bundle(tmp_path / "b.tgz")))
+    cp1 = ev.nodes["cp1"]
+    assert ev.bundle["format_version"] == "1.0" and ev.bundle["node_names"] == ["cp1", "w1"]
+    assert ev.bundle["truncated"] is False and ev.bundle["redaction"]["total"] == 3
+    assert cp1["os"] == "linux" and cp1["versions"]["kubelet"] == "v1.29.3" and cp1["kernel_version"]["minor"] == 15
+    assert cp1["swaps"][0]["size_kb"] == 4194300 and cp1["sysctl"]["net.ipv4.ip_forward"] == "0"
+    assert cp1["items"]["docker-info"]["status"] == "timeout"
+    # the running command line overrides kubeadm-flags.env
+    assert cp1["kubelet_flags"]["container-runtime-endpoint"] == "unix:///var/run/dockershim.sock"
+    assert cp1["certs"][0]["days_left"] == 10.0
+    assert ev.nodes["w1"]["os"] == "windows"
+    assert ev.cluster["nodes"][0]["metadata"]["name"] == "cp1" and ev.cluster["available"] is True
+    # a parser failure is a problem, the rest of the node still loads
+    assert [(p.kind, p.path, p.node) for p in ev.problems] == [("parse-error", "nodes/cp1/commands/df.txt", "cp1")]
+    assert "could not parse nodes/cp1/commands/df.txt" in ev.problems[0].message
+    assert "df" not in cp1
+    logs = {r["node"]: r for r in ev.log_index.to_dicts()}
+    assert logs["cp1"]["timestamp"] == dt.datetime(2026, 11, 22, 3, 29, tzinfo=dt.timezone.utc)
+    assert logs["cp1"]["level"] == "E" and logs["cp1"]["source"] == "journal/kubelet.log"
+    assert logs["w1"]["timestamp"] == dt.datetime(2026, 11, 22, 3, 0, tzinfo=dt.timezone.utc)
+    assert "manifest.json" in ev.members and "nodes/cp1/logs/journal/kubelet.log" in ev.members
+
+
+def test_bundle_without_manifest_still_loads(tmp_path: Path) -> None:
+    ev = load_evidence(str(write_bundle(tmp_path / "b.tgz", manifest=None)))
+    assert ev.manifest == {} and ev.bundle["node_names"] == ["cp1", "w1"]
+    assert any(p.kind == "format" and "no manifest.json" in p.message for p in ev.problems)
+    assert ev.nodes["cp1"]["swaps"] and ev.log_index.height == 2
+
+
+def test_truncated_bundle_loads_what_was_read(tmp_path: Path) -> None:
+    path = write_bundle(tmp_path / "b.tgz")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3])
+    ev = load_evidence(str(path))
+    assert ev.bundle["truncated"] is True and ev.manifest == {}
+    assert any(p.kind == "truncated" for p in ev.problems)
+    assert "node.json" in "".join(ev.members)
+
+
+def test_other_major_format_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UserError) as err:
+        load_evidence(str(write_bundle(tmp_path / "b.tgz", {**MANIFEST, "format_version": "2.0"})))
+    assert err.value.exit_code == EXIT_BAD_INPUT and "2.0" in str(err.value)
+
+
+def test_newer_minor_and_older_minor(tmp_path: Path) -> None:
+    ev = load_evidence(str(write_bundle(tmp_path / "b.tgz", {**MANIFEST, "format_version": "1.7"})))
+    assert any(p.kind == "format" and "newer" in p.message for p in ev.problems)
+    ev = load_evidence(str(write_bundle(tmp_path / "c.tgz", {"format_version": "1.0", "nodes": [], "items": []})))
+    assert not any(p.kind == "format" for p in ev.problems) and ev.nodes["cp1"]["swaps"]
+
+
+def test_directory_bundle(tmp_path: Path) -> None:
+    path = write_bundle(tmp_path / "b.tgz")
+    with tarfile.open(path) as tar:
+        tar.extractall(tmp_path / "x", filter="data")
+    ev = load_evidence(str(tmp_path / "x"))
+    assert ev.bundle["kind"] == "dir" and ev.nodes["cp1"]["items"]["docker-info"]["status"] == "timeout"
+    assert ev.log_index.height == 2
+
+
+def test_a_new_parser_module_registers_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "zz_extra.py").write_text(
+        "from k8s_bundle.analyzer.parsers import parser\n\n"
+        "@parser('commands/extra-*.txt', fact='extra.{stem}')\n"
+        "def parse_extra(text):\n"
+        "    if 'boom' in text:\n"
+        "        raise ValueError('boom inside')\n"
+        "    return text.strip()\n")
+    monkeypatch.setattr(parsers, "__path__", [*parsers.__path__, str(tmp_path)])
+    monkeypatch.setattr(parsers, "_PARSERS", list(parsers._PARSERS))
+    monkeypatch.setattr(parsers, "_LOADED", False)
+    monkeypatch.delitem(sys.modules, "k8s_bundle.analyzer.parsers.zz_extra", raising=False)
+    ev = load_evidence(str(write_bundle(tmp_path / "b.tgz", extra={
+        "nodes/cp1/commands/extra-one.txt": b"hello\n", "nodes/cp1/commands/extra-two.txt": b"boom\n"})))
+    assert ev.nodes["cp1"]["extra"] == {"extra-one": "hello"}
+    assert any(p.path == "nodes/cp1/commands/extra-two.txt" and "boom inside" in p.message for p in ev.problems)
