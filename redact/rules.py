@@ -62,7 +62,13 @@ def _base64_user_password(value: bytes) -> bool:
     return decoded is not None and b":" in decoded and all(32 <= c < 127 for c in decoded)
 
 
+def _not_port_path(value: bytes) -> bool:
+    # https://host:5000/v2/x@sha256:... is a port and a path, not user:password@
+    return not re.match(rb"^\d{1,5}(/|$)", value)
+
+
 VALIDATORS: dict[str, Callable[[bytes], bool]] = {
+    "not-port-path": _not_port_path,
     "base64-not-certificate": _base64_not_certificate,
     "has-digit": _has_digit,
     "has-digit-or-symbol": _has_digit_or_symbol,
