@@ -47,3 +47,4 @@ def recorded_node(tmp_path):
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
     return rec, drive
+

@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from win_samples import windows_rules
 from k8s_bundle.analyzer.evidence import load_evidence
 from win_samples import (NETSH_DYNAMIC_TCP_EN, NETSH_EXCLUDED_TCP_EN, RESERVED_CURRENT_FAIL, RESERVED_OLD_OK,
                          hns_endpoint_v1, hns_lb_v2, hns_network_v1, hns_policylist_v1, to_json, utf16_bom)
@@ -68,7 +69,7 @@ def test_collectlogs_v2_policy_current_reservation_fires_port_exhaustion(tmp_pat
     assert win["load_balancers"]["non_dsr"] == 150
     assert win["reservation"] == {"ranges_reserved": 2, "ranges_requested": 10, "range_size": 64, "ok": False,
                                   "estimate": 2, "form": "current"}
-    findings = [f for f in evaluate(load_rules(), ev) if f.rule_id == "win-ephemeral-port-exhaustion"]
+    findings = [f for f in evaluate(windows_rules(), ev) if f.rule_id == "win-ephemeral-port-exhaustion"]
     assert findings and any("reserved 2 of 10" in line for line in findings[0].fact_lines)
 
 

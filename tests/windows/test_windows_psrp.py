@@ -11,6 +11,7 @@ import threading
 
 import pytest
 
+from win_samples import windows_rules
 from k8s_bundle.collector.transports.psrp import PsrpTransport
 from k8s_bundle.collector.windows import script
 from k8s_bundle.errors import UserError
@@ -102,7 +103,7 @@ def test_collect_over_winrm_end_to_end(server, tmp_path):
     ev = load_evidence(str(out))
     win = ev.nodes["win-node1"]["windows"]
     assert win["load_balancers"]["non_dsr"] == 160 and win["reservation"]["ranges_reserved"] == 3
-    fired = {f.rule_id for f in evaluate(load_rules(), ev)}
+    fired = {f.rule_id for f in evaluate(windows_rules(), ev)}
     assert {"win-ephemeral-port-exhaustion", "win-flannel-stale-sourcevip",
             "win-kube-proxy-no-hostname-override"} <= fired
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import windows_scenario
 
+from win_samples import windows_rules
 from k8s_bundle.analyzer.engine import evaluate, load_rules
 from k8s_bundle.analyzer.evidence import load_evidence
 
@@ -21,7 +22,7 @@ def test_sample_bundle_shows_port_exhaustion_and_more(tmp_path):
     path = windows_scenario.build(str(tmp_path / "windows-worker.tgz"))
     assert Path(path).stat().st_size < 300 * 1024
     ev = load_evidence(path)
-    findings = evaluate(load_rules(), ev)
+    findings = evaluate(windows_rules(), ev)
     windows_ids = {f.rule_id for f in findings if f.rule_id.startswith("win-")}
     assert windows_ids == EXPECTED
     port = next(f for f in findings if f.rule_id == "win-ephemeral-port-exhaustion")
@@ -52,5 +53,5 @@ def test_local_windows_collection_through_fake_powershell(tmp_path, recorded_nod
         manifest = json.load(tf.extractfile(next(m for m in tf.getmembers() if m.name.endswith("manifest.json"))))
         node_json = json.load(tf.extractfile(next(m for m in tf.getmembers() if m.name.endswith("/node.json"))))
     assert manifest["nodes"][0]["os"] == "windows" and node_json["versions"]["os_build"] == "10.0.17763.1397"
-    fired = {f.rule_id for f in evaluate(load_rules(), load_evidence(str(out)))}
+    fired = {f.rule_id for f in evaluate(windows_rules(), load_evidence(str(out)))}
     assert {"win-ephemeral-port-exhaustion", "win-flannel-stale-sourcevip", "win-pause-image-os-mismatch"} <= fired

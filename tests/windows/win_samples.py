@@ -4,6 +4,7 @@ the V1 and V2 schema, the port reservation test's sentences)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 NETSH_DYNAMIC_TCP_EN = """
 Protocol tcp Dynamic Port Range
@@ -132,3 +133,11 @@ def to_json(objs: list[dict]) -> str:
     if len(objs) == 1:
         return json.dumps(objs[0], indent=4)
     return json.dumps(objs, indent=4)
+
+
+def windows_rules():
+    """The Windows rule pack (rules/windows), loaded and validated like any rules dir."""
+    from k8s_bundle.analyzer.engine import load_rules
+    from k8s_bundle.analyzer.rules_load import default_rules_dir
+
+    return load_rules([Path(default_rules_dir()) / "windows"])
