@@ -152,11 +152,11 @@ def cmd_rules_list(args: argparse.Namespace) -> int:
 
 def cmd_rules_lint(args: argparse.Namespace) -> int:
     from k8s_bundle.analyzer.rules_load import (
-        RuleError, default_rules_dir, lint_rules, load_rule_file, rule_files,
+        RuleError, lint_rules, load_rule_file, rule_files, shipped_rule_dirs,
     )
 
     try:
-        files = rule_files(args.dirs or [default_rules_dir()])
+        files = rule_files(args.dirs or shipped_rule_dirs())
     except RuleError as exc:
         raise UserError(str(exc), EXIT_BAD_INPUT) from None
     problems: list[str] = []

@@ -135,9 +135,19 @@ def rule_files(dirs: Iterable[str | Path]) -> list[Path]:
     return files
 
 
+def shipped_rule_dirs() -> list[Path]:
+    """The area folders of the shipped rules (rules/<area>/<id>.yaml).
+
+    Files directly in the rules package folder (schema.json, seed-catalogue.yaml) are package
+    data, not rules.
+    """
+    root = default_rules_dir()
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+
+
 def load_rules(dirs: Iterable[str | Path] | None = None) -> list[Rule]:
     """Load every *.yaml below the given dirs (default: the shipped rules), all validated."""
-    files = rule_files([default_rules_dir()] if dirs is None else dirs)
+    files = rule_files(shipped_rule_dirs() if dirs is None else dirs)
     rules: list[Rule] = []
     seen: dict[str, str] = {}
     for f in files:
