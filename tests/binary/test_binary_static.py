@@ -14,6 +14,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,9 @@ import k8s_bundle
 from k8s_bundle.errors import EXIT_BAD_INPUT
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "simnode"))
+import simnode  # noqa: E402  (tests/simnode is not a package)
+
 BUILD_VENV_PY = REPO / "build" / "venv" / "bin" / "python"
 PYINSTALLER_OUTPUT = REPO / "build" / "pyinstaller-dist" / "k8s-bundle"
 SIZE_LIMIT = 25 * 1024 * 1024  # issue 7: at most 25 MB
@@ -141,44 +145,55 @@ def test_windows_version_resource_passes_pyinstallers_parser(binary, tmp_path):
 # -- inside an empty chroot --------------------------------------------------------------------
 
 class Jail:
-    """A directory holding only the binary, /proc, /tmp (and what a test adds), run with chroot."""
+    """A directory holding only the binary, the simulated node's root at /node, /proc and /tmp,
+    entered with chroot: no shell, no libc, no Python, no tools."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, node: "simnode.SimNode") -> None:
         self.root = root
+        self.node = node
 
     def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         return subprocess.run(
-            ["chroot", str(self.root), "/k8s-bundle", *args],
+            [CHROOT, str(self.root), "/k8s-bundle", *args],
             capture_output=True, text=True, timeout=timeout,
             # An operator's minimal environment; nothing of the test runner's leaks in.
             env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TMPDIR": "/tmp", "HOME": "/tmp"},
         )
+
+    def host_path(self, jail_path: str) -> Path:
+        return self.root / jail_path.lstrip("/")
+
+
+CHROOT = shutil.which("chroot") or "/usr/sbin/chroot"
 
 
 @pytest.fixture(scope="module")
 def jail(binary, tmp_path_factory):
     if os.geteuid() != 0:
         _unavailable("chroot needs root")
-    if shutil.which("chroot") is None or shutil.which("mount") is None:
+    if not os.path.exists(CHROOT) or shutil.which("mount") is None:
         _unavailable("chroot and mount are needed")
+    node = simnode.build(tmp_path_factory.mktemp("simnode"))
     root = tmp_path_factory.mktemp("jail")
     (root / "proc").mkdir()
-    (root / "tmp").mkdir(mode=0o1777)
+    (root / "tmp").mkdir()
     os.chmod(root / "tmp", 0o1777)
     shutil.copy2(binary, root / "k8s-bundle")
+    # The node's tree only: its bin/ of fake tools is Python, which the jail does not have.
+    shutil.copytree(node.root, root / "node", symlinks=True)
     mounted = _run(["mount", "-t", "proc", "proc", str(root / "proc")])
     if mounted.returncode != 0:  # e.g. inside some containers: a bind mount works there
         mounted = _run(["mount", "--bind", "/proc", str(root / "proc")])
     if mounted.returncode != 0:
         _unavailable(f"cannot mount /proc in the chroot: {mounted.stderr.strip()}")
     try:
-        yield Jail(root)
+        yield Jail(root, node)
     finally:
         _run(["umount", "-l", str(root / "proc")])
 
 
-def test_jail_holds_only_the_binary_proc_and_tmp(jail):
-    assert sorted(os.listdir(jail.root)) == ["k8s-bundle", "proc", "tmp"]
+def test_jail_holds_only_the_binary_node_proc_and_tmp(jail):
+    assert sorted(os.listdir(jail.root)) == ["k8s-bundle", "node", "proc", "tmp"]
 
 
 def test_version_inside_empty_chroot(jail):
@@ -186,5 +201,71 @@ def test_version_inside_empty_chroot(jail):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"k8s-bundle {k8s_bundle.__version__} ")
     # Both extraction layers (staticx, PyInstaller) clean up after themselves.
-    leftovers = [n for n in os.listdir(jail.root / "tmp") if n.startswith(("staticx-", "_MEI"))]
+    leftovers = [n for n in os.listdir(jail.host_path("/tmp")) if n.startswith(("staticx-", "_MEI"))]
     assert leftovers == []
+
+
+@pytest.fixture(scope="module")
+def collected(jail) -> Path:
+    proc = jail.run("collect", "--root", "/node", "-o", "/tmp/bundle.tgz", "--progress", "json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    finish = [json.loads(line) for line in proc.stderr.splitlines() if '"finish"' in line]
+    assert finish and finish[-1]["output"] == "/tmp/bundle.tgz" and finish[-1]["partial"] is False
+    return jail.host_path("/tmp/bundle.tgz")
+
+
+def test_collect_in_chroot_makes_a_bundle_the_analyzer_reads(jail, collected):
+    from k8s_bundle.analyzer.evidence import load_evidence
+
+    evidence = load_evidence(str(collected))
+    assert evidence.problems == []
+    assert evidence.bundle["format_version"] == k8s_bundle.FORMAT_VERSION
+    assert evidence.bundle["tool_version"] == k8s_bundle.__version__
+    assert list(evidence.nodes) == ["cp1"]
+    node = evidence.nodes["cp1"]
+    # Files read from /node, not from the (empty) jail or this machine.
+    assert node["distro"] == "Ubuntu 22.04.4 LTS"
+    assert node["roles"] == ["control-plane", "etcd"]
+    assert node["kubelet_config"]["cgroupDriver"] == "systemd"
+    # /node/etc/resolv.conf is an absolute link, resolved inside --root.
+    assert node["resolv"]["nameservers"] == ["127.0.0.53"]
+    # Certificate metadata needs cryptography's compiled core inside the binary.
+    api = next(c for c in node["certs"] if c["path"] == "/etc/kubernetes/pki/apiserver.crt")
+    assert api["subject"] == "CN=kube-apiserver"
+    assert api["not_after"] < evidence.bundle["created_at"]  # the simulated expired cert
+    swap = [m for m in evidence.log_index["message"].to_list() if "running with swap on is not supported" in m]
+    assert swap
+
+
+def test_collect_in_chroot_stores_no_secret(jail, collected):
+    with tarfile.open(collected, "r:gz") as tar:
+        stored = b"".join(tar.extractfile(m).read() for m in tar if m.isfile()).decode("utf-8", "replace")
+    assert jail.node.secrets
+    for secret in jail.node.secrets:
+        assert secret not in stored
+    assert "PRIVATE KEY-----" not in stored
+
+
+def test_verify_in_chroot(jail, collected):
+    clean = jail.run("verify", "/tmp/bundle.tgz")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    raw = jail.run("verify", "/node/etc/kubernetes")  # the node's own files hold keys
+    assert raw.returncode == 1, raw.stdout + raw.stderr
+    assert "admin.conf" in raw.stdout
+    missing = jail.run("verify", "/tmp/no-such-bundle.tgz")
+    assert missing.returncode == EXIT_BAD_INPUT
+    assert len(missing.stderr.splitlines()) == 1 and "Traceback" not in missing.stderr
+
+
+def test_redact_in_chroot(jail):
+    proc = jail.run("redact", "/node/etc/kubernetes", "-o", "/tmp/redacted.tgz")
+    assert proc.returncode == 0, proc.stderr
+    with tarfile.open(jail.host_path("/tmp/redacted.tgz"), "r:gz") as tar:
+        names = [m.name for m in tar if m.isfile()]
+        admin = next(n for n in names if n.endswith("/admin.conf"))
+        text = tar.extractfile(admin).read().decode()
+    assert "server: https://192.168.1.10:6443" in text  # the rest of the file is kept
+    assert "<redacted:" in text
+    for secret in jail.node.secrets:
+        assert secret not in text
+    assert jail.run("verify", "/tmp/redacted.tgz").returncode == 0
