@@ -165,3 +165,30 @@ def test_two_hosts_make_one_bundle(tmp_path, recorded_node):
 def _mk(path):
     path.mkdir()
     return path
+
+
+def test_large_event_log_streams_object_by_object(server, recorded_node):
+    """An event log of many JSON lines arrives over many receives and leaves the transport line
+    by line; the cap cuts it without reading the rest into memory."""
+    import json
+
+    rec, _ = recorded_node
+    line = {"TimeCreated": "2026-11-22T11:00:00.0000000Z", "Id": 7036, "Level": 4, "LevelDisplayName": "Information",
+            "ProviderName": "Service Control Manager", "LogName": "System", "Message": "x" * 150}
+    (rec / "eventlog-System.txt").write_text("".join(json.dumps(dict(line, Id=i)) + "\n" for i in range(40000)))
+    t = connect(server)
+    try:
+        before = sum(1 for v, _ in server.requests if v == "Receive")
+        s = t.run_powershell(script("eventlog", LogName="System", Seconds=3600), timeout=120, cap=64 << 20,
+                             stop=threading.Event())
+        count, biggest = 0, 0
+        for chunk in s:
+            count += chunk.count(b"\n")
+            biggest = max(biggest, len(chunk))
+        assert count == 40000 and s.exit_code == 0 and biggest < 4096
+        assert sum(1 for v, _ in server.requests if v == "Receive") - before > 20
+        s = t.run_powershell(script("eventlog", LogName="System", Seconds=3600), timeout=120, cap=100_000,
+                             stop=threading.Event())
+        assert len(b"".join(s)) == 100_000 and s.truncated
+    finally:
+        t.close()
