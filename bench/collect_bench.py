@@ -107,7 +107,7 @@ def sos(tmp: Path) -> dict:
     d.mkdir()
     r = run_measured(["sos", "report", "--batch", "--quiet", "-o", SOS_PLUGINS,
                       "--tmp-dir", str(d)])
-    archive = next(d.glob("sosreport-*.tar.*"))
+    archive = next(p for p in d.glob("sosreport-*.tar.*") if not p.name.endswith((".md5", ".sha256")))
     with tarfile.open(archive) as tar:
         files = [m.name for m in tar if m.isfile()]
     # What sos gathered: copied files and command outputs (its own logs and reports excluded).
