@@ -22,7 +22,7 @@ simnode = pytest.importorskip("simnode")
 
 
 @pytest.fixture(scope="module")
-def collected(tmp_path_factory: pytest.TempPathFactory, corpus: canaries.Corpus) -> dict[str, bytes]:
+def bundle_path(tmp_path_factory: pytest.TempPathFactory, corpus: canaries.Corpus) -> Path:
     base = tmp_path_factory.mktemp("collect-canaries")
     node = simnode.build(base / "sim")
     corpus.write(node.root)
@@ -31,7 +31,12 @@ def collected(tmp_path_factory: pytest.TempPathFactory, corpus: canaries.Corpus)
                            "-o", str(out), "--timeout", "5", "--progress", "none"],
                           env=node.env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    return tar_members(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def collected(bundle_path: Path) -> dict[str, bytes]:
+    return tar_members(bundle_path)
 
 
 def test_collected_bundle_holds_no_canary(collected: dict[str, bytes], corpus: canaries.Corpus) -> None:
@@ -45,3 +50,10 @@ def test_collected_kubeconfig_keeps_certificate_metadata(collected: dict[str, by
     admin = next(v for k, v in collected.items() if k.endswith("files/etc/kubernetes/admin.conf")).decode()
     assert "<redacted:cert subject=\"CN=kubernetes\"" in admin
     assert "client-key-data: '<redacted:private-key:" in admin
+
+
+def test_verify_finds_the_collected_bundle_clean(bundle_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "k8s_bundle.cli", "verify", str(bundle_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout
+    assert "clean" in proc.stderr
