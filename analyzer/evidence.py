@@ -26,7 +26,7 @@ from k8s_bundle.analyzer.parsers import FinalizeContext, ParserSpec, combine, re
 from k8s_bundle.analyzer.reader import MANIFEST, ReaderLimits, open_bundle
 from k8s_bundle.errors import EXIT_BAD_INPUT, UserError
 
-LOG_CHUNK_BYTES = 16 * 1024 * 1024
+LOG_CHUNK_BYTES = 8 * 1024 * 1024
 _ITEM_FIELDS = ("status", "exit_code", "error", "path", "kind", "source", "area", "duration_ms", "bytes")
 
 # (priority, path, value) per fact, with the merge mode of the parsers feeding it
@@ -154,7 +154,7 @@ def _stream(reader: Any, reg: Any) -> Iterator[tuple[str, str, Any]]:
     (polars releases it too), so both cores work. The queue is bounded: at most a few log
     chunks are in flight. A log's payload is an iterator over its chunks, which must be
     consumed before the next item is taken (the index does that)."""
-    q: queue.Queue[Any] = queue.Queue(maxsize=4)
+    q: queue.Queue[Any] = queue.Queue(maxsize=3)
     stop = threading.Event()
 
     def put(item: Any) -> None:

@@ -32,6 +32,7 @@ _BLOCK = 512
 _TAR_BUFSIZE = 64 * 1024
 _RAW_CHUNK = 256 * 1024
 
+_ROOT_ENTRIES = frozenset({"nodes", "cluster", MANIFEST, "redaction.json"})
 _META_TYPES = frozenset(
     {tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK}
 )
@@ -190,7 +191,9 @@ class BundleReader:
                               info.name[:200])
                 continue
             if top is None:
-                top = name.split("/", 1)[0] if ("/" in name or info.isdir()) else ""
+                first = name.split("/", 1)[0]
+                # A tar made from inside a bundle (`tar czf b.tgz -C bundle .`) has no top directory.
+                top = first if ("/" in name or info.isdir()) and first not in _ROOT_ENTRIES else ""
             if top:
                 if name == top:
                     continue

@@ -292,3 +292,9 @@ def test_damaged_bundles_never_raise_anything_but_user_error(tmp_path_factory, c
             member.read()
     except UserError as err:
         assert "\n" not in str(err)
+
+
+def test_tar_without_top_directory(make_tar) -> None:
+    path = make_tar([("./nodes/cp1/commands/sysctl.txt", SYSCTL), ("./manifest.json", b"{}")])
+    got, reader = read_all(path)
+    assert got == {"nodes/cp1/commands/sysctl.txt": SYSCTL, "manifest.json": b"{}"} and reader.problems == []
