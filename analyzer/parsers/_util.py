@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shlex
+import tomllib
 from typing import Any
 
 import orjson
@@ -22,12 +23,29 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+# PyYAML and tomllib are pure Python (about 1 MB/s): configuration files are a few KB, and a
+# hostile multi-megabyte one must cost seconds at most, not minutes.
+MAX_CONFIG_CHARS = 4 * 1024 * 1024
+
+
+def _check_size(text: str, what: str) -> None:
+    if len(text) > MAX_CONFIG_CHARS:
+        raise ValueError(f"{what} document of {len(text)} characters is larger than {MAX_CONFIG_CHARS}; not parsed")
+
+
 def load_yaml(text: str) -> Any:
+    _check_size(text, "YAML")
     return jsonable(yaml.load(text, Loader=_NoAliasLoader))  # noqa: S506 - safe loader subclass
 
 
 def load_yaml_all(text: str) -> list[Any]:
+    _check_size(text, "YAML")
     return [jsonable(d) for d in yaml.load_all(text, Loader=_NoAliasLoader) if d is not None]  # noqa: S506
+
+
+def load_toml(text: str) -> dict[str, Any]:
+    _check_size(text, "TOML")
+    return tomllib.loads(text)
 
 
 def load_json(text: str) -> Any:

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from typing import Any
 
 from k8s_bundle.analyzer.parsers import FinalizeContext, finalizer, get_fact, parser
-from k8s_bundle.analyzer.parsers._util import load_json, parse_flags, split_words, unit_file
+from k8s_bundle.analyzer.parsers._util import load_json, load_toml, parse_flags, split_words, unit_file
 
 # `docker info` text labels whose JSON key is not the label without spaces.
 _DOCKER_TEXT_KEYS = {"StorageDriver": "Driver", "Running": "ContainersRunning", "Paused": "ContainersPaused",
@@ -146,13 +145,13 @@ for _name in ("info", "ps", "pods", "images", "version"):
 
 @parser("files/etc/containerd/config.toml", fact="containerd_config", priority=0)
 def parse_containerd_config(text: str) -> dict[str, Any]:
-    return tomllib.loads(text)
+    return load_toml(text)
 
 
 @parser("commands/containerd-config-dump.txt", fact="containerd_config", priority=1)
 def parse_containerd_dump(text: str) -> dict[str, Any]:
     """`containerd config dump` (the effective configuration: preferred over config.toml)."""
-    return tomllib.loads(text)
+    return load_toml(text)
 
 
 _CRI_V2 = "io.containerd.grpc.v1.cri"

@@ -204,3 +204,10 @@ def test_cluster_list() -> None:
         == [{"metadata": {"name": "cp1"}}]
     with pytest.raises(ValueError):
         cluster.parse_cluster_list('{"kind": "Status", "message": "forbidden"}')
+
+
+def test_oversized_config_is_a_parse_error_not_a_long_wait() -> None:
+    from k8s_bundle.analyzer.parsers._util import MAX_CONFIG_CHARS
+
+    with pytest.raises(ValueError, match="larger than"):
+        kubernetes.parse_kubelet_config("a: b\n" * (MAX_CONFIG_CHARS // 5 + 1))
