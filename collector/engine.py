@@ -221,9 +221,10 @@ class Engine:
     def _guarded(self, item: Item) -> list[dict[str, Any]]:
         if self.stop.is_set():
             return [self._record(item, status="skipped", error=self._stop_reason())]
-        self.progress.item_started(item)
         t0 = time.monotonic()
         try:
+            if not self._area_excluded(item):
+                self.progress.item_started(item)
             records = self._run_item(item)
         except Interrupted:
             records = [self._record(item, status="skipped", error=self._stop_reason())]

@@ -48,5 +48,5 @@ def test_real_collection_loads_into_evidence(real_bundle):
     evidence = evidence_mod.load_evidence(out)
     node = node_name(socket.gethostname())
     assert node in evidence.nodes
-    parse_errors = [p for p in evidence.problems if getattr(p, "kind", "") == "parse"]
+    parse_errors = [p for p in evidence.problems if p.kind == "parse-error"]
     assert parse_errors == []

@@ -175,3 +175,32 @@ def test_only_records_the_rest_as_skipped(sim, tmp_path, flag, areas):
     uname = b.item("uname")
     assert uname["status"] == "skipped" and "--only" in uname["error"]
     assert b.item("certs")["status"] == "ok" and b.item("ip-addr")["status"] == "ok"
+
+
+def test_analyzer_finds_the_seed_scenarios_in_the_collected_bundle(sim_bundle):
+    """Collect -> analyze: the problems built into the simulated node come out as findings,
+    from the facts the analyzer's parsers read in what the collector wrote."""
+    from k8s_bundle.analyzer.engine import evaluate
+    from k8s_bundle.analyzer.evidence import load_evidence
+    from k8s_bundle.analyzer.rules_load import load_rules
+
+    _, b, _ = sim_bundle
+    evidence = load_evidence(str(b.path))
+    assert [p for p in evidence.problems if p.kind == "parse-error"] == []
+    node = evidence.nodes["cp1"]
+    assert node["timezone"] == "Asia/Shanghai"
+    assert node["binaries"]["ebtables"]["path"] is None
+    assert node["resolv"]["nameservers"] == ["127.0.0.53"]
+    assert node["items"]["docker-info"]["status"] == "timeout"
+    fired = {f.rule_id for f in evaluate(load_rules(), evidence) if f.node == "cp1"}
+    expected = {
+        "kubelet-swap-on",                     # kubelet journal + syslog
+        "container-runtime-unresponsive",      # the hung docker info
+        "cert-expired",                        # apiserver.crt in certs.json
+        "coredns-loop-detected",               # the coredns pod log
+        "kubeadm-preflight-binaries-missing",  # ebtables/conntrack absent
+        "kubelet-resolv-conf-loopback",        # resolv.conf -> systemd-resolved stub
+        "docker-mountflags-slave",             # docker.service drop-in
+        "disk-full",                           # df: / at 97%
+    }
+    assert expected <= fired, expected - fired
