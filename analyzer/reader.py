@@ -106,7 +106,6 @@ class BundleReader:
         self.truncated = False        # the archive ended early (a finding, not an error)
         self.limit_reached = False
         self._used = False
-        self._parse_cap = limits.max_parsed_bytes
 
     def __iter__(self) -> Iterator[Member]:
         if self._used:

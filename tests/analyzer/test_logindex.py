@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 
-import polars as pl
 import pytest
 
 from k8s_bundle.analyzer.logindex import SCHEMA, LogIndexBuilder, build_log_index, empty_log_index

@@ -8,6 +8,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from k8s_bundle.analyzer.reader import ReaderLimits, open_bundle
 from k8s_bundle.bundle_writer import BundleWriter
@@ -273,8 +274,6 @@ def _whole(tmp_path_factory) -> bytes:
         _WHOLE.append(_bundle_bytes(tmp_path_factory.mktemp("whole"))[0])
     return _WHOLE[0]
 
-
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
