@@ -139,3 +139,22 @@ def test_a_new_parser_module_registers_itself(tmp_path: Path, monkeypatch: pytes
         "nodes/cp1/commands/extra-one.txt": b"hello\n", "nodes/cp1/commands/extra-two.txt": b"boom\n"})))
     assert ev.nodes["cp1"]["extra"] == {"extra-one": "hello"}
     assert any(p.path == "nodes/cp1/commands/extra-two.txt" and "boom inside" in p.message for p in ev.problems)
+
+
+@pytest.mark.parametrize("content", [b"\x1f\x8b\x08\x00\x00\x00\x00\x00garbage-after-a-gzip-header" * 3, b"plain text\n" * 50])
+def test_corrupt_input_is_a_one_line_user_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "bad.tgz"
+    path.write_bytes(content)
+    with pytest.raises(UserError) as err:
+        load_evidence(str(path))
+    assert err.value.exit_code == EXIT_BAD_INPUT and "\n" not in str(err.value)
+
+
+def test_without_cluster_objects(tmp_path: Path) -> None:
+    path = tmp_path / "b.tgz"
+    with BundleWriter(path, TOP) as w:
+        w.add_bytes("nodes/n1/commands/sysctl.txt", b"vm.swappiness = 1\n")
+        w.finish({"format_version": "1.0", "created_at": "2026-11-22T03:30:00Z", "nodes": [{"name": "n1"}], "items": []})
+    ev = load_evidence(str(path))
+    assert ev.cluster == {"available": False} and ev.log_index.height == 0
+    assert ev.nodes["n1"]["sysctl"] == {"vm.swappiness": "1"} and ev.problems == []
