@@ -106,7 +106,16 @@ def test_analyzer_commands_say_where_to_get_the_analyzer(binary, command):
     assert "analyzer is not inside" in lines[0] and "pip install" in lines[0]
 
 
-def test_analyzer_and_its_dependencies_are_left_out(binary):
+def _data_files_of(folder: str, package: str) -> set[str]:
+    base = REPO / folder
+    return {
+        f"{package}/{p.relative_to(base).as_posix()}"
+        for p in base.rglob("*")
+        if p.is_file() and p.suffix in (".ps1", ".yaml", ".yml", ".json", ".txt") and "__pycache__" not in p.parts
+    }
+
+
+def test_archive_holds_the_collector_and_leaves_the_analyzer_out(binary):
     script = (
         "import json, sys\n"
         "from PyInstaller.archive.readers import pkg_archive_contents\n"
@@ -116,6 +125,11 @@ def test_analyzer_and_its_dependencies_are_left_out(binary):
     assert proc.returncode == 0, proc.stderr
     names = json.loads(proc.stdout)
     assert "k8s_bundle.collector.engine" in names and "k8s_bundle.redact" in names
+    # Data the collector reads at run time (PowerShell scripts of the Windows catalogue, also
+    # used remotely over PSRP from Linux; the redaction rules).
+    data = _data_files_of("collector", "k8s_bundle/collector") | _data_files_of("redact", "k8s_bundle/redact")
+    assert any(d.endswith(".ps1") for d in data) and "k8s_bundle/redact/builtin_rules.yaml" in data
+    assert data <= set(names), sorted(data - set(names))
     for left_out in ("polars", "jinja2", "celpy", "jsonschema", "k8s_bundle.analyzer.cli", "setuptools"):
         assert not any(n == left_out or n.startswith(left_out + ".") for n in names), left_out
 
