@@ -37,15 +37,21 @@ def winrm_password(auth: str, user: str | None) -> str | None:
     return getpass.getpass(f"WinRM password for {user or 'the current user'}: ")
 
 
-def transport_for(host: str, args: Any, password: str | None) -> Any:
-    from k8s_bundle.collector.transports.psrp import PsrpTransport
-
+def check_args(args: Any) -> None:
+    """Usage errors first, before any prompt or connection."""
     if args.winrm_insecure and args.winrm_ca_cert:
         raise UserError("--winrm-insecure and --winrm-ca-cert exclude each other", EXIT_USAGE)
     if args.winrm_ca_cert and not os.path.isfile(args.winrm_ca_cert):
         raise UserError(f"--winrm-ca-cert {args.winrm_ca_cert}: no such file", EXIT_USAGE)
     if args.winrm_auth in ("ntlm", "negotiate") and not args.winrm_user:
         raise UserError(f"--winrm-auth {args.winrm_auth} needs --winrm-user (DOMAIN\\user or user@domain)", EXIT_USAGE)
+    if args.winrm_auth == "certificate" and not (args.winrm_cert and args.winrm_key):
+        raise UserError("--winrm-auth certificate needs --winrm-cert and --winrm-key", EXIT_USAGE)
+
+
+def transport_for(host: str, args: Any, password: str | None) -> Any:
+    from k8s_bundle.collector.transports.psrp import PsrpTransport
+
     port = args.winrm_port
     if host.count(":") == 1:  # HOST:PORT (an IPv6 address has several colons)
         host, _, port_text = host.partition(":")
@@ -64,6 +70,7 @@ def collect_remote(args: Any, opts: Any, progress_factory: Callable[[], Any]) ->
     from k8s_bundle.redact import Redactor
 
     hosts = list(dict.fromkeys(args.winrm))
+    check_args(args)
     password = winrm_password(args.winrm_auth, args.winrm_user)
     _lower_priority(lower_priority)
     redactor = Redactor()
