@@ -110,8 +110,8 @@ def members(folder: Path) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
             continue
         try:
             out[base + dest] = _json_part(text).encode()
-        except ValueError as exc:
-            problems.append((src, f"no JSON after the table: {exc}"))
+        except (ValueError, RecursionError) as exc:  # hostile input: nesting past the stack
+            problems.append((src, f"no readable JSON after the table: {str(exc)[:120]}"))
     for src, stem in (("dynamicportrange.txt", "dynamicportrange"), ("excludedportrange.txt", "excludedportrange")):
         text = text_of(src)
         if text is None:

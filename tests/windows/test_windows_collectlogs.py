@@ -90,3 +90,11 @@ def test_symlink_in_collectlogs_folder_is_refused(tmp_path):
     ev = load_evidence(str(folder))
     assert "reservation" not in next(iter(ev.nodes.values()))["windows"]
     assert any("not a regular file" in p.message for p in ev.problems)
+
+
+def test_hostile_json_in_collectlogs_folder_is_a_problem_not_a_crash(tmp_path):
+    folder = make_folder(tmp_path, "[" * 100000 + "]" * 100000, RESERVED_OLD_OK)
+    (folder / "network.txt").write_bytes(utf16_bom("Name\n----\n{\"a\": " + "[" * 50000))
+    ev = load_evidence(str(folder))
+    assert any("network.txt" in p.message for p in ev.problems)
+    assert next(iter(ev.nodes.values()))["windows"]["reservation"]["ok"] is True
