@@ -129,14 +129,15 @@ def _parse_syslog(raw: pl.Expr, f: _Field) -> list[pl.Expr]:
     return [ts, pl.lit(LOCAL_NO_YEAR, pl.UInt8), pl.lit(None, pl.String), f("6"), _after(raw, f("1"))]
 
 
-_KLOG = r"^([IWEF])([0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?) +[0-9]+ "
+# A klog header: level letter, MMDD, time, thread id; `file.go:123] ` and the text follow.
+_KLOG = r"^(([IWEF])([0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?) +[0-9]+ )"
 
 
 def _parse_klog(raw: pl.Expr, f: _Field) -> list[pl.Expr]:
-    # The klog header stays in the message: it is the program's own text (file.go:123).
-    md = f("2")
+    # The header's time and level live on in their columns; the message keeps `file.go:123] ...`.
+    md = f("3")
     ts = _ts(pl.lit(str(_PLACEHOLDER_YEAR)) + md.str.slice(0, 4), "%Y%m%d", md.str.slice(5))
-    return [ts, pl.lit(LOCAL_NO_YEAR, pl.UInt8), f("1"), pl.lit(None, pl.String), raw]
+    return [ts, pl.lit(LOCAL_NO_YEAR, pl.UInt8), f("2"), pl.lit(None, pl.String), _after(raw, f("1"))]
 
 
 _P_CRI = r"^(([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9:.]+)(Z|[+-][0-9]{2}:[0-9]{2}) (?:stdout|stderr) [FP] ?)"
@@ -262,11 +263,13 @@ PLAIN = _Format("plain", re.compile(r"(?!)"), _parse_plain)
 
 # Levels inside a message (klog in the journal or in a CRI log, logrus, JSON loggers).
 _INNER_LEVELS: tuple[tuple[str, re.Pattern[str], str], ...] = (
-    ("klog", re.compile(r"^[IWEF][0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}"), r"^([IWEF])[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}"),
+    ("klog", re.compile(_KLOG), _KLOG),
     ("logfmt", re.compile(r'\blevel="?[A-Za-z]+'), r'\blevel="?([A-Za-z]+)'),
     ("json", re.compile(r'"(?:level|severity)":\s*"[A-Za-z]+"'), r'"(?:level|severity)":\s*"([A-Za-z]+)"'),
     ("etcd", re.compile(r"^[IWENDC] \| "), r"^([IWENDC]) \| "),
 )
+# logrus text repeats the wrapper's time: `time="2026-11-22T11:30:00.1+08:00" level=...`
+_LOGFMT_TIME = r'^(time="?[0-9][^" ]*"? )'
 _ETCD_LEVELS = {"I": "I", "W": "W", "E": "E", "N": "I", "D": "D", "C": "F"}
 
 
@@ -291,14 +294,26 @@ def _sniff_inner_level(messages: list[str]) -> tuple[str, str] | None:
     return best
 
 
-def _inner_level_expr(style: tuple[str, str], message: pl.Expr) -> pl.Expr:
+def _apply_inner(frame: pl.DataFrame, style: tuple[str, str]) -> pl.DataFrame:
+    """Level from the message's own header (when the wrapper gave none); a klog header's time
+    and thread id and a logrus `time="..."` are dropped from the message: they repeat the
+    timestamp and level columns, and the message column is most of the index's memory."""
     name, pattern = style
-    found = message.str.extract(pattern, 1)
+    message, level = pl.col("message"), pl.col("level")
     if name == "klog":
-        return found
+        frame = frame.with_columns(message.str.extract_groups(pattern).alias("_k"))
+        head = pl.col("_k").struct.field
+        return frame.with_columns(pl.coalesce(level, head("2")).alias("level"),
+                                  _after(message, head("1")).alias("message")).drop("_k")
+    found = message.str.extract(pattern, 1)
     if name == "etcd":
-        return found.replace_strict(_ETCD_LEVELS, default=None, return_dtype=pl.String)
-    return found.str.to_lowercase().replace_strict(_LEVEL_WORDS, default=None, return_dtype=pl.String)
+        found = found.replace_strict(_ETCD_LEVELS, default=None, return_dtype=pl.String)
+    else:
+        found = found.str.to_lowercase().replace_strict(_LEVEL_WORDS, default=None, return_dtype=pl.String)
+    exprs = [pl.coalesce(level, found).alias("level")]
+    if name == "logfmt":
+        exprs.append(_after(message, message.str.extract(_LOGFMT_TIME, 1)).alias("message"))
+    return frame.with_columns(exprs)
 
 
 def _parse_frame(frame: pl.DataFrame, fmt: _Format) -> pl.DataFrame:
@@ -371,7 +386,7 @@ class LogIndexBuilder:
         frame = frame.filter(pl.col("raw").str.len_bytes() > 0)
         frame = _parse_frame(frame, fmt)
         if inner is not None:
-            frame = frame.with_columns(pl.coalesce(pl.col("level"), _inner_level_expr(inner, pl.col("message"))).alias("level"))
+            frame = _apply_inner(frame, inner)
         frame = frame.with_columns(
             pl.lit(node).cast(pl.Categorical).alias("node"),
             pl.lit(source).cast(pl.Categorical).alias("source"),
