@@ -99,12 +99,22 @@ def _pause(win: dict[str, Any]) -> None:
         ("kubelet --pod-infra-container-image", get_fact(win, "kubelet.pause_image"), get_fact(win, "kubelet.pause_image_build")),
         ("containerd sandbox_image", get_fact(win, "containerd_sandbox_image.image"), get_fact(win, "containerd_sandbox_image.build")),
     ]
+    # What the runtime really holds beats what a tag name suggests: `crictl inspecti` os.version.
+    held = {t: img.get("build") for img in win.get("pause_images") or [] for t in img.get("tags") or []}
     for source, image, build in candidates:
+        if image and held.get(image):
+            build, source = held[image], f"{source} (crictl inspecti os.version)"
         if image:
             win["pause"] = {
                 "image": image, "source": source, "build": build, "host_build": host_build,
                 "mismatch": bool(build and host_build and build != host_build),
             }
+            return
+    for img in win.get("pause_images") or []:   # no configured image found: the runtime's own
+        if img.get("build"):
+            win["pause"] = {"image": (img.get("tags") or ["?"])[0], "source": "crictl images",
+                            "build": img["build"], "host_build": host_build,
+                            "mismatch": bool(host_build and img["build"] != host_build)}
             return
 
 

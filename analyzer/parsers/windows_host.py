@@ -194,6 +194,18 @@ def parse_kube_services(text: str) -> dict[str, Any]:
     }
 
 
+def parse_pause_images(text: str) -> list[dict[str, Any]]:
+    """windows/pause-images.json: [{tags, os_version, build}] from `crictl inspecti`."""
+    out = []
+    for img in json_items(text):
+        version = get_ci(img, "OSVersion")
+        m = _BUILD_IN_TAG.search(str(version or ""))
+        tags = [str(t) for t in as_list(get_ci(img, "RepoTags"))]
+        out.append({"tags": tags, "os": get_ci(img, "OS"), "os_version": version,
+                    "build": int(m.group(1)) if m else (image_build(tags[0]) if tags else None)})
+    return out
+
+
 def parse_env_file(text: str) -> dict[str, Any]:
     """subnet.env (KEY=VALUE lines) plus `subnet_network` computed from FLANNEL_SUBNET."""
     values: dict[str, Any] = {}
@@ -410,6 +422,11 @@ def _adapters(text: str) -> list[dict[str, Any]]:
 @parser("windows/versions.json", fact="windows.versions")
 def _versions(text: str) -> dict[str, Any]:
     return parse_versions(text)
+
+
+@parser("windows/pause-images.json", fact="windows.pause_images")
+def _pause_images(text: str) -> list[dict[str, Any]]:
+    return parse_pause_images(text)
 
 
 @parser("files/C/Program Files/containerd/config.toml", "files/C/ProgramData/containerd/config.toml",

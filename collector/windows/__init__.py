@@ -146,6 +146,7 @@ def _runtime(ctx: Context) -> list[Item]:
         c("docker-version", area, argv=("docker", "version")),
         c("docker-info", area, argv=("docker", "info", "--format", "{{json .}}"), ext="json"),
         c("docker-ps", area, argv=("docker", "ps", "-a", "--no-trunc")),
+        ps("pause-images", area, "windows/pause-images.json", "pauseimages", timeout=60),
     ]
 
 

@@ -283,3 +283,17 @@ def test_derived_flannel_cni_pause_updates():
     assert win["updates"] == {"KB4551853": True, "KB4571748": True}
     assert win["hns"]["cluster_network"] is None and win["vethernet_present"] is False
     assert win["os_build"] == "10.0.20348.2340"
+
+
+def test_pause_image_build_from_crictl_inspecti():
+    images = [{"Id": "sha256:aa", "RepoTags": ["mcr.microsoft.com/oss/kubernetes/pause:3.9"], "OS": "windows",
+               "OSVersion": "10.0.20348.2340", "Architecture": "amd64"}]
+    assert host.parse_pause_images(json.dumps(images))[0]["build"] == 20348
+    facts = _run_parsers({
+        "windows/pause-images.json": json.dumps(images),
+        "windows/os.json": json.dumps({"Version": "10.0.17763", "BuildNumber": "17763", "UBR": 5458}),
+        "windows/services.json": json.dumps({"Name": "kubelet", "State": "Running",
+                                             "PathName": "kubelet.exe --pod-infra-container-image=mcr.microsoft.com/oss/kubernetes/pause:3.9"}),
+    })
+    pause = facts["windows"]["pause"]
+    assert pause["build"] == 20348 and pause["mismatch"] is True and "inspecti" in pause["source"]
