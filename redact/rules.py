@@ -121,17 +121,22 @@ class RuleSet:
     file_rules: list[Rule]
     pem_rule: Rule | None
     key_words: tuple[bytes, ...]    # lower-case words a secret key name contains (prefilter)
+    _key_cache: dict[tuple[str, bool, bool], tuple[Rule, ...]] = field(default_factory=dict)
 
     def classify_key(self, name: str, *, flag: bool = False, structured: bool = True,
                      sibling: Callable[[re.Pattern[str]], bool] | None = None) -> Rule | None:
         """The first key rule matching the key `name`, or None."""
-        for rule in self.key_rules:
-            if rule.flags_only and not flag:
-                continue
-            if not structured and not rule.text:
-                continue
-            if not rule.key_matches(name):
-                continue
+        cache_key = (name, flag, structured)
+        candidates = self._key_cache.get(cache_key)
+        if candidates is None:
+            # Key names repeat endlessly (name, value, image...): match each one once.
+            candidates = tuple(
+                r for r in self.key_rules
+                if not (r.flags_only and not flag) and not (not structured and not r.text) and r.key_matches(name)
+            )
+            if len(self._key_cache) < 200_000:
+                self._key_cache[cache_key] = candidates
+        for rule in candidates:
             if rule.with_sibling is not None and (sibling is None or not sibling(rule.with_sibling)):
                 continue
             return rule

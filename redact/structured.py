@@ -87,8 +87,14 @@ class StructuredRedactor:
         return new
 
     def path_rule(self, path: tuple[Any, ...], anchors: list[tuple[int, "Rule"]]) -> "Rule | None":
-        last = str(path[-1])
-        candidates = self.by_last.get(last, []) + self.wild if self.wild else self.by_last.get(last, [])
+        last = path[-1]
+        candidates = self.by_last.get(last if isinstance(last, str) else str(last))
+        if candidates is None:
+            if not self.wild:
+                return None
+            candidates = self.wild
+        elif self.wild:
+            candidates = candidates + self.wild
         for rule, pat in candidates:
             if rule.where:
                 if any(r is rule and _match(pat, path[idx:]) for idx, r in anchors):
@@ -97,7 +103,7 @@ class StructuredRedactor:
                 return rule
         return None
 
-    def key_rule(self, key: str, scalars: dict[str, Any], keys: list[str]) -> "Rule | None":
+    def key_rule(self, key: str, scalars: dict[str, Any], keys: Any) -> "Rule | None":
         for rule in self.rs.pair_rules:
             spec = rule.pair
             assert spec is not None
@@ -108,7 +114,8 @@ class StructuredRedactor:
                 ):
                     return rule
         return self.rs.classify_key(
-            key, structured=True, sibling=lambda p: any(p.fullmatch(k) for k in keys if k != key)
+            key, structured=True,
+            sibling=lambda p: any(isinstance(k, str) and k != key and p.fullmatch(k) for k in keys)
         )
 
     def replacement(self, rule: "Rule", value: Any) -> str | None:
@@ -145,12 +152,12 @@ class StructuredRedactor:
             raise ValueError("structure nested too deep")
         anchors = anchors or []
         if isinstance(obj, dict):
-            scalars = {k: v for k, v in obj.items() if isinstance(k, str) and not isinstance(v, (dict, list))}
+            # The mapping itself serves as "scalars" (where/pair look-ups compare strings, so a
+            # nested value never matches) and as the sibling key list: no copies per mapping.
             if self.where_rules:
-                anchors = self._anchors(anchors, len(path), scalars)
-            keys = [k for k in obj if isinstance(k, str)]
-            for k in keys:
-                self._visit_obj(obj, k, path + (k,), anchors, scalars, keys)
+                anchors = self._anchors(anchors, len(path), obj)
+            for k in [k for k in obj if isinstance(k, str)]:
+                self._visit_obj(obj, k, path + (k,), anchors, obj, obj)
         elif isinstance(obj, list):
             for i in range(len(obj)):
                 flag_rule = self.flag_before(obj[i - 1]) if i else None
@@ -162,7 +169,7 @@ class StructuredRedactor:
                 self._visit_obj(obj, i, path + (i,), anchors, None, None)
 
     def _visit_obj(self, parent: Any, k: Any, path: tuple[Any, ...], anchors: list[tuple[int, "Rule"]],
-                   scalars: dict[str, Any] | None, keys: list[str] | None) -> None:
+                   scalars: dict[str, Any] | None, keys: Any) -> None:
         value = parent[k]
         rule = self.path_rule(path, anchors) if self.rs.path_rules else None
         if rule is not None:
