@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Iterator
+from typing import Any, Iterator
 
 from k8s_bundle.collector.transports.base import GeneratorStream, Interrupted, Stream
 from k8s_bundle.collector.windows.paths import cap_chunks, encode_command
@@ -126,7 +126,7 @@ class PowerShellTransport:
             s.skipped_reason = "not a regular file"
             return
         try:
-            f = open(host, "rb")
+            f = open_shared(host)
         except PermissionError:
             s.permission_denied = True
             return
@@ -265,6 +265,33 @@ class PowerShellTransport:
                     pass
             _remove(temp)
             s.exit_code = None if s.timed_out else proc.returncode
+
+
+def open_shared(host: str) -> Any:
+    """Open for reading while letting others read, write, delete and rename (logs a running
+    service holds open and rotates). Python's open() on Windows does not share delete access."""
+    if not IS_WINDOWS:
+        return open(host, "rb")
+    import ctypes
+    import msvcrt
+    from ctypes import wintypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    create = kernel32.CreateFileW
+    create.restype = wintypes.HANDLE
+    create.argtypes = [wintypes.LPCWSTR, wintypes.DWORD, wintypes.DWORD, wintypes.LPVOID,
+                       wintypes.DWORD, wintypes.DWORD, wintypes.HANDLE]
+    generic_read, share_all, open_existing, normal = 0x80000000, 0x1 | 0x2 | 0x4, 3, 0x80
+    handle = create(host, generic_read, share_all, None, open_existing, normal, None)
+    if handle in (None, wintypes.HANDLE(-1).value):
+        code = ctypes.get_last_error()  # type: ignore[attr-defined]
+        if code in (2, 3):
+            raise FileNotFoundError(host)
+        if code == 5:
+            raise PermissionError(host)
+        raise ctypes.WinError(code)  # type: ignore[attr-defined]
+    fd = msvcrt.open_osfhandle(handle, os.O_RDONLY | getattr(os, "O_BINARY", 0))  # type: ignore[attr-defined]
+    return os.fdopen(fd, "rb")
 
 
 def _kill_tree(proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
