@@ -48,7 +48,9 @@ fi
 
 start=$(date +%s)
 rm -f "$HASH_FILE"
-if [ ! -x "$VENV/bin/python" ] || [ "$("$VENV/bin/python" -c 'import sys; print(sys._base_executable)')" != "$("$PY" -c 'import sys; print(sys.executable)')" ]; then
+# Reuse the venv only if it was made from the same interpreter (links resolved: python3 -> python3.11).
+realpy='import os, sys; print(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))'
+if [ ! -x "$VENV/bin/python" ] || [ "$("$VENV/bin/python" -c "$realpy")" != "$("$PY" -c "$realpy")" ]; then
   rm -rf "$VENV"
   "$PY" -m venv "$VENV"
 fi
