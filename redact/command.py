@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import stat
 import sys
@@ -115,18 +116,19 @@ def _walk_tar(path: Path, strip_top: bool, prefix: str) -> Iterator[Source]:
             raise UserError(f"{path}: corrupt or truncated archive ({exc})", EXIT_BAD_INPUT) from None
 
 
-def _tar_top(path: Path) -> tuple[str | None, bool]:
-    """(top directory, is a k8s bundle) of an archive, from its member names."""
+def _tar_top(path: Path) -> tuple[str | None, bool, list[str]]:
+    """(top directory, is a k8s bundle, safe member paths below the top) of an archive."""
     try:
         with tarfile.open(path, "r:*") as tf:
             names = [m.name for m in tf]
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise UserError(f"{path}: not a readable tar archive ({exc})", EXIT_BAD_INPUT) from None
-    tops = {n.split("/", 1)[0] for n in names if n}
+    safe = [r for r in (_safe_rel(n) for n in names) if r]
+    tops = {n.split("/", 1)[0] for n in safe}
     if len(tops) == 1:
         top = tops.pop()
-        return top, f"{top}/{MANIFEST_NAME}" in names
-    return None, False
+        return top, f"{top}/{MANIFEST_NAME}" in safe, [n.split("/", 1)[1] for n in safe if "/" in n]
+    return None, False, safe
 
 
 def _stamp() -> str:
@@ -163,9 +165,9 @@ def run_redact(args: argparse.Namespace) -> int:
     redactor.add_usernames(args.username)
 
     skipped: list[dict[str, str]] = []
-    sources, top_dir, in_manifest = _gather(args.paths, skipped)
+    inputs = _gather(args.paths, skipped)
     if categories:
-        redactor.add_hostnames(_node_names(sources))
+        redactor.add_hostnames(_node_names(inputs.names))
     to_tar = _is_archive(str(out))
     if not to_tar and out.exists() and any(out.iterdir() if out.is_dir() else [None]):
         if not args.force:
@@ -173,16 +175,16 @@ def run_redact(args: argparse.Namespace) -> int:
     items: list[dict[str, Any]] = []
     started = _now()
     if to_tar:
-        with BundleWriter(out, top_dir=redactor.obfuscate_path(top_dir), overwrite=args.force) as writer:
-            for src in sources:
+        with BundleWriter(out, top_dir=redactor.obfuscate_path(inputs.top_dir), overwrite=args.force) as writer:
+            for src in inputs.sources:
                 items.append(_redact_one(redactor, src, lambda rel, chunks: writer.add_stream(rel, chunks)))
-            manifest = _manifest(args, in_manifest, items, skipped, started)
+            manifest = _manifest(args, inputs.manifest, items, skipped, started)
             writer.finish(manifest, redactor.report())
     else:
         out.mkdir(parents=True, exist_ok=True)
-        for src in sources:
+        for src in inputs.sources:
             items.append(_redact_one(redactor, src, lambda rel, chunks: _write_file(out, rel, chunks)))
-        manifest = _manifest(args, in_manifest, items, skipped, started)
+        manifest = _manifest(args, inputs.manifest, items, skipped, started)
         _write_file(out, REDACTION_NAME, [orjson.dumps(redactor.report(), option=orjson.OPT_INDENT_2)])
         _write_file(out, MANIFEST_NAME, [orjson.dumps(manifest, option=orjson.OPT_INDENT_2)])
     map_note = ""
@@ -250,27 +252,41 @@ def _redact_one(redactor: Redactor, src: Source, store: Callable[[str, Any], Any
     return item
 
 
-def _gather(paths: list[str], skipped: list[dict[str, str]]) -> tuple[list[Source], str, dict[str, Any] | None]:
+@dataclass
+class _Inputs:
+    sources: Iterator[Source]          # lazy: archive members stream while the archive is open
+    top_dir: str
+    names: list[str]                   # member paths known up front (node names to obfuscate)
+    manifest: dict[str, Any] | None = None   # an input bundle's manifest, set once it was read
+
+
+def _gather(paths: list[str], skipped: list[dict[str, str]]) -> _Inputs:
     """Inputs as sources; one k8s bundle keeps its layout, anything else goes under input/."""
     if len(paths) == 1:
         p = Path(paths[0])
         if p.is_dir():
             root = _bundle_root_dir(p)
             if root is not None:
-                sources = [s for s in _walk_dir(root, "", skipped) if s.rel not in (MANIFEST_NAME, REDACTION_NAME)]
-                return sources, root.name, _load_manifest((root / MANIFEST_NAME).read_bytes())
+                listed = [s for s in _walk_dir(root, "", skipped) if s.rel not in (MANIFEST_NAME, REDACTION_NAME)]
+                inputs = _Inputs(iter(listed), root.name, [s.rel for s in listed])
+                inputs.manifest = _load_manifest((root / MANIFEST_NAME).read_bytes())
+                return inputs
         elif _is_archive(str(p)):
-            top, is_bundle = _tar_top(p)
+            top, is_bundle, names = _tar_top(p)
             if is_bundle and top:
-                manifest_raw = None
-                sources = []
-                for s in _walk_tar(p, strip_top=True, prefix=""):
-                    if s.rel == MANIFEST_NAME:
-                        manifest_raw = b"".join(s.chunks())
-                    elif s.rel != REDACTION_NAME:
-                        sources.append(_materialize(s))
-                return sources, top, _load_manifest(manifest_raw) if manifest_raw else None
-    sources = []
+                inputs = _Inputs(iter(()), top, names)
+
+                def members() -> Iterator[Source]:
+                    for src in _walk_tar(p, strip_top=True, prefix=""):
+                        if src.rel == MANIFEST_NAME:
+                            inputs.manifest = _load_manifest(b"".join(src.chunks()))
+                        elif src.rel != REDACTION_NAME:
+                            yield src
+
+                inputs.sources = members()
+                return inputs
+    parts: list[Iterator[Source]] = []
+    names: list[str] = []
     used: set[str] = set()
     for raw in paths:
         p = Path(raw)
@@ -282,19 +298,16 @@ def _gather(paths: list[str], skipped: list[dict[str, str]]) -> tuple[list[Sourc
             base = f"{name}-{n}"
         used.add(base)
         if p.is_dir():
-            sources.extend(_walk_dir(p, f"input/{base}/", skipped))
+            listed = list(_walk_dir(p, f"input/{base}/", skipped))
+            names += [s.rel for s in listed]
+            parts.append(iter(listed))
         elif _is_archive(raw):
-            sources.extend(_materialize(s) for s in _walk_tar(p, strip_top=False, prefix=f"input/{base}/"))
+            names += [f"input/{base}/{n}" for n in _tar_top(p)[2]]
+            parts.append(_walk_tar(p, strip_top=False, prefix=f"input/{base}/"))
         else:
-            sources.append(Source(f"input/{base}", str(p), _read_file(p)))
-    return sources, f"k8s-bundle-redacted-{_stamp()}", None
-
-
-def _materialize(src: Source) -> Source:
-    # Tar members must be read while the archive is open; they are read into memory here, never
-    # written anywhere unredacted. Archives handed to `redact` are support-sized.
-    data = b"".join(src.chunks())
-    return Source(src.rel, src.origin, lambda: iter([data]))
+            names.append(f"input/{base}")
+            parts.append(iter([Source(f"input/{base}", str(p), _read_file(p))]))
+    return _Inputs(itertools.chain.from_iterable(parts), f"k8s-bundle-redacted-{_stamp()}", names)
 
 
 def _load_manifest(raw: bytes | None) -> dict[str, Any] | None:
@@ -307,10 +320,10 @@ def _load_manifest(raw: bytes | None) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
-def _node_names(sources: list[Source]) -> set[str]:
+def _node_names(paths: list[str]) -> set[str]:
     names = set()
-    for s in sources:
-        parts = s.rel.split("/")
+    for rel in paths:
+        parts = rel.split("/")
         for i, part in enumerate(parts[:-2]):
             if part == "nodes":
                 names.add(parts[i + 1])
@@ -379,7 +392,7 @@ def run_verify(args: argparse.Namespace) -> int:
     elif path.is_file():
         if not _tar_like(path):
             raise UserError(f"{path}: not a bundle (expected a .tgz or a directory)", EXIT_BAD_INPUT)
-        top, _ = _tar_top(path)
+        top, _, _ = _tar_top(path)
         sources = _walk_tar(path, strip_top=top is not None, prefix="")
     else:
         raise UserError(f"{path}: not a file or directory", EXIT_BAD_INPUT)

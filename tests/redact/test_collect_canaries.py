@@ -6,6 +6,7 @@ syslog, pod and docker logs) and passes every byte through the redactor.
 """
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,21 @@ def test_verify_finds_the_collected_bundle_clean(bundle_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout
     assert "clean" in proc.stderr
+
+
+def test_redacting_a_bundle_again_keeps_layout_and_replaces_nothing(bundle_path: Path, tmp_path: Path,
+                                                                     collected: dict[str, bytes]) -> None:
+    out = tmp_path / "again.tgz"
+    proc = subprocess.run([sys.executable, "-m", "k8s_bundle.cli", "redact", str(bundle_path), "-o", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    again = tar_members(out)
+    assert set(again) == set(collected)
+    report = json.loads(again["redaction.json"])
+    assert report["total"] == 0, report["by_file"]          # placeholders are never re-redacted
+    for rel, data in collected.items():
+        if rel not in ("manifest.json", "redaction.json"):
+            assert again[rel] == data, rel
+    manifest = json.loads(again["manifest.json"])
+    assert manifest["redacted_again"]["argv"][0] == "redact"
+    assert len(manifest["items"]) == len(json.loads(collected["manifest.json"])["items"])
