@@ -124,9 +124,10 @@ def _logs(ctx: Context) -> list[Item]:
     return [
         GlobItem("c-k-logs", area, patterns=("/C/k/*.log", "/C/k/logs/*.log", "/C/k/logs/*/*.log"),
                  dest="logs", tail=True, per_file_cap=LOG_CAP, total_cap=4 * LOG_CAP),
-        GlobItem("var-log", area, patterns=("/C/var/log/kubelet/*.log", "/C/var/log/kube-proxy/*.log",
-                                            "/C/var/log/flanneld/*.log", "/C/var/log/containerd/*.log",
-                                            "/C/ProgramData/containerd/*.log", "/C/etc/kubernetes/logs/*.log"),
+        # klog's --log_dir files have no .log suffix (kubelet.exe.HOST.USER.log.INFO.20261122-105800.4212)
+        GlobItem("var-log", area, patterns=("/C/var/log/kubelet/*", "/C/var/log/kube-proxy/*",
+                                            "/C/var/log/flanneld/*", "/C/var/log/containerd/*",
+                                            "/C/ProgramData/containerd/*.log", "/C/etc/kubernetes/logs/*"),
                  dest="logs", tail=True, per_file_cap=LOG_CAP, total_cap=4 * LOG_CAP),
         GlobItem("pod-logs", area, patterns=("/C/var/log/pods/*/*/*.log",), dest="logs", tail=True,
                  per_file_cap=1024 * 1024, total_cap=LOG_CAP, max_files=300),

@@ -88,10 +88,15 @@ def collect_remote(args: Any, opts: Any, progress_factory: Callable[[], Any]) ->
         raise UserError(f"{output} exists; pass --force to overwrite it")
     results = []
     parts: list[Path] = []
+    seen: set[str] = set()
     try:
         for n, host in enumerate(hosts):
             part = output.with_name(f"{output.name}.node{n}.part.tgz")
             transport = transport_for(host, args, password)
+            # two hosts reporting the same name would collide in the bundle: keep both
+            while (transport.hostname or host).lower() in seen:
+                transport.hostname = f"{transport.hostname or host}-{n + 1}"
+            seen.add((transport.hostname or host).lower())
             try:
                 from dataclasses import replace
 
