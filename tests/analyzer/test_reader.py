@@ -297,3 +297,12 @@ def test_tar_without_top_directory(make_tar) -> None:
     path = make_tar([("./nodes/cp1/commands/sysctl.txt", SYSCTL), ("./manifest.json", b"{}")])
     got, reader = read_all(path)
     assert got == {"nodes/cp1/commands/sysctl.txt": SYSCTL, "manifest.json": b"{}"} and reader.problems == []
+
+
+def test_concatenated_gzip_members_are_one_stream(make_tar, tmp_path: Path) -> None:
+    plain = make_tar([(f"{TOP}/a.txt", b"a" * 3000), (f"{TOP}/manifest.json", b"{}")], name="b.tar", gz=False)
+    raw = plain.read_bytes()
+    path = tmp_path / "multi.tgz"
+    path.write_bytes(gzip.compress(raw[:1536]) + gzip.compress(raw[1536:]))   # as pigz/cat produce
+    got, reader = read_all(path)
+    assert got == {"a.txt": b"a" * 3000, "manifest.json": b"{}"} and reader.problems == []
