@@ -39,12 +39,15 @@ _KV = re.compile(
     rb"(?<![\w.-])(?P<key>[A-Za-z_][\w.-]{0,80}?)(?P<kq>\\?[\"'])?[ \t]*(?P<sep>[:=])[ \t]*" + _VALUE
 )
 _FLAG = re.compile(rb"(?<![\w-])--(?P<key>[A-Za-z][\w-]{0,80})(?:=|[ \t]+(?!-))" + _VALUE)
+_LINE_KV = re.compile(
+    rb"^[ \t]*(?:- )?(?P<key>[A-Za-z_][\w.-]{0,80})[ \t]*[:=][ \t]*(?P<value>[^\s\"'{\[<][^\r\n]*?)[ \t]*(?:\r)?$"
+)
 _LONE_FLAG = re.compile(rb"^[ \t]*--(?P<key>[A-Za-z][\w-]{0,80})[ \t\r]*$")
 _LINE_KEYS = re.compile(rb"(?<![\w.-])([A-Za-z_][\w.-]{0,80}?)\\?[\"']?[ \t]*[:=]")
 _SKIP_VALUES = {
     b"", b"true", b"false", b"yes", b"no", b"on", b"off", b"null", b"none", b"nil", b"<nil>",
     b"[]", b"{}", b"bearer", b"basic", b"redacted", b"<redacted>", b"-", b"required", b"optional",
-    b"string", b"str", b"bool", b"int",
+    b"string", b"str", b"bool", b"int", b"|", b">", b"|-", b">-", b"|+", b">+",
 }
 _MASK_ONLY = re.compile(rb"^(?:\*+|x+|X+|\.+|#+|<[\w -]+>|\{\{.*\}\}|\$.*|%[\w(].*)$")
 
@@ -278,8 +281,8 @@ class LineRedactor:
             s, e, v = span
             if skip_value(v):
                 return m.group(0)
+            before = line[: m.start()].strip(b" \t-{[,\"'")
             if m.group("sep") == b":" and not m.group("kq"):
-                before = line[: m.start()].strip(b" \t-{[,\"'")
                 if before and not _looks_random(v):
                     return m.group(0)  # prose such as "failed to get token: unauthorized"
             if rule.action == "cert-metadata":
@@ -288,6 +291,17 @@ class LineRedactor:
             whole = m.group(0)
             return whole[: s - base] + job.replace(rule, v, self.line_no) + whole[e - base:]
 
+        whole_line = _LINE_KV.match(line)
+        if whole_line is not None:
+            # `password: two words` / `secret = a b` at the start of a line (YAML, INI, env,
+            # Format-List): the value runs to the end of the line, not to the first blank.
+            key = whole_line.group("key").decode("latin-1")
+            value = whole_line.group("value")
+            rule = rs.classify_key(key, structured=False, sibling=sibling)
+            if rule is not None and rule.action != "cert-metadata" and not skip_value(value) \
+                    and not value.startswith((b"|", b">", b"&", b"*", b"!")):
+                s, e = whole_line.span("value")
+                return line[:s] + job.replace(rule, value, self.line_no) + line[e:]
         if b"--" in line:
             line = _FLAG.sub(flag_cb, line)
             lone = _LONE_FLAG.match(line)
