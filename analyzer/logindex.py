@@ -364,6 +364,12 @@ class LogIndexBuilder:
         line_no = 1
         for block in _utf8_blocks(chunks, self, self.chunk_bytes * 4):
             if fmt is None:
+                if _looks_binary(block[:65536]):
+                    self.problems.append(Problem("parse-error", "not a text log (binary content); not indexed",
+                                                 file, node))
+                    for _ in chunks:   # drain what is left of the member
+                        pass
+                    return
                 sample = block[:65536].decode("utf-8", "replace").split("\n", SNIFF_LINES * 2)[: SNIFF_LINES * 2]
                 fmt = sniff_format(sample)
                 self.formats[file] = fmt.name
@@ -481,6 +487,12 @@ def _utf8_blocks(chunks: Iterable[bytes], builder: LogIndexBuilder, max_line: in
         carry += decoder.decode(b"", final=True).encode("utf-8", "replace")
     if carry:
         yield carry
+
+
+def _looks_binary(head: bytes) -> bool:
+    """A journal file, core dump or image among the logs: NULs are rare in text (UTF-16 text
+    was transcoded before this check)."""
+    return len(head) >= 64 and head.count(0) > len(head) // 100
 
 
 def _read_lines(block: bytes, first_line: int) -> pl.DataFrame:

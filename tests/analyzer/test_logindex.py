@@ -166,3 +166,13 @@ def test_without_created_at_the_latest_absolute_time_sets_the_year() -> None:
 def test_empty_index_has_the_schema() -> None:
     assert dict(empty_log_index().schema) == SCHEMA
     assert dict(build_log_index([], CREATED).schema) == SCHEMA
+
+
+def test_binary_file_among_the_logs_is_skipped_with_a_problem() -> None:
+    builder = LogIndexBuilder()
+    binary = b"LPKSHHRH" + bytes(200) + bytes(range(256)) * 50   # how a journald .journal file starts
+    builder.add_file("cp1", "journal/system.journal", "nodes/cp1/logs/journal/system.journal", [binary, binary])
+    builder.add_file("cp1", "a.log", "nodes/cp1/logs/a.log", [b"text line\n"])
+    df = builder.finish(CREATED, OFFSETS)
+    assert df["source"].to_list() == ["a.log"]
+    assert [(p.kind, p.path) for p in builder.problems] == [("parse-error", "nodes/cp1/logs/journal/system.journal")]
