@@ -57,7 +57,7 @@ class Shell:
 
 class FakeWinRM:
     def __init__(self, tmp: Path, recorded_dir: str, drive_c: str, *, reject_auth: bool = False,
-                 require_client_cert: bool = False, hostname: str = "WIN-NODE1") -> None:
+                 require_client_cert: bool = False, hostname: str = "WIN-NODE1", ntlm: bool = False) -> None:
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import ec
@@ -69,6 +69,7 @@ class FakeWinRM:
         self.drive_c = drive_c
         self.reject_auth = reject_auth
         self.hostname = hostname
+        self.ntlm = ntlm   # NTLM over HTTP Negotiate, users from $NTLM_USER_FILE (pyspnego's server side)
         self.requests: list[tuple[str, int]] = []
         self.shells: dict[str, Shell] = {}
         self.serializer = Serializer()
@@ -123,9 +124,43 @@ class FakeWinRM:
 
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+            authenticated = False
+            auth_ctx: Any = None
+
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if owner.ntlm and not self.authenticated:
+                    status, payload, headers = self._ntlm(body)
+                    if status != 200:
+                        self._reply(status, payload, headers)
+                        return
                 status, payload, headers = owner.handle(body, dict(self.headers))
+                self._reply(status, payload, headers)
+
+            def _ntlm(self, body: bytes) -> tuple[int, bytes, dict[str, str]]:
+                """WinRM's connection-based Negotiate: 401 + challenge, then the authenticate message."""
+                import spnego
+
+                value = self.headers.get("Authorization", "")
+                if not value.startswith("Negotiate "):
+                    owner.requests.append(("401", len(body)))
+                    return 401, b"", {"WWW-Authenticate": "Negotiate"}
+                token = base64.b64decode(value.split(" ", 1)[1])
+                if self.auth_ctx is None:
+                    self.auth_ctx = spnego.server(protocol="ntlm")
+                try:
+                    out = self.auth_ctx.step(token)
+                except spnego.exceptions.SpnegoError:
+                    self.auth_ctx = None
+                    owner.requests.append(("401", len(body)))
+                    return 401, b"", {"WWW-Authenticate": "Negotiate"}
+                if not self.auth_ctx.complete:
+                    owner.requests.append(("401-challenge", len(body)))
+                    return 401, b"", {"WWW-Authenticate": "Negotiate " + base64.b64encode(out or b"").decode()}
+                self.authenticated = True
+                return 200, b"", {}
+
+            def _reply(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)

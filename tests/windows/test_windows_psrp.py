@@ -3,6 +3,7 @@ answers with recorded WSMan/PSRP exchanges (psrp_server.py), over real HTTPS."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -192,3 +193,37 @@ def test_large_event_log_streams_object_by_object(server, recorded_node):
         assert len(b"".join(s)) == 100_000 and s.truncated
     finally:
         t.close()
+
+
+@pytest.fixture
+def ntlm_users(tmp_path, monkeypatch):
+    users = tmp_path / "ntlm-users"
+    users.write_text("CONTOSO:k8sadmin:S3cret-pass\n")
+    monkeypatch.setenv("NTLM_USER_FILE", str(users))
+
+
+def test_ntlm_password_auth(tmp_path, recorded_node, ntlm_users):
+    """The usual path: NTLM over HTTPS with the password from the environment (never argv)."""
+    rec, drive = recorded_node
+    with FakeWinRM(_mk(tmp_path / "srv"), str(rec), str(drive), ntlm=True) as srv:
+        env = dict(os.environ, K8S_BUNDLE_WINRM_PASSWORD="S3cret-pass")
+        out = tmp_path / "ntlm.tgz"
+        proc = subprocess.run([sys.executable, "-m", "k8s_bundle.cli", "collect", "--winrm", f"127.0.0.1:{srv.port}",
+                               "--winrm-auth", "ntlm", "--winrm-user", "CONTOSO\\k8sadmin", "--winrm-ca-cert",
+                               srv.ca_file, "--only", "ports", "--progress", "none", "-o", str(out)],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert any(v == "401-challenge" for v, _ in srv.requests)
+    with tarfile.open(out) as tf:
+        manifest = json.load(tf.extractfile(next(m for m in tf.getmembers() if m.name.endswith("manifest.json"))))
+    assert "S3cret-pass" not in json.dumps(manifest)
+    assert {i["id"]: i["status"] for i in manifest["items"]}["reservedports"] == "ok"
+
+
+def test_ntlm_wrong_password_is_one_clear_line(tmp_path, recorded_node, ntlm_users):
+    rec, drive = recorded_node
+    with FakeWinRM(_mk(tmp_path / "srv"), str(rec), str(drive), ntlm=True) as srv:
+        t = PsrpTransport("127.0.0.1", port=srv.port, auth="ntlm", username="CONTOSO\\k8sadmin",
+                          password="not-the-password", ca_cert=srv.ca_file)
+        with pytest.raises(UserError, match=r"authentication failed \(HTTP 401, ntlm, user CONTOSO\\k8sadmin\)"):
+            t.connect()
