@@ -158,3 +158,22 @@ def test_without_cluster_objects(tmp_path: Path) -> None:
     ev = load_evidence(str(path))
     assert ev.cluster == {"available": False} and ev.log_index.height == 0
     assert ev.nodes["n1"]["sysctl"] == {"vm.swappiness": "1"} and ev.problems == []
+
+
+def test_members_in_any_encoding_parse(tmp_path: Path) -> None:
+    import codecs
+
+    path = tmp_path / "b.tgz"
+    with BundleWriter(path, TOP) as w:
+        w.add_bytes("nodes/n1/node.json", codecs.BOM_UTF8 + b'{"name": "n1", "os": "linux"}')
+        w.add_bytes("nodes/n1/commands/sysctl.txt",
+                    codecs.BOM_UTF16_LE + "net.ipv4.ip_forward = 1\r\nvm.swappiness = 0\r\n".encode("utf-16-le"))
+        w.add_bytes("nodes/n1/commands/lsmod.txt",
+                    codecs.BOM_UTF16_BE + "Module Size Used by\r\noverlay 151552 0\r\n".encode("utf-16-be"))
+        w.add_bytes("nodes/n1/files/etc/resolv.conf", b"# caf\xe9 latin-1 comment\r\nnameserver 10.96.0.10\r\n")
+        w.finish({"format_version": "1.0", "created_at": "2026-11-22T03:30:00Z", "nodes": [{"name": "n1"}], "items": []})
+    ev = load_evidence(str(path))
+    n1 = ev.nodes["n1"]
+    assert n1["os"] == "linux" and n1["sysctl"] == {"net.ipv4.ip_forward": "1", "vm.swappiness": "0"}
+    assert n1["lsmod"] == ["overlay"] and n1["resolv"]["nameservers"] == ["10.96.0.10"]
+    assert ev.problems == []
