@@ -101,11 +101,12 @@ class LineRedactor:
         self.pem_lines = 0
         self.pem_hmac: Any = None
         self.pending_flag: "Rule | None" = None
+        self.block: tuple[int, "Rule"] | None = None  # `password: |` seen: (indent, rule)
         self.line_no = 0  # 1-based number of the last line handled (for verify hits)
 
     @property
     def sticky(self) -> bool:
-        return self.in_pem or self.pending_flag is not None
+        return self.in_pem or self.pending_flag is not None or self.block is not None
 
     # -- block level -------------------------------------------------------------------------
     def feed(self, block: bytes) -> bytes:
@@ -154,6 +155,7 @@ class LineRedactor:
         if self.in_pem:
             return self._close_pem() + b"\n"
         self.pending_flag = None
+        self.block = None
         return b""
 
     def _candidate_starts(self, block: bytes) -> list[int]:
@@ -185,6 +187,15 @@ class LineRedactor:
         """Redact one line (no newline). None drops the line (inside a private key block)."""
         if self.in_pem:
             return self._pem_continue(line)
+        if self.block is not None:
+            indent, rule = self.block
+            content = line.strip()
+            if not content:
+                return line
+            lead = len(line) - len(line.lstrip())
+            if lead > indent:
+                return line[:lead] + self.job.replace(rule, content, self.line_no) + line[len(line.rstrip()):]
+            self.block = None
         if self.pending_flag is not None:
             rule = self.pending_flag
             self.pending_flag = None
@@ -298,10 +309,14 @@ class LineRedactor:
             key = whole_line.group("key").decode("latin-1")
             value = whole_line.group("value")
             rule = rs.classify_key(key, structured=False, sibling=sibling)
-            if rule is not None and rule.action != "cert-metadata" and not skip_value(value) \
-                    and not value.startswith((b"|", b">", b"&", b"*", b"!")):
-                s, e = whole_line.span("value")
-                return line[:s] + job.replace(rule, value, self.line_no) + line[e:]
+            if rule is not None and rule.action != "cert-metadata":
+                if value.startswith((b"|", b">")) and len(value) <= 3:
+                    # a YAML block scalar: the secret is on the following, deeper lines
+                    self.block = (len(line) - len(line.lstrip()), rule)
+                    return line
+                if not skip_value(value) and not value.startswith((b"&", b"*", b"!")):
+                    s, e = whole_line.span("value")
+                    return line[:s] + job.replace(rule, value, self.line_no) + line[e:]
         if b"--" in line:
             line = _FLAG.sub(flag_cb, line)
             lone = _LONE_FLAG.match(line)

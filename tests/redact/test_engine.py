@@ -211,3 +211,14 @@ def test_obfuscation_consistent_structure_preserving_and_map_beside(tmp_path: Pa
                    "--obfuscation-map", str(mp)).returncode == 0
     b2 = next(v for k, v in tar_members(out2).items() if k.endswith("b.log")).decode()
     assert b2 == b
+
+
+def test_text_mode_values_to_end_of_line_and_block_scalars() -> None:
+    # not parseable as YAML (tab indentation), so the text rules alone must do it
+    text = (b"config:\n\tbroken: [\n  Password    : two secret words\n  token: |\n    Zm9vYmFyCg1\n"
+            b"    YmF6cXV4Cg2\n  other: keep\nfailed to get token: unauthorized\n")
+    out = Redactor().redact_bytes("nodes/n/commands/app-config.txt", text).decode()
+    for secret in ("two secret words", "secret words", "Zm9vYmFyCg1", "YmF6cXV4Cg2"):
+        assert secret not in out
+    assert "  other: keep\n" in out and "failed to get token: unauthorized" in out
+    assert out.count("<redacted:secret:") == 3
