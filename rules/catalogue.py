@@ -102,6 +102,16 @@ def render_markdown(catalogue: dict[str, Any] | None = None, rules: list[dict[st
             target = ", ".join(f"`{i}`" for i in sec["rules"]) if sec.get("rules") else "— " + _md(sec["reason"]["en"])
             lines.append(f"| {name} | {target} |")
         lines.append("")
+    windows: dict[str, list[str]] = {}
+    for r in rules:
+        for ref in r.get("references") or []:
+            if ref.get("seed", "").startswith("004 "):
+                windows.setdefault(ref["seed"][4:], []).append(r["id"])
+    if windows:
+        lines += ["### 004 Windows (from the Windows rules' own references, rules/windows)", "",
+                  "| section | rules |", "|---|---|"]
+        lines += [f"| {_md(sec)} | {', '.join(f'`{i}`' for i in ids)} |" for sec, ids in sorted(windows.items())]
+        lines.append("")
     lines += ["### Beyond the seeds", "", "| group | rules |", "|---|---|"]
     for group, ids in (catalogue.get("beyond_seeds") or {}).items():
         lines.append(f"| {_md(group)} | {', '.join(f'`{i}`' for i in ids)} |")
