@@ -475,6 +475,7 @@ resources:
     sa_file_jwt, sa_file_core = g.jwt()
     c.canary("serviceaccount-token-file", sa_file_core)
     c.files["/var/run/secrets/kubernetes.io/serviceaccount/token"] = sa_file_jwt.encode()
+    c.files["/var/lib/kubelet/token"] = c.canary("tokenfile-contents", g.tok(36)).encode() + b"\n"
     csv_tok = c.canary("known-tokens-csv", g.tok(32))
     c.files["/etc/kubernetes/known_tokens.csv"] = f"{csv_tok},admin,1,system:masters\n".encode()
     c.encoded_only.update({"docker-auth-password", "log-basic-password", "secret-data",
