@@ -177,25 +177,34 @@ def _process_rows(ctx: Context) -> list[dict[str, Any]]:
     time.sleep(0.5)  # cpu_percent needs two samples
     rows = []
     for p in procs:
-        info = p.info
         try:
-            cpu = p.cpu_percent(None)
-        except psutil.Error:
-            cpu = None
-        try:
-            fds = p.num_fds()
-        except psutil.Error:
-            fds = None
-        mem = info.get("memory_info")
-        rows.append({
-            "pid": info["pid"], "ppid": info.get("ppid"), "name": info.get("name"),
-            "user": info.get("username"), "cmdline": " ".join(info.get("cmdline") or []),
-            "rss": mem.rss if mem else None, "cpu_percent": cpu, "threads": info.get("num_threads"),
-            "fds": fds, "inotify": _inotify_count(p), "status": info.get("status"),
-            "started": dt.datetime.fromtimestamp(info["create_time"], dt.timezone.utc)
-            .strftime("%Y-%m-%dT%H:%M:%SZ") if info.get("create_time") else None,
-        })
+            rows.append(_process_row(p))
+        except Exception:  # noqa: BLE001 - a process that vanished or changed mid-read
+            continue
     return rows
+
+
+def _process_row(p: Any) -> dict[str, Any]:
+    import psutil
+
+    info = p.info
+    try:
+        cpu = p.cpu_percent(None)
+    except psutil.Error:
+        cpu = None
+    try:
+        fds = p.num_fds()
+    except psutil.Error:
+        fds = None
+    mem = info.get("memory_info")
+    return {
+        "pid": info["pid"], "ppid": info.get("ppid"), "name": info.get("name"),
+        "user": info.get("username"), "cmdline": " ".join(info.get("cmdline") or []),
+        "rss": mem.rss if mem else None, "cpu_percent": cpu, "threads": info.get("num_threads"),
+        "fds": fds, "inotify": _inotify_count(p), "status": info.get("status"),
+        "started": dt.datetime.fromtimestamp(info["create_time"], dt.timezone.utc)
+        .strftime("%Y-%m-%dT%H:%M:%SZ") if info.get("create_time") else None,
+    }
 
 
 def _rows(ctx: Context) -> list[dict[str, Any]]:

@@ -33,10 +33,12 @@ def test_real_collection_reads_back(real_bundle):
     m = b.manifest
     assert m["partial"] is False and m["collection"]["root"] == "/" and m["collection"]["live"]
     # The machine's own facts came through commands that really ran.
-    assert b.item("uname")["status"] == "ok"
+    assert b.item("uname")["status"] == "ok", b.item("uname")
     assert b.text(f"nodes/{node}/commands/uname.txt").startswith("Linux ")
     assert "MemTotal:" in b.text(f"nodes/{node}/commands/meminfo.txt")
-    procs = json.loads(b.members[f"nodes/{node}/commands/processes.json"])
+    rec = b.item("processes")
+    assert rec["status"] == "ok", rec
+    procs = json.loads(b.members[rec["path"]])
     assert any("k8s_bundle.cli" in p["cmdline"] for p in procs)       # it saw itself
     assert f"bundle written: {out}" in proc.stderr
 
