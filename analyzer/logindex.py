@@ -500,6 +500,10 @@ def _read_lines(block: bytes, first_line: int) -> pl.DataFrame:
 
     polars' own line reader does the splitting in Rust; it refuses invalid UTF-8, which is
     then replaced by U+FFFD in Python (only for such blocks)."""
+    if not hasattr(pl, "read_lines"):   # polars before read_lines: split in one string expression
+        text = block.decode("utf-8", "replace").replace("\r\n", "\n").removesuffix("\n")
+        lines = pl.Series("raw", [text], dtype=pl.String).str.split("\n").explode() if text else pl.Series("raw", [], pl.String)
+        return pl.DataFrame({"raw": lines}).with_row_index("line", offset=first_line)
     try:
         return pl.read_lines(block, name="raw", row_index_name="line", row_index_offset=first_line)
     except pl.exceptions.ComputeError:

@@ -176,3 +176,15 @@ def test_binary_file_among_the_logs_is_skipped_with_a_problem() -> None:
     df = builder.finish(CREATED, OFFSETS)
     assert df["source"].to_list() == ["a.log"]
     assert [(p.kind, p.path) for p in builder.problems] == [("parse-error", "nodes/cp1/logs/journal/system.journal")]
+
+
+def test_line_split_fallback_for_polars_without_read_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    import polars as pl
+
+    from k8s_bundle.analyzer.logindex import _read_lines
+
+    block = b"a\r\nb\n\nc \xff\n"
+    fast = _read_lines(block, 5)
+    monkeypatch.delattr(pl, "read_lines")
+    assert _read_lines(block, 5).to_dicts() == fast.to_dicts() == [
+        {"line": 5, "raw": "a"}, {"line": 6, "raw": "b"}, {"line": 7, "raw": ""}, {"line": 8, "raw": "c \ufffd"}]
