@@ -16,7 +16,6 @@ Ratios are against sos clean measured in the same run. Not a test: run on demand
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import random
 import resource

@@ -19,7 +19,7 @@ from k8s_bundle import FORMAT_VERSION, __version__
 from k8s_bundle.bundle_writer import MANIFEST_NAME, REDACTION_NAME, BundleWriter
 from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_NO_SPACE, EXIT_OK, EXIT_USAGE, EXIT_WARNINGS, UserError
 from k8s_bundle.redact.engine import RedactionError, Redactor
-from k8s_bundle.redact.obfuscate import load_map, map_path_for, parse_categories, write_map
+from k8s_bundle.redact.obfuscate import load_map, parse_categories, write_map
 from k8s_bundle.redact.rules import RuleFileError
 
 CHUNK = 1 << 20

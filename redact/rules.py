@@ -190,6 +190,13 @@ def _compile(pattern: str, where: str, what: str, flags: int = 0) -> re.Pattern[
         raise RuleFileError(f"{where}: bad {what} regex {pattern!r}: {exc}") from None
 
 
+def _compile_bytes(pattern: str, where: str, what: str) -> re.Pattern[bytes]:
+    try:
+        return re.compile(pattern.encode("utf-8"))
+    except re.error as exc:
+        raise RuleFileError(f"{where}: bad {what} regex {pattern!r}: {exc}") from None
+
+
 def _parse_rule(raw: Any, where: str, custom: bool) -> Rule:
     if not isinstance(raw, dict):
         raise RuleFileError(f"{where}: a rule must be a mapping")
@@ -213,12 +220,11 @@ def _parse_rule(raw: Any, where: str, custom: bool) -> Rule:
                 text=bool(raw.get("text", True)), flags_only=bool(raw.get("flags_only", False)))
     shape = shapes[0]
     if shape == "regex":
-        rule.regex = _compile(str(raw["regex"]), where, "regex")
-        rule.regex = re.compile(rule.regex.pattern.encode("utf-8"), rule.regex.flags & ~re.UNICODE)
+        # Text is scanned as bytes (no decoding on the hot path), so rule regexes are bytes too.
+        rule.regex = _compile_bytes(str(raw["regex"]), where, "regex")
         rule.prefilter = tuple(str(w).lower().encode() for w in _as_list(raw.get("prefilter", []), "prefilter", where))
         if "prefilter_regex" in raw:
-            rule.prefilter_regex = _compile(str(raw["prefilter_regex"]).encode().decode(), where, "prefilter_regex")
-            rule.prefilter_regex = re.compile(rule.prefilter_regex.pattern.encode("utf-8"))
+            rule.prefilter_regex = _compile_bytes(str(raw["prefilter_regex"]), where, "prefilter_regex")
         if "validate" in raw:
             name = raw["validate"]
             if name not in VALIDATORS:
