@@ -1,11 +1,12 @@
 # One event log as JSON lines, newest first (a size cap then keeps the newest events), for the
-# last $Seconds seconds. Each line is written as soon as it is read: nothing is held whole.
+# last $Seconds seconds. A pipeline, not a variable: each event is written as soon as it is
+# read, so a large log is never held whole, here or on the collector's side.
 $start = (Get-Date).AddSeconds(-$Seconds)
-$events = Get-WinEvent -FilterHashtable @{ LogName = $LogName; StartTime = $start } -ErrorAction SilentlyContinue
-foreach ($e in $events) {
-    [pscustomobject]@{
-        TimeCreated = $e.TimeCreated.ToUniversalTime().ToString('o'); Id = $e.Id; Level = $e.Level
-        LevelDisplayName = $e.LevelDisplayName; ProviderName = $e.ProviderName; LogName = $e.LogName
-        Message = $e.Message
-    } | ConvertTo-Json -Compress
-}
+Get-WinEvent -FilterHashtable @{ LogName = $LogName; StartTime = $start } -ErrorAction SilentlyContinue |
+    ForEach-Object {
+        [pscustomobject]@{
+            TimeCreated = $_.TimeCreated.ToUniversalTime().ToString('o'); Id = $_.Id; Level = $_.Level
+            LevelDisplayName = $_.LevelDisplayName; ProviderName = $_.ProviderName; LogName = $_.LogName
+            Message = $_.Message
+        } | ConvertTo-Json -Compress
+    }
