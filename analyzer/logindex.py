@@ -267,6 +267,7 @@ _INNER_LEVELS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("logfmt", re.compile(r'\blevel="?[A-Za-z]+'), r'\blevel="?([A-Za-z]+)'),
     ("json", re.compile(r'"(?:level|severity)":\s*"[A-Za-z]+"'), r'"(?:level|severity)":\s*"([A-Za-z]+)"'),
     ("etcd", re.compile(r"^[IWENDC] \| "), r"^([IWENDC]) \| "),
+    ("bracket", re.compile(r"^\[(?:INFO|ERROR|WARNING|WARN|DEBUG|FATAL|PANIC)\] "), r"^\[([A-Z]+)\] "),  # CoreDNS
 )
 # logrus text repeats the wrapper's time: `time="2026-11-22T11:30:00.1+08:00" level=...`
 _LOGFMT_TIME = r'^(time="?[0-9][^" ]*"? )'

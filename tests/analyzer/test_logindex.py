@@ -188,3 +188,11 @@ def test_line_split_fallback_for_polars_without_read_lines(monkeypatch: pytest.M
     monkeypatch.delattr(pl, "read_lines")
     assert _read_lines(block, 5).to_dicts() == fast.to_dicts() == [
         {"line": 5, "raw": "a"}, {"line": 6, "raw": "b"}, {"line": 7, "raw": ""}, {"line": 8, "raw": "c \ufffd"}]
+
+
+def test_coredns_bracket_levels_in_a_cri_log() -> None:
+    rows = index("var/log/pods/kube-system_coredns-x_1/coredns/0.log", (
+        b"2026-11-22T03:00:00.1Z stdout F [INFO] plugin/reload: Running configuration SHA512 = 1234\n"
+        b"2026-11-22T03:00:01.1Z stdout F [ERROR] plugin/errors: 2 example.com. A: read udp 10.244.0.5:4353->8.8.8.8:53: i/o timeout\n"))
+    assert [r["level"] for r in rows] == ["I", "E"]
+    assert rows[1]["message"].startswith("[ERROR] plugin/errors")
