@@ -221,6 +221,8 @@ class LocalTransport:
         sel.register(proc.stderr, selectors.EVENT_READ, "err")
         ring = _TailRing(cap)       # tail mode: the newest bytes
         read_total = 0
+        outputs_closed = False       # both pipes reached EOF: the command is ending by itself
+        killed = False
         try:
             while sel.get_map():
                 if stop.is_set():
@@ -258,6 +260,7 @@ class LocalTransport:
                     if s.truncated:
                         sel = _close_all(sel)
                         break
+            outputs_closed = not (s.timed_out or s.truncated)
             if tail:
                 if ring.dropped:
                     s.truncated = True
@@ -267,7 +270,7 @@ class LocalTransport:
         finally:
             sel.close()
             if proc.poll() is None:
-                if not (s.timed_out or s.truncated):
+                if outputs_closed:
                     # Output closed but the process still runs: give it a moment to exit.
                     try:
                         proc.wait(timeout=max(0.0, min(2.0, deadline - time.monotonic())))
@@ -275,12 +278,14 @@ class LocalTransport:
                         s.timed_out = True
                 if proc.poll() is None:
                     _kill_group(proc)
+                    killed = True
             for f in (proc.stdout, proc.stderr):
                 try:
                     f.close()
                 except OSError:
                     pass
-            s.exit_code = proc.returncode if not s.timed_out else None
+            # Killed by us (timeout, cap, interrupt): its exit status says nothing about it.
+            s.exit_code = None if (s.timed_out or killed) else proc.returncode
 
 
 class _TailRing:
