@@ -160,6 +160,15 @@ def _cert_meta(value: Any) -> dict[str, Any] | None:
             "not_after": md.get("not_after"), "sha256": md.get("fingerprint_sha256"), "count": len(certs)}
 
 
+@parser("commands/kubeconfig-probe.json", fact="kubeconfig_probe")
+def parse_kubeconfig_probe(text: str) -> dict[str, Any]:
+    """`{tried: [{path, ok, result}], using: {path, version} or null}`: which kubeconfig reached the API."""
+    doc = load_json(text)
+    if not isinstance(doc, dict):
+        raise ValueError("kubeconfig-probe.json is not a JSON object")
+    return doc
+
+
 # -- certificates --------------------------------------------------------------------------------
 @parser("certs.json", fact="certs")
 def parse_certs_json(text: str) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ _ROUTE_KEYS = {"via": "gateway", "dev": "dev", "table": "table", "proto": "proto
                "src": "src", "metric": "metric", "mtu": "mtu", "pref": "pref", "weight": "weight"}
 
 
-@parser("commands/ip-route.txt", fact="routes")
+@parser("commands/ip-route.txt", "commands/ip6-route.txt", fact="routes", merge="list")
 def parse_ip_route(text: str) -> list[dict[str, Any]]:
     """`ip route show table all` (and `ip -6 route`); multipath `nexthop` lines attach to the
     route above them as `nexthops`."""
@@ -142,6 +142,12 @@ def parse_ip6tables_save(text: str) -> dict[str, Any]:
     return _iptables(text)
 
 
+@parser("commands/iptables-legacy-save.txt", fact="iptables_legacy")
+def parse_iptables_legacy_save(text: str) -> dict[str, Any]:
+    """`iptables-legacy-save`: rules in the legacy back end (mixed back ends break kube-proxy)."""
+    return _iptables(text)
+
+
 def _iptables(text: str) -> dict[str, Any]:
     tables: dict[str, Any] = {}
     chains: dict[str, Any] | None = None
@@ -182,15 +188,15 @@ def parse_iptables_version(text: str) -> str | None:
 _SS_USERS = re.compile(r'\("(?P<name>[^"]*)",pid=(?P<pid>\d+)')
 
 
-@parser("commands/ss-listen.txt", fact="listening")
-def parse_ss_listen(text: str) -> list[dict[str, Any]]:
+@parser("commands/ss-listen.txt", fact="listening", merge="list")
+def parse_ss_listen(text: str, *, default_proto: str = "tcp") -> list[dict[str, Any]]:
     """`ss -tlnpH` (a header line and a leading Netid column are tolerated)."""
     out = []
     for line in text.splitlines():
         words = line.split()
         if not words or words[0] in ("State", "Netid"):
             continue
-        proto = "tcp"
+        proto = default_proto
         if words[0] in ("tcp", "udp", "tcp6", "udp6", "sctp"):
             proto = words.pop(0)
         if len(words) < 4:
@@ -204,6 +210,12 @@ def parse_ss_listen(text: str) -> list[dict[str, Any]]:
                     "process": users["name"] if users else None,
                     "pid": int(users["pid"]) if users else None})
     return out
+
+
+@parser("commands/ss-listen-udp.txt", fact="listening", merge="list")
+def parse_ss_listen_udp(text: str) -> list[dict[str, Any]]:
+    """`ss -ulnpH`: UDP sockets (state `UNCONN`) join `node.listening` with proto `udp`."""
+    return parse_ss_listen(text, default_proto="udp")
 
 
 @parser("commands/hostname-i.txt", fact="hostname_ips")

@@ -139,7 +139,7 @@ def _json_object(text: str) -> Any:
     return doc
 
 
-for _name in ("info", "ps", "pods", "images", "version"):
+for _name in ("info", "ps", "pods", "images", "version", "stats"):
     parser(f"commands/crictl-{_name}.json", fact=f"crictl_{_name}")(_json_object)
 
 

@@ -261,6 +261,57 @@ def parse_conntrack_count(text: str) -> dict[str, int | None]:
     return out
 
 
+@parser("commands/timedatectl.txt", fact="timedatectl")
+def parse_timedatectl(text: str) -> dict[str, str]:
+    """`timedatectl show`: `NTPSynchronized=no`, `Timezone=Asia/Shanghai`, ..."""
+    out = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key and " " not in key:
+            out[key] = value
+    if not out:
+        raise ValueError("no key=value lines (not `timedatectl show` output)")
+    return out
+
+
+@parser("commands/getenforce.txt", fact="selinux")
+def parse_getenforce(text: str) -> str:
+    """`getenforce`: `enforcing`, `permissive` or `disabled` (lower-cased)."""
+    value = text.strip().lower()
+    if value not in ("enforcing", "permissive", "disabled"):
+        raise ValueError(f"unexpected getenforce output {value[:40]!r}")
+    return value
+
+
+@parser("commands/loadavg.txt", fact="loadavg")
+def parse_loadavg(text: str) -> dict[str, Any]:
+    """/proc/loadavg: `0.52 0.58 0.59 2/1234 5678`."""
+    f = text.split()
+    running, _, total = f[3].partition("/")
+    return {"load1": float(f[0]), "load5": float(f[1]), "load15": float(f[2]),
+            "running": to_int(running), "total": to_int(total)}
+
+
+@parser("commands/cgroup-controllers.txt", fact="cgroup_controllers")
+def parse_proc_cgroups(text: str) -> dict[str, dict[str, int]]:
+    """/proc/cgroups: `{memory: {hierarchy, num_cgroups, enabled}}` (enabled 0 means the
+    controller is off, e.g. `cgroup_enable=memory` missing on Raspberry Pi kernels)."""
+    out = {}
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) == 4 and not line.startswith("#") and all(x.isdigit() for x in f[1:]):
+            out[f[0]] = {"hierarchy": int(f[1]), "num_cgroups": int(f[2]), "enabled": int(f[3])}
+    return out
+
+
+@parser("commands/process-summary.json", fact="process_summary")
+def parse_process_summary(text: str) -> dict[str, Any]:
+    doc = load_json(text)
+    if not isinstance(doc, dict):
+        raise ValueError("process-summary.json is not a JSON object")
+    return doc
+
+
 _KVER = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
 
 

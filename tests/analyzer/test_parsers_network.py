@@ -141,3 +141,21 @@ def test_hostname_i_and_resolv() -> None:
     out = network.parse_resolv_conf("# This is /etc/resolv.conf managed by systemd-resolved\nnameserver 127.0.0.53\n"
                                     "options edns0 trust-ad\nsearch corp.example lan\n")
     assert out == {"nameservers": ["127.0.0.53"], "search": ["corp.example", "lan"], "options": ["edns0", "trust-ad"]}
+
+
+def test_udp_listeners_and_ipv6_routes_join_the_same_facts(tmp_path) -> None:
+    from k8s_bundle.analyzer.evidence import load_evidence
+    from k8s_bundle.bundle_writer import BundleWriter
+
+    path = tmp_path / "b.tgz"
+    with BundleWriter(path, "k8s-bundle-n1-20261122T113000Z") as w:
+        w.add_bytes("nodes/n1/commands/ss-listen.txt", SS.encode())
+        w.add_bytes("nodes/n1/commands/ss-listen-udp.txt", b"UNCONN 0 0 0.0.0.0:8472 0.0.0.0:*\n")
+        w.add_bytes("nodes/n1/commands/ip-route.txt", b"default via 192.168.1.1 dev eth0\n")
+        w.add_bytes("nodes/n1/commands/ip6-route.txt", b"fe80::/64 dev eth0 proto kernel metric 256 pref medium\n")
+        w.add_bytes("nodes/n1/commands/iptables-legacy-save.txt", b"*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -j KUBE-FORWARD\nCOMMIT\n")
+        w.finish({"format_version": "1.0", "nodes": [{"name": "n1"}], "items": []})
+    n1 = load_evidence(str(path)).nodes["n1"]
+    assert ("udp", 8472) in [(x["proto"], x["port"]) for x in n1["listening"]] and len(n1["listening"]) == 6
+    assert [r["dst"] for r in n1["routes"]] == ["default", "fe80::/64"]
+    assert n1["iptables_legacy"]["rule_count"] == 1

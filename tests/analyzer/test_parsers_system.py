@@ -163,3 +163,17 @@ def test_os_release_and_binaries_and_processes() -> None:
     assert system.parse_binaries('{"kubelet": {"path": "/usr/bin/kubelet", "version": "v1.29.3"}, '
                                  '"conntrack": {"path": null, "version": null}}')["conntrack"]["path"] is None
     assert system.parse_processes('[{"pid": 1, "name": "systemd"}]') == [{"pid": 1, "name": "systemd"}]
+
+
+def test_timedatectl_selinux_loadavg_proc_cgroups() -> None:
+    t = system.parse_timedatectl("Timezone=Asia/Shanghai\nLocalRTC=no\nCanNTP=yes\nNTP=yes\nNTPSynchronized=no\n"
+                                 "TimeUSec=Sun 2026-11-22 19:30:00 CST\n")
+    assert t["NTPSynchronized"] == "no" and t["Timezone"] == "Asia/Shanghai"
+    assert system.parse_getenforce("Enforcing\n") == "enforcing"
+    with pytest.raises(ValueError):
+        system.parse_getenforce("getenforce: command not found\n")
+    assert system.parse_loadavg("12.50 8.01 4.20 9/1834 42311\n") == {
+        "load1": 12.5, "load5": 8.01, "load15": 4.2, "running": 9, "total": 1834}
+    cg = system.parse_proc_cgroups("#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t0\t80\t1\n"
+                                   "memory\t0\t80\t0\npids\t0\t80\t1\n")
+    assert cg["memory"] == {"hierarchy": 0, "num_cgroups": 80, "enabled": 0} and cg["pids"]["enabled"] == 1
