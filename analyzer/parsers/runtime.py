@@ -16,9 +16,11 @@ _DOCKER_TEXT_KEYS = {"StorageDriver": "Driver", "Running": "ContainersRunning", 
 _DOCKER_INT_KEYS = {"Containers", "ContainersRunning", "ContainersPaused", "ContainersStopped", "Images", "NCPU"}
 
 
-@parser("commands/docker-info.json", "commands/docker-info.txt", fact="docker_info")
+@parser("commands/docker-info-text.txt", fact="docker_info", priority=0)
+@parser("commands/docker-info.json", "commands/docker-info.txt", fact="docker_info", priority=1)
 def parse_docker_info(text: str) -> dict[str, Any]:
-    """`docker info --format '{{json .}}'`, or the text form normalised to the same keys."""
+    """`docker info --format '{{json .}}'`, or the text form normalised to the same keys
+    (the JSON output wins when both were collected and parse)."""
     body = text.strip()
     if body.startswith("{"):
         doc = load_json(body)
@@ -151,6 +153,13 @@ def parse_containerd_config(text: str) -> dict[str, Any]:
 @parser("commands/containerd-config-dump.txt", fact="containerd_config", priority=1)
 def parse_containerd_dump(text: str) -> dict[str, Any]:
     """`containerd config dump` (the effective configuration: preferred over config.toml)."""
+    return load_toml(text)
+
+
+@parser("files/etc/crio/crio.conf", fact="crio_config", priority=0)
+@parser("commands/crio-config.txt", fact="crio_config", priority=1)
+def parse_crio_config(text: str) -> dict[str, Any]:
+    """CRI-O's TOML (`crio config` is the effective one): `crio.runtime.cgroup_manager`, ..."""
     return load_toml(text)
 
 

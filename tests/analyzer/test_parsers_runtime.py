@@ -129,3 +129,17 @@ def test_crictl_json_passthrough() -> None:
     out = spec.run('{"containers": [{"id": "abc", "state": "CONTAINER_EXITED", "metadata": {"name": "etcd"}}]}',
                    "commands/crictl-ps.json")
     assert out["containers"][0]["state"] == "CONTAINER_EXITED"
+
+
+def test_crio_config_and_docker_info_priority(tmp_path) -> None:
+    from k8s_bundle.analyzer.evidence import load_evidence
+    from k8s_bundle.bundle_writer import BundleWriter
+
+    crio = runtime.parse_crio_config('[crio.runtime]\ncgroup_manager = "cgroupfs"\nconmon_cgroup = "pod"\n')
+    assert crio["crio"]["runtime"]["cgroup_manager"] == "cgroupfs"
+    path = tmp_path / "b.tgz"
+    with BundleWriter(path, "k8s-bundle-n1-20261122T113000Z") as w:
+        w.add_bytes("nodes/n1/commands/docker-info.json", b'{"CgroupDriver": "systemd", "ServerVersion": "24.0.7"}')
+        w.add_bytes("nodes/n1/commands/docker-info-text.txt", DOCKER_INFO_TEXT.encode())
+        w.finish({"format_version": "1.0", "nodes": [{"name": "n1"}], "items": []})
+    assert load_evidence(str(path)).nodes["n1"]["docker_info"]["CgroupDriver"] == "systemd"
