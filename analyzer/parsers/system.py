@@ -144,7 +144,8 @@ def _unescape(text: str) -> str:
     return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), text)
 
 
-@parser("commands/mounts.txt", "commands/mountinfo.txt", "commands/mount.txt", fact="mounts")
+@parser("commands/mountinfo.txt", fact="mounts", priority=1)   # richest: propagation flags
+@parser("commands/mounts.txt", "commands/mount.txt", fact="mounts", priority=0)
 def parse_mounts(text: str) -> list[dict[str, Any]]:
     """/proc/self/mountinfo, /proc/mounts or `mount` output (sniffed per line).
 
