@@ -46,7 +46,7 @@ _LONE_FLAG = re.compile(rb"^[ \t]*--(?P<key>[A-Za-z][\w-]{0,80})[ \t\r]*$")
 _LINE_KEYS = re.compile(rb"(?<![\w.-])([A-Za-z_][\w.-]{0,80}?)\\?[\"']?[ \t]*[:=]")
 _SKIP_VALUES = {
     b"", b"true", b"false", b"yes", b"no", b"on", b"off", b"null", b"none", b"nil", b"<nil>",
-    b"[]", b"{}", b"bearer", b"basic", b"redacted", b"<redacted>", b"-", b"required", b"optional",
+    b"[]", b"{}", b"bearer", b"basic", b"token", b"digest", b"negotiate", b"redacted", b"<redacted>", b"-", b"required", b"optional",
     b"string", b"str", b"bool", b"int", b"|", b">", b"|-", b">-", b"|+", b">+",
 }
 _MASK_ONLY = re.compile(rb"^(?:\*+|x+|X+|\.+|#+|<[\w -]+>|\{\{.*\}\}|\$.*|%[\w(].*)$")
@@ -271,11 +271,13 @@ class LineRedactor:
             return whole[: s - base] + job.replace(rule, v, self.line_no) + whole[e - base:]
 
         def inner(m: re.Match[bytes], span: tuple[int, int, bytes] | None) -> bytes:
-            # A quoted value of an ordinary key may itself hold key=value pairs
-            # ({"log": "DB_PASSWORD=..."}, conn="Server=db;Password=..."): scan inside it.
-            if span is None or m.group("v4") is not None:
+            # The value of an ordinary key may itself hold key=value pairs ({"log":
+            # "DB_PASSWORD=..."}, conn="Server=db;Password=...", https://h/p?access_token=...).
+            if span is None:
                 return m.group(0)
             s, e, v = span
+            if m.group("v4") is not None and b"=" not in v:
+                return m.group(0)  # an unquoted value holds further pairs only as in a URL query
             new = _KV.sub(kv_cb, v)
             if new == v:
                 return m.group(0)

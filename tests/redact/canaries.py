@@ -390,6 +390,8 @@ resources:
     log_akid = c.canary("log-aws-key", "ASIA" + g.tok(16, string.ascii_uppercase + string.digits))
     log_boot = c.canary("log-bootstrap-token", f"{g.lower(6)}.{g.lower(16)}")
     json_pw = c.canary("log-json-password", g.tok(22))
+    gh_tok = c.canary("log-authorization-token-scheme", "ghp_" + g.tok(36))
+    query_tok = c.canary("log-url-query-access-token", g.tok(28))
     ec_key = ec.generate_private_key(ec.SECP256R1())
     ec_pem = ec_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                                   serialization.NoEncryption())
@@ -413,6 +415,8 @@ resources:
         f"Nov 22 11:30:01 cp1 app[411]: aws credentials {log_akid} loaded\n"
         f"Nov 22 11:30:01 cp1 kubeadm[77]: [bootstrap-token] Using token: {log_boot}\n"
         f"Nov 22 11:30:01 cp1 app[411]: config {{\"user\": \"x\", \"password\": \"{json_pw}\"}}\n"
+        f"Nov 22 11:30:01 cp1 app[411]: git fetch with Authorization: token {gh_tok}\n"
+        f"Nov 22 11:30:01 cp1 app[411]: GET https://api.example/v1/items?access_token={query_tok}&page=2 200\n"
         + prefixed
         + "Nov 22 11:30:03 cp1 app[411]: dumping key\n" + enc_pem.decode()
         + "Nov 22 11:30:04 cp1 kubelet[900]: E1122 11:30:04.2 900 x.go:2] \"failed to get token: unauthorized\"\n"
