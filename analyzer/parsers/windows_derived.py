@@ -27,14 +27,21 @@ def windows_facts(node: dict[str, Any], ctx: FinalizeContext) -> None:
     win = node.get("windows")
     if not isinstance(win, dict):
         return
-    _load_balancers(win)
-    _port_pool(win)
-    _os(win)
-    _pause(win)
-    _flannel(win)
-    _cni_exceptions(win)
-    _networks(win)
-    _service_ip_kubeconfigs(win, node)
+    # Each step stands alone: odd input in one part (a hostile bundle) must not cost the others.
+    # The first failure is raised at the end so the analyzer reports it as a parse problem.
+    failure: Exception | None = None
+    steps = (_load_balancers, _port_pool, _os, _pause, _flannel, _cni_exceptions, _networks)
+    for step in steps:
+        try:
+            step(win)
+        except Exception as exc:  # noqa: BLE001 - see above
+            failure = failure or exc
+    try:
+        _service_ip_kubeconfigs(win, node)
+    except Exception as exc:  # noqa: BLE001
+        failure = failure or exc
+    if failure is not None:
+        raise failure
 
 
 def _load_balancers(win: dict[str, Any]) -> None:

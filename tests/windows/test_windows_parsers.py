@@ -297,3 +297,18 @@ def test_pause_image_build_from_crictl_inspecti():
     })
     pause = facts["windows"]["pause"]
     assert pause["build"] == 20348 and pause["mismatch"] is True and "inspecti" in pause["source"]
+
+
+def test_derived_facts_survive_odd_input():
+    """A hostile bundle: one broken part does not cost the other derived facts."""
+    from k8s_bundle.analyzer.parsers import FinalizeContext
+    from k8s_bundle.analyzer.parsers.windows_derived import windows_facts
+
+    facts = {"windows": {"dynamic_ports": {"tcp": {"start": "x", "count": None, "end": 5}},
+                         "hns": {"load_balancers": [{"dsr": False}], "networks": "not a list"},
+                         "source_vip": {"ip": "10.244.9.2", "cidr": "10.244.9.2/24"},
+                         "flannel_subnet": {"subnet_network": "10.244.4.0/24"}}}
+    with pytest.raises(Exception):
+        windows_facts(facts, FinalizeContext("n", {}, {}, []))
+    assert facts["windows"]["load_balancers"]["non_dsr"] == 1
+    assert facts["windows"]["source_vip_stale"]["stale"] is True
