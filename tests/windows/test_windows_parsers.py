@@ -312,3 +312,30 @@ def test_derived_facts_survive_odd_input():
         windows_facts(facts, FinalizeContext("n", {}, {}, []))
     assert facts["windows"]["load_balancers"]["non_dsr"] == 1
     assert facts["windows"]["source_vip_stale"]["stale"] is True
+
+
+def test_parsers_on_arbitrary_bytes():
+    """Bundles are hostile: every Windows parser returns or raises an ordinary exception (which
+    the registry turns into a parse problem) on any bytes, whatever the encoding."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from k8s_bundle.analyzer.parsers import registry
+
+    specs = [p for p in registry().parsers if p.func.__module__.rsplit(".", 1)[-1].startswith("windows_")]
+    assert len(specs) >= 25
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.one_of(st.binary(max_size=400), st.text(max_size=300).map(utf16_bom),
+                     st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                                  lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=6), c, max_size=4),
+                                  max_leaves=12).map(lambda v: json.dumps(v).encode())))
+    def check(data):
+        text = decode_text(data)
+        for spec in specs:
+            try:
+                spec.run(text, "windows/x")
+            except Exception:  # noqa: BLE001 - becomes a parse problem; anything else would escape
+                pass
+
+    check()
