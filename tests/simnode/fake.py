@@ -10,6 +10,8 @@ Behaviour switches (environment):
                                        (a busy node); with -n it prints only the newest lines,
                                        as the real journalctl does
   SIMNODE_HOSTNAME                     the node's hostname (default cp1)
+  SIMNODE_API_UP=1                     kubectl reaches the API (recorded Lists in outputs/cluster)
+  SIMNODE_KUBECTL_LOG=FILE             every kubectl argv is appended to FILE
 """
 from __future__ import annotations
 
@@ -206,6 +208,34 @@ VERSIONS = {
 }
 
 
+def kubectl(args: list[str]) -> int:
+    """The API server is down unless SIMNODE_API_UP=1; every call is logged to
+    SIMNODE_KUBECTL_LOG (one argv a line) so tests can check what was asked."""
+    log = os.environ.get("SIMNODE_KUBECTL_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(" ".join(args) + "\n")
+    if "--raw" not in args and "get" not in args:
+        print("clientVersion:\n  gitVersion: v1.29.3")
+        return 0
+    if os.environ.get("SIMNODE_API_UP") != "1":
+        return fail("The connection to the server 192.168.1.10:6443 was refused - did you "
+                    "specify the right host or port?", 1)
+    if "--raw" in args:
+        print('{"major": "1", "minor": "29", "gitVersion": "v1.29.3"}')
+        return 0
+    rest = args[args.index("get") + 1:]
+    resource = rest[0]
+    name = rest[1] if len(rest) > 1 and not rest[1].startswith("-") else None
+    recorded = OUT / "cluster" / (f"configmap-{name}.json" if name else f"{resource}.json")
+    if recorded.exists():
+        return emit(f"cluster/{recorded.name}")
+    if name:
+        return fail(f'Error from server (NotFound): {resource} "{name}" not found', 1)
+    print('{"apiVersion": "v1", "kind": "List", "items": []}')
+    return 0
+
+
 def main(argv: list[str]) -> int:
     tool, args = argv[0], argv[1:]
     key = " ".join(args)
@@ -234,11 +264,9 @@ def main(argv: list[str]) -> int:
         answers = {"": HOST, "-i": "192.168.1.10", "-f": f"{HOST}.example.internal"}
         return print(answers[key]) or 0 if key in answers else fail(f"fake hostname: {key}")
     if tool == "kubectl":
-        if "--raw" in args or "get" in args:
-            return fail("The connection to the server 192.168.1.10:6443 was refused - did you "
-                        "specify the right host or port?", 1)
-        print("clientVersion:\n  gitVersion: v1.29.3")
-        return 0
+        return kubectl(args)
+    if tool == "dmesg":
+        return emit("dmesg.txt")
     if tool == "timedatectl" and "Timezone" in args:
         print("Asia/Shanghai")
         return 0

@@ -29,7 +29,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 TOOLS = ("journalctl", "docker", "crictl", "systemctl", "ip", "iptables-save", "ss", "lsmod",
          "swapon", "df", "containerd", "timedatectl", "kubelet", "kubeadm", "kubectl", "runc",
-         "iptables", "ip6tables", "ctr", "socat", "sysctl", "uname", "hostname", "sleeper")
+         "iptables", "ip6tables", "ctr", "socat", "sysctl", "uname", "hostname", "dmesg",
+         "sleeper")
 APISERVER_UID = "5a1b2c3d4e5f"
 COREDNS_POD = "kube-system_coredns-5d78c9869d-k7xqz_6c1d2e3f-aaaa-bbbb-cccc-ddddeeeeffff"
 
