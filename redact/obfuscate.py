@@ -6,6 +6,8 @@ In the spirit of `sos clean`, but keeping what the analyzer needs:
   checks still work for octet-aligned prefixes). Private ranges keep their network part
   (10.x, 172.16-31.x, 192.168.x, 169.254.x, 100.64-127.x), loopback, 0.0.0.0, broadcast,
   multicast and netmasks are kept, 0 and 255 octets stay 0 and 255.
+- IPv6: link-local keeps fe80::/64, others their first group; later groups are keyed hashes
+  of the groups before them (shared prefixes stay shared); loopback and multicast stay.
 - MAC: the vendor prefix (OUI) is kept, the device part replaced.
 - hostnames and usernames: the names known to the run (the node's own hostname and FQDN,
   names added by the caller, local login users) become host-HASH6 / domain-HASH6.example /
@@ -30,6 +32,11 @@ CATEGORIES = ("hostnames", "ips", "macs", "usernames")
 
 _IP_TAIL = re.compile(rb"\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)")
 _MAC_TAILS = [re.compile(sep + (rb"[0-9A-Fa-f]{2}" + sep) * 4 + rb"[0-9A-Fa-f]{2}(?![\w:-])") for sep in (b":", b"-")]
+_V6_DOUBLE = re.compile(rb"::")
+_V6_FULL = re.compile(rb":[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:")
+_V6_CHARS = frozenset(b"0123456789abcdefABCDEF:")
+_V6_BEFORE = frozenset(b"ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ_.")
+_V6_AFTER = frozenset(b"ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ_.")
 _HEX2 = re.compile(rb"[0-9A-Fa-f]{2}")
 _WORD_OR_DOT = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_.")
 _MAC_NEIGHBOUR = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_:-")
@@ -210,6 +217,8 @@ class Obfuscator:
         spans: list[tuple[int, int, bytes]] = []
         if "ips" in self.categories:
             self._find_ips(data, spans)
+            if b":" in data:
+                self._find_ipv6(data, spans)
         if "macs" in self.categories:
             self._find_macs(data, spans)
         if self._compile_names() is not None:
@@ -244,6 +253,52 @@ class Obfuscator:
                     self._ip_cache[text] = new
             if new != text:
                 spans.append((j, m.end(), new))
+
+    def _find_ipv6(self, data: bytes, spans: list[tuple[int, int, bytes]]) -> None:
+        # Candidates hold "::" or seven colons between hex groups (times and MACs have fewer);
+        # each is widened to the whole run of hex digits and colons and validated by ipaddress.
+        seen: set[int] = set()
+        for rx in (_V6_DOUBLE, _V6_FULL):
+            for m in rx.finditer(data):
+                s, e = m.start(), m.end()
+                while s > 0 and data[s - 1] in _V6_CHARS:
+                    s -= 1
+                while e < len(data) and data[e] in _V6_CHARS:
+                    e += 1
+                if s in seen or (s > 0 and data[s - 1] in _V6_BEFORE) or (e < len(data) and data[e] in _V6_AFTER):
+                    continue
+                seen.add(s)
+                text = data[s:e]
+                if text.count(b":") < 3 and not text.lower().startswith(b"fe80:"):
+                    continue  # "a::b" is more likely C++ or Rust in a log line than an address
+                new = self._ip_cache.get(text)
+                if new is None:
+                    new = self._map_ipv6_text(text)
+                    if len(self._ip_cache) < 1_000_000:
+                        self._ip_cache[text] = new
+                if new != text:
+                    spans.append((s, e, new))
+
+    def _map_ipv6_text(self, text: bytes) -> bytes:
+        import ipaddress
+
+        try:
+            addr = ipaddress.IPv6Address(text.decode("ascii"))
+        except ValueError:
+            return text
+        if addr.is_loopback or addr.is_unspecified or addr.is_multicast or addr.ipv4_mapped is not None:
+            return text
+        groups = list(addr.packed[i:i + 2] for i in range(0, 16, 2))
+        # Link-local keeps fe80::/64 (only the interface id, often MAC-derived, is private);
+        # anything else keeps its first group (a registry region or fdxx for ULA).
+        keep = 4 if addr.is_link_local else 1
+        out = groups[:keep]
+        for i in range(keep, 8):
+            h = hmac.new(self.key, b"ip6" + b"".join(groups[: i + 1]), hashlib.sha256).digest()[:2]
+            out.append(h)
+        new = ipaddress.IPv6Address(b"".join(out)).compressed
+        self.maps["ips"][text.decode()] = new
+        return new.encode()
 
     def _find_macs(self, data: bytes, spans: list[tuple[int, int, bytes]]) -> None:
         for rx in _MAC_TAILS:

@@ -222,3 +222,17 @@ def test_text_mode_values_to_end_of_line_and_block_scalars() -> None:
         assert secret not in out
     assert "  other: keep\n" in out and "failed to get token: unauthorized" in out
     assert out.count("<redacted:secret:") == 3
+
+
+def test_ipv6_obfuscation_keeps_prefixes_loopback_and_link_local_network() -> None:
+    r = Redactor(obfuscate={"ips"})
+    out = r.redact_bytes("nodes/n/logs/x.log", b"a fe80::1c2d:3e4f:5a6b:7c8d%12 b 2001:db8:85a3::8a2e:370:7334/64 "
+                                                 b"c 2001:db8:85a3::1 d ::1 e std::string f 11:30:00\n").decode()
+    words = out.split()
+    assert words[1].startswith("fe80::") and words[1].endswith("%12") and "1c2d:3e4f" not in words[1]
+    a, b = words[3].split("/")[0], words[5]
+    import ipaddress
+    pa, pb = ipaddress.IPv6Address(a).exploded, ipaddress.IPv6Address(b).exploded
+    assert pa[:24] == pb[:24] and pa != pb and "85a3" not in a        # shared /80 stays shared
+    assert words[3].endswith("/64") and "::1 " in out and "std::string" in out and "11:30:00" in out
+    assert r.obfuscation_map()["ips"]["2001:db8:85a3::1"] == b
