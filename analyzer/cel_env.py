@@ -11,7 +11,8 @@ type, division by zero) yields `CelFailure`, which callers treat as false / abse
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import celpy
@@ -83,15 +84,98 @@ EXTRA_FUNCTIONS = {
 _ENV = celpy.Environment()
 
 
+_GUARD = re.compile(r"^\s*has\(\s*(node|cluster|bundle|vars)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\)\s*$")
+
+
+def top_level_conjuncts(text: str) -> list[str]:
+    """Split `a && b && c` at the top level (outside parentheses, brackets and strings)."""
+    parts: list[str] = []
+    depth = 0
+    quote = ""
+    start = 0
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 2
+                continue
+            if c == quote:
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == "|" and text.startswith("||", i) and depth == 0:
+            return [text]  # a top-level `||`: no conjunct is required on its own
+        elif c == "&" and text.startswith("&&", i) and depth == 0:
+            parts.append(text[start:i])
+            start = i + 2
+            i += 2
+            continue
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+_STRING = re.compile(r"'(?:[^'\\]|\\.)*'" + r'|"(?:[^"\\]|\\.)*"')
+_ROOT_REF = re.compile(r"(?<![\w.])(node|cluster|bundle|vars)\.([A-Za-z_][A-Za-z0-9_]*)")
+# Constructs that can make a conjunct true without evaluating every reference in it.
+_MAY_SKIP = re.compile(r"has\(|\|\||\?|!(?!=)|\.(?:all|exists|exists_one|map|filter)\(")
+
+
+def _guards(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Facts that must exist for the expression to be true, checked in Python before CEL.
+
+    - a top-level conjunct `has(node.a.b)`: the path must exist;
+    - a top-level conjunct with no `has()`, `||`, `?:`, `!` or macro: every `node.x` (or
+      cluster/bundle/vars) it names must exist, since evaluating it without one is an error
+      (false for us) and nothing in it can skip that reference.
+    """
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for part in top_level_conjuncts(text):
+        m = _GUARD.match(part)
+        if m:
+            out.append((m.group(1), tuple(m.group(2)[1:].split("."))))
+            continue
+        bare = _STRING.sub('""', part)
+        if _MAY_SKIP.search(bare):
+            continue
+        out += [(root, (key,)) for root, key in _ROOT_REF.findall(bare)]
+    return list(dict.fromkeys(out))
+
+
 @dataclass
 class CelExpr:
     """A compiled CEL expression and its source text (for messages)."""
 
     text: str
     program: Any
+    guards: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    # root -> first-level keys the expression reads; None when it reads a root as a whole
+    # (`size(node)`, `node["x"]`), so that its result cannot be keyed on those keys.
+    refs: dict[str, tuple[str, ...]] | None = None
+
+    def guards_hold(self, activation: dict[str, Any]) -> bool:
+        """False when a top-level `has(x.y)` conjunct is false: the whole expression is then false.
+
+        celpy is a tree-walking interpreter (about a millisecond per evaluation), and most
+        rules start by checking that the facts they need exist; this answers those cheaply.
+        """
+        for root, path in self.guards:
+            value = activation.get(root)
+            for key in path:
+                if not isinstance(value, dict) or key not in value:
+                    return False
+                value = value[key]
+        return True
 
     def evaluate(self, activation: dict[str, Any]) -> Any:
         """Evaluate; raises CelFailure when the expression fails on this data."""
+        if not self.guards_hold(activation):
+            raise CelFailure("a fact the expression needs is absent")
         try:
             value = self.program.evaluate(activation)
         except Exception as exc:  # noqa: BLE001 - celpy raises many kinds; all mean "absent"
@@ -118,7 +202,21 @@ def compile_cel(text: str) -> CelExpr:
     except Exception as exc:  # noqa: BLE001 - parse errors come in several types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CelSyntaxError(f"CEL syntax error in {text!r}: {first}") from None
-    return CelExpr(text, program)
+    return CelExpr(text, program, _guards(text), _refs(text))
+
+
+_BARE_ROOT = re.compile(r"(?<![\w.])(node|cluster|bundle|vars)\b(?!\s*\.\s*[A-Za-z_])")
+
+
+def _refs(text: str) -> dict[str, tuple[str, ...]] | None:
+    """The first-level facts an expression reads, when it reads them only as `root.key`."""
+    bare = _STRING.sub('""', text)
+    if _BARE_ROOT.search(bare):
+        return None
+    refs: dict[str, set[str]] = {}
+    for root, key in _ROOT_REF.findall(bare):
+        refs.setdefault(root, set()).add(key)
+    return {root: tuple(sorted(keys)) for root, keys in sorted(refs.items())}
 
 
 def to_cel(value: Any) -> Any:

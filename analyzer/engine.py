@@ -12,7 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from k8s_bundle.analyzer.cel_env import CelFailure, activation, from_cel, to_cel
+import orjson
+from celpy import celtypes
+
+from k8s_bundle.analyzer.cel_env import CelExpr, CelFailure, activation, from_cel, to_cel
 from k8s_bundle.analyzer.engine_logs import CLUSTER_GROUP, LogHit, glob_to_regex, run_log_pass
 from k8s_bundle.analyzer.model import SEVERITY_RANK, Evidence, Finding, LogEvidence
 from k8s_bundle.analyzer.rules_load import (
@@ -30,6 +33,7 @@ from k8s_bundle.analyzer.rules_load import (
     default_rules_dir,
     lint_rules,
     load_rules,
+    walk,
 )
 
 __all__ = ["evaluate", "load_rules", "lint_rules", "default_rules_dir", "Rule", "RuleError", "format_message"]
@@ -63,9 +67,50 @@ class _Context:
         self._cel_nodes: dict[str, Any] = {}
         self._cel_cluster: Any = None
         self._cel_bundle: Any = None
+        self._memo: dict[bytes, tuple[bool, Any]] = {}
         self.members = list(evidence.members or [])
         items = (evidence.manifest or {}).get("items") or []
         self.items = [i for i in items if isinstance(i, dict)]
+
+    def cel(self, expr: CelExpr, node: str | None, act: dict[str, Any]) -> Any:
+        """Evaluate with a memo: nodes of one cluster mostly share their facts, and celpy
+        costs milliseconds per run, so the same expression over the same facts runs once."""
+        key = self._memo_key(expr, node, act)
+        if key is None:
+            return expr.evaluate(act)
+        if key not in self._memo:
+            try:
+                self._memo[key] = (True, expr.evaluate(act))
+            except CelFailure as exc:
+                self._memo[key] = (False, str(exc))
+        ok, value = self._memo[key]
+        if not ok:
+            raise CelFailure(value)
+        return value
+
+    def truth(self, expr: CelExpr, node: str | None, act: dict[str, Any]) -> bool:
+        try:
+            value = self.cel(expr, node, act)
+        except CelFailure:
+            return False
+        return isinstance(value, (bool, celtypes.BoolType)) and bool(value)
+
+    def _memo_key(self, expr: CelExpr, node: str | None, act: dict[str, Any]) -> bytes | None:
+        if expr.refs is None:
+            return None
+        sources = {
+            "node": (self.evidence.nodes.get(node) or {"name": node}) if node is not None else {},
+            "cluster": self.evidence.cluster or {},
+            "bundle": self.evidence.bundle or {},
+        }
+        picked: dict[str, Any] = {"": expr.text}
+        for root, keys in expr.refs.items():
+            src = from_cel(act["vars"]) if root == "vars" else sources[root]
+            picked[root] = {k: src[k] for k in keys if isinstance(src, dict) and k in src}
+        try:
+            return orjson.dumps(picked, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+        except TypeError:
+            return None  # a fact that is not JSON-like: evaluate without the memo
 
     def cel_node(self, node: str | None) -> Any:
         if node is None:
@@ -136,22 +181,41 @@ def _applies(rule: Rule, facts: dict[str, Any]) -> bool:
     return os_name is None or os_name in rule.platforms
 
 
+def _needs_cel(cond: Condition) -> bool:
+    return any(isinstance(c, FactCond) for c in walk(cond))
+
+
+def _bears_evidence(cond: Condition) -> bool:
+    return any(isinstance(c, (LogCond, FileCond, CommandCond, ProblemCond)) for c in walk(cond))
+
+
 def _evaluate_rule(rule: Rule, node: str | None, ctx: _Context) -> Finding | None:
     variables: list[tuple[str, Any]] = []
     act = activation(ctx.cel_node(node), ctx.cel_cluster(), ctx.cel_bundle(), variables)
-    for name, expr in rule.vars:
-        try:
-            value = expr.evaluate(act)
-        except CelFailure:
-            continue  # absent: `has(vars.x)` is false, `{x}` stays as written
-        variables.append((name, value))
-        act = activation(act["node"], act["cluster"], act["bundle"], variables)
+
+    def compute_vars() -> dict[str, Any]:
+        nonlocal act
+        for name, expr in rule.vars:
+            try:
+                value = ctx.cel(expr, node, act)
+            except CelFailure:
+                continue  # absent: `has(vars.x)` is false, `{x}` stays as written
+            variables.append((name, value))
+            act = activation(act["node"], act["cluster"], act["bundle"], variables)
+        return act
+
+    # vars cost a CEL run each: compute them first only when the conditions read them.
+    vars_first = bool(rule.vars) and any(isinstance(c, FactCond) and "vars" in c.expr.text for c in walk(rule.match))
+    if vars_first:
+        compute_vars()
     ok, got = _check(rule.match, node, rule, ctx, act)
     if not ok:
         return None
+    if rule.vars and not vars_first:
+        compute_vars()
     for expr in rule.evidence:
         try:
-            value = from_cel(expr.evaluate(act))
+            value = from_cel(ctx.cel(expr, node, act))
         except CelFailure:
             continue
         if value not in (None, "", []):
@@ -206,7 +270,7 @@ def _check(cond: Condition, node: str | None, rule: Rule, ctx: _Context, act: di
         got.values.update(hit.groups)
         return True, got
     if isinstance(cond, FactCond):
-        return cond.expr.truth(act), got
+        return ctx.truth(cond.expr, node, act), got
     if isinstance(cond, FileCond):
         prefix = f"nodes/{node}/" if node is not None else ""
         pattern = glob_to_regex(prefix + cond.glob.lstrip("/"))
@@ -242,7 +306,8 @@ def _check(cond: Condition, node: str | None, rule: Rule, ctx: _Context, act: di
         got.values.setdefault("problems", len(probs))
         return True, got
     if isinstance(cond, AllCond):
-        for part in cond.parts:
+        # Cheap conditions (precomputed log hits, members, manifest) before CEL ones.
+        for part in sorted(cond.parts, key=_needs_cel):
             ok, sub = _check(part, node, rule, ctx, act)
             if not ok:
                 return False, _Collected()
@@ -250,7 +315,9 @@ def _check(cond: Condition, node: str | None, rule: Rule, ctx: _Context, act: di
         return True, got
     if isinstance(cond, AnyCond):
         any_ok = False
-        for part in cond.parts:
+        for part in sorted(cond.parts, key=_needs_cel):
+            if any_ok and not _bears_evidence(part):
+                continue  # already true, and a pure fact branch adds no evidence
             ok, sub = _check(part, node, rule, ctx, act)
             if ok:
                 any_ok = True

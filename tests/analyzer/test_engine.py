@@ -271,3 +271,45 @@ def test_glob_and_group_stripping() -> None:
     assert glob_to_regex("var/log/pods/**/0.log").match("var/log/pods/ns_p_u/ctr/0.log")
     assert glob_to_regex("**/kubelet.log").match("kubelet.log")
     assert strip_group_names(r"(?P<a>x)\(?P<b>y)(?<c>z)") == r"(?:x)\(?P<b>y)(?:z)"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "has(node.a.b) && node.a.b > 1",
+        "node.a.b > 1 && node.name == 'node.c'",
+        "node.c == 1 || node.name == 'x'",
+        "!has(node.c) && node.name == 'x'",
+        "node.l.all(i, node.c == i)",
+        "size(node.l) == 0 && vars.v == 2",
+        "(node.c == 1 && true) || true",
+        "node.name != 'y' ? true : node.c == 1",
+    ],
+)
+def test_guards_never_change_the_answer(text: str) -> None:
+    """The Python pre-checks are an optimisation: CEL alone must give the same truth."""
+    from k8s_bundle.analyzer.cel_env import CelFailure, activation, compile_cel, to_cel
+
+    expr = compile_cel(text)
+    for facts in ({"name": "x", "a": {"b": 2}, "l": []}, {"name": "x"}, {"name": "y", "a": {}, "l": [1], "c": 1}, {}):
+        for variables in ([], [("v", to_cel(2))]):
+            act = activation(to_cel(facts), to_cel({}), to_cel({}), variables)
+            try:
+                raw = expr.program.evaluate(act)
+                plain = not isinstance(raw, Exception) and raw is not None and bool(raw) is True and type(raw).__name__ == "BoolType"
+            except Exception:  # noqa: BLE001 - celpy's errors mean false
+                plain = False
+            assert expr.truth(act) == plain, (text, facts, variables)
+
+
+def test_memo_keys_on_the_facts_an_expression_reads(tmp_path: Path) -> None:
+    rules = rules_from(
+        tmp_path,
+        ("by-name", {"fact": "node.name == 'a' && node.swap == true"}),
+        ("whole-node", {"fact": "size(node) == 3"}),
+        ("by-var", {"fact": "vars.n > 1"}, {"vars": {"n": "size(node.l)"}}),
+    )
+    same = {"swap": True, "os": "linux", "l": [1, 2]}
+    nodes = {"a": {"name": "a", **same}, "b": {"name": "b", **same}, "c": {"name": "c", "l": [1], "os": "linux"}}
+    got = sorted((f.rule_id, f.node) for f in evaluate(rules, evidence(nodes=nodes)))
+    assert got == [("by-name", "a"), ("by-var", "a"), ("by-var", "b"), ("whole-node", "c")]
