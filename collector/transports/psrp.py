@@ -121,6 +121,10 @@ class PsrpTransport:
                              "`winrm quickconfig -transport:https` on the node)", EXIT_BAD_INPUT)
         if isinstance(exc, WinRMTransportError):
             return UserError(f"{where}: HTTP {exc.code} from the WinRM service", EXIT_BAD_INPUT)
+        if isinstance(exc, ImportError) and "gssapi" in str(exc):
+            return UserError(f"{where}: Kerberos needs the Python gssapi package and the system Kerberos libraries "
+                             "on this host (pip install 'pyspnego[kerberos]'; built in on Windows); or use "
+                             "--winrm-auth ntlm", EXIT_BAD_INPUT)
         if isinstance(exc, WSManFaultError):
             return UserError(f"{where}: WS-Management fault {exc.code}: {exc.reason}", EXIT_BAD_INPUT)
         return UserError(f"{where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",

@@ -202,14 +202,16 @@ def ntlm_users(tmp_path, monkeypatch):
     monkeypatch.setenv("NTLM_USER_FILE", str(users))
 
 
-def test_ntlm_password_auth(tmp_path, recorded_node, ntlm_users):
-    """The usual path: NTLM over HTTPS with the password from the environment (never argv)."""
+@pytest.mark.parametrize("auth", ["negotiate", "ntlm"])
+def test_password_auth(tmp_path, recorded_node, ntlm_users, auth):
+    """The usual path: Negotiate (the default; NTLM inside SPNEGO without a domain controller)
+    or raw NTLM over HTTPS, the password from the environment (never argv)."""
     rec, drive = recorded_node
     with FakeWinRM(_mk(tmp_path / "srv"), str(rec), str(drive), ntlm=True) as srv:
         env = dict(os.environ, K8S_BUNDLE_WINRM_PASSWORD="S3cret-pass")
-        out = tmp_path / "ntlm.tgz"
+        out = tmp_path / f"{auth}.tgz"
         proc = subprocess.run([sys.executable, "-m", "k8s_bundle.cli", "collect", "--winrm", f"127.0.0.1:{srv.port}",
-                               "--winrm-auth", "ntlm", "--winrm-user", "CONTOSO\\k8sadmin", "--winrm-ca-cert",
+                               "--winrm-auth", auth, "--winrm-user", "CONTOSO\\k8sadmin", "--winrm-ca-cert",
                                srv.ca_file, "--only", "ports", "--progress", "none", "-o", str(out)],
                               capture_output=True, text=True, env=env, timeout=120)
         assert proc.returncode == 0, proc.stderr
@@ -226,4 +228,19 @@ def test_ntlm_wrong_password_is_one_clear_line(tmp_path, recorded_node, ntlm_use
         t = PsrpTransport("127.0.0.1", port=srv.port, auth="ntlm", username="CONTOSO\\k8sadmin",
                           password="not-the-password", ca_cert=srv.ca_file)
         with pytest.raises(UserError, match=r"authentication failed \(HTTP 401, ntlm, user CONTOSO\\k8sadmin\)"):
+            t.connect()
+
+
+def test_kerberos_without_gssapi_says_what_to_install(tmp_path, recorded_node, ntlm_users):
+    pytest.importorskip("spnego")
+    try:
+        import gssapi  # noqa: F401
+        pytest.skip("gssapi is installed here: Kerberos would be attempted for real")
+    except ImportError:
+        pass
+    rec, drive = recorded_node
+    with FakeWinRM(_mk(tmp_path / "srv"), str(rec), str(drive), ntlm=True) as srv:
+        t = PsrpTransport("127.0.0.1", port=srv.port, auth="kerberos", username="k8sadmin@CONTOSO.EXAMPLE",
+                          password="x", ca_cert=srv.ca_file)
+        with pytest.raises(UserError, match="Kerberos needs the Python gssapi package"):
             t.connect()
