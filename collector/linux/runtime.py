@@ -21,7 +21,6 @@ def items(ctx: Context) -> list[Item]:
     return [
         c("docker-info", AREA, argv=("docker", "info", "--format", "{{json .}}"), ext="json",
           needs_root=True),
-        c("docker-info-text", AREA, argv=("docker", "info"), needs_root=True),
         c("docker-version", AREA, argv=("docker", "version"), needs_root=True),
         c("docker-ps", AREA, argv=("docker", "ps", "-a", "--no-trunc"), needs_root=True),
         c("docker-images", AREA, argv=("docker", "images", "--digests"), needs_root=True),

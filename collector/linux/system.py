@@ -212,15 +212,15 @@ def _rows(ctx: Context) -> list[dict[str, Any]]:
 
 
 def processes(ctx: Context) -> list[dict[str, Any]]:
-    """Top 50 by CPU, by RSS, by open files and by inotify instances, plus the Kubernetes
-    daemons whatever their rank."""
+    """Top 50 by CPU, by RSS, by open files and by inotify instances, plus PID 1 and the
+    Kubernetes daemons whatever their rank."""
     rows = _rows(ctx)
     keep: dict[int, dict[str, Any]] = {}
     for key in ("cpu_percent", "rss", "fds", "inotify"):
         for r in sorted(rows, key=lambda r: r.get(key) or 0, reverse=True)[:50]:
             keep[r["pid"]] = r
     for r in rows:
-        if (r.get("name") or "") in ("kubelet", "containerd", "dockerd", "crio", "kube-proxy",
+        if r["pid"] == 1 or (r.get("name") or "") in ("kubelet", "containerd", "dockerd", "crio", "kube-proxy",
                                      "etcd", "kube-apiserver", "k3s", "k3s-server", "rke2",
                                      "flanneld", "calico-node", "cilium-agent"):
             keep[r["pid"]] = r
