@@ -34,6 +34,13 @@ def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
         assert p.stat().st_size < 300 * 1024
 
 
+@pytest.mark.parametrize("name", ["healthy-node.tgz", "broken-kubeadm.tgz", "multi-node.tgz"])
+def test_samples_read_cleanly(name: str) -> None:
+    """Every member is read and parsed: a parse problem would hide facts the rules need."""
+    evidence = load_evidence(str(SAMPLES / name))
+    assert [(p.kind, p.path, p.message) for p in evidence.problems] == []
+
+
 def test_healthy_node_raises_no_warning_or_critical() -> None:
     bad = [(f.rule_id, f.node) for f in _findings("healthy-node.tgz") if f.severity in ("critical", "warning")]
     assert bad == []
