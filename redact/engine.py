@@ -221,6 +221,10 @@ class Redactor:
             head += c
             if len(head) >= SNIFF_BYTES:
                 break
+        codec = _compression(head)
+        if codec is not None:
+            yield from self._compressed(job, codec, _chain([head], it), keep_input)
+            return
         stream = _decoded(head, it)
         if keep_input is not None:
             stream = _tee(stream, keep_input)
@@ -244,6 +248,25 @@ class Redactor:
         else:
             stream = _chain([first], stream)
         yield from self._stream_text(job, stream)
+
+    def _compressed(self, job: Job, codec: str, stream: Iterator[bytes],
+                    keep_input: list[bytes] | None) -> Iterator[bytes]:
+        """A rotated log (gzip, bzip2, xz): decompress, redact as text, compress again.
+
+        Compressed bytes are never passed through: they would carry the secrets unseen.
+        Formats without a stdlib decoder (zip, zstd) raise RedactionError (the item is dropped).
+        """
+        if codec in ("zip", "zstd"):
+            raise RedactionError(f"{job.path}: {codec} content cannot be redacted; dropped")
+        plain: Iterator[bytes] = _decompress(codec, stream)
+        if keep_input is not None:
+            plain = _tee(plain, keep_input)
+        compressor = _compressor(codec)
+        for out in self._stream_text(job, plain):
+            data = compressor.compress(out)
+            if data:
+                yield data
+        yield compressor.flush()
 
     def _stream_text(self, job: Job, stream: Iterator[bytes]) -> Iterator[bytes]:
         lr = LineRedactor(job)
@@ -291,6 +314,67 @@ class Redactor:
             out = body  # not parseable as declared: patterns only (fail-safe fallback)
         lr = LineRedactor(job)
         return lr.feed(out) + lr.finish()
+
+
+# Decompressed size limit for one compressed item: past it the item is dropped (a bomb).
+DECOMPRESSED_MAX = 2 * 1024 * 1024 * 1024
+
+
+def _compression(head: bytes) -> str | None:
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if head.startswith(b"BZh") and head[3:4].isdigit():
+        return "bzip2"
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        return "zstd"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    return None
+
+
+def _decompressor(codec: str) -> Any:
+    import bz2
+    import lzma
+    import zlib
+
+    if codec == "gzip":
+        return zlib.decompressobj(wbits=31)
+    if codec == "bzip2":
+        return bz2.BZ2Decompressor()
+    return lzma.LZMADecompressor()
+
+
+def _compressor(codec: str) -> Any:
+    import bz2
+    import lzma
+    import zlib
+
+    if codec == "gzip":
+        return zlib.compressobj(6, zlib.DEFLATED, 31)
+    if codec == "bzip2":
+        return bz2.BZ2Compressor()
+    return lzma.LZMACompressor()
+
+
+def _decompress(codec: str, stream: Iterator[bytes]) -> Iterator[bytes]:
+    dec = _decompressor(codec)
+    total = 0
+    for chunk in stream:
+        while chunk:
+            out = dec.decompress(chunk)
+            total += len(out)
+            if total > DECOMPRESSED_MAX:
+                raise RedactionError("decompressed size past the limit; dropped")
+            if out:
+                yield out
+            # concatenated members (gzip -c a b > c.gz, pigz, logrotate appends): start again
+            chunk = dec.unused_data if getattr(dec, "eof", False) else b""
+            if chunk:
+                dec = _decompressor(codec)
+    if not getattr(dec, "eof", True):
+        raise RedactionError("compressed stream ends early; dropped")
 
 
 def _first_significant_line(data: bytes) -> bytes:

@@ -52,7 +52,11 @@ class Corpus:
 
 
 def leaks(corpus: Corpus, blobs: dict[str, bytes]) -> list[str]:
-    """`label in member` for every canary window found in any blob."""
+    """`label in member` for every canary window found in any blob (gzip members expanded:
+    compressed bytes would hide a leak from a plain substring search)."""
+    import gzip
+
+    blobs = {k: gzip.decompress(v) if v[:2] == b"\x1f\x8b" else v for k, v in blobs.items()}
     windows = corpus.windows()
     found = []
     for name, blob in blobs.items():
@@ -475,6 +479,12 @@ resources:
     )
     c.files["/windows/services.txt"] = b"\xff\xfe" + win_text.encode("utf-16-le")
     c.keep["/windows/services.txt"] = ["Status      : Running", "--v=2"]
+    # a rotated, compressed log
+    import gzip
+
+    gz_pw = c.canary("rotated-gzip-log-password", g.tok(22))
+    c.files["/var/log/syslog.2.gz"] = gzip.compress(
+        f"Nov 20 10:00:00 cp1 app[411]: retry with password={gz_pw} later\n".encode() * 3)
     # whole files that are nothing but secrets
     sa_file_jwt, sa_file_core = g.jwt()
     c.canary("serviceaccount-token-file", sa_file_core)
