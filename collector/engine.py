@@ -239,6 +239,7 @@ class Engine:
                 records = [self._record(item, status="failed", error=f"{type(exc).__name__}: {exc}")]
         ms = int((time.monotonic() - t0) * 1000)
         for r in records:
+            r.pop("_lines", None)     # engine-internal (journal truncation detection)
             if r.get("duration_ms") is None:
                 r["duration_ms"] = ms
         self.progress.item_done(item, records)
@@ -416,7 +417,6 @@ class Engine:
         if rec["status"] == "ok" and rec.get("_lines", 0) >= lines:
             rec["status"] = "truncated"
             rec["error"] = f"newest {lines} lines kept (journalctl -n)"
-        rec.pop("_lines", None)
         return rec
 
     def _run_powershell(self, item: PowerShellItem) -> dict[str, Any]:
@@ -513,9 +513,8 @@ class Engine:
                            bytes_=member.bytes if member else 0,
                            sha256=member.sha256 if member else None, redactions=redactions,
                            needs_root=root_needed)
-        rec["_lines"] = lines
-        if not isinstance(item, JournalItem):
-            rec.pop("_lines")
+        if isinstance(item, JournalItem):
+            rec["_lines"] = lines
         return rec
 
     def _record(self, item: Item, *, status: str, error: str | None = None,
