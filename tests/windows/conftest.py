@@ -10,7 +10,21 @@ import pytest
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT / "samples"))
+
+
+def _load_scenario() -> None:
+    """samples/ is not a package: load samples/windows_scenario.py by path (putting samples/ on
+    sys.path would let samples/build.py shadow any module named `build`)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("windows_scenario", ROOT / "samples" / "windows_scenario.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["windows_scenario"] = module
+    spec.loader.exec_module(module)
+
+
+_load_scenario()
 
 # bundle member (below nodes/<node>/) -> the fakes' recorded output name (win_fake.py)
 RECORDED = {
