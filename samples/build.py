@@ -160,6 +160,8 @@ def control_plane(node: str, ip: str, version: str = "v1.29.3") -> tuple[dict[st
         "net.netfilter.nf_conntrack_max": "131072", "vm.max_map_count": "65530", "vm.overcommit_memory": "1",
         "vm.panic_on_oom": "0", "vm.swappiness": "60"}.items()))
     m["commands/conntrack-count.txt"] = "net.netfilter.nf_conntrack_count = 1873\nnet.netfilter.nf_conntrack_max = 131072\n"
+    m["commands/timedatectl.txt"] = ("Timezone=UTC\nLocalRTC=no\nCanNTP=yes\nNTP=yes\nNTPSynchronized=yes\n"
+                                     "TimeUSec=Sun 2026-11-22 11:30:02 UTC\nRTCTimeUSec=Sun 2026-11-22 11:30:02 UTC\n")
     m["commands/kernel-config.txt"] = "".join(f"{k}={v}\n" for k, v in (
         ("CONFIG_NAMESPACES", "y"), ("CONFIG_NET_NS", "y"), ("CONFIG_PID_NS", "y"), ("CONFIG_IPC_NS", "y"),
         ("CONFIG_UTS_NS", "y"), ("CONFIG_CGROUPS", "y"), ("CONFIG_CGROUP_CPUACCT", "y"), ("CONFIG_CGROUP_DEVICE", "y"),
@@ -463,6 +465,8 @@ def broken_control_plane(node: str, ip: str) -> tuple[dict[str, Any], Members]:
         "tmpfs          tmpfs   4127354880           0  4127354880       0% /dev/shm\n"
         "/dev/sda1      vfat     1124999168     6369280  1118629888       1% /boot/efi\n")
     m["commands/conntrack-count.txt"] = "net.netfilter.nf_conntrack_count = 131072\nnet.netfilter.nf_conntrack_max = 131072\n"
+    # offline site: chrony has no reachable server
+    m["commands/timedatectl.txt"] = m["commands/timedatectl.txt"].replace("NTPSynchronized=yes", "NTPSynchronized=no")
     m["commands/sysctl.txt"] = m["commands/sysctl.txt"].replace("net.netfilter.nf_conntrack_count = 1873", "net.netfilter.nf_conntrack_count = 131072")
     # the kubelet's client certificate expired two days ago (rotation failed while the node was down)
     certs = json.loads(m["certs.json"])

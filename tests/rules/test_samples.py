@@ -52,7 +52,7 @@ BROKEN_EXPECTED = {
     "kubelet-client-cert-expired", "cert-expiring-soon", "coredns-loop-detected",
     "kubelet-resolv-conf-loopback", "disk-full", "eviction-threshold-crossed", "kubelet-evicting-pods",
     "kubelet-image-gc-failed", "image-pull-failing", "conntrack-table-full",
-    "control-plane-container-crashloop", "apiserver-connection-refused",
+    "control-plane-container-crashloop", "apiserver-connection-refused", "clock-not-synchronized",
 }
 BROKEN_CLUSTER = {"node-not-ready", "node-pressure-condition", "pods-crashloopbackoff", "pods-evicted",
                   "pods-image-pull-backoff"}
