@@ -68,7 +68,6 @@ class Job:
         self.detect = detect
         self.counts: Counter[str] = Counter()
         self.hits: list[tuple[int, Rule, bytes | None]] = []
-        self.section_keys: tuple[str, ...] = ()
         self.line = 0
 
     def hasher(self) -> Any:

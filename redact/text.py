@@ -246,8 +246,7 @@ class LineRedactor:
             nonlocal line_keys
             if line_keys is None:
                 line_keys = [k.decode("latin-1") for k in _LINE_KEYS.findall(line)]
-            keys = line_keys + list(job.section_keys)
-            return any(pattern.fullmatch(k) for k in keys)
+            return any(pattern.fullmatch(k) for k in line_keys)
 
         def value_span(m: re.Match[bytes]) -> tuple[int, int, bytes] | None:
             for g in ("v1", "v2", "v3", "v4"):
