@@ -2,9 +2,7 @@
 powershell executable (tests/windows/fake_powershell.py) and a temporary directory as drive C:."""
 from __future__ import annotations
 
-import json
 import os
-import tarfile
 import threading
 from pathlib import Path
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import tarfile
-import threading
 from pathlib import Path
 
 import windows_scenario
 
 from win_samples import windows_rules
-from k8s_bundle.analyzer.engine import evaluate, load_rules
+from k8s_bundle.analyzer.engine import evaluate
 from k8s_bundle.analyzer.evidence import load_evidence
 
 EXPECTED = {"win-ephemeral-port-exhaustion", "win-kube-proxy-no-hostname-override", "win-flannel-stale-sourcevip",
