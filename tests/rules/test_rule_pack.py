@@ -39,6 +39,14 @@ def test_rule_is_complete(rule: dict) -> None:
     assert (rule["_area"] == "cluster") == (scope == "cluster")
 
 
+def test_explains_stays_within_a_scope() -> None:
+    """Correlation links findings of the same node (or of the cluster): a node rule cannot
+    explain a cluster rule."""
+    scope = {r["id"]: r.get("scope", "node") for r in ALL}
+    crossed = [(r["id"], t) for r in PACK for t in r.get("explains", []) if scope.get(t) != scope[r["id"]]]
+    assert crossed == []
+
+
 def test_regexes_have_no_lookaround_or_backreferences() -> None:
     """The Rust regex dialect the engine uses has neither."""
     def regexes(cond):
