@@ -20,6 +20,10 @@ import yaml
 from k8s_bundle.analyzer.cel_env import CelExpr, CelSyntaxError, compile_cel
 
 
+# libyaml's safe loader when PyYAML was built with it (about 10x faster; same documents).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class RuleError(ValueError):
     """A rule file that cannot be used; the message names the file and the reason."""
 
@@ -166,7 +170,7 @@ def load_rule_file(path: str | Path) -> Rule:
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleError(f"{path}: cannot read: {exc}") from None
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
