@@ -136,6 +136,15 @@ class Redactor:
         """Convenience for small items: the whole redacted content."""
         return b"".join(self.redact_stream(path, [data]))
 
+    def redact_text(self, text: str, path: str = "manifest.json") -> str:
+        """Short text stored outside a member's content (a command's stderr in the manifest's
+        `error`, a `source` string): the same rules, counted under `path`. Never raises: text
+        that cannot be redacted is replaced whole."""
+        try:
+            return self.redact_bytes(f"{path}#text", text.encode("utf-8", "surrogatepass")).decode("utf-8", "replace")
+        except RedactionError:
+            return "<redacted:unredactable-text>"
+
     def count_for(self, path: str) -> int:
         with self._lock:
             return sum(self._by_file.get(path, Counter()).values())

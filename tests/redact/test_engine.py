@@ -236,3 +236,10 @@ def test_ipv6_obfuscation_keeps_prefixes_loopback_and_link_local_network() -> No
     assert pa[:24] == pb[:24] and pa != pb and "85a3" not in a        # shared /80 stays shared
     assert words[3].endswith("/64") and "::1 " in out and "std::string" in out and "11:30:00" in out
     assert r.obfuscation_map()["ips"]["2001:db8:85a3::1"] == b
+
+
+def test_redact_text_for_manifest_fields() -> None:
+    r = Redactor()
+    out = r.redact_text("exit 1: curl: (22) https://robot:Pa55w0rdPa55@registry.example/v2/ failed")
+    assert "Pa55w0rdPa55" not in out and out.startswith("exit 1: curl: (22) https://robot:<redacted:password:")
+    assert r.report()["by_rule"] == {"url-credentials": 1}
