@@ -178,13 +178,13 @@ def run_redact(args: argparse.Namespace) -> int:
         with BundleWriter(out, top_dir=redactor.obfuscate_path(inputs.top_dir), overwrite=args.force) as writer:
             for src in inputs.sources:
                 items.append(_redact_one(redactor, src, lambda rel, chunks: writer.add_stream(rel, chunks)))
-            manifest = _manifest(args, inputs.manifest, items, skipped, started)
+            manifest = _manifest(args, inputs.manifest, items, skipped, started, redactor)
             writer.finish(manifest, redactor.report())
     else:
         out.mkdir(parents=True, exist_ok=True)
         for src in inputs.sources:
             items.append(_redact_one(redactor, src, lambda rel, chunks: _write_file(out, rel, chunks)))
-        manifest = _manifest(args, inputs.manifest, items, skipped, started)
+        manifest = _manifest(args, inputs.manifest, items, skipped, started, redactor)
         _write_file(out, REDACTION_NAME, [orjson.dumps(redactor.report(), option=orjson.OPT_INDENT_2)])
         _write_file(out, MANIFEST_NAME, [orjson.dumps(manifest, option=orjson.OPT_INDENT_2)])
     map_note = ""
@@ -332,7 +332,19 @@ def _node_names(paths: list[str]) -> set[str]:
 
 
 def _manifest(args: argparse.Namespace, previous: dict[str, Any] | None, items: list[dict[str, Any]],
-              skipped: list[dict[str, str]], started: str) -> dict[str, Any]:
+              skipped: list[dict[str, str]], started: str, redactor: Redactor) -> dict[str, Any]:
+    """The output manifest, itself passed through the same redactor (secrets in an input
+    manifest's `error` texts, host names when obfuscating; same placeholders as the files)."""
+    manifest = _build_manifest(args, previous, items, skipped, started, redactor)
+    try:
+        doc = orjson.loads(redactor.redact_bytes(MANIFEST_NAME, orjson.dumps(manifest)))
+    except (RedactionError, orjson.JSONDecodeError) as exc:
+        raise UserError(f"the manifest could not be redacted ({exc}); nothing was written") from None
+    return doc if isinstance(doc, dict) else manifest
+
+
+def _build_manifest(args: argparse.Namespace, previous: dict[str, Any] | None, items: list[dict[str, Any]],
+                    skipped: list[dict[str, str]], started: str, redactor: Redactor) -> dict[str, Any]:
     argv = ["redact", *[str(p) for p in args.paths], "-o", str(args.output)]
     if args.obfuscate:
         argv += ["--obfuscate", args.obfuscate]
@@ -343,8 +355,7 @@ def _manifest(args: argparse.Namespace, previous: dict[str, Any] | None, items: 
                       "needs_root": False})
     if previous is not None:
         # A bundle redacted again: keep its records, refresh what this run changed. The old
-        # manifest itself passed through redaction like every other file.
-        redactor = Redactor()
+        # manifest goes through the redactor first so that its paths match obfuscated ones.
         try:
             previous = orjson.loads(redactor.redact_bytes(MANIFEST_NAME, orjson.dumps(previous)))
         except (RedactionError, orjson.JSONDecodeError):

@@ -40,8 +40,9 @@ _V6_AFTER = frozenset(b"ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ_.")
 _HEX2 = re.compile(rb"[0-9A-Fa-f]{2}")
 _WORD_OR_DOT = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_.")
 _MAC_NEIGHBOUR = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_:-")
-# "-" is a boundary: static pod names embed the hostname (etcd-cp1, kube-apiserver-cp1).
-_NAME_NEIGHBOUR = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyz_")
+# "-" and "_" are boundaries: static pod names embed the hostname (etcd-cp1), and pod log
+# directories join namespace, pod and uid with "_" (kube-system_kube-apiserver-cp1_<uid>).
+_NAME_NEIGHBOUR = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyz")
 _PUBLIC_FIRST = [o for o in range(1, 224) if o not in (10, 127)]
 # Names too generic to replace as whole words without wrecking ordinary log text.
 _STOP_NAMES = {

@@ -76,3 +76,17 @@ def test_redacting_a_bundle_again_keeps_layout_and_replaces_nothing(bundle_path:
     manifest = json.loads(again["manifest.json"])
     assert manifest["redacted_again"]["argv"][0] == "redact"
     assert len(manifest["items"]) == len(json.loads(collected["manifest.json"])["items"])
+
+
+def test_obfuscating_a_collected_bundle_leaves_no_hostname(bundle_path: Path, tmp_path: Path,
+                                                           collected: dict[str, bytes]) -> None:
+    assert any("cp1" in k for k in collected) and b"kube-apiserver-cp1_" in b"".join(collected.values())
+    out = tmp_path / "obf.tgz"
+    proc = subprocess.run([sys.executable, "-m", "k8s_bundle.cli", "redact", str(bundle_path), "-o", str(out),
+                           "--obfuscate", "hostnames"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    members = tar_members(out)
+    leftovers = [k for k, v in members.items() if "cp1" in k or b"cp1" in v.lower()]
+    assert leftovers == []
+    mapping = json.loads((tmp_path / "obf.tgz.obfuscation-map.json").read_text())
+    assert mapping["hostnames"]["cp1"].startswith("host-")
