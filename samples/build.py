@@ -498,6 +498,11 @@ def broken_control_plane(node: str, ip: str) -> tuple[dict[str, Any], Members]:
             f'"Error syncing pod, skipping" err="failed to \\"StartContainer\\" for \\"kube-apiserver\\" with CrashLoopBackOff: \\"back-off {min(10 * 2 ** i, 300)}s restarting failed container=kube-apiserver pod=kube-apiserver-{node}_kube-system(5e1c0a0d3b5b6f1e2d3c4b5a69788796)\\"" pod="kube-system/kube-apiserver-{node}" podUID="5e1c0a0d3b5b6f1e2d3c4b5a69788796"')))
         kub.append((t + 0.5, klog("E", t + 0.5, K, "kubelet_node_status.go:96",
             f'"Unable to register node with API server" err="Post \\"https://{ip}:6443/api/v1/nodes\\": dial tcp {ip}:6443: connect: connection refused" node="{node}"')))
+    # while the apiserver is down the kubelet cannot renew its lease (every 10 s for 8 minutes)
+    for i in range(48):
+        t = -17.0 + i / 6
+        kub.append((t, klog("E", t, K, "controller.go:146",
+            f'"Failed to ensure lease exists, will retry" err="Get \\"https://{ip}:6443/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{node}?timeout=10s\\": dial tcp {ip}:6443: connect: connection refused" interval="7s"')))
     # disk pressure: image GC cannot free enough, pods are evicted, images are gone
     for i, t in enumerate((-6.0, -5.0, -4.0)):
         kub.append((t, klog("E", t, K, "kubelet.go:1400", '"Image garbage collection failed multiple times in a row" err="failed to garbage collect required amount of images. Attempted to free 8281598771 bytes, but only found 1073741824 bytes eligible to free."')))
@@ -626,7 +631,7 @@ def forwarding_worker(node: str, ip: str) -> tuple[dict[str, Any], Members]:
     for k in [k for k in m if k.startswith("logs/var/log/pods/") and ("kube-apiserver" in k or "coredns" in k)]:
         del m[k]
     m["logs/var/log/pods/kube-system_coredns-76f75df574-tq6wz_7d2e3f4a-aaaa-bbbb-cccc-ddddeeeeffff/coredns/0.log"] = cri(
-        [(float(i), f"[ERROR] plugin/errors: 2 harbor.example.internal. A: read udp 10.244.1.4:{40112 + i}->192.168.10.2:53: i/o timeout") for i in range(6)],
+        [(i * 0.5, f"[ERROR] plugin/errors: 2 harbor.example.internal. A: read udp 10.244.1.4:{40112 + i}->192.168.10.2:53: i/o timeout") for i in range(12)],
         stream="stdout")
     return node_json, m
 
