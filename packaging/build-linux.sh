@@ -39,7 +39,8 @@ exec 9>build/.build-linux.lock
 flock 9
 
 # The cache key covers the sources, the packaging and the interpreter building them.
-hash="$("$PY" packaging/selection.py source-hash)-$("$PY" -c 'import sys; print(sys.version.split()[0])')"
+pyversion=$("$PY" -c 'import sys; print(sys.version.split()[0])')
+hash="$("$PY" packaging/selection.py source-hash)-$pyversion"
 if [ "$force" = 0 ] && [ -x "$OUT" ] && [ -f "$OUT.sha256" ] && [ "$(cat "$HASH_FILE" 2>/dev/null)" = "$hash" ] \
    && (cd dist && sha256sum --quiet -c k8s-bundle.sha256); then
   echo "build-linux: $OUT is up to date with the sources"
@@ -56,18 +57,21 @@ if [ ! -x "$VENV/bin/python" ] || [ "$("$VENV/bin/python" -c "$realpy")" != "$("
 fi
 pip() { "$VENV/bin/python" -m pip --disable-pip-version-check -q "$@"; }
 pip install -r packaging/requirements-build.txt
-# Only the collector's runtime dependencies: the analyzer's (polars, jinja2, cel-python) are
-# not installed, so nothing can drag them in.
+# Only the collector's runtime dependencies: the analyzer's (polars, jinja2, cel-python,
+# jsonschema) are not installed, so nothing can drag them in.
 "$VENV/bin/python" packaging/selection.py requirements > build/requirements-collector.txt
 pip install -r build/requirements-collector.txt
-# Install the project from a copy so pip's in-tree build never writes into the working tree.
+# Build from a snapshot of the sources in build/src: pip's in-tree build never writes into the
+# working tree, and files edited during the build cannot mix two versions into one binary. The
+# hash recorded at the end is the snapshot's.
 "$VENV/bin/python" packaging/selection.py stage build/src
+hash="$("$VENV/bin/python" build/src/packaging/selection.py source-hash)-$pyversion"
 pip install --no-deps --no-build-isolation --force-reinstall build/src
 
 # Run from build/: from the repository root, `python -m` would put the source folder
 # k8s_bundle/ (without the folders setup.py maps beneath it) ahead of the installed package.
 (cd build && venv/bin/python -m PyInstaller --noconfirm --clean --log-level WARN \
-  --distpath pyinstaller-dist --workpath pyinstaller-work ../packaging/k8s-bundle-linux.spec)
+  --distpath pyinstaller-dist --workpath pyinstaller-work src/packaging/k8s-bundle-linux.spec)
 # staticx bundles the dynamic loader, glibc and every other library the PyInstaller output
 # needs into one static executable. --no-compress: the PyInstaller payload is zlib-compressed
 # already, so xz gains ~2.5 MB but costs ~0.35 s of decompression at every start (measured:

@@ -65,9 +65,10 @@ $pip = @('-m', 'pip', '--disable-pip-version-check', '-q', 'install')
 Invoke-Native $venvPy ($pip + @('--upgrade', 'pip'))
 Invoke-Native $venvPy ($pip + @('-r', 'packaging\requirements-build.txt'))
 
-# 3. The collector's runtime dependencies only (pyproject.toml minus polars, jinja2, cel-python),
-#    then the project itself from a staged copy. Passed as arguments, not through a file:
-#    Windows PowerShell 5.1 would write a redirected file as UTF-16.
+# 3. The collector's runtime dependencies only (pyproject.toml minus polars, jinja2, cel-python,
+#    jsonschema), passed as arguments, not through a file: Windows PowerShell 5.1 would write a
+#    redirected file as UTF-16. Then the project itself from a snapshot of the sources in
+#    build\src (the spec below runs from that snapshot too).
 $requirements = @(& $venvPy 'packaging\selection.py' 'requirements')
 if ($LASTEXITCODE -ne 0) { throw "build-windows: packaging\selection.py requirements failed" }
 Invoke-Native $venvPy ($pip + $requirements)
@@ -81,7 +82,7 @@ Push-Location (Join-Path $repo 'build')
 try {
     Invoke-Native $venvPy @('-m', 'PyInstaller', '--noconfirm', '--clean', '--log-level', 'WARN',
         '--distpath', 'pyinstaller-dist-windows', '--workpath', 'pyinstaller-work-windows',
-        '..\packaging\k8s-bundle-windows.spec')
+        'src\packaging\k8s-bundle-windows.spec')
 } finally {
     Pop-Location
 }
