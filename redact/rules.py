@@ -17,12 +17,23 @@ BUILTIN_RULES = Path(__file__).with_name("builtin_rules.yaml")
 _RULE_FIELDS = {
     "id", "kind", "description", "action", "regex", "prefilter", "prefilter_regex", "validate",
     "literals", "keys", "unless", "with_sibling", "text", "flags_only", "paths", "where", "pair",
-    "files", "detector",
+    "files", "detector", "keep_paths",
 }
 _SHAPES = ("regex", "literals", "keys", "paths", "pair", "files", "detector")
 _KIND_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 _DETECTORS = {"pem-block"}
 _ACTIONS = {"redact", "cert-metadata"}
+
+
+# A value that is a file reference, not a secret: `client-key: /var/lib/kubelet/pki/x.pem`,
+# `--kubelet-client-key=/etc/kubernetes/pki/x.key`. Anchored on well-known roots so that a
+# base64 secret starting with "/" is not mistaken for one.
+_FILE_REF = re.compile(rb"^(?:/(?:etc|var|run|home|root|opt|usr|tmp|srv|data|mnt|lib|snap|proc|sys)/[^\s\"']*"
+                       rb"|[A-Za-z]:[\\/][^\s\"']*|\./[^\s\"']*)$")
+
+
+def is_file_reference(value: bytes) -> bool:
+    return bool(_FILE_REF.match(value.strip()))
 
 
 class RuleFileError(ValueError):
@@ -98,6 +109,7 @@ class Rule:
     with_sibling: re.Pattern[str] | None = None
     text: bool = True
     flags_only: bool = False
+    keep_paths: bool = False
     paths: tuple[tuple[str, ...], ...] = ()
     where: dict[str, str] = field(default_factory=dict)
     pair: PairSpec | None = None
@@ -217,7 +229,8 @@ def _parse_rule(raw: Any, where: str, custom: bool) -> Rule:
     if action not in _ACTIONS:
         raise RuleFileError(f"{where}: action must be one of {', '.join(sorted(_ACTIONS))}")
     rule = Rule(id=rid, kind=kind, action=action, custom=custom,
-                text=bool(raw.get("text", True)), flags_only=bool(raw.get("flags_only", False)))
+                text=bool(raw.get("text", True)), flags_only=bool(raw.get("flags_only", False)),
+                keep_paths=bool(raw.get("keep_paths", False)))
     shape = shapes[0]
     if shape == "regex":
         # Text is scanned as bytes (no decoding on the hot path), so rule regexes are bytes too.

@@ -20,6 +20,7 @@ import orjson
 import yaml
 
 from k8s_bundle import certinfo
+from k8s_bundle.redact.rules import is_file_reference
 from k8s_bundle.redact.text import skip_value
 
 if TYPE_CHECKING:
@@ -123,7 +124,8 @@ class StructuredRedactor:
         if value is None or isinstance(value, bool):
             return None
         text = value if isinstance(value, str) else str(value)
-        if not text.strip() or skip_value(text.encode("utf-8", "replace")):
+        raw = text.encode("utf-8", "surrogatepass")
+        if not text.strip() or skip_value(raw) or (rule.keep_paths and is_file_reference(raw)):
             return None
         if rule.action == "cert-metadata":
             try:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Callable
 
+from k8s_bundle.redact.rules import is_file_reference
+
 if TYPE_CHECKING:
     from k8s_bundle.redact.engine import Job
     from k8s_bundle.redact.rules import Rule
@@ -69,8 +71,6 @@ def _looks_random(value: bytes) -> bool:
     return len(value) >= 8 and has_digit and has_alpha
 
 
-def _looks_like_path(value: bytes) -> bool:
-    return value.startswith((b"/", b"./", b"~/")) or (len(value) > 2 and value[1:3] in (b":\\", b":/"))
 
 
 class LineRedactor:
@@ -263,7 +263,7 @@ class LineRedactor:
             if rule is None or span is None:
                 return m.group(0)
             s, e, v = span
-            if skip_value(v) or (not rule.flags_only and _looks_like_path(v)):
+            if skip_value(v) or (rule.keep_paths and is_file_reference(v)):
                 return m.group(0)
             base = m.start()
             whole = m.group(0)
@@ -291,7 +291,7 @@ class LineRedactor:
             if rule is None or span is None:
                 return inner(m, span)
             s, e, v = span
-            if skip_value(v):
+            if skip_value(v) or (rule.keep_paths and is_file_reference(v)):
                 return m.group(0)
             before = line[: m.start()].strip(b" \t-{[,\"'")
             if m.group("sep") == b":" and not m.group("kq"):
@@ -315,7 +315,8 @@ class LineRedactor:
                     # a YAML block scalar: the secret is on the following, deeper lines
                     self.block = (len(line) - len(line.lstrip()), rule)
                     return line
-                if not skip_value(value) and not value.startswith((b"&", b"*", b"!")):
+                if not skip_value(value) and not value.startswith((b"&", b"*", b"!")) \
+                        and not (rule.keep_paths and is_file_reference(value)):
                     s, e = whole_line.span("value")
                     return line[:s] + job.replace(rule, value, self.line_no) + line[e:]
         if b"--" in line:

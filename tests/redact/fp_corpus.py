@@ -109,6 +109,37 @@ serverTLSBootstrap: true
 tlsPrivateKeyFile: /var/lib/kubelet/pki/kubelet.key
 staticPodPath: /etc/kubernetes/manifests
 """
+    out["nodes/cp1/files/etc/kubernetes/kubelet.conf"] = b"""apiVersion: v1
+clusters:
+- cluster:
+    server: https://192.168.1.10:6443
+    certificate-authority: /etc/kubernetes/pki/ca.crt
+  name: default-cluster
+kind: Config
+users:
+- name: default-auth
+  user:
+    client-certificate: /var/lib/kubelet/pki/kubelet-client-current.pem
+    client-key: /var/lib/kubelet/pki/kubelet-client-current.pem
+"""
+    out["nodes/cp1/files/etc/kubernetes/manifests/kube-apiserver.yaml"] = b"""apiVersion: v1
+kind: Pod
+metadata:
+  name: kube-apiserver
+  namespace: kube-system
+spec:
+  containers:
+  - command:
+    - kube-apiserver
+    - --enable-bootstrap-token-auth=true
+    - --kubelet-client-certificate=/etc/kubernetes/pki/apiserver-kubelet-client.crt
+    - --kubelet-client-key=/etc/kubernetes/pki/apiserver-kubelet-client.key
+    - --service-account-key-file=/etc/kubernetes/pki/sa.pub
+    - --service-account-signing-key-file=/etc/kubernetes/pki/sa.key
+    - --tls-private-key-file=/etc/kubernetes/pki/apiserver.key
+    - --proxy-client-key-file=/etc/kubernetes/pki/front-proxy-client.key
+    image: registry.k8s.io/kube-apiserver:v1.29.3
+"""
     for path in sorted(SIMNODE_OUTPUTS.rglob("*")):
         if path.is_file():
             out[f"nodes/cp1/commands/sim-{path.relative_to(SIMNODE_OUTPUTS).as_posix().replace('/', '-')}"] = path.read_bytes()
