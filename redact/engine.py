@@ -128,7 +128,8 @@ class Redactor:
             raise
         except Exception as exc:  # noqa: BLE001 - fail closed: any bug drops the item
             self._drop(path, f"redaction error: {type(exc).__name__}")
-            raise RedactionError(f"{path}: cannot be redacted safely ({type(exc).__name__}: {exc})") from exc
+            # The message names the exception type only: its text could quote the content.
+            raise RedactionError(f"{path}: cannot be redacted safely ({type(exc).__name__})") from exc
         with self._lock:
             self._by_file.setdefault(path, Counter()).update(job.counts)
 
