@@ -30,11 +30,11 @@
     var sev = document.getElementById("filter-severity").value;
     var node = document.getElementById("filter-node").value;
     var shown = 0;
-    document.querySelectorAll(".finding").forEach(function (f) {
+    document.querySelectorAll(".finding, .finding-row").forEach(function (f) {
       var nodes = (f.getAttribute("data-nodes") || "").split("\n");
       var ok = (!sev || f.getAttribute("data-severity") === sev) && (!node || nodes.indexOf(node) >= 0);
       f.classList.toggle("hidden", !ok);
-      if (ok) { shown += 1; }
+      if (ok && f.classList.contains("finding")) { shown += 1; }
     });
     document.getElementById("no-match").classList.toggle("hidden", shown > 0);
     state.severity = sev;
