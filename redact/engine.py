@@ -26,6 +26,8 @@ class RedactionError(Exception):
 STRUCTURED_MAX = 16 * 1024 * 1024
 # A "line" longer than this is processed in pieces rather than held without bound.
 MAX_LINE = 8 * 1024 * 1024
+# Text is scanned in blocks of whole lines of at least this size.
+BLOCK = 256 * 1024
 SNIFF_BYTES = 4096
 
 _STRUCT_EXT = {
@@ -278,24 +280,27 @@ class Redactor:
         yield compressor.flush()
 
     def _stream_text(self, job: Job, stream: Iterator[bytes]) -> Iterator[bytes]:
+        """Feed the scanner blocks of whole lines of at least BLOCK bytes: the prefilter costs
+        a few scans per block, so tiny chunks from a pipe are gathered first (in a list, so a
+        long line arriving in small pieces is not copied over and over)."""
         lr = LineRedactor(job)
-        carry = b""
+        pending: list[bytes] = []
+        size = 0
         for chunk in stream:
             if not chunk:
                 continue
-            data = carry + chunk if carry else chunk
+            pending.append(chunk)
+            size += len(chunk)
+            if size < BLOCK or (b"\n" not in chunk and size <= MAX_LINE):
+                continue  # too little yet, or the last line goes on: nothing new to cut
+            data = b"".join(pending)
             cut = data.rfind(b"\n")
-            if cut == -1:
-                if len(data) > MAX_LINE:
-                    yield self._obf(lr.feed(data))
-                    carry = b""
-                else:
-                    carry = data
-                continue
-            carry = data[cut + 1:]
+            cut = len(data) - 1 if cut == -1 else cut  # one enormous line: processed in pieces
+            rest = data[cut + 1:]
+            pending, size = ([rest], len(rest)) if rest else ([], 0)
             yield self._obf(lr.feed(data[: cut + 1]))
-        if carry:
-            yield self._obf(lr.feed(carry))
+        if pending:
+            yield self._obf(lr.feed(b"".join(pending)))
         yield self._obf(lr.finish())
 
     def _structured(self, job: Job, kind: str, data: bytes) -> bytes:

@@ -3,7 +3,8 @@ whatever the value looks like.
 
 YAML is composed (not loaded) so every scalar keeps its position in the source; replacements
 are spliced into the original text, which keeps comments, order and layout for the analyzer.
-JSON is parsed with orjson, redacted in place and written back. TOML/INI are handled line by
+JSON is parsed with the standard library (exact: orjson would turn integers past 64 bits into
+floats), redacted in place and written back. TOML/INI are handled line by
 line (key = value); the section pass here only adds the rules that need a sibling key in the
 same section (a `username` next to a `password`), the text pass does the rest.
 
@@ -16,7 +17,6 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import yaml
 
 from k8s_bundle import certinfo
@@ -208,8 +208,8 @@ class StructuredRedactor:
     def redact_json(self, data: bytes) -> bytes | None:
         """Redacted JSON text, or None when `data` is not one JSON document."""
         try:
-            doc = orjson.loads(data)
-        except orjson.JSONDecodeError:
+            doc = json.loads(data)
+        except (ValueError, RecursionError):
             return None
         if not isinstance(doc, (dict, list)):
             return None
@@ -218,7 +218,8 @@ class StructuredRedactor:
         if not self.changed:
             return data
         indented = data.count(b"\n") > 1
-        out = orjson.dumps(doc, option=orjson.OPT_INDENT_2 if indented else 0)
+        out = json.dumps(doc, ensure_ascii=False, indent=2 if indented else None,
+                         separators=None if indented else (",", ":")).encode("utf-8", "surrogatepass")
         return out + (b"\n" if data.endswith(b"\n") else b"")
 
     # -- strings holding JSON or YAML ----------------------------------------------------------
@@ -226,15 +227,15 @@ class StructuredRedactor:
         s = value.strip()
         if len(s) >= 2 and s[0] in "{[" and s[-1] in "}]":
             try:
-                doc = orjson.loads(s)
-            except orjson.JSONDecodeError:
+                doc = json.loads(s)
+            except (ValueError, RecursionError):
                 doc = None
             if isinstance(doc, (dict, list)):
                 before = self.changed
                 self.changed = False
                 self.walk_obj(doc)
                 changed, self.changed = self.changed, before or self.changed
-                return orjson.dumps(doc).decode("utf-8") if changed else None
+                return json.dumps(doc, ensure_ascii=False, separators=(",", ":")) if changed else None
         if "\n" in value:
             new = value
             if _YAMLISH.search(value):
