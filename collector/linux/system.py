@@ -176,11 +176,14 @@ def _process_rows(ctx: Context) -> list[dict[str, Any]]:
             pass
     time.sleep(0.5)  # cpu_percent needs two samples
     rows = []
+    skipped: dict[str, int] = {}
     for p in procs:
         try:
             rows.append(_process_row(p))
-        except Exception:  # noqa: BLE001 - a process that vanished or changed mid-read
-            continue
+        except Exception as exc:  # noqa: BLE001 - a process that vanished or changed mid-read
+            key = f"{type(exc).__name__}: {exc}"[:200]
+            skipped[key] = skipped.get(key, 0) + 1
+    ctx.shared["process_rows_skipped"] = skipped
     return rows
 
 
@@ -239,6 +242,7 @@ def process_summary(ctx: Context) -> dict[str, Any]:
         "inotify_instances": sum(r.get("inotify") or 0 for r in rows),
         "inotify_instances_by_user": by_user,
         "zombies": sum(1 for r in rows if r.get("status") == "zombie"),
+        "unreadable": ctx.shared.get("process_rows_skipped") or {},
     }
 
 

@@ -39,7 +39,9 @@ def test_real_collection_reads_back(real_bundle):
     rec = b.item("processes")
     assert rec["status"] == "ok", rec
     procs = json.loads(b.members[rec["path"]])
-    assert any(p["pid"] == 1 for p in procs) and all("rss" in p and "inotify" in p for p in procs)
+    summary = b.text(f"nodes/{node}/commands/process-summary.json")
+    assert any(p["pid"] == 1 for p in procs), summary
+    assert all("rss" in p and "inotify" in p for p in procs)
     assert f"bundle written: {out}" in proc.stderr
 
 
