@@ -290,6 +290,14 @@ def lint_rules(rules: list[Rule]) -> list[str]:
                 problems.append(f"{r.path}: explains unknown rule id {other!r}")
             if other == r.id:
                 problems.append(f"{r.path}: a rule cannot explain itself")
+        known = {"node", "count", "problem", "path", "problems"} | {name for name, _ in r.vars}
+        for cond in r.log_conditions():
+            known |= set(re.findall(r"\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>", cond.regex))
+        for lang, template in r.message.items():
+            for field_name in re.findall(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})", template):
+                if field_name not in known:
+                    problems.append(f"{r.path}: message.{lang} uses {{{field_name}}}, which is no named "
+                                    "regex group, var, or one of node, count, problem, path, problems")
         names = [t.get("name") for t in r.tests]
         if len(names) != len(set(names)):
             problems.append(f"{r.path}: fixture names must be unique within a rule")

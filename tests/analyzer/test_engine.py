@@ -313,3 +313,31 @@ def test_memo_keys_on_the_facts_an_expression_reads(tmp_path: Path) -> None:
     nodes = {"a": {"name": "a", **same}, "b": {"name": "b", **same}, "c": {"name": "c", "l": [1], "os": "linux"}}
     got = sorted((f.rule_id, f.node) for f in evaluate(rules, evidence(nodes=nodes)))
     assert got == [("by-name", "a"), ("by-var", "a"), ("by-var", "b"), ("whole-node", "c")]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    minutes=st.lists(st.integers(min_value=0, max_value=300), min_size=0, max_size=25),
+    k=st.integers(min_value=1, max_value=5),
+    window=st.integers(min_value=1, max_value=60),
+)
+def test_window_matches_a_naive_count(minutes: list[int], k: int, window: int) -> None:
+    """The vectorised `k lines within W` equals the obvious check over sorted times."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rules = rules_from(Path(tmp), ("w", {"log": {"sources": ["**"], "regex": "tick", "min_count": k, "window": f"{window}m"}}))
+    rows = [("node1", "a.log", i + 1, T0 + dt.timedelta(minutes=m), None, "tick") for i, m in enumerate(minutes)]
+    times = sorted(minutes)
+    expected = any(times[i + k - 1] - times[i] <= window for i in range(len(times) - k + 1))
+    found = evaluate(rules, evidence(rows))
+    assert bool(found) == expected
+    if found:
+        first, last = found[0].log_lines[0], found[0].log_lines[-1]
+        start = dt.datetime.fromisoformat(first.timestamp.replace("Z", "+00:00"))
+        end = dt.datetime.fromisoformat(last.timestamp.replace("Z", "+00:00"))
+        assert dt.timedelta(0) <= end - start <= dt.timedelta(minutes=window)
+        assert found[0].log_count == len(minutes)

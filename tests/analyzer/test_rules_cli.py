@@ -89,6 +89,7 @@ def test_lint_reports_every_bad_file_and_missing_fixtures(tmp_path: Path) -> Non
     _write(tmp_path, dict(GOOD, id="bad-regex", match={"log": {"sources": ["x"], "regex": "a(?=b)"}}))
     _write(tmp_path, dict(GOOD, id="dup-one"), name="dup-a")
     _write(tmp_path, dict(GOOD, id="dup-one"), name="dup-b")
+    _write(tmp_path, dict(GOOD, id="bad-message", message={"en": "{x} {nope}", "zh": "{x}"}))
     (tmp_path / "garbage.yaml").write_text("- just\n- a list\n")
     proc = cli("rules", "lint", str(tmp_path))
     assert proc.returncode == 4
@@ -97,6 +98,7 @@ def test_lint_reports_every_bad_file_and_missing_fixtures(tmp_path: Path) -> Non
     assert "no-quiet.yaml: rule no-quiet has no `quiet` fixture" in out
     assert "dup-b.yaml: duplicate rule id 'dup-one'" in out
     assert "garbage.yaml: a rule file holds one mapping" in out
+    assert "bad-message.yaml: message.en uses {nope}" in out and "message.zh" not in out
     assert "Traceback" not in proc.stderr
     ok = tmp_path / "only-good"
     _write(ok, GOOD)
