@@ -14,7 +14,7 @@ from k8s_bundle.analyzer.engine import evaluate, load_rules
 from k8s_bundle.analyzer.model import Problem
 from k8s_bundle.analyzer.render import render_html, render_json, render_text
 from k8s_bundle.analyzer.render.html import markdown
-from test_engine import T0, evidence, write_rule
+from test_engine_rules import T0, evidence, write_rule
 
 EVIL = '<script>window.__pwned = 1</script>"><img src=x onerror="window.__pwned=2">'
 EVIL_NODE = 'n"><svg onload=alert(1)>'
