@@ -156,6 +156,29 @@ def test_windows_version_resource_passes_pyinstallers_parser(binary, tmp_path):
     assert raw_len > 0
 
 
+@pytest.mark.parametrize("callers_library_path", [None, "/opt/vendor/lib"])
+def test_commands_get_the_callers_environment(binary, tmp_path, callers_library_path):
+    """The bootloader points LD_LIBRARY_PATH at the binary's own libraries; the node's tools
+    the collector runs must load theirs (packaging/entry.py undoes it)."""
+    node = simnode.build(tmp_path / "sim")
+    spy_dir, record = tmp_path / "spy", tmp_path / "uname.env"
+    spy_dir.mkdir()
+    (spy_dir / "uname").write_text(f'#!/bin/sh\nenv > "{record}"\necho "Linux spy 6.1.0 x86_64"\n')
+    (spy_dir / "uname").chmod(0o755)
+    env = {"PATH": f"{spy_dir}:/usr/bin:/bin", "TMPDIR": str(tmp_path)}
+    if callers_library_path:
+        env["LD_LIBRARY_PATH"] = callers_library_path
+    proc = _run(
+        [str(binary), "collect", "--root", str(node.root), "--live", "--only", "system",
+         "-o", str(tmp_path / "b.tgz"), "--progress", "none"],
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = dict(line.split("=", 1) for line in record.read_text().splitlines() if "=" in line)
+    assert seen.get("LD_LIBRARY_PATH") == callers_library_path
+    assert not [name for name in seen if name.startswith("_PYI_")]
+
+
 def test_windows_spec_runs_through_pyinstaller(binary, tmp_path):
     """The Windows spec executed by the real PyInstaller (here it makes a Linux executable and
     ignores the version resource): its own code, the module selection and the generated
