@@ -58,9 +58,11 @@ def kubelet_cmdline(ctx: Context) -> str | None:
     the kubelet). Redaction removes any secret flag values before it is stored."""
     import psutil
 
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        cmd = proc.info.get("cmdline") or []
-        name = proc.info.get("name") or ""
+    for proc in psutil.process_iter():
+        # as_dict, not process_iter(attrs): `info` is shared with other threads' iterations.
+        info = proc.as_dict(["name", "cmdline"], ad_value=None)
+        cmd = info.get("cmdline") or []
+        name = info.get("name") or ""
         first = cmd[0].rsplit("/", 1)[-1] if cmd else ""
         if name in KUBELET_NAMES or first in KUBELET_NAMES or (
                 first in ("k3s", "rke2") and len(cmd) > 1 and cmd[1] in ("server", "agent")):

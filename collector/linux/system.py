@@ -166,9 +166,9 @@ def _process_rows(ctx: Context) -> list[dict[str, Any]]:
 
     import psutil
 
-    attrs = ["pid", "ppid", "name", "username", "cmdline", "memory_info", "num_threads",
-             "create_time", "status"]
-    procs = list(psutil.process_iter(attrs))
+    # process_iter() without attrs: its `info` dicts live on psutil's shared Process cache and
+    # another thread iterating at the same time (kubelet-cmdline) would overwrite them.
+    procs = list(psutil.process_iter())
     for p in procs:
         try:
             p.cpu_percent(None)
@@ -187,10 +187,14 @@ def _process_rows(ctx: Context) -> list[dict[str, Any]]:
     return rows
 
 
+PROCESS_ATTRS = ["pid", "ppid", "name", "username", "cmdline", "memory_info", "num_threads",
+                 "create_time", "status"]
+
+
 def _process_row(p: Any) -> dict[str, Any]:
     import psutil
 
-    info = p.info
+    info = p.as_dict(PROCESS_ATTRS, ad_value=None)
     try:
         cpu = p.cpu_percent(None)
     except psutil.Error:
