@@ -29,7 +29,12 @@ def items(ctx: Context) -> list[Item]:
                  patterns=("/var/log/kube-*.log", "/var/log/kubelet*.log", "/var/log/etcd*.log",
                            "/var/log/k3s*.log", "/var/log/rke2*.log", "/var/log/flanneld*.log",
                            "/var/log/calico/*/current", "/var/log/containerd*.log",
-                           "/var/log/docker*.log", "/var/log/crio*.log")),
+                           "/var/log/docker*.log", "/var/log/crio*.log",
+                           "/var/log/kubernetes/*.log",
+                           # k3s/rke2 keep their containerd (and rke2 its kubelet) log in files
+                           "/var/lib/rancher/k3s/agent/containerd/containerd.log",
+                           "/var/lib/rancher/rke2/agent/containerd/containerd.log",
+                           "/var/lib/rancher/rke2/agent/logs/kubelet.log")),
         GlobItem("static-pod-logs", AREA, dest="logs", tail=True, per_file_cap=POD_LOG_PER_FILE,
                  patterns=tuple(f"/var/log/pods/kube-system_{p}-*/*/*.log"
                                 for p in CONTROL_PLANE_PODS)),

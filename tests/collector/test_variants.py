@@ -51,3 +51,37 @@ def test_no_systemd_falls_back_to_dmesg_and_plain_logs(sim, tmp_path):
     assert "running with swap on" in b.text("nodes/cp1/logs/var/log/syslog")
     assert b.item("systemctl-failed")["status"] == "not_found"
     assert json.loads(b.members["nodes/cp1/node.json"])["name"] == "cp1"
+
+
+def test_terminal_gets_a_live_display_and_a_summary(sim, tmp_path):
+    """On a real pseudo-terminal: the rich display (node, items done, failures) and the
+    final summary naming the failures and the bundle."""
+    import os
+    import pty
+    import subprocess
+
+    from conftest import collect_cmd
+
+    out = tmp_path / "b.tgz"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(collect_cmd("--root", str(sim.root), "--live", "--only", "runtime",
+                                        "-o", str(out), "--timeout", "1"),
+                            env=sim.env(SIMNODE_HANG="docker-info", COLUMNS="160"),
+                            stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:          # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(timeout=60) == 0
+    os.close(master)
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert "failures:" in screen and "cp1" in screen          # the live line
+    assert "\x1b[" in screen                                   # drawn with terminal control codes
+    assert f"bundle written: {out}" in screen
+    assert "runtime/docker-info: timeout" in screen
