@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from k8s_bundle.collector.transports.base import NotSupported
+from k8s_bundle.collector.transports.base import Interrupted, NotSupported
 
 
 @dataclass
@@ -43,9 +43,9 @@ class Context:
         try:
             stream = self.transport.run(argv, timeout=timeout or self.timeout, cap=cap,
                                         stop=self.stop)
-        except NotSupported:
+            out = b"".join(stream)
+        except (NotSupported, Interrupted):
             return None, ""
-        out = b"".join(stream)
         if stream.not_found or stream.timed_out:
             return None, out.decode("utf-8", "replace")
         return stream.exit_code, out.decode("utf-8", "replace")

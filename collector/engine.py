@@ -219,7 +219,9 @@ class Engine:
 
     # -- items --------------------------------------------------------------------------------
     def _guarded(self, item: Item) -> list[dict[str, Any]]:
-        if self.stop.is_set():
+        # After an interrupt the late items (node.json) still run, from what is already known
+        # (their commands are refused at once): a partial bundle keeps its node facts.
+        if self.stop.is_set() and not (_is_late(item) and self.fatal is None):
             return [self._record(item, status="skipped", error=self._stop_reason())]
         t0 = time.monotonic()
         try:

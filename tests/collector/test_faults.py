@@ -45,6 +45,8 @@ def test_sigint_mid_run_leaves_a_valid_partial_bundle(sim, tmp_path):
     hung = b.item("docker-info")
     assert hung["status"] == "skipped" and "interrupted" in hung["error"]
     assert len(b.items(status="ok")) >= 10         # what finished before the signal is kept
+    assert b.item("node")["status"] == "ok"          # node facts even in a partial bundle
+    assert b.json("nodes/cp1/node.json")["distro"] == "Ubuntu 22.04.4 LTS"
     finish = json.loads(rest.strip().splitlines()[-1])
     assert finish["event"] == "finish" and finish["partial"] is True
 
