@@ -86,3 +86,19 @@ def test_duplicate_ids_are_a_catalogue_bug(tmp_path):
     with pytest.raises(ValueError, match="duplicate item id"):
         _run(tmp_path, [FileItem("x", "a", path="/a"), FileItem("x", "b", path="/b")])
     assert not (tmp_path / "b.tgz").exists() and not (tmp_path / "b.tgz.part").exists()
+
+
+def test_lower_priority_sets_nice_and_idle_io():
+    import subprocess
+    import sys
+
+    code = ("from k8s_bundle.collector.engine import lower_priority\n"
+            "import os, psutil\n"
+            "before = os.nice(0)\n"
+            "lower_priority()\n"
+            "print(os.nice(0) - before, int(psutil.Process().ionice().ioclass))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    delta, ioclass = map(int, out.stdout.split())
+    import psutil
+    assert delta == 10
+    assert ioclass in (int(psutil.IOPRIO_CLASS_IDLE), int(psutil.IOPRIO_CLASS_BE))
