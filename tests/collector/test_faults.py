@@ -206,6 +206,8 @@ def test_default_output_name_in_the_current_directory(sim, tmp_path):
     made = os.listdir(cwd)
     assert len(made) == 1 and made[0].startswith("k8s-bundle-cp1-") and made[0].endswith("Z.tgz")
     assert f"written: {made[0]}" in proc.stderr
+    # Not a terminal and no --progress: quiet until the summary.
+    assert proc.stderr.startswith("k8s-bundle: bundle written:") and "{" not in proc.stderr
 
 
 @pytest.mark.parametrize("args,needle", [

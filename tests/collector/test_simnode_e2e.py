@@ -163,8 +163,11 @@ def test_progress_json_lines(sim_bundle):
     assert events[-1]["event"] == "finish" and events[-1]["partial"] is False
 
 
-@pytest.mark.parametrize("flag,areas", [("--only", "certificates,network")])
-def test_only_records_the_rest_as_skipped(sim, tmp_path, flag, areas):
+@pytest.mark.parametrize("flag,areas", [
+    ("--only", "certificates,network"),
+    ("--skip", "system,binaries,logs,runtime,kubernetes,cluster"),
+])
+def test_only_and_skip_record_the_rest_as_skipped(sim, tmp_path, flag, areas):
     from conftest import read_bundle, run_collect
 
     out = tmp_path / "b.tgz"
@@ -173,7 +176,7 @@ def test_only_records_the_rest_as_skipped(sim, tmp_path, flag, areas):
     assert proc.returncode == 0, proc.stderr
     b = read_bundle(out)
     uname = b.item("uname")
-    assert uname["status"] == "skipped" and "--only" in uname["error"]
+    assert uname["status"] == "skipped" and flag in uname["error"]
     assert b.item("certs")["status"] == "ok" and b.item("ip-addr")["status"] == "ok"
 
 
