@@ -85,3 +85,15 @@ def test_terminal_gets_a_live_display_and_a_summary(sim, tmp_path):
     assert "\x1b[" in screen                                   # drawn with terminal control codes
     assert f"bundle written: {out}" in screen
     assert "runtime/docker-info: timeout" in screen
+
+
+def test_dead_root_reads_its_persistent_journal_with_journalctl_D(sim, tmp_path):
+    (sim.root / "var/log/journal").mkdir(parents=True)
+    out = tmp_path / "b.tgz"
+    proc = run_collect(["--root", str(sim.root), "--only", "logs", "-o", str(out)], env=sim.env())
+    assert proc.returncode == 0, proc.stderr
+    b = read_bundle(out)
+    rec = b.item("journal-kubelet")
+    assert rec["status"] == "ok" and f"-D {sim.root}/var/log/journal" in rec["source"]
+    assert "running with swap on is not supported" in b.text("nodes/cp1/logs/journal/kubelet.log")
+    assert b.item("var-log-containers")["status"] == "ok"     # files still come from the root
