@@ -4,7 +4,6 @@ bundle back from the real tarball."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tarfile
