@@ -57,7 +57,6 @@ class CollectOptions:
     workers: int = DEFAULT_WORKERS
     force: bool = False
     argv: list[str] = field(default_factory=list)
-    catalogue: str = "linux"
 
 
 @dataclass
