@@ -111,7 +111,7 @@ def run_collect(args: argparse.Namespace) -> int:
         only=_areas(args.only, AREAS, "--only"),
         skip=_areas(args.skip, AREAS, "--skip") or frozenset(),
         timeout=timeout, max_file_size=cap, workers=args.workers, force=args.force,
-        argv=["collect", *sys.argv[2:]] if len(sys.argv) > 1 and sys.argv[1] == "collect" else ["collect"],
+        argv=sys.argv[sys.argv.index("collect"):] if "collect" in sys.argv else ["collect"],
     )
     mode = args.progress
     if mode == "auto":
