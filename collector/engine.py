@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Iterator
 import orjson
 
 from k8s_bundle import FORMAT_VERSION, __version__
-from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.bundle_writer import MANIFEST_NAME, BundleWriter
 from k8s_bundle.collector.context import Context
 from k8s_bundle.collector.items import (ApiItem, CommandItem, DerivedItem, FileItem, GlobItem,
                                         Item, JournalItem, PowerShellItem)
@@ -523,12 +523,25 @@ class Engine:
                 exit_code: int | None = None, path: str | None = None, bytes_: int = 0,
                 sha256: str | None = None, redactions: int = 0,
                 needs_root: bool = False) -> dict[str, Any]:
+        if error:
+            error = self._redact_text(error)    # stderr may echo a secret
+        source = source if source is not None else _source(item)
+        if source:
+            source = self._redact_text(source)  # declared argv, but a catalogue may slip
         return {
             "node": self.node, "area": item.area, "id": rec_id or item.id, "path": path,
-            "kind": kind or item.kind, "source": source if source is not None else _source(item),
+            "kind": kind or item.kind, "source": source,
             "status": status, "exit_code": exit_code, "duration_ms": None, "bytes": bytes_,
             "sha256": sha256, "redactions": redactions, "error": error, "needs_root": needs_root,
         }
+
+    def _redact_text(self, text: str) -> str:
+        """Manifest text (stderr excerpts) goes through the redactor like every stored byte."""
+        try:
+            out = b"".join(self.redactor.redact_stream(MANIFEST_NAME, [text.encode("utf-8")]))
+            return out.decode("utf-8", "replace")
+        except RedactionError:
+            return "(error text dropped: it could not be redacted safely)"
 
     # manifest ---------------------------------------------------------------------------------
     def _manifest(self, started: dt.datetime, finished: dt.datetime,

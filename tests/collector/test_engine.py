@@ -102,3 +102,13 @@ def test_lower_priority_sets_nice_and_idle_io():
     import psutil
     assert delta == 10
     assert ioclass in (int(psutil.IOPRIO_CLASS_IDLE), int(psutil.IOPRIO_CLASS_BE))
+
+
+def test_stderr_in_the_manifest_is_redacted(tmp_path):
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06YWRtaW4ifQ.c2lnbmF0dXJlc2lnbmF0dXJl"
+    (tmp_path / "answer").write_text(f"error: Authorization: Bearer {jwt}\n")
+    _, b = _run(tmp_path, [CommandItem("leaky", "system", argv=(
+        "sh", "-c", f"cat {tmp_path}/answer >&2; exit 1"))], live=True)
+    rec = b.item("leaky")
+    assert rec["status"] == "failed" and "Bearer <redacted:" in rec["error"]
+    assert jwt not in b.members["manifest.json"].decode()
