@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import read_bundle
+from collect_helpers import read_bundle
 from k8s_bundle.collector.engine import CollectOptions, Engine
 from k8s_bundle.collector.items import CommandItem, DerivedItem, FileItem, GlobItem, PowerShellItem
 from k8s_bundle.collector.transports.local import LocalTransport

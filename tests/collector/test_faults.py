@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import collect_cmd, read_bundle, run_collect
+from collect_helpers import collect_cmd, read_bundle, run_collect
 
 IS_ROOT = os.geteuid() == 0
 

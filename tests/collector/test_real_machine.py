@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from conftest import read_bundle, run_collect
+from collect_helpers import read_bundle, run_collect
 from k8s_bundle.collector.engine import node_name
 
 

@@ -168,7 +168,7 @@ def test_progress_json_lines(sim_bundle):
     ("--skip", "system,binaries,logs,runtime,kubernetes,cluster"),
 ])
 def test_only_and_skip_record_the_rest_as_skipped(sim, tmp_path, flag, areas):
-    from conftest import read_bundle, run_collect
+    from collect_helpers import read_bundle, run_collect
 
     out = tmp_path / "b.tgz"
     proc = run_collect(["--root", str(sim.root), "--live", "-o", str(out), flag, areas],

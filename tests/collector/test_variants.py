@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import read_bundle, run_collect
+from collect_helpers import read_bundle, run_collect
 
 
 def test_cluster_objects_when_the_api_answers(sim, tmp_path):
@@ -60,7 +60,7 @@ def test_terminal_gets_a_live_display_and_a_summary(sim, tmp_path):
     import pty
     import subprocess
 
-    from conftest import collect_cmd
+    from collect_helpers import collect_cmd
 
     out = tmp_path / "b.tgz"
     master, slave = pty.openpty()

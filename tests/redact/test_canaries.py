@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import canaries
-from conftest import run_cli, tar_members
+from redact_helpers import run_cli, tar_members
 
 
 @pytest.fixture(scope="module")

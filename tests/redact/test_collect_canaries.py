@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import canaries
-from conftest import tar_members
+from redact_helpers import tar_members
 
 SIMNODE_DIR = Path(__file__).resolve().parents[1] / "simnode"
 sys.path.insert(0, str(SIMNODE_DIR))

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import fp_corpus
-from conftest import run_cli
+from redact_helpers import run_cli
 
 from k8s_bundle.redact import Redactor
 

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from conftest import run_cli, tar_members
+from redact_helpers import run_cli, tar_members
 from k8s_bundle.redact import RedactionError, Redactor
 from k8s_bundle.redact.rules import RuleFileError
 
