@@ -21,6 +21,7 @@ import polars as pl
 
 from k8s_bundle.analyzer.model import LogEvidence
 from k8s_bundle.analyzer.rules_load import LogCond
+from k8s_bundle import pathglob
 
 MAX_MESSAGE_CHARS = 2000       # a hostile or minified line is cut for the report, not the match
 CLUSTER_GROUP = "*"            # the group key of matchers in cluster-scope rules
@@ -55,26 +56,8 @@ def has_named_groups(regex: str) -> bool:
 
 
 def glob_to_regex(glob: str) -> re.Pattern[str]:
-    """Globs over `/`-separated paths: `*` and `?` stay within a folder, `**` crosses them."""
-    out = []
-    i = 0
-    while i < len(glob):
-        if glob.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif glob.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif glob[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif glob[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(glob[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
+    """A compiled whole-path matcher for a source or file glob (k8s_bundle.pathglob)."""
+    return re.compile(pathglob.glob_to_regex(glob) + r"\Z", re.DOTALL)
 
 
 def _frames(log_index: Any) -> Iterable[Any]:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
+from k8s_bundle.pathglob import glob_to_regex
 
 BUILTIN_RULES = Path(__file__).with_name("builtin_rules.yaml")
 
@@ -164,27 +165,8 @@ class RuleSet:
 
 
 def _glob_to_regex(glob: str) -> str:
-    out = []
-    i = 0
-    glob = glob.replace("\\", "/").lstrip("/")
-    while i < len(glob):
-        if glob.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif glob.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif glob[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif glob[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(glob[i]))
-            i += 1
     # Item paths carry prefixes (nodes/<n>/files/...), so every glob may match at any depth.
-    return "(?:.*/)?" + "".join(out)
+    return "(?:.*/)?" + glob_to_regex(glob.replace("\\", "/").lstrip("/"))
 
 
 def _as_list(value: Any, what: str, where: str) -> list[Any]:

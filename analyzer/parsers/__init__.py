@@ -50,6 +50,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
+from k8s_bundle.pathglob import glob_to_regex  # noqa: F401  (re-exported)
 
 SCOPES = ("node", "cluster")
 MERGES = ("single", "list", "dict")
@@ -95,41 +96,6 @@ _PARSERS: list[ParserSpec] = []
 _FINALIZERS: list[FinalizerSpec] = []
 _LOADED = False
 _LOCK = threading.Lock()
-
-
-def glob_to_regex(pattern: str) -> str:
-    """Translate a bundle glob (`*`, `?`, `**`, `[...]`) to a regex matching a whole path."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1 : end].replace("\\", "\\\\")
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = end + 1
-                continue
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return "".join(out)
 
 
 def parser(*patterns: str, fact: str, scope: str = "node", merge: str = "single",
