@@ -103,6 +103,25 @@ def _inline(line: str) -> str:
     return _INLINE_CODE.sub(lambda m: f"<code>{m.group(1)}</code>", escaped)
 
 
+# The troubleshooting guides rules cite as `seed: "NNN section"` (rules/seed-catalogue.yaml):
+# a reader of the report has no seeds folder, so name the guide itself.
+SEED_GUIDES = {
+    "000": "Troubleshooting kubeadm (kubernetes.io)",
+    "001": "Kubernetes handbook: cluster troubleshooting (集群排错)",
+    "002": "Kubernetes common errors (Kubernetes常见报错)",
+    "003": "K8S FAQ (K8S 常见问题)",
+    "004": "Troubleshooting Kubernetes on Windows (Microsoft Learn)",
+}
+
+
+def seed_reference_text(seed: str) -> str:
+    number, _, section = seed.partition(" ")
+    guide = SEED_GUIDES.get(number)
+    if guide is None:
+        return f"guide {seed}"
+    return f"{guide} § {section}" if section else guide
+
+
 def reference_link(ref: dict[str, str]) -> dict[str, str | None]:
     """Text and (only for http/https) a plain link the reader may click; nothing loads on open."""
     if "url" in ref and re.match(r"^https?://", str(ref["url"])):
@@ -113,7 +132,7 @@ def reference_link(ref: dict[str, str]) -> dict[str, str | None]:
             return {"text": ref["issue"], "href": f"https://github.com/{m.group(1)}/issues/{m.group(2)}"}
         return {"text": str(ref["issue"]), "href": None}
     if "seed" in ref:
-        return {"text": f"seed {ref['seed']}", "href": None}
+        return {"text": seed_reference_text(str(ref["seed"])), "href": None}
     return {"text": ", ".join(f"{k}: {v}" for k, v in ref.items()), "href": None}
 
 

@@ -76,7 +76,7 @@ def test_html_content_order_and_sections(hostile) -> None:
     assert "<code>check</code> &lt;i&gt;it&lt;/i&gt;" in page
     assert "nodes/node1/logs/journal/kubelet.log:3" in page and "2026-11-22T10:00:01Z" in page
     assert "docker-info" in page.split('id="collection"')[1]  # collection problems section
-    assert "seed 002 &lt;b&gt;x&lt;/b&gt;" in page
+    assert "Kubernetes common errors (Kubernetes常见报错) § &lt;b&gt;x&lt;/b&gt;" in page
 
 
 def test_markdown_subset() -> None:
