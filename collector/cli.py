@@ -60,8 +60,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--progress", choices=("auto", "tty", "json", "none"), default="auto",
                    help="progress display (default: live on a terminal, none otherwise)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    from k8s_bundle.redact.cli import add_redaction_arguments
+
+    add_redaction_arguments(p.add_argument_group("redaction (docs/redaction.md)"))
+    _add_ssh_arguments(p)
     _add_winrm_arguments(p)
     p.set_defaults(func=run_collect)
+
+
+def _add_ssh_arguments(p: argparse.ArgumentParser) -> None:
+    """Remote Linux nodes over the system's OpenSSH client (docs/collector.md)."""
+    g = p.add_argument_group("remote Linux nodes (OpenSSH)")
+    g.add_argument("--ssh", metavar="[USER@]HOST[:PORT]", action="append", default=[],
+                   help="collect this Linux node over SSH (repeat for several nodes: one bundle)")
+    g.add_argument("--ssh-identity", metavar="FILE", help="private key file for the SSH login")
+    g.add_argument("--ssh-accept-new-host-key", action="store_true",
+                   help="trust and record a host key seen for the first time (default: the host "
+                        "must already be in known_hosts)")
+    g.add_argument("--ssh-option", metavar="KEY=VALUE", action="append", default=[],
+                   help="pass an ssh -o option (only connection-safe ones, e.g. "
+                        "UserKnownHostsFile, ConnectTimeout, ProxyJump)")
+    g.add_argument("--ssh-sudo", action="store_true",
+                   help="run remote commands and reads with `sudo -n` (passwordless sudo)")
 
 
 def _add_winrm_arguments(p: argparse.ArgumentParser) -> None:
@@ -84,7 +104,11 @@ def _add_winrm_arguments(p: argparse.ArgumentParser) -> None:
 def run_collect(args: argparse.Namespace) -> int:
     from k8s_bundle.collector.engine import CollectOptions, collect
     from k8s_bundle.collector.linux import AREAS
-    windows = bool(getattr(args, "winrm", None)) or sys.platform == "win32"
+    ssh = bool(getattr(args, "ssh", None))
+    if ssh and getattr(args, "winrm", None):
+        raise UserError("--ssh and --winrm exclude each other: collect Linux and Windows nodes in "
+                        "separate runs", EXIT_USAGE)
+    windows = not ssh and (bool(getattr(args, "winrm", None)) or sys.platform == "win32")
     if windows:
         from k8s_bundle.collector.windows import AREAS  # noqa: F811 - the Windows catalogue's areas
     from k8s_bundle.collector.progress import (JsonLinesProgress, RichProgress, stop_display,
@@ -101,7 +125,7 @@ def run_collect(args: argparse.Namespace) -> int:
     if not 1 <= args.workers <= 32:
         raise UserError("--workers must be between 1 and 32", EXIT_USAGE)
     root = os.path.abspath(args.root)
-    if not os.path.isdir(root):
+    if not ssh and not os.path.isdir(root):  # with --ssh the root is on the remote node
         raise UserError(f"--root {args.root}: not a directory", EXIT_USAGE)
     if args.live and root == "/":
         args.live = False  # "/" is live anyway
@@ -116,21 +140,35 @@ def run_collect(args: argparse.Namespace) -> int:
     mode = args.progress
     if mode == "auto":
         mode = "tty" if sys.stderr.isatty() else "none"
+    from k8s_bundle.redact.cli import build_redactor, write_obfuscation_map
+
+    # Built before anything is collected: a bad rules file or map stops the run here (exit 4).
+    redactor = build_redactor(args)
+    if ssh:
+        from k8s_bundle.collector.transports.ssh import check_ssh_args
+
+        check_ssh_args(args)
     progress = RichProgress() if mode == "tty" else JsonLinesProgress() if mode == "json" else None
     try:
-        if windows:
+        if ssh:
+            from k8s_bundle.collector.transports.ssh import collect_ssh
+
+            *earlier, result = collect_ssh(args, opts, progress, redactor)
+        elif windows:
             from k8s_bundle.collector.windows.remote import collect_windows
 
-            *earlier, result = collect_windows(args, opts, progress)
-            if mode != "json":
-                for r in earlier:
-                    print(summary_text(r), file=sys.stderr)
+            *earlier, result = collect_windows(args, opts, progress, redactor)
         else:
-            result = collect(opts, progress)
+            earlier, result = [], collect(opts, progress, redactor=redactor)
     except BaseException:
         if progress is not None:
             stop_display(progress)
         raise
     if mode != "json":
+        for r in earlier:
+            print(summary_text(r), file=sys.stderr)
         print(summary_text(result), file=sys.stderr)
+    map_path = write_obfuscation_map(redactor, result.output)
+    if map_path is not None:
+        print(f"obfuscation map (keep it private, never attach it) at {map_path}", file=sys.stderr)
     return EXIT_INTERRUPTED if result.partial else EXIT_OK

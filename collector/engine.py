@@ -149,7 +149,11 @@ class Engine:
         self.stop = threading.Event()
         self.partial_reason: str | None = None
         self.fatal: BaseException | None = None
-        self.node = node_name(detect_hostname(transport))
+        hostname = detect_hostname(transport)
+        # --obfuscate hostnames: the node's own name is a name to hide; the node directory and
+        # the bundle's top directory use the obfuscated form (a no-op when not obfuscating).
+        self.redactor.add_hostnames([hostname])
+        self.node = node_name(self.redactor.obfuscate_path(hostname))
         self.ctx = Context(transport=transport, node=self.node, since=opts.since,
                            is_root=self.is_root, timeout=opts.timeout, cap=opts.max_file_size,
                            stop=self.stop)
@@ -448,6 +452,11 @@ class Engine:
         if item.live and not self.transport.live:
             return self._record(item, status="skipped", source=item.source,
                                 error="--root: not the running node")
+        if item.live and getattr(self.transport, "remote", False):
+            # Live derived items read this machine's process table (psutil), not the node's.
+            return self._record(item, status="skipped", source=item.source,
+                                error="reads the collecting machine's processes: not collected "
+                                      f"over {self.transport.name}")
         assert item.func is not None
         value = item.func(self.ctx)
         if value is None:
@@ -487,6 +496,7 @@ class Engine:
         lines = 0
         if rel is not None:
             full = rel.lstrip("/") if rel.startswith("/") else f"nodes/{self.node}/{rel}"
+            full = self.redactor.obfuscate_path(full)  # pod log dirs embed host names
         try:
             counted = _LineCounter(chunks)
             redacted = self.redactor.redact_stream(full or "", counted)
@@ -529,7 +539,8 @@ class Engine:
         if source:
             source = self._redact_text(source)  # declared argv, but a catalogue may slip
         return {
-            "node": self.node, "area": item.area, "id": rec_id or item.id, "path": path,
+            "node": self.node, "area": item.area, "id": self.redactor.obfuscate_path(rec_id or item.id),
+            "path": path,
             "kind": kind or item.kind, "source": source,
             "status": status, "exit_code": exit_code, "duration_ms": None, "bytes": bytes_,
             "sha256": sha256, "redactions": redactions, "error": error, "needs_root": needs_root,
@@ -558,7 +569,7 @@ class Engine:
             "finished_at": rfc3339(finished),
             "partial": self.partial_reason is not None,
             "partial_reason": self.partial_reason,
-            "collection": {"argv": list(self.opts.argv), "since": self.opts.since,
+            "collection": {"argv": [self._redact_text(a) for a in self.opts.argv], "since": self.opts.since,
                            "root": self.transport.root, "live": self.transport.live,
                            "user": user, "is_root": self.is_root,
                            "timeout_s": self.opts.timeout, "max_file_size": self.opts.max_file_size,
@@ -642,7 +653,7 @@ def _check_unique(items: list[Item]) -> None:
 
 
 def collect(opts: CollectOptions, progress: Progress | None = None,
-            transport: Any = None) -> CollectResult:
+            transport: Any = None, redactor: Redactor | None = None) -> CollectResult:
     """Run one local collection (the `collect` command)."""
     from k8s_bundle.collector.linux import catalogue
     from k8s_bundle.collector.transports.local import LocalTransport
@@ -651,5 +662,5 @@ def collect(opts: CollectOptions, progress: Progress | None = None,
     if transport is None:
         live = opts.live if opts.live is not None else os.path.abspath(opts.root) == "/"
         transport = LocalTransport(opts.root, live=live)
-    engine = Engine(opts, transport, progress)
+    engine = Engine(opts, transport, progress, redactor)
     return engine.run(catalogue(engine.ctx))

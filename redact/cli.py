@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -13,11 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files, directories or .tgz archives")
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="new bundle (.tgz / .tar.gz) or directory")
-    p.add_argument("--redact-rules", metavar="FILE", help="custom rules YAML (same schema as the built-in rules)")
-    p.add_argument("--obfuscate", metavar="LIST", default="",
-                   help="also obfuscate identities: any of hostnames,ips,macs,usernames (off by default)")
-    p.add_argument("--obfuscation-map", metavar="FILE",
-                   help="reuse a previous obfuscation map (consistent names across nodes)")
+    add_redaction_arguments(p)
     p.add_argument("--hostname", action="append", default=[], metavar="NAME",
                    help="a host name to obfuscate (repeatable; with --obfuscate hostnames)")
     p.add_argument("--username", action="append", default=[], metavar="NAME",
@@ -34,6 +31,50 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument("--redact-rules", metavar="FILE", help="custom rules YAML to detect as well")
     v.add_argument("--quiet", action="store_true", help="print only the summary line")
     v.set_defaults(func=_run_verify)
+
+
+def add_redaction_arguments(p: argparse.ArgumentParser | Any) -> None:
+    """--redact-rules, --obfuscate and --obfuscation-map: shared by `redact` and `collect`."""
+    p.add_argument("--redact-rules", metavar="FILE", help="custom rules YAML (same schema as the built-in rules)")
+    p.add_argument("--obfuscate", metavar="LIST", default="",
+                   help="also obfuscate identities: any of hostnames,ips,macs,usernames (off by "
+                        "default); the map is written beside the output, mode 0600")
+    p.add_argument("--obfuscation-map", metavar="FILE",
+                   help="reuse a previous obfuscation map (consistent names across nodes)")
+
+
+def build_redactor(args: argparse.Namespace) -> Any:
+    """The Redactor the options of add_redaction_arguments ask for. A bad rules file, map or
+    category list is a one-line UserError (exit 4 for files, 2 for the list), raised before
+    anything is read or written."""
+    from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_USAGE, UserError
+    from k8s_bundle.redact.engine import Redactor
+    from k8s_bundle.redact.obfuscate import load_map, parse_categories
+    from k8s_bundle.redact.rules import RuleFileError
+
+    try:
+        categories = parse_categories(args.obfuscate or "")
+    except ValueError as exc:
+        raise UserError(f"--obfuscate: {exc}", EXIT_USAGE) from None
+    previous = None
+    if args.obfuscation_map:
+        try:
+            previous = load_map(args.obfuscation_map)
+        except ValueError as exc:
+            raise UserError(str(exc), EXIT_BAD_INPUT) from None
+    try:
+        return Redactor(custom_rules=args.redact_rules, obfuscate=categories, obfuscation_map=previous)
+    except RuleFileError as exc:
+        raise UserError(str(exc), EXIT_BAD_INPUT) from None
+
+
+def write_obfuscation_map(redactor: Any, output: Any) -> Any:
+    """The map beside `output` (mode 0600) when obfuscating; its path, or None."""
+    from k8s_bundle.redact.obfuscate import write_map
+
+    if not redactor.obfuscator:
+        return None
+    return write_map(output, redactor.obfuscation_map())
 
 
 def _run_redact(args: argparse.Namespace) -> int:

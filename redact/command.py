@@ -18,8 +18,9 @@ import orjson
 from k8s_bundle import FORMAT_VERSION, __version__
 from k8s_bundle.bundle_writer import MANIFEST_NAME, REDACTION_NAME, BundleWriter
 from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_NO_SPACE, EXIT_OK, EXIT_USAGE, EXIT_WARNINGS, UserError
+from k8s_bundle.redact.cli import build_redactor
 from k8s_bundle.redact.engine import RedactionError, Redactor
-from k8s_bundle.redact.obfuscate import load_map, parse_categories, write_map
+from k8s_bundle.redact.obfuscate import write_map
 from k8s_bundle.redact.rules import RuleFileError
 
 CHUNK = 1 << 20
@@ -147,20 +148,8 @@ def run_redact(args: argparse.Namespace) -> int:
             raise UserError(f"{p}: no such file or directory", EXIT_BAD_INPUT)
         if Path(p).resolve() == out.resolve():
             raise UserError(f"{p}: the output cannot also be an input", EXIT_USAGE)
-    try:
-        categories = parse_categories(args.obfuscate or "")
-    except ValueError as exc:
-        raise UserError(f"--obfuscate: {exc}", EXIT_USAGE) from None
-    previous = None
-    if args.obfuscation_map:
-        try:
-            previous = load_map(args.obfuscation_map)
-        except ValueError as exc:
-            raise UserError(str(exc), EXIT_BAD_INPUT) from None
-    try:
-        redactor = Redactor(custom_rules=args.redact_rules, obfuscate=categories, obfuscation_map=previous)
-    except RuleFileError as exc:
-        raise UserError(str(exc), EXIT_BAD_INPUT) from None
+    redactor = build_redactor(args)
+    categories = redactor.obfuscator.categories if redactor.obfuscator else frozenset()
     redactor.add_hostnames(args.hostname)
     redactor.add_usernames(args.username)
 

@@ -1,22 +1,15 @@
 """`k8s-bundle collect --winrm HOST [--winrm HOST ...]`: Windows nodes over WinRM/PSRP.
 
-One engine run per host (same catalogue, caps, timeouts and redaction as a local run); with
-several hosts each run writes a part bundle beside the output, and the parts are merged into
-one bundle with one `nodes/<node>/` per host and one manifest (docs/bundle-format.md: a
-multi-node collection is one bundle). The parts hold only redacted bytes, written by the same
-BundleWriter, and are removed afterwards. One Redactor serves every host, so the same secret
-gets the same placeholder on every node.
+One engine run per host, merged into one bundle by collector/multihost.py (shared with
+`--ssh`); one Redactor serves every host.
 
 The password comes from K8S_BUNDLE_WINRM_PASSWORD or a no-echo prompt, never from argv.
 """
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import os
 import sys
-import tarfile
-from pathlib import Path
 from typing import Any, Callable
 
 from k8s_bundle.errors import EXIT_USAGE, UserError
@@ -63,105 +56,36 @@ def transport_for(host: str, args: Any, password: str | None) -> Any:
                          cert_pem=args.winrm_cert, key_pem=args.winrm_key).connect()
 
 
-def collect_remote(args: Any, opts: Any, progress_factory: Callable[[], Any]) -> list[Any]:
-    """Collect every --winrm host; returns the CollectResults (the last one names the bundle)."""
-    from k8s_bundle.collector.engine import Engine, lower_priority
+def collect_remote(args: Any, opts: Any, progress_factory: Callable[[], Any], redactor: Any) -> list[Any]:
+    """Collect every --winrm host into one bundle (collector/multihost.py); returns the
+    CollectResults (the last one names the bundle)."""
+    from k8s_bundle.collector.engine import lower_priority
+    from k8s_bundle.collector.multihost import collect_hosts
     from k8s_bundle.collector.windows import catalogue
-    from k8s_bundle.redact import Redactor
 
-    hosts = list(dict.fromkeys(args.winrm))
     check_args(args)
     password = winrm_password(args.winrm_auth, args.winrm_user)
     _lower_priority(lower_priority)
-    redactor = Redactor()
-    if len(hosts) == 1:
-        transport = transport_for(hosts[0], args, password)
-        try:
-            engine = Engine(opts, transport, progress_factory(), redactor)
-            return [engine.run(catalogue(engine.ctx))]
-        finally:
-            transport.close()
-
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    output = Path(opts.output or f"k8s-bundle-multi-{stamp}.tgz")
-    if output.exists() and not opts.force:
-        raise UserError(f"{output} exists; pass --force to overwrite it")
-    results = []
-    parts: list[Path] = []
-    seen: set[str] = set()
-    try:
-        for n, host in enumerate(hosts):
-            part = output.with_name(f"{output.name}.node{n}.part.tgz")
-            transport = transport_for(host, args, password)
-            # two hosts reporting the same name would collide in the bundle: keep both
-            while (transport.hostname or host).lower() in seen:
-                transport.hostname = f"{transport.hostname or host}-{n + 1}"
-            seen.add((transport.hostname or host).lower())
-            try:
-                from dataclasses import replace
-
-                engine = Engine(replace(opts, output=str(part), force=True), transport, progress_factory(), redactor)
-                results.append(engine.run(catalogue(engine.ctx)))
-                parts.append(part)
-            finally:
-                transport.close()
-            if results[-1].partial:
-                break  # interrupted: merge what we have
-        merge_bundles(parts, output, stamp, redactor.report(), force=opts.force)
-    finally:
-        for part in parts:
-            try:
-                part.unlink()
-            except FileNotFoundError:
-                pass
-    for r in results:
-        r.output = output
-    return results
+    hosts = list(dict.fromkeys(args.winrm))
+    redactor.add_hostnames(h.rsplit(":", 1)[0] if h.count(":") == 1 else h for h in hosts)
+    return collect_hosts(hosts, opts, redactor, connect=lambda host: transport_for(host, args, password),
+                         catalogue=catalogue, progress_factory=progress_factory, transport_name="winrm")
 
 
-def merge_bundles(parts: list[Path], output: Path, stamp: str, redaction: dict[str, Any], *, force: bool) -> Path:
-    """One bundle from several single-node bundles: members copied as they are (already
-    redacted), manifests combined (nodes and items concatenated, partial if any part was)."""
-    import orjson
-
-    from k8s_bundle.bundle_writer import MANIFEST_NAME, REDACTION_NAME, BundleWriter
-
-    manifests: list[dict[str, Any]] = []
-    with BundleWriter(output, top_dir=f"k8s-bundle-multi-{stamp}", overwrite=force) as writer:
-        for part in parts:
-            with tarfile.open(part, "r:gz") as tf:
-                for member in tf:
-                    if not member.isfile():
-                        continue
-                    rel = member.name.split("/", 1)[1]
-                    f = tf.extractfile(member)
-                    assert f is not None
-                    if rel == MANIFEST_NAME:
-                        manifests.append(orjson.loads(f.read()))
-                    elif rel != REDACTION_NAME:
-                        writer.add_stream(rel, iter(lambda: f.read(1 << 20), b""))
-        first = manifests[0]
-        manifest = {**first,
-                    "created_at": min(m["created_at"] for m in manifests),
-                    "finished_at": max(m["finished_at"] for m in manifests),
-                    "partial": any(m.get("partial") for m in manifests),
-                    "partial_reason": next((m["partial_reason"] for m in manifests if m.get("partial_reason")), None),
-                    "nodes": [n for m in manifests for n in m["nodes"]],
-                    "items": [i for m in manifests for i in m["items"]]}
-        writer.finish(manifest, redaction)
-    return output
-
-
-def collect_windows(args: Any, opts: Any, progress: Any) -> list[Any]:
+def collect_windows(args: Any, opts: Any, progress: Any, redactor: Any = None) -> list[Any]:
     """The `collect` command for Windows: remote hosts with --winrm, else this machine."""
+    if redactor is None:
+        from k8s_bundle.redact import Redactor
+
+        redactor = Redactor()
     if getattr(args, "winrm", None):
-        return collect_remote(args, opts, lambda: progress)
+        return collect_remote(args, opts, lambda: progress, redactor)
     from k8s_bundle.collector.engine import Engine, lower_priority
     from k8s_bundle.collector.transports.powershell import PowerShellTransport
     from k8s_bundle.collector.windows import catalogue
 
     _lower_priority(lower_priority)
-    engine = Engine(opts, PowerShellTransport(), progress)
+    engine = Engine(opts, PowerShellTransport(), progress, redactor)
     return [engine.run(catalogue(engine.ctx))]
 
 

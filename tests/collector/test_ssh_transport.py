@@ -1,0 +1,291 @@
+"""`collect --ssh` against a REAL OpenSSH server on loopback.
+
+The test starts its own /usr/sbin/sshd (temp host key, temp authorized_keys for a generated
+client key, a free high port on 127.0.0.1) and stops it in teardown. The remote side is this
+machine: authorized_keys puts the simulated node's fake tools first on the remote PATH
+(PermitUserEnvironment), and --root/--live point the collector at the simulated node's tree.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import psutil
+import pytest
+
+SSHD = "/usr/sbin/sshd"
+
+
+def _load_conftest():  # by path: several test folders have a module named conftest
+    spec = importlib.util.spec_from_file_location("collector_conftest_helpers_ssh",
+                                                  Path(__file__).with_name("conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module   # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+_helpers = _load_conftest()
+read_bundle, run_collect, simnode = _helpers.read_bundle, _helpers.run_collect, _helpers.simnode
+
+if not (os.path.exists(SSHD) and shutil.which("ssh") and shutil.which("ssh-keygen")):
+    if os.environ.get("CI"):
+        pytest.fail("openssh-server/openssh-client are missing (scripts/apt-test-packages.txt)",
+                    pytrace=False)
+    pytest.skip("openssh-server is not installed", allow_module_level=True)
+
+
+@dataclass
+class Server:
+    port: int
+    dir: Path
+    key: Path               # the authorized client key
+    wrong_key: Path         # a key the server does not know
+    known_hosts: Path       # holds the server's key for 127.0.0.1 and localhost
+    node: "simnode.SimNode"
+    proc: subprocess.Popen
+
+    def args(self, *hosts: str, known_hosts: Path | None = None) -> list[str]:
+        out: list[str] = []
+        for h in hosts or ("127.0.0.1",):
+            out += ["--ssh", f"root@{h}:{self.port}"]
+        return out + ["--ssh-identity", str(self.key), "--root", str(self.node.root), "--live",
+                      "--ssh-option", f"UserKnownHostsFile={known_hosts or self.known_hosts}",
+                      "--ssh-option", "GlobalKnownHostsFile=/dev/null"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _keygen(path: Path) -> None:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "k8s-bundle-test", "-f", str(path)],
+                   check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    base = tmp_path_factory.mktemp("sshd")
+    node = simnode.build(base / "sim", hang=("docker-info",))
+    for name in ("hostkey", "client", "wrong"):
+        _keygen(base / name)
+    env_opts = (f'environment="PATH={node.bin}:/usr/local/bin:/usr/bin:/bin",'
+                f'environment="SIMNODE_HANG=docker-info"')
+    (base / "authorized_keys").write_text(f"{env_opts} {(base / 'client.pub').read_text()}")
+    port = _free_port()
+    (base / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {base / 'hostkey'}\n"
+        f"AuthorizedKeysFile {base / 'authorized_keys'}\nPidFile {base / 'sshd.pid'}\n"
+        "UsePAM no\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+        "PubkeyAuthentication yes\nPermitRootLogin prohibit-password\nPermitUserEnvironment yes\n"
+        "MaxSessions 64\nMaxStartups 64\nLogLevel ERROR\n")
+    if os.geteuid() == 0:
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)   # sshd's privilege separation dir
+    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(base / "sshd_config")],
+                            stdout=subprocess.DEVNULL, stderr=open(base / "sshd.log", "wb"))
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"sshd did not start: {(base / 'sshd.log').read_text()}")
+            time.sleep(0.05)
+    hostkey = (base / "hostkey.pub").read_text().split()
+    known = base / "known_hosts"
+    known.write_text("".join(f"[{h}]:{port} {hostkey[0]} {hostkey[1]}\n" for h in ("127.0.0.1", "localhost")))
+    yield Server(port, base, base / "client", base / "wrong", known, node, proc)
+    # teardown: sshd and every session it still has (none should be left)
+    for child in psutil.Process(proc.pid).children(recursive=True):
+        child.kill()
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _leftovers(node: "simnode.SimNode") -> list[str]:
+    """Processes still running the simulated node's fake tools."""
+    out = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if str(node.bin) in cmd or "fake.py" in cmd and "docker" in cmd:
+            out.append(cmd)
+    return out
+
+
+@pytest.fixture(scope="module")
+def collected(server: Server, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("sshout") / "b.tgz"
+    # binaries and cluster are left out for speed: each of their commands is one ssh session
+    proc = run_collect([*server.args(), "-o", str(out), "--timeout", "2", "--progress", "none",
+                        "--skip", "binaries,cluster"])
+    return proc, out
+
+
+def test_collects_the_node_over_ssh(server: Server, collected) -> None:
+    proc, out = collected
+    assert proc.returncode == 0, proc.stderr
+    bundle = read_bundle(out)
+    manifest = bundle.manifest
+    assert [(n["name"], n["os"], n["transport"]) for n in manifest["nodes"]] == [("cp1", "linux", "ssh")]
+    # files read with a remote cat/head, byte for byte
+    assert bundle.members["nodes/cp1/files/etc/hosts"] == (server.node.root / "etc/hosts").read_bytes()
+    assert bundle.item("hosts")["status"] == "ok"
+    # the absolute symlink /etc/resolv.conf was resolved inside the root on the remote side
+    resolv = server.node.root / "run/systemd/resolve/stub-resolv.conf"
+    if resolv.exists():
+        assert bundle.members["nodes/cp1/files/etc/resolv.conf"] == resolv.read_bytes()
+    # commands ran remotely with the node's PATH (the fake tools) and were stored
+    cmd_items = bundle.items(kind="command", status="ok")
+    assert len(cmd_items) > 10, [r["id"] for r in bundle.items(kind="command")]
+    # the journal came through journalctl over ssh
+    assert any(m.startswith("nodes/cp1/logs/journal/kubelet") for m in bundle.members)
+    # private keys never leave the node, secrets are redacted as in a local run
+    for member, data in bundle.members.items():
+        for secret in server.node.secrets:
+            assert secret.encode() not in data, member
+    # items that read this machine's process table are not passed off as the node's
+    assert bundle.item("processes")["status"] == "skipped"
+
+
+def test_hanging_remote_command_times_out_and_the_run_goes_on(server: Server, collected) -> None:
+    proc, out = collected
+    bundle = read_bundle(out)
+    rec = bundle.item("docker-info")
+    assert rec["status"] == "timeout", rec
+    assert bundle.item("hosts")["status"] == "ok"   # collected after/alongside the hang
+    # the remote `timeout` (and the killed ssh client) left nothing running on the node
+    deadline = time.monotonic() + 5
+    while _leftovers(server.node) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _leftovers(server.node) == []
+
+
+def test_the_bundle_is_analyzable(collected) -> None:
+    from k8s_bundle.analyzer.evidence import load_evidence
+
+    _, out = collected
+    evidence = load_evidence(str(out))
+    assert list(evidence.nodes) == ["cp1"]
+    assert evidence.log_index.height > 0
+
+
+def test_unknown_host_key_is_refused_unless_accept_new(server: Server, tmp_path: Path) -> None:
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    out = tmp_path / "b.tgz"
+    proc = run_collect([*server.args(known_hosts=known), "-o", str(out), "--only", "network"])
+    assert proc.returncode == 4, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "host key is not known" in lines[0], proc.stderr
+    assert not out.exists() and known.read_text() == ""
+    proc = run_collect([*server.args(known_hosts=known), "-o", str(out), "--only", "network",
+                        "--ssh-accept-new-host-key", "--progress", "none"])
+    assert proc.returncode == 0, proc.stderr
+    assert out.exists() and "ssh-ed25519" in known.read_text()
+
+
+def test_wrong_key_is_an_auth_failure_exit_4(server: Server, tmp_path: Path) -> None:
+    out = tmp_path / "b.tgz"
+    args = server.args()
+    args[args.index("--ssh-identity") + 1] = str(server.wrong_key)
+    proc = run_collect([*args, "-o", str(out), "--only", "network"])
+    assert proc.returncode == 4, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "authentication failed" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_hosts_one_bundle_two_nodes_and_fail_forward(server: Server, tmp_path: Path) -> None:
+    out = tmp_path / "multi.tgz"
+    closed = _free_port()
+    args = [*server.args("127.0.0.1", "localhost"), "--ssh", f"root@127.0.0.1:{closed}"]
+    proc = run_collect([*args, "-o", str(out), "--only", "network", "--progress", "none"])
+    assert proc.returncode == 0, proc.stderr
+    assert f"127.0.0.1:{closed}: unreachable" in proc.stderr
+    bundle = read_bundle(out)
+    names = [n["name"] for n in bundle.manifest["nodes"]]
+    assert names == ["cp1", "cp1-2"]
+    for name in names:
+        assert f"nodes/{name}/files/etc/hosts" in bundle.members
+        assert {r["node"] for r in bundle.items(id="hosts")} == set(names)
+    failed = bundle.manifest["failed_hosts"]
+    assert [f["host"] for f in failed] == [f"root@127.0.0.1:{closed}"] and failed[0]["transport"] == "ssh"
+    assert not list(tmp_path.glob("*.part*"))
+    # a port nobody listens on alone: nothing to collect, exit 4, no bundle
+    out2 = tmp_path / "none.tgz"
+    proc = run_collect(["--ssh", f"127.0.0.1:{closed}", "--ssh", f"localhost:{closed}", "-o", str(out2)])
+    assert proc.returncode == 4 and not out2.exists(), proc.stderr
+    assert "no host could be collected" in proc.stderr.strip().splitlines()[-1]
+
+
+# -- the transport itself, in-process ----------------------------------------------------------
+@pytest.fixture
+def transport(server: Server):
+    from k8s_bundle.collector.transports.ssh import SshTransport, parse_target
+
+    t = SshTransport(parse_target(f"root@127.0.0.1:{server.port}"), root=str(server.node.root),
+                     identity=str(server.key),
+                     options=[("UserKnownHostsFile", str(server.known_hosts)),
+                              ("GlobalKnownHostsFile", "/dev/null")]).connect()
+    yield t
+    t.close()
+
+
+def test_paths_are_quoted_never_interpolated(server: Server, transport) -> None:
+    odd_dir = server.node.root / "etc/odd dir"
+    odd_dir.mkdir(exist_ok=True)
+    canary = "k8s-bundle-injected"   # no "/" in a file name: relative to wherever it would run
+    name = f"a 'b' \"c\" $(touch {canary}) `touch {canary}`;*.conf"
+    (odd_dir / name).write_bytes(b"odd content\n")
+    stop = threading.Event()
+    data = b"".join(transport.read_file(f"/etc/odd dir/{name}", cap=1024, tail=False, stop=stop))
+    assert data == b"odd content\n"
+    assert transport.glob("/etc/odd dir/*.conf") == [f"/etc/odd dir/{name}"]
+    assert name in transport.listdir("/etc/odd dir")
+    assert transport.stat(f"/etc/odd dir/{name}").st_size == len(b"odd content\n")
+    out = b"".join(transport.run(["echo", name], timeout=5, cap=1024, stop=stop))
+    assert out == name.encode() + b"\n"
+    for where in (Path.home(), Path("/"), server.node.root, odd_dir, server.node.root / "etc"):
+        assert not (where / canary).exists(), where
+
+
+def test_caps_and_tail_are_enforced_while_streaming(server: Server, transport) -> None:
+    big = server.node.root / "var/log/big.log"
+    big.write_bytes(b"".join(b"line %06d\n" % i for i in range(100_000)))   # 1.2 MB
+    stop = threading.Event()
+    s = transport.read_file("/var/log/big.log", cap=64 * 1024, tail=False, stop=stop)
+    head = b"".join(s)
+    assert s.truncated and len(head) == 64 * 1024 and head.startswith(b"line 000000\n")
+    s = transport.read_file("/var/log/big.log", cap=64 * 1024, tail=True, stop=stop)
+    tail = b"".join(s)
+    assert s.truncated and tail.endswith(b"line 099999\n") and tail.startswith(b"line ")
+    assert len(tail) <= 64 * 1024
+    s = transport.run(["cat", str(big)], timeout=10, cap=1000, stop=stop)
+    assert len(b"".join(s)) == 1000 and s.truncated
+    missing = transport.read_file("/etc/nope", cap=10, tail=False, stop=stop)
+    assert b"".join(missing) == b"" and missing.not_found
+    s = transport.run(["no-such-tool-xyz"], timeout=5, cap=100, stop=stop)
+    b"".join(s)
+    assert s.not_found
+
+
+def test_bad_ssh_options_are_usage_errors(server: Server, tmp_path: Path) -> None:
+    proc = run_collect([*server.args(), "--ssh-option", "ProxyCommand=touch /tmp/x", "-o", str(tmp_path / "b.tgz")])
+    assert proc.returncode == 2 and "not allowed" in proc.stderr
+    proc = run_collect(["--ssh", "root@host:99999", "-o", str(tmp_path / "b.tgz")])
+    assert proc.returncode == 2 and "port" in proc.stderr
