@@ -4,6 +4,7 @@ names and sizes."""
 from __future__ import annotations
 
 import os
+import stat
 from typing import Any
 
 import orjson
@@ -58,11 +59,12 @@ def _probe(ctx: Context) -> dict[str, Any]:
     tried = []
     env = os.environ.get("KUBECONFIG")
     host_paths: list[tuple[str, str]] = []
+    remote = getattr(ctx.transport, "remote", False)   # ssh: the files are on the node, not here
     for p in _candidates(ctx):
         host = ctx.transport.host_path(p) if hasattr(ctx.transport, "host_path") else p
-        if host and os.path.isfile(host):
+        if host and (_is_remote_file(ctx, p) if remote else os.path.isfile(host)):
             host_paths.append((p, host))
-    if env and ctx.root == "/":
+    if env and ctx.root == "/" and not remote:
         host_paths += [(p, p) for p in env.split(":") if p and os.path.isfile(p)]
     using = None
     for node_path, host in host_paths:
@@ -80,6 +82,11 @@ def _probe(ctx: Context) -> dict[str, Any]:
                 pass
             break
     return {"tried": tried, "using": using}
+
+
+def _is_remote_file(ctx: Context, path: str) -> bool:
+    st = ctx.transport.stat(path)
+    return st is not None and stat.S_ISREG(st.st_mode)
 
 
 def probe(ctx: Context) -> dict[str, Any]:

@@ -349,11 +349,16 @@ def node_json(ctx: Context) -> dict[str, Any]:
     hostname = None
     if ctx.root != "/":
         hostname = ((ctx.read_text("/etc/hostname") or "").strip().splitlines() or [None])[0]
-    hostname = hostname or (socket.gethostname() if ctx.live else None)
+    # A remote transport (ssh): this machine's name, psutil and os.uname describe the wrong host.
+    remote = getattr(ctx.transport, "remote", False)
+    if remote:
+        hostname = hostname or getattr(ctx.transport, "hostname", None)
+    hostname = hostname or (socket.gethostname() if ctx.live and not remote else None)
     arch = uptime = boot = cpus = mem = None
     if ctx.live:
         code, out = ctx.run_text(["uname", "-m"], timeout=5)
-        arch = out.strip() if code == 0 else os.uname().machine
+        arch = out.strip() if code == 0 else (None if remote else os.uname().machine)
+    if ctx.live and not remote:
         try:
             import psutil
 

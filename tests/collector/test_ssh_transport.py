@@ -8,7 +8,6 @@ machine: authorized_keys puts the simulated node's fake tools first on the remot
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
 import socket
@@ -159,6 +158,8 @@ def test_collects_the_node_over_ssh(server: Server, collected) -> None:
             assert secret.encode() not in data, member
     # items that read this machine's process table are not passed off as the node's
     assert bundle.item("processes")["status"] == "skipped"
+    node = bundle.json("nodes/cp1/node.json")
+    assert node["hostname"] == "cp1" and node["memory_bytes"] is None   # not this machine's
 
 
 def test_hanging_remote_command_times_out_and_the_run_goes_on(server: Server, collected) -> None:
