@@ -54,6 +54,10 @@ FILE_TIMEOUT = 120.0          # a remote file read (read_file has no per-item ti
 META_TIMEOUT = 30.0           # stat, glob, listdir, readlink, which
 SCRIPT_NAME = "k8s-bundle"    # $0 of the remote scripts
 HEADER_MAX = 64              # the size line in front of a file's bytes
+# Sessions open at once on the one connection: sshd allows 10 by default (MaxSessions), so
+# helpers and command sessions stay below that whatever --workers says.
+MAX_HELPERS = 4
+MAX_COMMANDS = 5
 # Exit codes the remote scripts use for what a local open() would raise.
 X_NOT_FOUND, X_DENIED, X_NOT_REGULAR = 3, 4, 5
 # Where a remote non-login PATH often lacks the admin tools.
@@ -225,6 +229,8 @@ class SshTransport:
         self._which: dict[str, str | None] = {}
         self._lock = threading.Lock()
         self._idle: list[_Helper] = []                 # helper shells not in use
+        self._helper_slots = threading.BoundedSemaphore(MAX_HELPERS)
+        self._command_slots = threading.BoundedSemaphore(MAX_COMMANDS)
         self._local = LocalTransport("/", live=True)   # runs the ssh clients, caps and timeouts
 
     # -- connection ---------------------------------------------------------------------------
@@ -356,6 +362,7 @@ class SshTransport:
 
     def _stream(self, script: str, args: list[str], *, timeout: float, cap: int, tail: bool,
                 stop: threading.Event, remote_timeout: float | None = None) -> Stream:
+        """One ssh session for one command (its client starts when the stream is read)."""
         return self._local.run(self._remote_command(script, args, remote_timeout), timeout=timeout,
                                cap=cap, tail=tail, stop=stop)
 
@@ -364,7 +371,8 @@ class SshTransport:
         """A short remote script: (exit code or None on timeout, stdout, stderr)."""
         stream = self._local.run(self._remote_command(script, args, timeout, use_prefix),
                                  timeout=timeout + 5, cap=cap, stop=threading.Event())
-        out = b"".join(stream)
+        with self._command_slots:
+            out = b"".join(stream)
         return (None if stream.timed_out else stream.exit_code), out, stream.stderr
 
     def _ask_stream(self, op: str, args: list[str], timeout: float, outcome: dict[str, Any],
@@ -372,21 +380,25 @@ class SshTransport:
         """Run op_<op> in an idle helper shell (a new one when none is idle) and yield its
         output; outcome["rc"] is its exit code once complete. A helper left mid-answer
         (timeout, interrupt, the caller stopped reading) is killed, never reused."""
-        with self._lock:
-            helper = self._idle.pop() if self._idle else None
-        if helper is None or not helper.alive:
-            helper = _Helper(self._remote_command(_HELPER, [], None), self._local._env)
-        done = False
+        self._helper_slots.acquire()
         try:
-            yield from helper.request([f"op_{op}", *args], timeout, stop)
-            outcome["rc"] = helper.rc
-            done = True
+            with self._lock:
+                helper = self._idle.pop() if self._idle else None
+            if helper is None or not helper.alive:
+                helper = _Helper(self._remote_command(_HELPER, [], None), self._local._env)
+            done = False
+            try:
+                yield from helper.request([f"op_{op}", *args], timeout, stop)
+                outcome["rc"] = helper.rc
+                done = True
+            finally:
+                if done and helper.alive:
+                    with self._lock:
+                        self._idle.append(helper)
+                else:
+                    helper.kill()
         finally:
-            if done and helper.alive:
-                with self._lock:
-                    self._idle.append(helper)
-            else:
-                helper.kill()
+            self._helper_slots.release()
 
     def _ask(self, op: str, args: list[str], timeout: float = META_TIMEOUT,
              cap: int = 4 << 20) -> tuple[int | None, bytes]:
@@ -427,7 +439,8 @@ class SshTransport:
     def _run(self, s: Stream, inner: Stream) -> Iterator[bytes]:
         it = iter(inner)
         try:
-            yield from it
+            with self._command_slots:
+                yield from it
         finally:
             _close(it)
             _copy_outcome(inner, s)

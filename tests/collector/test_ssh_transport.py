@@ -8,6 +8,7 @@ machine: authorized_keys puts the simulated node's fake tools first on the remot
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import socket
@@ -128,9 +129,9 @@ def _leftovers(node: "simnode.SimNode") -> list[str]:
 @pytest.fixture(scope="module")
 def collected(server: Server, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("sshout") / "b.tgz"
-    # binaries and cluster are left out for speed: each of their commands is one ssh session
+    # the areas the assertions need (speed: each command is one ssh session)
     proc = run_collect([*server.args(), "-o", str(out), "--timeout", "2", "--progress", "none",
-                        "--skip", "binaries,cluster"])
+                        "--only", "system,network,logs,runtime"])
     return proc, out
 
 
@@ -194,9 +195,16 @@ def test_unknown_host_key_is_refused_unless_accept_new(server: Server, tmp_path:
     assert len(lines) == 1 and "host key is not known" in lines[0], proc.stderr
     assert not out.exists() and known.read_text() == ""
     proc = run_collect([*server.args(known_hosts=known), "-o", str(out), "--only", "network",
-                        "--ssh-accept-new-host-key", "--progress", "none"])
+                        "--ssh-accept-new-host-key", "--progress", "none", "--obfuscate", "hostnames"])
     assert proc.returncode == 0, proc.stderr
     assert out.exists() and "ssh-ed25519" in known.read_text()
+    # --obfuscate over ssh: the node's name is nowhere in the bundle, the map is beside it
+    bundle = read_bundle(out)
+    assert all("cp1" not in m for m in bundle.members) and "cp1" not in bundle.top
+    assert all(b"cp1" not in data for data in bundle.members.values())
+    map_path = out.with_name(out.name + ".obfuscation-map.json")
+    assert (map_path.stat().st_mode & 0o777) == 0o600
+    assert "cp1" in json.loads(map_path.read_text())["hostnames"]
 
 
 def test_wrong_key_is_an_auth_failure_exit_4(server: Server, tmp_path: Path) -> None:
