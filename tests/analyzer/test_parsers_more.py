@@ -359,3 +359,46 @@ def test_facts_through_a_real_bundle(tmp_path: Path) -> None:
     assert node["resolvectl"]["upstream_servers"][0] == "10.0.0.2"
     assert node["pressure"]["io"]["full"]["avg300"] == 40.7
     assert node["file_nr"]["max"] == 1620000
+
+
+# -- the rules reading these facts (messages and evidence lines, paths no YAML fixture covers) --
+
+def _findings(tmp_path: Path, files: dict[str, str], rule_ids: set[str]) -> dict[str, object]:
+    from k8s_bundle.analyzer.engine import evaluate, load_rules
+    from k8s_bundle.analyzer.fixtures import build_fixture_bundle
+
+    path = build_fixture_bundle({"name": "t", "expect": "fire", "files": files}, tmp_path / "f.tgz")
+    rules = [r for r in load_rules() if r.id in rule_ids]
+    assert {r.id for r in rules} == rule_ids
+    return {f.rule_id: f for f in evaluate(rules, load_evidence(str(path)))}
+
+
+def test_neighbour_table_near_gc_thresh3_without_a_kernel_message(tmp_path: Path) -> None:
+    """A flat /22 with 950 peers against the default gc_thresh3 of 1024 (sysctl not collected)."""
+    neigh = "".join(f"10.20.{i // 250}.{i % 250 + 1} dev eth0 lladdr 52:54:00:00:{i // 256:02x}:{i % 256:02x} STALE\n"
+                    for i in range(950)) + "10.20.9.9 dev eth0 FAILED\n"
+    rid = "neighbour-table-overflow"
+    found = _findings(tmp_path, {"nodes/node1/commands/ip-neigh.txt": neigh}, {rid})
+    assert found[rid].fact_lines == ["neighbour entries: 951 IPv4, 0 IPv6; FAILED 1, INCOMPLETE 0; gc_thresh3 not collected (kernel default 1024)"]
+    raised = _findings(tmp_path, {"nodes/node1/commands/ip-neigh.txt": neigh,
+                                  "nodes/node1/commands/sysctl.txt": "net.ipv4.neigh.default.gc_thresh3 = 8192\n"}, {rid})
+    assert raised == {}
+
+
+def test_pressure_and_file_nr_messages(tmp_path: Path) -> None:
+    files = {"nodes/node1/commands/pressure.txt": PSI_OLD,
+             "nodes/node1/commands/file-nr.txt": "788432\t0\t791024\n52310\t1820\n"}
+    found = _findings(tmp_path, files, {"io-pressure-stall", "memory-pressure-stall", "file-handles-near-max"})
+    assert set(found) == {"io-pressure-stall", "file-handles-near-max"}   # memory avg300 is 0
+    assert found["io-pressure-stall"].message["en"] == "I/O stalls over 5 minutes: some 55.0%, full 40.7%"
+    assert found["file-handles-near-max"].message["en"] == "99.67% of fs.file-max open file handles in use"
+
+
+def test_nft_rule_names_the_dropping_chain(tmp_path: Path) -> None:
+    rid = "nftables-forward-policy-drop"
+    found = _findings(tmp_path, {"nodes/node1/commands/nft-ruleset.txt": NFT_MIXED.replace(
+        "\t\tip saddr vmap {\n\t\t\t10.0.0.1 : accept,\n\t\t\t10.0.0.2 : drop\n\t\t}\n", "")}, {rid})
+    assert found[rid].fact_lines == [
+        "table inet filter, chain forward: policy drop; rules: ct state { established, related } accept"]
+    # the verdict map may accept pod traffic: not reported
+    assert _findings(tmp_path, {"nodes/node1/commands/nft-ruleset.txt": NFT_MIXED}, {rid}) == {}
