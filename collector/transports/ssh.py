@@ -264,7 +264,8 @@ class SshTransport:
                 self._ssh_argv() + ["-o", "ControlMaster=yes", "-o", "ControlPersist=no", "-N",
                                     "--", self.target.host],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                start_new_session=True, close_fds=True, env=self._local._env)
+                start_new_session=True, close_fds=True, env=self._local._env,
+                preexec_fn=_die_with_parent)
         deadline = time.monotonic() + CONNECT_TIMEOUT + 10
         socket_path = os.path.join(self._dir, "cm")
         while not os.path.exists(socket_path):
@@ -643,6 +644,17 @@ class _Helper:
     @property
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+
+def _die_with_parent() -> None:
+    """In the master's child process: end it when the collector dies (even by SIGKILL), so no
+    connection to the node outlives the run. Linux prctl(PR_SET_PDEATHSIG); best effort."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
 
 
 def _close(it: Iterator[bytes]) -> None:

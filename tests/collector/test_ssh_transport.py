@@ -298,3 +298,32 @@ def test_bad_ssh_options_are_usage_errors(server: Server, tmp_path: Path) -> Non
     assert proc.returncode == 2 and "not allowed" in proc.stderr
     proc = run_collect(["--ssh", "root@host:99999", "-o", str(tmp_path / "b.tgz")])
     assert proc.returncode == 2 and "port" in proc.stderr
+
+
+def test_no_connection_outlives_a_killed_collector(server: Server, tmp_path: Path) -> None:
+    import signal
+    import sys
+
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="kb-", dir="/tmp"))   # short: the socket path has a limit
+    env = dict(os.environ, TMPDIR=str(tmp))
+    proc = subprocess.Popen([sys.executable, "-m", "k8s_bundle.cli", "collect", *server.args(),
+                             "-o", str(tmp_path / "b.tgz"), "--progress", "none"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not list(tmp.glob("k8s-bundle-ssh-*/cm")):
+        assert proc.poll() is None and time.monotonic() < deadline, "no ssh master appeared"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+
+    def masters() -> list[int]:
+        return [p.pid for p in psutil.process_iter(["cmdline"])
+                if any(str(tmp) in a for a in (p.info["cmdline"] or []))]
+
+    deadline = time.monotonic() + 10
+    while masters() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert masters() == []
+    shutil.rmtree(tmp, ignore_errors=True)
