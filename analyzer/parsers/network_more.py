@@ -1,6 +1,10 @@
 """Network outputs the collector stores that no other parser reads: `nft list ruleset`,
-`ipvsadm -Ln`, `ip neigh` and `resolvectl status` (docs/facts.md: node.nft, node.ipvs,
-node.neighbours, node.resolvectl).
+`ipvsadm -Ln`, `ip neigh`, `resolvectl status` and `ipset list -t` (docs/facts.md: node.nft,
+node.ipvs, node.neighbours, node.resolvectl, node.ipsets).
+
+Not parsed: `bridge link` and `bridge fdb show`. Without `-d`, `bridge link` does not print the
+hairpin flag (the one bridge-port fact a rule would want), and the fdb is mostly VXLAN
+entries that `node.neighbours` and the routes already describe.
 
 Each parser keeps what a rule can diagnose from and drops the bulk: a node with thousands
 of Services prints megabytes of ipvsadm and nft text, so lists of entries become counts
@@ -292,3 +296,40 @@ def parse_resolvectl(text: str) -> dict[str, Any]:
             if server not in upstream:
                 upstream.append(server)
     return {"global": glob, "links": links, "upstream_servers": upstream}
+
+
+# -- ipset list -t -------------------------------------------------------------------------------
+
+_IPSET_INTS = {"revision": "revision", "size in memory": "memory_bytes", "references": "references",
+               "number of entries": "entries"}
+
+
+@parser("commands/ipset.txt", fact="ipsets")
+def parse_ipset_terse(text: str) -> list[dict[str, Any]]:
+    """`ipset list -t` (headers only): `[{name, type, revision, family, hashsize, maxelem,
+    memory_bytes, references, entries}]`. `entries` is null before ipset 6.38, which did not
+    print it; `maxelem`/`hashsize`/`family` are null for list:set and bitmap types."""
+    sets: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key, value = key.strip().lower(), value.strip()
+        if key == "name":
+            sets.append({"name": value, "type": None, "revision": None, "family": None, "hashsize": None,
+                         "maxelem": None, "memory_bytes": None, "references": None, "entries": None})
+        elif not sets:
+            continue
+        elif key == "type":
+            sets[-1]["type"] = value
+        elif key == "header":
+            words = value.split()
+            for field_name in ("family", "hashsize", "maxelem"):
+                if field_name in words and words.index(field_name) + 1 < len(words):
+                    raw = words[words.index(field_name) + 1]
+                    sets[-1][field_name] = raw if field_name == "family" else (int(raw) if raw.isdigit() else None)
+        elif key in _IPSET_INTS and value.isdigit():
+            sets[-1][_IPSET_INTS[key]] = int(value)
+    if not sets and text.strip():
+        raise ValueError("no `Name:` line (expected `ipset list -t` output)")
+    return sets

@@ -279,6 +279,61 @@ def test_resolvectl_no_upstream_and_garbage() -> None:
         network_more.parse_resolvectl("Failed to get global data: Unit dbus-org.freedesktop.resolve1.service not found.\n")
 
 
+# -- ipset ----------------------------------------------------------------------------------------
+
+IPSET = """\
+Name: KUBE-CLUSTER-IP
+Type: hash:ip,port
+Revision: 5
+Header: family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x8f8d8c1e
+Size in memory: 1400
+References: 2
+Number of entries: 12
+
+Name: cali60all-ipam-pools
+Type: hash:net
+Revision: 7
+Header: family inet6 hashsize 1024 maxelem 1048576 bucketsize 12 initval 0x1c2d3e4f
+Size in memory: 504
+References: 1
+Number of entries: 1
+
+Name: KUBE-NODE-PORT-LOCAL-TCP
+Type: bitmap:port
+Revision: 3
+Header: range 0-65535
+Size in memory: 8264
+References: 0
+Number of entries: 0
+"""
+
+# ipset 6.29 (CentOS 7): no "Number of entries" line in terse output.
+IPSET_OLD = """\
+Name: KUBE-LOOP-BACK
+Type: hash:ip,port,ip
+Revision: 2
+Header: family inet hashsize 1024 maxelem 65536
+Size in memory: 16592
+References: 1
+"""
+
+
+def test_ipset_terse_headers() -> None:
+    kube, cali, bitmap = network_more.parse_ipset_terse(IPSET)
+    assert kube == {"name": "KUBE-CLUSTER-IP", "type": "hash:ip,port", "revision": 5, "family": "inet",
+                    "hashsize": 1024, "maxelem": 65536, "memory_bytes": 1400, "references": 2, "entries": 12}
+    assert (cali["family"], cali["maxelem"], cali["entries"]) == ("inet6", 1048576, 1)
+    assert (bitmap["type"], bitmap["maxelem"], bitmap["family"], bitmap["entries"]) == ("bitmap:port", None, None, 0)
+
+
+def test_ipset_old_version_and_garbage() -> None:
+    (loop,) = network_more.parse_ipset_terse(IPSET_OLD)
+    assert loop["entries"] is None and loop["maxelem"] == 65536
+    assert network_more.parse_ipset_terse("") == []
+    with pytest.raises(ValueError, match="ipset list"):
+        network_more.parse_ipset_terse("ipset v7.15: Kernel error received: Operation not permitted\n")
+
+
 # -- pressure -------------------------------------------------------------------------------------
 
 PSI_513 = """\
