@@ -18,11 +18,11 @@ BUILTIN_RULES = Path(__file__).with_name("builtin_rules.yaml")
 _RULE_FIELDS = {
     "id", "kind", "description", "action", "regex", "prefilter", "prefilter_regex", "validate",
     "literals", "keys", "unless", "with_sibling", "text", "flags_only", "paths", "where", "pair",
-    "files", "detector", "keep_paths",
+    "files", "detector", "keep_paths", "context_lines", "sibling_lines",
 }
 _SHAPES = ("regex", "literals", "keys", "paths", "pair", "files", "detector")
 _KIND_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
-_DETECTORS = {"pem-block"}
+_DETECTORS = {"pem-block", "ppk-block"}
 _ACTIONS = {"redact", "cert-metadata"}
 
 
@@ -30,7 +30,10 @@ _ACTIONS = {"redact", "cert-metadata"}
 # `--kubelet-client-key=/etc/kubernetes/pki/x.key`. Anchored on well-known roots so that a
 # base64 secret starting with "/" is not mistaken for one.
 _FILE_REF = re.compile(rb"^(?:/(?:etc|var|run|home|root|opt|usr|tmp|srv|data|mnt|lib|snap|proc|sys)/[^\s\"']*"
-                       rb"|[A-Za-z]:[\\/][^\s\"']*|\./[^\s\"']*)$")
+                       rb"|[A-Za-z]:[\\/][^\s\"']*|\./[^\s\"']*"
+                       # a relative path to a key or certificate file (`pki/sa.key`): key material
+                       # (base64, hex) never holds a "." followed by one of these extensions
+                       rb"|[\w.-]*/[\w./-]*\.(?:key|pem|crt|cert|p12|pfx|der|pub|json|conf|kubeconfig))$")
 
 
 def is_file_reference(value: bytes) -> bool:
@@ -79,7 +82,17 @@ def _not_port_path(value: bytes) -> bool:
     return not re.match(rb"^\d{1,5}(/|$)", value)
 
 
+def _aws_secret_shape(value: bytes) -> bool:
+    # A secret access key is 40 random base64 characters: upper and lower case letters and a
+    # digit or "+"/"/". Hex-only strings (git SHAs, digests) and words never qualify.
+    has_upper = any(65 <= c <= 90 for c in value)
+    has_lower = any(97 <= c <= 122 for c in value)
+    has_other = any(48 <= c <= 57 or c in (43, 47) for c in value)
+    return has_upper and has_lower and has_other
+
+
 VALIDATORS: dict[str, Callable[[bytes], bool]] = {
+    "aws-secret-shape": _aws_secret_shape,
     "not-port-path": _not_port_path,
     "base64-not-certificate": _base64_not_certificate,
     "has-digit": _has_digit,
@@ -117,6 +130,8 @@ class Rule:
     files: re.Pattern[str] | None = None
     detector: str | None = None
     custom: bool = False
+    context_lines: int = 0          # regex rules: also run on this many lines after a prefilter hit
+    sibling_lines: int = 0          # with_sibling in text: the sibling may be this many lines away
 
     def key_matches(self, name: str) -> bool:
         if self.keys is None or not self.keys.fullmatch(name):
@@ -133,6 +148,7 @@ class RuleSet:
     pair_rules: list[Rule]
     file_rules: list[Rule]
     pem_rule: Rule | None
+    ppk_rule: Rule | None
     key_words: tuple[bytes, ...]    # lower-case words a secret key name contains (prefilter)
     _key_cache: dict[tuple[str, bool, bool], tuple[Rule, ...]] = field(default_factory=dict)
 
@@ -213,6 +229,12 @@ def _parse_rule(raw: Any, where: str, custom: bool) -> Rule:
     rule = Rule(id=rid, kind=kind, action=action, custom=custom,
                 text=bool(raw.get("text", True)), flags_only=bool(raw.get("flags_only", False)),
                 keep_paths=bool(raw.get("keep_paths", False)))
+    for name in ("context_lines", "sibling_lines"):
+        if name in raw:
+            value = raw[name]
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 20:
+                raise RuleFileError(f"{where}: {name} must be a whole number from 0 to 20")
+            setattr(rule, name, value)
     shape = shapes[0]
     if shape == "regex":
         # Text is scanned as bytes (no decoding on the hot path), so rule regexes are bytes too.
@@ -340,6 +362,7 @@ def build_ruleset(custom: Iterable[Rule] = ()) -> RuleSet:
         pair_rules=[r for r in rules if r.pair is not None],
         file_rules=[r for r in rules if r.files is not None],
         pem_rule=next((r for r in rules if r.detector == "pem-block"), None),
+        ppk_rule=next((r for r in rules if r.detector == "ppk-block"), None),
         key_words=tuple(sorted(key_words)),
     )
 

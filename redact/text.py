@@ -31,20 +31,43 @@ _B64_TOKEN = re.compile(rb"^[A-Za-z0-9+/=]+$")
 PEM_MAX_LINES = 4096
 
 # key=value, "key": "value", key: value (the value alone is replaced; quotes are kept).
-_VALUE = (
-    rb"(?:\\\"(?P<v1>(?:(?!\\\")[^\n])*)\\\""
-    rb"|\"(?P<v2>(?:[^\"\\\n]|\\.)*)\""
-    rb"|'(?P<v3>[^'\n]*)'"
-    rb"|(?P<v4>(?![{\[])[^\s\"'\\,;&})\]<>]+))"
-)
+# An unquoted value ends at a blank, at a quote or bracket that closes the surrounding
+# structure (one followed by a blank, punctuation or the end), and at ",", ";" or "&" only when
+# a blank, the end or the next `key=` follows: `password=a,b` is one value, `a=1,password=x,b=2`
+# and `Password=x;Database=y` are lists. `stop_sep` is the separator that marks a next key.
+def _value(stop_sep: bytes) -> bytes:
+    plain = rb"[^\s\"'\\,;&})\]<>]"
+    return (
+        rb"(?:\\\"(?P<v1>(?:(?!\\\")[^\n])*)\\\""
+        rb"|\"(?P<v2>(?:[^\"\\\n]|\\.)*)\""
+        rb"|'(?P<v3>[^'\n]*)'"
+        rb"|(?P<v4>(?![{\[])(?:" + plain
+        + rb"|[,;&](?![\s,;&]|$|[A-Za-z_][\w.-]{0,80}[ \t]*" + stop_sep + rb")"
+        + rb"|[)\]}\"'](?=" + plain + rb"))+))"
+    )
+
+
 _KV = re.compile(
-    rb"(?<![\w.-])(?P<key>[A-Za-z_][\w.-]{0,80}?)(?P<kq>\\?[\"'])?[ \t]*(?P<sep>[:=])[ \t]*" + _VALUE
+    rb"(?<![\w.-])(?P<key>[A-Za-z_][\w.-]{0,80}?)(?P<kq>\\?[\"'])?[ \t]*(?P<sep>=|(?P<colon>:))[ \t]*"
+    + _value(rb"(?(colon)[=:]|=)")
 )
-_FLAG = re.compile(rb"(?<![\w-])--(?P<key>[A-Za-z][\w-]{0,80})(?:=|[ \t]+(?!-))" + _VALUE)
+_FLAG = re.compile(rb"(?<![\w-])--(?P<key>[A-Za-z][\w-]{0,80})(?:=|[ \t]+(?!-))" + _value(rb"="))
 _LINE_KV = re.compile(
     rb"^[ \t]*(?:- )?(?P<key>[A-Za-z_][\w.-]{0,80})[ \t]*[:=][ \t]*(?P<value>[^\s\"'{\[<][^\r\n]*?)[ \t]*(?:\r)?$"
 )
 _LONE_FLAG = re.compile(rb"^[ \t]*--(?P<key>[A-Za-z][\w-]{0,80})[ \t\r]*$")
+# The key (or --flag) that leads a line, and its value on that line if any: the lines a
+# `sibling_lines` rule looks at (`username: x` above `password: y`, argv one word a line).
+_LEAD_KEY = re.compile(
+    rb"^[ \t]*(?:- )?(?:--?)?[\"']?(?P<key>[A-Za-z_][\w.-]{0,80}?)[\"']?"
+    rb"(?:[ \t]*[:=][ \t]*|[ \t]+|[ \t\r]*$)[\"']?(?P<value>[^\s\"',;\\]*)"
+)
+_LINE_FLAGS = re.compile(rb"(?<![\w-])--([A-Za-z][\w-]{0,80})")
+# PuTTY .ppk: the private part is "Private-Lines: N" and the N lines after it, then a MAC.
+_PPK_BEGIN = re.compile(rb"PuTTY-User-Key-File-\d+:", re.I)
+_PPK_PRIVATE = re.compile(rb"Private-Lines:[ \t]*(\d{1,4})", re.I)
+_PPK_MAC = re.compile(rb"(?i)(Private-(?:MAC|Hash):[ \t]*)([0-9a-f]{16,})")
+_PPK_HEADER = re.compile(rb"^[^:]{0,200}?[A-Za-z0-9-]+:[ \t]*\S|^[ \t]*[A-Za-z0-9+/=]+[ \t\r]*$")
 _LINE_KEYS = re.compile(rb"(?<![\w.-])([A-Za-z_][\w.-]{0,80}?)\\?[\"']?[ \t]*[:=]")
 _SKIP_VALUES = {
     b"", b"true", b"false", b"yes", b"no", b"on", b"off", b"null", b"none", b"nil", b"<nil>",
@@ -93,7 +116,21 @@ class LineRedactor:
         # A word containing another one is redundant for finding candidate lines (each word is
         # one full scan of the block, the main cost on clean logs).
         self.words = sorted(w for w in words if not any(o != w and o in w for o in words))
-        self.prefilter_regexes = [r.prefilter_regex for r in self.rules if r.prefilter_regex is not None]
+        # Rules may share a prefilter regex (YAML anchors): each distinct one scans a block once.
+        unique = {r.prefilter_regex.pattern: r.prefilter_regex for r in self.rules if r.prefilter_regex is not None}
+        self.prefilter_regexes = list(unique.values())
+        # Rules that keep running on a few lines after their prefilter matched (context_lines),
+        # and key rules whose sibling may sit on a nearby line (sibling_lines).
+        self.armed: dict[str, int] = {}
+        self.sibling_rules = [r for r in rs.key_rules if r.sibling_lines and r.with_sibling is not None and r.text]
+        self.sibling_window = max((r.sibling_lines for r in self.sibling_rules), default=0)
+        self.user_after: tuple["Rule", int] | None = None   # a password line was seen: (rule, lines left)
+        self.user_value_next: "Rule | None" = None         # a lone --username flag: its value is next
+        self.sibling_hit: "Rule | None" = None              # set by redact_line for feed()
+        self.carry = b""   # the last lines of the previous block, held while a sibling may follow
+        self.ppk: int | None = None   # None: not in a .ppk; -1: header; n > 0: private lines left
+        self.ppk_header = 0
+        self.ppk_hmac: Any = None
         self.always = always
         self.key_words = tuple(w for w in rs.key_words if w)
         # cross-line state
@@ -106,7 +143,8 @@ class LineRedactor:
 
     @property
     def sticky(self) -> bool:
-        return self.in_pem or self.pending_flag is not None or self.block is not None
+        return (self.in_pem or self.pending_flag is not None or self.block is not None or bool(self.armed)
+                or self.user_after is not None or self.user_value_next is not None or self.ppk is not None)
 
     # -- block level -------------------------------------------------------------------------
     def feed(self, block: bytes) -> bytes:
@@ -117,8 +155,13 @@ class LineRedactor:
         if not starts and not self.sticky:
             if self.job.detect:
                 self.line_no += block.count(b"\n")
-            return block
-        out: list[bytes] = []
+            if not self.sibling_window:
+                return block
+            out = [self.carry, block] if self.carry else [block]
+            self.carry = b""
+            return self._hold_tail(out)
+        out: list[bytes] = [self.carry] if self.carry else []
+        self.carry = b""
         cursor = 0
         n = len(block)
         idx = 0
@@ -145,18 +188,105 @@ class LineRedactor:
             self.line_no += 1
             body = line.rstrip(b"\n")
             new = self.redact_line(body)
+            if self.sibling_hit is not None:
+                self._siblings_above(out, self.sibling_hit)
+                self.sibling_hit = None
             if new is not None:
                 out.append(new + line[len(body):])
+            if self.armed:
+                self.armed = {k: v - 1 for k, v in self.armed.items() if v > 1}
+            if self.user_after is not None:
+                rule, left = self.user_after
+                self.user_after = (rule, left - 1) if left > 1 else None
             cursor = end
-        return b"".join(out)
+        return self._hold_tail(out) if self.sibling_window else b"".join(out)
 
     def finish(self) -> bytes:
         """End of the item: a private key block left open is still replaced (never emitted)."""
+        carry, self.carry = self.carry, b""
         if self.in_pem:
-            return self._close_pem() + b"\n"
+            return carry + self._close_pem() + b"\n"
+        if self.ppk is not None and self.ppk > 0:
+            return carry + self._close_ppk() + b"\n"
         self.pending_flag = None
         self.block = None
-        return b""
+        return carry
+
+    # -- a username whose password is on a nearby line ----------------------------------------
+    def _hold_tail(self, out: list[bytes]) -> bytes:
+        """Join the block's output, holding back its last lines when they name a user: a
+        password on the first lines of the next block must still reach them."""
+        tail = _pop_tail_lines(out, self.sibling_window)
+        low = tail.lower()
+        if b"user" in low or b"login" in low:
+            self.carry = tail
+        else:
+            out.append(tail)
+        return b"".join(out)
+
+    def _siblings_above(self, out: list[bytes], rule: "Rule") -> None:
+        """A line led by a password key: replace the username on the lines just above it."""
+        tail = _pop_tail_lines(out, rule.sibling_lines)
+        if not tail:
+            return
+        lines = tail.split(b"\n")
+        for i, line in enumerate(lines):
+            if b"--" in line:  # `cmd --username x \` continued by `--password y`
+                lines[i] = line = self._user_flags(rule, line)
+            m = _LEAD_KEY.match(line)
+            if m is None or not rule.key_matches(m.group("key").decode("latin-1")):
+                continue
+            if m.group("value"):
+                lines[i] = self._replace_span(rule, line, m.span("value"))
+            elif line.lstrip().startswith(b"-") and i + 1 < len(lines) and lines[i + 1].strip():
+                nxt = lines[i + 1]
+                lead = len(nxt) - len(nxt.lstrip())
+                lines[i + 1] = self._replace_span(rule, nxt, (lead, len(nxt.rstrip())))
+        out.append(b"\n".join(lines))
+
+    def _user_flags(self, rule: "Rule", line: bytes) -> bytes:
+        def cb(m: re.Match[bytes]) -> bytes:
+            if not rule.key_matches(m.group("key").decode("latin-1")):
+                return m.group(0)
+            for g in ("v1", "v2", "v3", "v4"):
+                if m.group(g) is not None:
+                    s, e = m.span(g)
+                    base = m.start()
+                    return m.group(0)[: s - base] + self._replace_span(rule, m.group(g), (0, e - s)) + m.group(0)[e - base:]
+            return m.group(0)
+
+        return _FLAG.sub(cb, line)
+
+    def _replace_span(self, rule: "Rule", line: bytes, span: tuple[int, int]) -> bytes:
+        s, e = span
+        value = line[s:e]
+        if skip_value(value) or value.startswith(b"-"):
+            return line
+        return line[:s] + self.job.replace(rule, value, self.line_no) + line[e:]
+
+    def _sibling_line(self, line: bytes) -> bytes:
+        """Track password lines for sibling_lines rules; redact a username after a password."""
+        if self.user_after is not None and b"--" in line:
+            line = self._user_flags(self.user_after[0], line)
+        m = _LEAD_KEY.match(line)
+        if m is None:
+            return line
+        key = m.group("key").decode("latin-1")
+        if self.user_after is not None:
+            rule = self.user_after[0]
+            if rule.key_matches(key):
+                if m.group("value"):
+                    return self._replace_span(rule, line, m.span("value"))
+                if line.lstrip().startswith(b"-"):
+                    self.user_value_next = rule
+                return line
+        for rule in self.sibling_rules:
+            assert rule.with_sibling is not None
+            if rule.with_sibling.fullmatch(key):
+                self.sibling_hit = rule
+                self.user_after = (rule, rule.sibling_lines + 1)
+                break
+        return line
 
     def _candidate_starts(self, block: bytes) -> list[int]:
         if self.always:
@@ -187,6 +317,15 @@ class LineRedactor:
         """Redact one line (no newline). None drops the line (inside a private key block)."""
         if self.in_pem:
             return self._pem_continue(line)
+        if self.ppk is not None:
+            done = self._ppk_line(line)
+            if done is not True:
+                return done
+        if self.user_value_next is not None:
+            rule, self.user_value_next = self.user_value_next, None
+            lead = len(line) - len(line.lstrip())
+            if line.strip():
+                return self._replace_span(rule, line, (lead, len(line.rstrip())))
         if self.block is not None:
             indent, rule = self.block
             content = line.strip()
@@ -211,14 +350,21 @@ class LineRedactor:
                 return new
             line = new
             low = line.lower()
+        if b"putty-user-key-file-" in low and self.job.ruleset.ppk_rule is not None and _PPK_BEGIN.search(line):
+            self.ppk = -1
+            self.ppk_header = 0
         for rule in self.rules:
-            if rule.prefilter and not any(w in low for w in rule.prefilter):
-                continue
-            if rule.prefilter_regex is not None and not rule.prefilter_regex.search(line):
-                continue
+            if (rule.prefilter and not any(w in low for w in rule.prefilter)) or \
+                    (rule.prefilter_regex is not None and not rule.prefilter_regex.search(line)):
+                if not self.armed or rule.id not in self.armed:
+                    continue
+            elif rule.context_lines:
+                self.armed[rule.id] = rule.context_lines + 1  # this line and the next N
             line = rule.regex.sub(self._regex_callback(rule), line)  # type: ignore[union-attr]
         if any(w in low for w in self.key_words):
             line = self._key_values(line)
+        if self.sibling_rules:
+            line = self._sibling_line(line)
         return line
 
     def _regex_callback(self, rule: "Rule") -> Callable[[re.Match[bytes]], bytes]:
@@ -246,6 +392,8 @@ class LineRedactor:
             nonlocal line_keys
             if line_keys is None:
                 line_keys = [k.decode("latin-1") for k in _LINE_KEYS.findall(line)]
+                if b"--" in line:  # `--username x --password y`
+                    line_keys += [k.decode("latin-1") for k in _LINE_FLAGS.findall(line)]
             return any(pattern.fullmatch(k) for k in line_keys)
 
         def value_span(m: re.Match[bytes]) -> tuple[int, int, bytes] | None:
@@ -377,3 +525,63 @@ class LineRedactor:
         digest = self.pem_hmac.hexdigest() if self.pem_hmac is not None else "000000"
         self.pem_hmac = None
         return self.job.replace_digest(rule, digest, self.line_no)
+
+    # -- PuTTY .ppk private keys ----------------------------------------------------------------
+    def _ppk_line(self, line: bytes) -> "bytes | None | bool":
+        """A line inside a .ppk: True hands it to the normal rules (header lines, public part)."""
+        rule = self.job.ruleset.ppk_rule
+        assert rule is not None and self.ppk is not None
+        if self.ppk > 0:
+            self.ppk_hmac.update(line.strip())
+            self.ppk -= 1
+            return self._close_ppk() if self.ppk == 0 else None
+        mac = _PPK_MAC.search(line)
+        if mac is not None:
+            self.ppk = None
+            return line[: mac.start(2)] + self.job.replace(rule, mac.group(2), self.line_no) + line[mac.end(2):]
+        private = _PPK_PRIVATE.search(line)
+        if private is not None:
+            count = int(private.group(1))
+            if count:
+                self.ppk = count
+                self.ppk_hmac = self.job.hasher()
+            return line
+        self.ppk_header += 1
+        if self.ppk_header > 64 or not _PPK_HEADER.match(line):
+            self.ppk = None  # not a .ppk after all (or one cut short): back to normal lines
+        return True
+
+    def _close_ppk(self) -> bytes:
+        rule = self.job.ruleset.ppk_rule
+        assert rule is not None
+        self.ppk = -1  # the Private-MAC line follows
+        digest = self.ppk_hmac.hexdigest() if self.ppk_hmac is not None else "000000"
+        self.ppk_hmac = None
+        return self.job.replace_digest(rule, digest, self.line_no)
+
+
+def _pop_tail_lines(out: list[bytes], count: int) -> bytes:
+    """Remove and return the last `count` complete lines held in `out` (pieces of output that
+    end with a newline). Only the piece holding the cut is split, so a large block is not copied
+    line by line."""
+    taken: list[bytes] = []
+    found = 0
+    first = True
+    while out and found <= count:
+        piece = out.pop()
+        pos = len(piece)
+        if first and piece.endswith(b"\n"):
+            pos -= 1  # the newline that ends the last line does not start one
+            found = 1
+        first = False
+        while found <= count:
+            pos = piece.rfind(b"\n", 0, pos)
+            if pos == -1:
+                break
+            found += 1
+        if pos != -1 and found > count:
+            out.append(piece[: pos + 1])
+            taken.append(piece[pos + 1:])
+            break
+        taken.append(piece)
+    return b"".join(reversed(taken))
