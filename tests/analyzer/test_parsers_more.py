@@ -391,6 +391,92 @@ def test_file_nr_rejects_other_text() -> None:
         system_more.parse_file_nr("cat: /proc/sys/fs/file-nr: No such file or directory\n")
 
 
+# -- timesync -------------------------------------------------------------------------------------
+
+CHRONY_SLOW = """\
+Reference ID    : 0A000001 (10.0.0.1)
+Stratum         : 3
+Ref time (UTC)  : Sun Nov 22 11:29:01 2026
+System time     : 121.503242731 seconds slow of NTP time
+Last offset     : -0.000513021 seconds
+RMS offset      : 0.000701340 seconds
+Frequency       : 14.917 ppm slow
+Residual freq   : -0.002 ppm
+Skew            : 0.081 ppm
+Root delay      : 0.001210432 seconds
+Root dispersion : 0.000819083 seconds
+Update interval : 64.2 seconds
+Leap status     : Normal
+"""
+
+CHRONY_UNSYNCED = """\
+Reference ID    : 00000000 ()
+Stratum         : 0
+Ref time (UTC)  : Thu Jan 01 00:00:00 1970
+System time     : 0.000000000 seconds fast of NTP time
+Last offset     : +0.000000000 seconds
+RMS offset      : 0.000000000 seconds
+Frequency       : 0.000 ppm slow
+Residual freq   : +0.000 ppm
+Skew            : 0.000 ppm
+Root delay      : 1.000000000 seconds
+Root dispersion : 1.000000000 seconds
+Update interval : 0.0 seconds
+Leap status     : Not synchronised
+"""
+
+TIMESYNCD = """\
+       Server: 10.0.0.1 (ntp.corp.example)
+Poll interval: 34min 8s (min: 32s; max 34min 8s)
+         Leap: normal
+      Version: 4
+      Stratum: 2
+    Reference: C0248F86
+    Precision: 1us (-25)
+Root distance: 26.062ms (max: 5s)
+       Offset: -1.154ms
+        Delay: 24.571ms
+       Jitter: 1.508ms
+ Packet count: 51
+    Frequency: +8.526ppm
+"""
+
+TIMESYNCD_NO_SERVER = """\
+       Server: n/a (n/a)
+Poll interval: 0 (min: 32s; max 34min 8s)
+ Packet count: 0
+"""
+
+NTPQ = """\
+     remote           refid      st t when poll reach   delay   offset  jitter
+==============================================================================
+*10.0.0.1        .GPS.            1 u   33   64  377    0.412  2412.123   0.021
++10.0.0.2        10.0.0.1         2 u   12   64  377    0.512  2411.907   0.031
+"""
+
+
+def test_timesync_chrony() -> None:
+    assert system_more.parse_timesync(CHRONY_SLOW) == {
+        "source": "chrony", "synchronized": True, "offset_seconds": -121.503242731, "stratum": 3,
+        "server": "10.0.0.1", "leap": "Normal"}
+    unsynced = system_more.parse_timesync(CHRONY_UNSYNCED)
+    assert (unsynced["synchronized"], unsynced["server"], unsynced["stratum"]) == (False, None, 0)
+
+
+def test_timesync_timesyncd_and_ntpq() -> None:
+    synced = system_more.parse_timesync(TIMESYNCD)
+    assert (synced["source"], synced["synchronized"], synced["offset_seconds"], synced["server"]) == (
+        "timesyncd", True, -0.001154, "10.0.0.1")
+    lost = system_more.parse_timesync(TIMESYNCD_NO_SERVER)
+    assert (lost["synchronized"], lost["offset_seconds"], lost["stratum"], lost["server"]) == (False, None, None, None)
+    ntp = system_more.parse_timesync(NTPQ)
+    assert (ntp["source"], ntp["offset_seconds"], ntp["stratum"], ntp["server"]) == ("ntpd", 2.412123, 1, "10.0.0.1")
+    no_peer = system_more.parse_timesync(NTPQ.replace("*10.0.0.1", " 10.0.0.1"))
+    assert no_peer["synchronized"] is False and no_peer["offset_seconds"] is None
+    with pytest.raises(ValueError):
+        system_more.parse_timesync("506 Cannot talk to daemon\n")
+
+
 # -- end to end -----------------------------------------------------------------------------------
 
 def test_facts_through_a_real_bundle(tmp_path: Path) -> None:
@@ -457,3 +543,11 @@ def test_nft_rule_names_the_dropping_chain(tmp_path: Path) -> None:
         "table inet filter, chain forward: policy drop; rules: ct state { established, related } accept"]
     # the verdict map may accept pod traffic: not reported
     assert _findings(tmp_path, {"nodes/node1/commands/nft-ruleset.txt": NFT_MIXED}, {rid}) == {}
+
+
+def test_clock_offset_evidence(tmp_path: Path) -> None:
+    rid = "clock-offset-large"
+    found = _findings(tmp_path, {"nodes/node1/commands/timesync.txt": CHRONY_SLOW}, {rid})
+    assert found[rid].fact_lines == ["chrony: clock behind 10.0.0.1 by 121.503242731 s"]
+    assert found[rid].message["en"] == "Clock offset -121.503242731 s from the time source"
+    assert _findings(tmp_path, {"nodes/node1/commands/timesync.txt": CHRONY_UNSYNCED}, {rid}) == {}
