@@ -11,20 +11,7 @@ from pathlib import Path
 
 import pytest
 
-
-def _load_conftest():  # by path: several test folders have a module named conftest
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("collector_conftest_helpers",
-                                                  Path(__file__).with_name("conftest.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module   # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-_helpers = _load_conftest()
-read_bundle, run_collect, simnode = _helpers.read_bundle, _helpers.run_collect, _helpers.simnode
+from collect_helpers import read_bundle, run_collect, simnode
 
 LITERAL = "acme-lab-7731"
 TICKET = "TCK-482913"          # only the custom regex knows this shape

@@ -7,13 +7,11 @@ machine: authorized_keys puts the simulated node's fake tools first on the remot
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -23,20 +21,9 @@ from typing import Iterator
 import psutil
 import pytest
 
+from collect_helpers import read_bundle, run_collect, simnode
+
 SSHD = "/usr/sbin/sshd"
-
-
-def _load_conftest():  # by path: several test folders have a module named conftest
-    spec = importlib.util.spec_from_file_location("collector_conftest_helpers_ssh",
-                                                  Path(__file__).with_name("conftest.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module   # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-_helpers = _load_conftest()
-read_bundle, run_collect, simnode = _helpers.read_bundle, _helpers.run_collect, _helpers.simnode
 
 if not (os.path.exists(SSHD) and shutil.which("ssh") and shutil.which("ssh-keygen")):
     if os.environ.get("CI"):
