@@ -55,12 +55,16 @@ def _chain_header(stmt: str, chain: dict[str, Any]) -> bool:
 
 @parser("commands/nft-ruleset.txt", fact="nft")
 def parse_nft_ruleset(text: str) -> dict[str, Any]:
-    """`nft list ruleset`: `{tables: [{family, name, iptables_managed}], chains: [{family,
-    table, name, type, hook, priority, policy, rules: [str]}], rule_count}`.
+    """`nft list ruleset`: `{tables: [{family, name, iptables_managed, chain_count}],
+    chains: [{family, table, name, type, hook, priority, policy, rules: [str]}],
+    regular_chain_count, rule_count}`.
 
-    `hook`/`type`/`policy` are null for regular (non-base) chains. A table is
-    `iptables_managed` when nft prints its "managed by iptables-nft" warning, or (older nft)
-    when it is an ip/ip6 table of iptables' names holding iptables' upper-case built-in chains.
+    `chains` holds the base chains only (those attached to a hook: where policies and the
+    packet's fate are decided). Regular chains are counted, not kept: kube-proxy's nftables
+    mode creates a few per Service, tens of thousands on a large cluster, and every fact is
+    converted for CEL once per node. A table is `iptables_managed` when nft prints its
+    "managed by iptables-nft" warning, or (older nft) when it is an ip/ip6 table of iptables'
+    names holding iptables' upper-case built-in chains.
     """
     tables: list[dict[str, Any]] = []
     chains: list[dict[str, Any]] = []
@@ -132,13 +136,17 @@ def parse_nft_ruleset(text: str) -> dict[str, Any]:
         builtin = any(c["name"] in _IPTABLES_BUILTIN and c["hook"] for c in own)
         table["iptables_managed"] = (table["family"], table["name"]) in warned or (
             table["family"] in ("ip", "ip6") and table["name"] in _IPTABLES_TABLES and builtin)
-    return {"tables": tables, "chains": chains, "rule_count": rule_count}
+        table["chain_count"] = len(own)
+    base = [c for c in chains if c["hook"]]
+    return {"tables": tables, "chains": base, "regular_chain_count": len(chains) - len(base),
+            "rule_count": rule_count}
 
 
 # -- ipvsadm -Ln ---------------------------------------------------------------------------------
 
 _IPVS_HEADER = re.compile(r"IP Virtual Server version (\S+) \(size=(\d+)\)")
 _IPVS_SERVICE = re.compile(r"^(TCP|UDP|SCTP|FWM)\s+(\S+)\s+(\S+)(.*)$")
+_IPVS_KEEP = 500
 _IPVS_REAL = re.compile(r"^\s*->\s+(\S+)\s+(\S+)\s+(-?\d+)\s+(\d+)\s+(\d+)")
 
 
@@ -152,10 +160,15 @@ def _host_port(value: str) -> tuple[str, int | None]:
 
 @parser("commands/ipvsadm.txt", fact="ipvs")
 def parse_ipvsadm(text: str) -> dict[str, Any]:
-    """`ipvsadm -Ln`: `{version, size, services: [{protocol, address, port, scheduler,
-    flags: [str], real_servers: [{address, port, forward, weight, active, inactive}]}],
-    service_count, real_server_count}`. FWM services have the firewall mark as `address`
-    and a null port."""
+    """`ipvsadm -Ln`: `{version, size, service_count, real_server_count,
+    services_without_real_servers, services: [...], services_truncated, dns_services: [...]}`;
+    a service is `{protocol, address, port, scheduler, flags: [str], real_servers: [{address,
+    port, forward, weight, active, inactive}]}`. FWM services have the firewall mark as
+    `address` and a null port.
+
+    The counts cover every service; `services` keeps the first 500 (a large cluster has tens
+    of thousands, and facts are converted for CEL once per node) and `dns_services` every
+    service on port 53, the ones rules look at by name."""
     header = _IPVS_HEADER.search(text)
     if not header:
         raise ValueError("no `IP Virtual Server version` header (expected `ipvsadm -Ln` output)")
@@ -174,9 +187,11 @@ def parse_ipvsadm(text: str) -> dict[str, Any]:
             services[-1]["real_servers"].append({
                 "address": address, "port": port, "forward": real[2], "weight": int(real[3]),
                 "active": int(real[4]), "inactive": int(real[5])})
-    return {"version": header[1], "size": int(header[2]), "services": services,
-            "service_count": len(services),
-            "real_server_count": sum(len(s["real_servers"]) for s in services)}
+    return {"version": header[1], "size": int(header[2]), "service_count": len(services),
+            "real_server_count": sum(len(s["real_servers"]) for s in services),
+            "services_without_real_servers": sum(1 for s in services if not s["real_servers"]),
+            "services": services[:_IPVS_KEEP], "services_truncated": len(services) > _IPVS_KEEP,
+            "dns_services": [s for s in services if s["port"] == 53]}
 
 
 # -- ip neigh ------------------------------------------------------------------------------------

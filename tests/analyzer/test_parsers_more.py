@@ -91,35 +91,35 @@ table inet firewalld {
 
 def test_nft_tables_and_base_chains() -> None:
     out = network_more.parse_nft_ruleset(NFT_MIXED)
-    assert out["tables"] == [{"family": "ip", "name": "filter", "iptables_managed": True},
-                             {"family": "inet", "name": "filter", "iptables_managed": False}]
+    assert out["tables"] == [{"family": "ip", "name": "filter", "iptables_managed": True, "chain_count": 4},
+                             {"family": "inet", "name": "filter", "iptables_managed": False, "chain_count": 3}]
     by_name = {(c["family"], c["name"]): c for c in out["chains"]}
-    assert set(by_name) == {("ip", "KUBE-FIREWALL"), ("ip", "INPUT"), ("ip", "FORWARD"), ("ip", "KUBE-FORWARD"),
-                            ("inet", "input"), ("inet", "forward"), ("inet", "output")}
+    # base chains are kept, regular chains (KUBE-FIREWALL, KUBE-FORWARD) only counted
+    assert set(by_name) == {("ip", "INPUT"), ("ip", "FORWARD"), ("inet", "input"), ("inet", "forward"), ("inet", "output")}
+    assert out["regular_chain_count"] == 2
     fwd = by_name[("inet", "forward")]
     assert (fwd["type"], fwd["hook"], fwd["priority"], fwd["policy"]) == ("filter", "forward", "filter", "drop")
     # the multi-line verdict map is one rule; the set's elements are not rules
     assert fwd["rules"] == ["ct state { established, related } accept",
                             "ip saddr vmap { 10.0.0.1 : accept, 10.0.0.2 : drop }"]
     assert by_name[("ip", "FORWARD")]["policy"] == "accept"
-    assert by_name[("ip", "KUBE-FORWARD")]["hook"] is None and by_name[("ip", "KUBE-FORWARD")]["policy"] is None
     assert by_name[("inet", "input")]["rules"][2] == "tcp dport { 22, 6443, 10250 } accept"
     assert out["rule_count"] == 1 + 1 + 1 + 2 + 3 + 2
 
 
 def test_nft_old_format_priorities_and_comments() -> None:
     out = network_more.parse_nft_ruleset(NFT_OLD)
-    assert out["tables"][0] == {"family": "ip", "name": "nat", "iptables_managed": True}
+    assert out["tables"][0] == {"family": "ip", "name": "nat", "iptables_managed": True, "chain_count": 2}
     assert out["tables"][1]["iptables_managed"] is False
-    pre, svc, fw = out["chains"]
+    pre, fw = out["chains"]
     assert (pre["type"], pre["hook"], pre["priority"]) == ("nat", "prerouting", "-100")
-    assert svc["rules"] == [] and svc["table"] == "nat"
+    assert out["regular_chain_count"] == 1 and out["rule_count"] == 3
     assert fw["priority"] == "10" and fw["policy"] == "accept"
     assert fw["rules"] == ["ct state { established, related } accept", "reject with icmpx type admin-prohibited"]
 
 
 def test_nft_empty_ruleset_and_garbage() -> None:
-    assert network_more.parse_nft_ruleset("") == {"tables": [], "chains": [], "rule_count": 0}
+    assert network_more.parse_nft_ruleset("") == {"tables": [], "chains": [], "regular_chain_count": 0, "rule_count": 0}
     with pytest.raises(ValueError, match="nft list ruleset"):
         network_more.parse_nft_ruleset("Error: Could not process rule: Operation not permitted\n")
 
@@ -147,6 +147,8 @@ FWM  100 wrr
 def test_ipvsadm_services_and_real_servers() -> None:
     out = network_more.parse_ipvsadm(IPVS)
     assert (out["version"], out["size"], out["service_count"], out["real_server_count"]) == ("1.2.1", 4096, 6, 5)
+    assert out["services_without_real_servers"] == 2 and out["services_truncated"] is False
+    assert [(s["protocol"], s["address"]) for s in out["dns_services"]] == [("TCP", "10.96.0.10"), ("UDP", "10.96.0.10")]
     api, dns_tcp, metrics, dns_udp, v6, fwm = out["services"]
     assert (api["protocol"], api["address"], api["port"], api["scheduler"]) == ("TCP", "10.96.0.1", 443, "rr")
     assert [r["address"] for r in api["real_servers"]] == ["192.168.56.10", "192.168.56.11"]
@@ -156,6 +158,16 @@ def test_ipvsadm_services_and_real_servers() -> None:
     assert dns_udp["flags"] == ["persistent", "10800"] and dns_udp["real_servers"][0]["weight"] == 0
     assert (v6["address"], v6["real_servers"][0]["address"]) == ("fd00:10:96::1", "2001:db8::10")
     assert (fwm["protocol"], fwm["address"], fwm["port"]) == ("FWM", "100", None)
+
+
+def test_ipvsadm_large_table_keeps_counts_and_dns() -> None:
+    """6,000 Services: every one counted, 500 kept, the DNS ones always kept."""
+    lines = [f"TCP  10.96.{i // 250}.{i % 250 + 1}:80 rr\n  -> 10.244.{i // 250}.{i % 250 + 2}:8080           Masq    1      0          0\n"
+             for i in range(6000)]
+    text = IPVS.replace("TCP  10.96.0.1:443 rr\n", "".join(lines) + "TCP  10.96.0.1:443 rr\n")
+    out = network_more.parse_ipvsadm(text)
+    assert (out["service_count"], out["real_server_count"], len(out["services"])) == (6006, 6005, 500)
+    assert out["services_truncated"] is True and len(out["dns_services"]) == 2
 
 
 def test_ipvsadm_empty_table_and_no_module() -> None:
