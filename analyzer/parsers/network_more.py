@@ -56,8 +56,8 @@ def _chain_header(stmt: str, chain: dict[str, Any]) -> bool:
 @parser("commands/nft-ruleset.txt", fact="nft")
 def parse_nft_ruleset(text: str) -> dict[str, Any]:
     """`nft list ruleset`: `{tables: [{family, name, iptables_managed, chain_count}],
-    chains: [{family, table, name, type, hook, priority, policy, rules: [str]}],
-    regular_chain_count, rule_count}`.
+    chains: [{family, table, name, type, hook, priority, policy, device, rules: [str]}],
+    regular_chain_count, rule_count}` (`device` for netdev/ingress chains, else null).
 
     `chains` holds the base chains only (those attached to a hook: where policies and the
     packet's fate are decided). Regular chains are counted, not kept: kube-proxy's nftables
@@ -119,7 +119,8 @@ def parse_nft_ruleset(text: str) -> dict[str, Any]:
             elif top == "table" and words[:1] == ["chain"] and len(words) >= 2:
                 table = stack[-1][1]
                 chain = {"family": table["family"], "table": table["name"], "name": words[1],   # type: ignore[index]
-                         "type": None, "hook": None, "priority": None, "policy": None, "rules": []}
+                         "type": None, "hook": None, "priority": None, "policy": None, "device": None,
+                         "rules": []}
                 chains.append(chain)
                 table["_chains"].append(chain)   # type: ignore[index]
                 stack.append(("chain", chain))
@@ -128,9 +129,8 @@ def parse_nft_ruleset(text: str) -> dict[str, Any]:
             stack.extend(("other", None) for _ in range(balance - 1))
         elif balance < 0:
             del stack[len(stack) + balance:]
-    if not seen_any:
-        if text.strip():
-            raise ValueError("no `table` block (expected `nft list ruleset` output)")
+    if not seen_any and text.strip():
+        raise ValueError("no `table` block (expected `nft list ruleset` output)")
     for table in tables:
         own = table.pop("_chains")
         builtin = any(c["name"] in _IPTABLES_BUILTIN and c["hook"] for c in own)
@@ -236,7 +236,8 @@ def parse_ip_neigh(text: str) -> dict[str, Any]:
 # -- resolvectl status ---------------------------------------------------------------------------
 
 _LINK = re.compile(r"^Link (\d+) \(([^)]*)\)")
-# Keys as systemd 239-256 print them (older "... setting:" spellings are matched by prefix).
+# The keys kept, lower-cased, as systemd 237-256 print them; "DefaultRoute setting:" is the
+# pre-248 spelling of what later versions print as +DefaultRoute among the Protocols.
 _KEYS = {"dns servers": "dns_servers", "fallback dns servers": "fallback_dns_servers",
          "current dns server": "current_dns_server", "dns domain": "domains",
          "current scopes": "scopes", "resolv.conf mode": "resolv_conf_mode",
