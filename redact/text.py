@@ -59,8 +59,9 @@ _LONE_FLAG = re.compile(rb"^[ \t]*--(?P<key>[A-Za-z][\w-]{0,80})[ \t\r]*$")
 # The key (or --flag) that leads a line, and its value on that line if any: the lines a
 # `sibling_lines` rule looks at (`username: x` above `password: y`, argv one word a line).
 _LEAD_KEY = re.compile(
-    rb"^[ \t]*(?:- )?(?:--?)?[\"']?(?P<key>[A-Za-z_][\w.-]{0,80}?)[\"']?"
-    rb"(?:[ \t]*[:=][ \t]*|[ \t]+|[ \t\r]*$)[\"']?(?P<value>[^\s\"',;\\]*)"
+    rb"^[ \t]*(?:--?(?P<flag>[A-Za-z][\w-]{0,80})(?:=|[ \t]+|[ \t\r]*$)"
+    rb"|(?:- )?[\"']?(?P<key>[A-Za-z_][\w.-]{0,80}?)[\"']?[ \t]*[:=][ \t]*)"
+    rb"[\"']?(?P<value>[^\s\"',;\\]*)"
 )
 _LINE_FLAGS = re.compile(rb"(?<![\w-])--([A-Za-z][\w-]{0,80})")
 # PuTTY .ppk: the private part is "Private-Lines: N" and the N lines after it, then a MAC.
@@ -130,6 +131,7 @@ class LineRedactor:
         self.carry = b""   # the last lines of the previous block, held while a sibling may follow
         self.ppk: int | None = None   # None: not in a .ppk; -1: header; n > 0: private lines left
         self.ppk_header = 0
+        self.ppk_taken = 0
         self.ppk_hmac: Any = None
         self.always = always
         self.key_words = tuple(w for w in rs.key_words if w)
@@ -234,7 +236,7 @@ class LineRedactor:
             if b"--" in line:  # `cmd --username x \` continued by `--password y`
                 lines[i] = line = self._user_flags(rule, line)
             m = _LEAD_KEY.match(line)
-            if m is None or not rule.key_matches(m.group("key").decode("latin-1")):
+            if m is None or not rule.key_matches((m.group("flag") or m.group("key")).decode("latin-1")):
                 continue
             if m.group("value"):
                 lines[i] = self._replace_span(rule, line, m.span("value"))
@@ -271,7 +273,7 @@ class LineRedactor:
         m = _LEAD_KEY.match(line)
         if m is None:
             return line
-        key = m.group("key").decode("latin-1")
+        key = (m.group("flag") or m.group("key")).decode("latin-1")
         if self.user_after is not None:
             rule = self.user_after[0]
             if rule.key_matches(key):
@@ -532,7 +534,18 @@ class LineRedactor:
         rule = self.job.ruleset.ppk_rule
         assert rule is not None and self.ppk is not None
         if self.ppk > 0:
-            self.ppk_hmac.update(line.strip())
+            stripped = line.strip()
+            if not _B64_TOKEN.match(stripped):
+                # Not key material (a placeholder when a redacted bundle is verified, or a key
+                # cut short): close what was taken, then handle the line as a header line.
+                swallowed = self.ppk_taken
+                placeholder = self._close_ppk() if swallowed else b""
+                self.ppk = -1
+                rest = self._ppk_line(line)
+                rest = line if rest is True else rest
+                return placeholder + b"\n" + (rest or b"") if swallowed else rest
+            self.ppk_hmac.update(stripped)
+            self.ppk_taken += 1
             self.ppk -= 1
             return self._close_ppk() if self.ppk == 0 else None
         mac = _PPK_MAC.search(line)
@@ -544,6 +557,7 @@ class LineRedactor:
             count = int(private.group(1))
             if count:
                 self.ppk = count
+                self.ppk_taken = 0
                 self.ppk_hmac = self.job.hasher()
             return line
         self.ppk_header += 1

@@ -492,6 +492,117 @@ resources:
     c.files["/var/lib/kubelet/token"] = c.canary("tokenfile-contents", g.tok(36)).encode() + b"\n"
     csv_tok = c.canary("known-tokens-csv", g.tok(32))
     c.files["/etc/kubernetes/known_tokens.csv"] = f"{csv_tok},admin,1,system:masters\n".encode()
+    _known_gaps(c, g)
     c.encoded_only.update({"docker-auth-password", "log-basic-password", "secret-data",
                            "secretlist-last-applied", "secretlist-data"})
     return c
+
+
+def _known_gaps(c: Corpus, g: _Gen) -> None:
+    """The gaps docs/redaction.md used to list as known misses (issue 4, second round)."""
+    upper = string.ascii_uppercase + string.digits
+    b64 = string.ascii_letters + string.digits + "+/"
+
+    def aws_secret() -> str:
+        # 40 base64 characters with both cases and a digit, like every real secret access key
+        return g.tok(37, b64) + g.tok(1, string.ascii_uppercase) + g.tok(1, string.ascii_lowercase) + g.tok(1, string.digits)
+
+    # 1. bare AWS secret access keys: beside an access key id, a few lines below one, after a name
+    csv_id = c.canary("csv-aws-access-key-id", "AKIA" + g.tok(16, upper))
+    csv_secret = c.canary("csv-aws-secret-key", aws_secret())
+    c.files["/home/ops/Downloads/ops_accessKeys.csv"] = (
+        "Access key ID,Secret access key\r\n" f"{csv_id},{csv_secret}\r\n").encode()
+    sts_id = c.canary("log-sts-access-key-id", "ASIA" + g.tok(16, upper))
+    sts_secret = c.canary("log-sts-secret-next-line", aws_secret())
+    named_secret = c.canary("log-aws-configure-set-secret", aws_secret())
+    sha = g.hexs(40)
+    # 2. database and remote tools on command lines
+    mysql_pw = c.canary("log-mysql-p", g.tok(14))
+    mysqldump_pw = c.canary("log-mysqldump-p-quoted", g.tok(9) + " " + g.tok(9))
+    pg_pw = c.canary("log-pgpassword", g.tok(16))
+    redis_pw = c.canary("log-redis-cli-a", g.tok(20))
+    sshpass_pw = c.canary("log-sshpass-p", g.tok(15))
+    # 3. Azure SAS and storage / Service Bus connection strings
+    sas_sig = c.canary("log-azure-sas-sig", g.tok(30) + "%2B" + g.tok(10) + "%3D")
+    account_key = c.canary("log-azure-account-key", base64.b64encode(g.rng.randbytes(64)).decode())
+    sb_key = c.canary("log-servicebus-shared-access-key", base64.b64encode(g.rng.randbytes(32)).decode())
+    # 4. an unquoted value with a comma inside, in the middle of a line
+    comma_pw = c.canary("log-password-with-comma", g.tok(8) + "," + g.tok(8))
+    list_pw = c.canary("log-password-in-kv-list", g.tok(14))
+    # 6. token formats and Authorization schemes
+    gh = c.canary("log-github-classic", "ghp_" + g.tok(36))
+    gh_pat = c.canary("log-github-fine-grained", "github_pat_" + g.tok(22) + "_" + g.tok(59))
+    gl = c.canary("log-gitlab-pat", "glpat-" + g.tok(20))
+    slack = c.canary("log-slack-bot", f"xoxb-{g.tok(12, string.digits)}-{g.tok(13, string.digits)}-{g.tok(24)}")
+    pypi = c.canary("log-pypi-token", "pypi-AgEIcHlwaS5vcmc" + g.tok(60, string.ascii_letters + string.digits + "_-"))
+    digest = c.canary("log-digest-response", g.hexs(32))
+    apikey = c.canary("log-authorization-apikey", g.tok(32))
+    c.files["/var/log/ops-gaps.log"] = (
+        f"Nov 22 11:40:00 cp1 ci[77]: assumed role, AccessKeyId {sts_id} SessionToken follows\n"
+        f"Nov 22 11:40:00 cp1 ci[77]:     {sts_secret}\n"
+        f"Nov 22 11:40:01 cp1 ci[77]: checked out {sha}\n"   # in the window after the id: hex stays
+        f"Nov 22 11:40:01 cp1 backup[90]: + mysql -h db -u root -p{mysql_pw} app < schema.sql\n"
+        f"Nov 22 11:40:01 cp1 backup[90]: + mysqldump -uroot -p'{mysqldump_pw}' --all-databases\n"
+        f"Nov 22 11:40:01 cp1 backup[90]: + PGPASSWORD={pg_pw} pg_dump -h db app\n"
+        f"Nov 22 11:40:01 cp1 backup[90]: + redis-cli -h cache -a {redis_pw} --no-auth-warning ping\n"
+        f"Nov 22 11:40:01 cp1 backup[90]: + sshpass -p {sshpass_pw} scp dump.sql ops@10.0.0.9:\n"
+        f"Nov 22 11:40:02 cp1 app[411]: GET https://acct1.blob.core.windows.net/c/b.tgz?sv=2022-11-02&se=2026-12-01T00%3A00%3A00Z&sr=b&sp=r&sig={sas_sig} 200\n"
+        f"Nov 22 11:40:02 cp1 app[411]: storage DefaultEndpointsProtocol=https;AccountName=acct1;AccountKey={account_key};EndpointSuffix=core.windows.net\n"
+        f"Nov 22 11:40:02 cp1 app[411]: bus Endpoint=sb://ns1.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey={sb_key}\n"
+        f"Nov 22 11:40:03 cp1 app[411]: connecting with password={comma_pw} retries=3\n"
+        f"Nov 22 11:40:03 cp1 app[411]: opts host=db,password={list_pw},pool=5\n"
+        f"Nov 22 11:40:04 cp1 ci[77]: cloning with {gh} from github\n"
+        f"Nov 22 11:40:04 cp1 ci[77]: GH_PAT is {gh_pat}\n"
+        f"Nov 22 11:40:04 cp1 ci[77]: gitlab push with {gl} ok\n"
+        f"Nov 22 11:40:04 cp1 ci[77]: notify via {slack}\n"
+        f"Nov 22 11:40:04 cp1 ci[77]: twine upload -u __token__ {pypi}\n"
+        f"Nov 22 11:40:05 cp1 app[411]: GET /x Authorization: Digest username=\"ops\", realm=\"r\", nonce=\"{g.hexs(16)}\", uri=\"/x\", response=\"{digest}\"\n"
+        f"Nov 22 11:40:05 cp1 app[411]: GET /y Authorization: ApiKey {apikey} 200\n"
+        f"Nov 22 11:40:06 cp1 ci[77]: + aws configure set aws_secret_access_key {named_secret}\n"
+    ).encode()
+    c.keep["/var/log/ops-gaps.log"] = [
+        f"checked out {sha}", "se=2026-12-01T00%3A00%3A00Z&sr=b&sp=r&sig=", "AccountName=acct1;AccountKey=",
+        "SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=", " retries=3", "host=db,password=", ",pool=5",
+        "scp dump.sql ops@10.0.0.9:", "--no-auth-warning ping", "--all-databases", 'username=\"ops\"']
+
+    # 5. username and password on separate lines of a file that does not parse
+    db_user = c.canary("text-multiline-username", "dbu" + g.lower(10))
+    db_pw = c.canary("text-multiline-password", g.tok(18))
+    c.files["/opt/app/conf/db-settings.txt"] = (
+        "# database settings (not YAML: the tabs below break it)\n"
+        "database:\n\tdriver: postgres\n"
+        f"  username: {db_user}\n"
+        f"  password: {db_pw}\n"
+        "\thost: db.default.svc\n").encode()
+    c.keep["/opt/app/conf/db-settings.txt"] = ["driver: postgres", "host: db.default.svc"]
+    argv_user = c.canary("argv-split-username", "svc" + g.lower(9))
+    argv_pw = c.canary("argv-split-password", g.tok(17))
+    c.files["/commands/registry-login-cmdline.txt"] = (
+        f"/usr/bin/crane\nauth\nlogin\nregistry.example\n--username\n{argv_user}\n--password\n{argv_pw}\n").encode()
+    c.keep["/commands/registry-login-cmdline.txt"] = ["registry.example", "--username", "--password"]
+
+    # 6. npm, PuTTY .ppk (a file of its own and pasted into a ConfigMap), kubelet key flags
+    npm = c.canary("npmrc-auth-token", "npm_" + g.tok(36))
+    c.files["/root/.npmrc"] = f"registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken={npm}\n".encode()
+    c.keep["/root/.npmrc"] = ["registry=https://registry.npmjs.org/", "//registry.npmjs.org/:_authToken="]
+    ppk_private = c.canary("ppk-private-lines", g.tok(64, b64) + g.tok(20, b64))
+    ppk_mac = c.canary("ppk-private-mac", g.hexs(64))
+    ppk = ("PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: ops@bastion\nPublic-Lines: 2\n"
+           "AAAAC3NzaC1lZDI1NTE5AAAAIOpsPublicKeyIsNotSecretAtAllX\nAAAAC3NzaC1lZDI1NTE5\n"
+           f"Private-Lines: 2\n{ppk_private[:64]}\n{ppk_private[64:]}\nPrivate-MAC: {ppk_mac}\n")
+    c.files["/home/ops/.ssh/bastion.ppk"] = ppk.encode()
+    ppk2_private = c.canary("ppk-in-configmap", g.tok(44, b64))
+    c.files["/cluster/configmap-putty.txt"] = (
+        "Name: putty-keys\nData\n====\nkey.ppk:\n----\n"
+        + ppk.replace(ppk_private[:64] + "\n" + ppk_private[64:], ppk2_private + "\n" + "A" * 8)
+            .replace("Private-Lines: 2", "Private-Lines: 2").replace(ppk_mac, g.hexs(64))
+        + "Events: <none>\n").encode()
+    c.keep["/cluster/configmap-putty.txt"] = ["Comment: ops@bastion", "AAAAC3NzaC1lZDI1NTE5AAAAIOpsPublicKeyIsNotSecretAtAllX",
+                                              "Events: <none>"]
+    inline_key = c.canary("kubelet-client-key-inline", base64.b64encode(g.rng.randbytes(48)).decode())
+    c.files["/var/log/apiserver-flags.log"] = (
+        "I1122 11:40:06.1 1 flags.go:64] FLAG: --kubelet-client-key=\"/etc/kubernetes/pki/apiserver-kubelet-client.key\"\n"
+        "I1122 11:40:06.1 1 flags.go:64] FLAG: --tls-private-key-file=\"pki/apiserver.key\"\n"
+        f"I1122 11:40:06.1 1 flags.go:64] FLAG: --kubelet-client-key=\"{inline_key}\"\n").encode()
+    c.keep["/var/log/apiserver-flags.log"] = ['--kubelet-client-key="/etc/kubernetes/pki/apiserver-kubelet-client.key"',
+                                              '--tls-private-key-file="pki/apiserver.key"']

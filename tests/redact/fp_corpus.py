@@ -53,6 +53,24 @@ _TEMPLATES = [
     'docker[900]: time="2026-11-22T09:00:{s2}Z" level=info msg="ignoring event" container={h64} module=libcontainerd namespace=moby topic=/tasks/delete type="*events.TaskDelete"',
     'app[411]: config checksum/config={h64} payload={b64}',
     'app[411]: loaded ConfigMap data {b64}',
+    # lookalikes of the rules that closed the known gaps (docs/redaction.md): none is a secret
+    'ci[77]: HEAD is now at {h40} Merge pull request #{port} from org/fix',
+    'ci[77]: git fetch origin {h40} {h40}',
+    'aws-node[{port}]: {{"level":"info","caller":"ipamd/ipamd.go:{port}","msg":"AWS_SECRET_ACCESS_KEY is read from secret aws-creds, not logged"}}',
+    'mysqld[{port}]: 2026-11-22T09:00:{s2}Z 0 [System] [MY-010931] [Server] /usr/sbin/mysqld: ready for connections. Version: \'8.0.35\'  socket: \'/var/run/mysqld/mysqld.sock\'  port: 3306',
+    'bash[{port}]: + mysql -h db -u root -p app',
+    'mysql-init[{port}]: + mkdir -p /var/lib/mysql-files',
+    'redis[{port}]: + redis-cli -h redis-master -p 6379 ping',
+    'kube-proxy[{port}]: iptables -A KUBE-SERVICES -p tcp -d 10.96.{o}.{o}/32 --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y',
+    'kubelet[1201]: I1122 {t} 1201 kuberuntime_container.go:770] "Killing container with a grace period" pod="{ns}/{pod}" containerName="app" gracePeriod=30 signal=SIGTERM',
+    'app[411]: GET https://acct1.blob.core.windows.net/public/logo.png?comp=metadata&restype=container&q=a%3Db 200',
+    'app[411]: 401 WWW-Authenticate: Digest realm="api", nonce="{h64}", qop="auth", algorithm=SHA-256',
+    'app[411]: loaded settings retries=3,backoff=2s,timeout=30s reason=a,b,c',
+    'containerd[812]: time="2026-11-22T09:00:{s2}Z" level=info msg="pulled" digest=sha256:{h64} size={port}',
+    'ci[77]: pushed ghcr.io/org/app:v1 from gh_pages_deploy_workflow_run_{r8}{r8}{r8}',
+    'app[411]: metric kube_pod_container_status_restarts_total_abcdefghijklmnopqrstuvwx{{namespace="{ns}"}} 3',
+    'kubelet[1201]: I1122 {t} 1201 flags.go:64] FLAG: --kubelet-client-key="pki/apiserver-kubelet-client.key"',
+    'systemd[1]: kubelet.service: User=root Group=root',
 ]
 
 
@@ -63,7 +81,7 @@ def _line(rng: random.Random, template: str) -> str:
     payload = base64.b64encode(json.dumps({"replicas": rng.randint(1, 9), "mode": "iptables"}).encode()).decode()
     return template.format(
         t=f"09:00:{rng.randint(10, 59)}.{rng.randint(100000, 999999)}", ns=rng.choice(["default", "kube-system", "ingress-nginx"]),
-        pod=rng.choice(pods), uid=uid, h64=f"{rng.getrandbits(256):064x}", r5="".join(rng.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5)),
+        pod=rng.choice(pods), uid=uid, h64=f"{rng.getrandbits(256):064x}", h40=f"{rng.getrandbits(160):040x}", r5="".join(rng.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5)),
         r8=f"{rng.getrandbits(32):08x}", s2=f"{rng.randint(10, 59)}", us=f"{rng.randint(100000, 999999)}",
         o=rng.randint(1, 254), port=rng.randint(1024, 65000), m=f"{rng.getrandbits(8):02x}", fp=fp, b64=payload,
     )
@@ -139,6 +157,20 @@ spec:
     - --tls-private-key-file=/etc/kubernetes/pki/apiserver.key
     - --proxy-client-key-file=/etc/kubernetes/pki/front-proxy-client.key
     image: registry.k8s.io/kube-apiserver:v1.29.3
+"""
+    # a username with no password near it (and a password prompt): nothing to take
+    out["nodes/cp1/files/etc/app/notes.txt"] = b"""# setup notes: not YAML (tabs), not INI
+database:
+\tuser: app
+\thost: db.default.svc
+replication:
+  login: replicator
+
+  tls: required
+  slots: 4
+  retries: 3
+  mode: async
+password policy: 12 characters minimum
 """
     for path in sorted(SIMNODE_OUTPUTS.rglob("*")):
         if path.is_file():

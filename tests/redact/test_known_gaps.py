@@ -1,0 +1,327 @@
+"""The gaps docs/redaction.md used to list as known misses, each closed by a rule in
+redact/builtin_rules.yaml: what must go, what must stay, and that output never depends on chunking."""
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+
+from k8s_bundle.redact import Redactor
+from k8s_bundle.redact.engine import BLOCK
+from k8s_bundle.redact.rules import RuleFileError
+
+PLACEHOLDER = re.compile(rb"<redacted:([a-z0-9-]+):[0-9a-f]{6}>")
+LOG = "nodes/n/logs/app.log"
+
+AKID = "AKIAQ7XK2M4VN8PLR3TZ"
+AWS_SECRET = "q8Vd2Lk+Rz7NwY0mFh3/TbXc9GsJ1eUoPa5iQW4n"   # 40 base64 characters
+SHA = "3f786850e387550fdab836ed7e6dc881de23001b"        # a git SHA: 40 hex, never a secret
+
+
+def redact(text: str, path: str = LOG) -> tuple[str, dict[str, int]]:
+    r = Redactor()
+    out = r.redact_bytes(path, text.encode()).decode()
+    return out, r.report()["by_rule"]
+
+
+SHARED = Redactor()   # one key: the same secret gets the same placeholder in every run
+
+
+def chunked(data: bytes, size: int, path: str = LOG) -> bytes:
+    return b"".join(SHARED.redact_stream(path, [data[i:i + size] for i in range(0, len(data), size)]))
+
+
+def kinds(out: bytes) -> list[str]:
+    return [m.group(1).decode() for m in PLACEHOLDER.finditer(out)]
+
+
+# -- 1. bare AWS secret access keys -----------------------------------------------------------
+@pytest.mark.parametrize("line", [
+    f"{AKID},{AWS_SECRET}",                                  # credentials CSV from the console
+    f"ops,,{AKID},{AWS_SECRET},https://console.aws.amazon.com",
+    f"using {AKID} / {AWS_SECRET} for s3",
+    f"aws configure set aws_secret_access_key {AWS_SECRET}",
+    f'"SecretAccessKey" => "{AWS_SECRET}"',
+    f"Aws-Secret-Access-Key  {AWS_SECRET}",
+    f"AWS_SECRET={AWS_SECRET}",
+])
+def test_bare_aws_secret_key_with_context_is_redacted(line: str) -> None:
+    out, _ = redact(f"Nov 22 app[1]: {line}\n")
+    assert AWS_SECRET not in out and AWS_SECRET[10:30] not in out
+    assert "<redacted:" in out
+
+
+def test_aws_secret_key_on_the_lines_after_an_access_key_id_only() -> None:
+    text = (f"AccessKeyId: {AKID}\n"
+            f"  {AWS_SECRET}\n"
+            f"checked out {SHA}\n"
+            "line\nline\nline\n"
+            f"later {AWS_SECRET[::-1]} is just text\n")
+    out, by_rule = redact(text)
+    assert AWS_SECRET not in out
+    assert by_rule["aws-secret-key"] == 1
+    assert f"checked out {SHA}" in out             # hex only: never an AWS key
+    assert f"later {AWS_SECRET[::-1]} is just text" in out   # out of the 3-line window
+
+
+def test_without_aws_context_40_characters_stay() -> None:
+    text = (f"commit {SHA}\n"
+            f"blob {AWS_SECRET}\n"
+            "ThisIsALongCamelCaseIdentifierNameForXyz AKIA mentioned\n")
+    out, by_rule = redact(text)
+    assert out == text and by_rule == {}
+
+
+def test_aws_context_window_does_not_depend_on_chunking() -> None:
+    data = (b"filler line\n" * 4000 + f"id {AKID}\n".encode() + b"x\n" + f" {AWS_SECRET}\n".encode()
+            + b"tail\n" * 10)
+    outs = {chunked(data, size) for size in (1, 13, 4096, BLOCK - 7, len(data))}
+    assert len(outs) == 1
+    out = outs.pop()
+    assert AWS_SECRET.encode() not in out and kinds(out) == ["aws-key", "aws-secret"]
+
+
+def test_aws_credentials_file_is_redacted_by_key() -> None:
+    out, _ = redact(f"[prod]\naws_access_key_id = {AKID}\naws_secret_access_key = {AWS_SECRET}\nregion = eu-west-1\n",
+                    "nodes/n/files/root/.aws/credentials")
+    assert AWS_SECRET not in out and AKID not in out and "region = eu-west-1" in out
+
+
+# -- 2. database and remote tools ---------------------------------------------------------------
+@pytest.mark.parametrize("line, secret, stays", [
+    ("+ mysql -h db -u root -pS3cretPw9 app", "S3cretPw9", " app"),
+    ("mysqldump -uroot -p'two words9' --all-databases > x.sql", "two words9", "--all-databases > x.sql"),
+    ('mysqladmin -u root -p"Quoted7pw" status', "Quoted7pw", " status"),
+    ("/usr/bin/mariadb --host=db -pMaria5pw", "Maria5pw", "--host=db"),
+    ('{"cmdline": ["mysql", "-u", "root", "-pJsonArgv8"]}', "JsonArgv8", '"-u", "root"'),
+    ("PGPASSWORD=Pg5ecret pg_dump -h db app", "Pg5ecret", "PGPASSWORD="),
+    ("exec env PGPASSWORD=Pg6ecret psql -h db", "Pg6ecret", "psql -h db"),
+    ("redis-cli -h cache -a Redis9pw --no-auth-warning ping", "Redis9pw", "--no-auth-warning ping"),
+    ('redis-cli -a "Redis pw 2" ping', "Redis pw 2", " ping"),
+    ("redis-cli --pass Redis8pw ping", "Redis8pw", " ping"),
+    ("sshpass -p Ssh7pass ssh ops@10.0.0.9 uptime", "Ssh7pass", "ssh ops@10.0.0.9 uptime"),
+    ("sshpass -pSsh8pass scp a b:", "Ssh8pass", "scp a b:"),
+])
+def test_database_and_remote_tool_passwords(line: str, secret: str, stays: str) -> None:
+    out, _ = redact(f"Nov 22 backup[9]: {line}\n")
+    assert secret not in out, out
+    assert stays in out, out
+
+
+@pytest.mark.parametrize("line", [
+    "+ mysql -h db -u root -p app",                     # -p alone prompts: no password here
+    "mysql-init: + mkdir -p /var/lib/mysql-files",
+    "mysql.service: ExecStartPre=/bin/mkdir -pm 755 /run/mysqld",
+    "+ redis-cli -h redis-master -p 6379 ping",
+    "iptables -A KUBE-SERVICES -p tcp -d 10.96.0.1/32 --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y",
+    "sshpass -e ssh ops@host",
+])
+def test_tool_lookalikes_stay(line: str) -> None:
+    out, by_rule = redact(line + "\n")
+    assert out == line + "\n", by_rule
+
+
+# -- 3. Azure and signed URLs ------------------------------------------------------------------------
+def test_azure_sas_signature_goes_and_the_rest_of_the_sas_stays() -> None:
+    sig = "AbCdEf1234567890GhIjKl%2BmNoPqRsTuVw%2FxYz0123%3D"
+    url = f"https://acct.blob.core.windows.net/c/b.tgz?sv=2022-11-02&se=2026-12-01T00%3A00%3A00Z&sr=b&sp=r&sig={sig}"
+    out, by_rule = redact(f"GET {url} 200\nSharedAccessSignature=sv=2022-11-02&ss=b&srt=co&sp=rl&sig={sig}\n")
+    assert sig not in out and "sig=<redacted:signature:" in out
+    assert "sv=2022-11-02&se=2026-12-01T00%3A00%3A00Z&sr=b&sp=r&sig=" in out
+    assert by_rule == {"url-signature": 2}
+
+
+def test_azure_connection_strings() -> None:
+    key = base64.b64encode(bytes(range(64))).decode()
+    sb = base64.b64encode(bytes(range(100, 132))).decode()
+    out, _ = redact(
+        f"DefaultEndpointsProtocol=https;AccountName=acct1;AccountKey={key};EndpointSuffix=core.windows.net\n"
+        f"bus Endpoint=sb://ns1.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey={sb}\n")
+    assert key not in out and sb not in out
+    assert "AccountName=acct1;AccountKey=<redacted:" in out and ";EndpointSuffix=core.windows.net" in out
+    assert "SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=<redacted:" in out
+
+
+def test_presigned_s3_url_and_sigv4_header() -> None:
+    sig = "a3f1c2d4e5b6a7980f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6e5f4a3b2"
+    out, _ = redact(
+        f"GET https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={AKID}%2F20261122%2Fus-east-1%2Fs3%2Faws4_request"
+        f"&X-Amz-Date=20261122T000000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature={sig} 200\n")
+    assert sig not in out and AKID not in out
+    assert "X-Amz-Date=20261122T000000Z&X-Amz-Expires=900" in out
+
+
+def test_signature_lookalikes_stay() -> None:
+    text = ('"Killing container with a grace period" gracePeriod=30 signal=SIGTERM\n'
+            "GET https://acct1.blob.core.windows.net/public/logo.png?comp=metadata&q=a%3Db 200\n"
+            "gpg: Good signature from \"Debian Archive Automatic Signing Key\"\n")
+    assert redact(text)[0] == text
+
+
+# -- 4. where an unquoted value ends ---------------------------------------------------------------
+@pytest.mark.parametrize("line, secret, stays", [
+    ("starting with password=Ab1,Cd2 debug=true", "Ab1,Cd2", " debug=true"),
+    ("opts a=1,password=Xy9secret,b=2", "Xy9secret", "opts a=1,password=<"),
+    ("opts a=1,password=Xy9secret,b=2", "Xy9secret", ">,b=2"),
+    ("conn Password=Pq7secret;Database=app;", "Pq7secret", ";Database=app;"),
+    ("?access_token=Tk8secret&page=2", "Tk8secret", "&page=2"),
+    ("msg={password=Br4ce} next", "Br4ce", "} next"),
+    ('err="login with password=Qu0te" code=1', "Qu0te", '" code=1'),
+    ("reason: password=ab)cd) end", "ab)cd", ") end"),
+    ("password=end5with, then prose", "end5with", ", then prose"),
+    ("args token=Tk1;Tk2 done", "Tk1;Tk2", "args token=<redacted:secret:"),
+    ("args token=Tk1;Tk2 done", ";Tk2", "> done"),
+])
+def test_value_boundary(line: str, secret: str, stays: str) -> None:
+    out, _ = redact(f"Nov 22 app[1]: {line}\n")
+    assert secret not in out, out
+    assert out.count("<redacted:") == 1, out
+    assert stays in out, out
+
+
+# -- 5. username and password on different lines of plain text -----------------------------------
+@pytest.mark.parametrize("text, user, kept", [
+    ("database:\n\tdriver: pg\n  username: dbadmin7\n  password: Pa55word!\n\thost: db\n", "dbadmin7", "\thost: db"),
+    ("[db]\nuser = svcuser3\nhost = db\npassword = Ini4pass\n", "svcuser3", "host = db"),
+    ("Login: opsuser9\nPassword: Prose5pw\n", "opsuser9", "Password: <redacted:"),
+    ("--username\nargvuser1\n--password\nargvpass1\n--v=2\n", "argvuser1", "--v=2"),
+    ("crane auth login r.example --username cliuser2 \\\n    --password clipass2 \\\n    --insecure\n", "cliuser2", "--insecure"),
+    ("password: First2pw\nusername: after3user\n", "after3user", "username: <redacted:username:"),
+])
+def test_username_with_password_on_a_nearby_line(text: str, user: str, kept: str) -> None:
+    out, by_rule = redact(text, "nodes/n/files/opt/app/settings.txt")
+    assert user not in out, out
+    assert kept in out, out
+    assert by_rule.get("registry-username") == 1
+
+
+def test_username_far_from_any_password_stays() -> None:
+    text = "replication:\n  login: replicator\n\n  tls: required\n  slots: 4\n  mode: async\npassword policy: 12 characters\n"
+    assert redact(text, "nodes/n/files/etc/app/notes.txt")[0] == text
+
+
+def test_username_above_a_password_across_block_boundaries() -> None:
+    # The username line ends one block, the password starts the next: the scanner holds the
+    # last lines of a block back while they name a user, so no chunking lets the name through.
+    user = b"user: splitname1\n"
+    for user_ends in (BLOCK - 1, BLOCK - 4, BLOCK - 30):  # where 4 KB .. 256 KB chunks cut a block
+        head = user_ends - len(user)
+        filler = b"x" * 99 + b"\n"
+        pad = filler * (head // 100) + b"y" * (head % 100 - 1) + b"\n"
+        data = pad + user + b"password: Sp1itpw\n" + b"after\n"
+        assert data.index(b"password") == user_ends
+        outs = {chunked(data, size, "nodes/n/files/etc/app/settings.txt") for size in (4096, 65536, BLOCK, len(data))}
+        assert len(outs) == 1
+        out = outs.pop()
+        assert b"splitname1" not in out and b"Sp1itpw" not in out and out.endswith(b"after\n")
+        assert len(out.splitlines()) == len(data.splitlines())
+
+
+# -- 6. token formats, Authorization schemes, PuTTY keys, key flags -------------------------------
+TOKENS = {
+    "github-token": ["ghp_" + "aB3" * 12, "gho_" + "Zy9" * 12, "github_pat_11ABCDEFG0abcdefghijkl_" + "mN4" * 19 + "xy"],
+    "gitlab-token": ["glpat-" + "Ab3De6Gh9Jk2Mn5Pq8St"],
+    "slack-token": ["xoxb-123456789012-1234567890123-" + "AbCdEfGhIjKlMnOpQrStUvWx", "xoxp-1-2-3-" + "a1" * 16],
+    "npm-token": ["npm_" + "Qw3" * 12],
+    "pypi-token": ["pypi-AgEIcHlwaS5vcmc" + "CJGE4YjI3NzRjLTM0ZjEtNGY0Ny1iNzRmLTI1OGY3ODk5ZGQ3OQACKlsz"],
+}
+
+
+@pytest.mark.parametrize("rule, token", [(r, t) for r, ts in TOKENS.items() for t in ts])
+def test_token_formats_are_found_bare(rule: str, token: str) -> None:
+    out, by_rule = redact(f"Nov 22 ci[7]: pushing with {token} to origin\n")
+    assert token not in out and token[-12:] not in out
+    assert by_rule == {rule: 1}
+    assert "pushing with <redacted:token:" in out and "> to origin" in out
+
+
+def test_token_lookalikes_stay() -> None:
+    text = ("pushed ghcr.io/org/app:v1 from gh_pages_deploy_workflow_run_abcdefabcdefabcdefabcdef\n"
+            "metric kube_pod_container_status_restarts_total_abcdefghijklmnopqrstuvwx 3\n"
+            "package pypi-simple-index updated; channel xox-general; group glpat-docs\n")
+    assert redact(text)[0] == text
+
+
+def test_npmrc_auth_token() -> None:
+    tok = "npm_" + "Np7" * 12
+    out, _ = redact(f"registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken={tok}\n_auth=dXNlcjpwYXNzd29yZDEyMw==\n",
+                    "nodes/n/files/root/.npmrc")
+    assert tok not in out and "dXNlcjpwYXNzd29yZDEyMw" not in out
+    assert "//registry.npmjs.org/:_authToken=<redacted:" in out
+
+
+@pytest.mark.parametrize("header, secret", [
+    ('Authorization: Digest username="ops", realm="r", nonce="0a1b2c", uri="/x", response="6629fae49393a05397450978507c4ef1"',
+     "6629fae49393a05397450978507c4ef1"),
+    ("Authorization: Token 9f8e7d6c5b4a39281706", "9f8e7d6c5b4a39281706"),
+    ("Authorization: ApiKey Ak9ZyXwVuTsRqPoN", "Ak9ZyXwVuTsRqPoN"),
+    ("Authorization: SSWS 00QCjAl4MlV-WPXM-ABCDEFGHIJKLMNOP-", "00QCjAl4MlV-WPXM-ABCDEFGHIJKLMNOP-"),
+])
+def test_other_authorization_schemes_in_a_log_line(header: str, secret: str) -> None:
+    out, _ = redact(f"Nov 22 app[1]: GET /x {header} 200\n")
+    assert secret not in out, out
+    assert "GET /x " in out
+
+
+def test_digest_challenge_is_not_a_secret() -> None:
+    text = 'app[1]: 401 WWW-Authenticate: Digest realm="api", nonce="8d3a", qop="auth", algorithm=SHA-256\n'
+    assert redact(text)[0] == text
+
+
+PPK = ("PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: ops@bastion\nPublic-Lines: 2\n"
+       "AAAAC3NzaC1lZDI1NTE5AAAAIOpsPublicKeyIsNotSecretAtAllX\nAAAAC3NzaC1lZDI1NTE5\n"
+       "Private-Lines: 2\nAAAAIBrLQ1bX8T9cY2mZ7vQp3sWkU0eHnJ4tGf6dRaPyXwVoQmLkJiHgFeDcBaZyXw\nPr1vAtEtA1l\n"
+       "Private-MAC: 5a8d7e6f5a8d7e6f5a8d7e6f5a8d7e6f5a8d7e6f5a8d7e6f5a8d7e6f5a8d7e6f\n")
+
+
+def test_putty_key_pasted_into_text_keeps_only_its_public_part() -> None:
+    data = ("kubectl describe cm keys\nkey.ppk:\n----\n" + PPK + "Events: <none>\n").encode()
+    outs = {chunked(data, size, "nodes/n/commands/describe-cm.txt") for size in (1, 17, len(data))}
+    assert len(outs) == 1
+    out = outs.pop()
+    assert b"BrLQ1bX8T9cY2mZ7" not in out and b"Pr1vAtEtA1l" not in out and b"5a8d7e6f5a8d7e6f" not in out
+    assert b"AAAAC3NzaC1lZDI1NTE5AAAAIOpsPublicKeyIsNotSecretAtAllX" in out and b"Comment: ops@bastion" in out
+    assert b"Private-Lines: 2\n<redacted:private-key:" in out and out.endswith(b"Events: <none>\n")
+    # a redacted bundle verifies clean: the placeholder is not taken for key lines again
+    assert Redactor().scan("nodes/n/commands/describe-cm.txt", [out]) == []
+
+
+def test_putty_key_cut_short_is_still_removed() -> None:
+    cut = PPK.split("Pr1vAtEtA1l")[0]
+    out, _ = redact(cut)
+    assert "BrLQ1bX8T9cY2mZ7" not in out and "<redacted:private-key:" in out
+
+
+def test_ppk_file_is_replaced_whole() -> None:
+    out, by_rule = redact(PPK, "nodes/n/files/home/ops/.ssh/bastion.ppk")
+    assert by_rule == {"secret-file": 1} and "BrLQ1bX8T9cY2mZ7" not in out
+
+
+def test_key_flags_keep_paths_and_lose_contents() -> None:
+    inline = base64.b64encode(bytes(range(48))).decode()
+    text = ('FLAG: --kubelet-client-key="/etc/kubernetes/pki/apiserver-kubelet-client.key"\n'
+            'FLAG: --kubelet-client-key="pki/apiserver-kubelet-client.key"\n'
+            "FLAG: --tls-private-key-file=C:\\k\\pki\\kubelet.key\n"
+            f'FLAG: --kubelet-client-key="{inline}"\n'
+            f"FLAG: --client-key {inline}\n")
+    out, _ = redact(text)
+    assert out.splitlines()[:3] == text.splitlines()[:3]
+    assert inline not in out and inline[10:30] not in out
+
+
+# -- rule file fields -------------------------------------------------------------------------------
+@pytest.mark.parametrize("field, value", [("context_lines", -1), ("context_lines", "3"), ("sibling_lines", 99),
+                                          ("context_lines", True)])
+def test_window_fields_are_validated(field: str, value: object) -> None:
+    doc = {"version": 1, "rules": [{"id": "x", "regex": "abc", field: value}]}
+    with pytest.raises(RuleFileError, match=field):
+        Redactor(custom_rules=doc)
+
+
+def test_custom_rule_with_context_lines() -> None:
+    doc = {"version": 1, "rules": [{"id": "pin", "kind": "pin", "regex": r"(?<!\d)\d{6}(?!\d)",
+                                    "prefilter": ["pin follows"], "context_lines": 1}]}
+    r = Redactor(custom_rules=doc)
+    out = r.redact_bytes(LOG, b"pin follows\n123456\n654321\n").decode()
+    assert out.splitlines() == ["pin follows", "<redacted:pin:" + out.splitlines()[1][-7:], "654321"]
