@@ -74,6 +74,10 @@ def test_arbitrary_bytes_never_crash(data: bytes, path: str) -> None:
        template=st.sampled_from([
            b"password={s}", b"Authorization: Bearer {s}", b"--token {s}", b'{{"client_secret": "{s}"}}',
            b"postgres://app:{s}@db:5432/x", b"aws_secret_access_key = {s}",
+           # the formerly known gaps (docs/redaction.md)
+           b"+ mysql -h db -u root -p{s} app", b"redis-cli -h r -a {s} ping", b"sshpass -p {s} ssh ops@h",
+           b"opts a=1,password={s},b=2", b"username: {s}\npassword: Xy12ab34cd",
+           b"--username\n{s}\n--password\nXy12ab34cd",
        ]),
        chunk=st.integers(1, 700))
 def test_arbitrary_surroundings_never_emit_the_secret(prefix: bytes, suffix: bytes, secret: str,
