@@ -12,10 +12,10 @@ from k8s_bundle.bundle_writer import BundleWriter
 
 # -- nft ------------------------------------------------------------------------------------------
 
-# iptables-nft 1.8.9+ with nft 1.0.7+: the warning comment marks the table iptables owns;
-# next to it an administrator's inet table whose forward base chain drops.
+# iptables-nft 1.8.9 with nft 1.0.7 (captured with stderr: nft then ends with the warning
+# naming the table iptables owns); next to it an administrator's inet table whose forward base
+# chain drops.
 NFT_MIXED = """\
-# Warning: table ip filter is managed by iptables-nft, do not touch!
 table ip filter {
 \tchain KUBE-FIREWALL {
 \t\tip saddr != 127.0.0.0/8 ip daddr 127.0.0.0/8 ct status dnat counter packets 0 bytes 0 drop
@@ -64,6 +64,7 @@ table inet filter {
 \t\ttype filter hook output priority filter; policy accept;
 \t}
 }
+# Warning: table ip filter is managed by iptables-nft, do not touch!
 """
 
 # nft 0.9 on RHEL 8 (no warning comment): iptables' tables are recognised by their built-in
@@ -116,6 +117,14 @@ def test_nft_old_format_priorities_and_comments() -> None:
     assert out["regular_chain_count"] == 1 and out["rule_count"] == 3
     assert fw["priority"] == "10" and fw["policy"] == "accept"
     assert fw["rules"] == ["ct state { established, related } accept", "reject with icmpx type admin-prohibited"]
+
+
+def test_nft_iptables_warning_alone_marks_the_table() -> None:
+    """A table iptables-nft owns without upper-case base chains is known by the warning only."""
+    text = "table ip mangle {\n\tchain KUBE-KUBELET-CANARY {\n\t}\n}\n"
+    assert network_more.parse_nft_ruleset(text)["tables"][0]["iptables_managed"] is False
+    warned = text + "# Warning: table ip mangle is managed by iptables-nft, do not touch!\n"
+    assert network_more.parse_nft_ruleset(warned)["tables"][0]["iptables_managed"] is True
 
 
 def test_nft_empty_ruleset_and_garbage() -> None:
