@@ -129,6 +129,6 @@ def parse_timesync(text: str) -> dict[str, Any]:
         return _chrony(text)
     if re.search(r"^\s*(Server|Leap|Packet count):", text, re.MULTILINE):
         return _timesyncd(text)
-    if "remote" in text and "refid" in text:
-        return _ntpq(text)
+    if ("remote" in text and "refid" in text) or "No association ID's returned" in text:
+        return _ntpq(text)    # ntpd up without peers prints only the "No association" line
     raise ValueError("neither chronyc tracking, timedatectl timesync-status nor ntpq -pn output")

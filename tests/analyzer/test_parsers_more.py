@@ -494,6 +494,7 @@ def test_timesync_timesyncd_and_ntpq() -> None:
     assert (ntp["source"], ntp["offset_seconds"], ntp["stratum"], ntp["server"]) == ("ntpd", 2.412123, 1, "10.0.0.1")
     no_peer = system_more.parse_timesync(NTPQ.replace("*10.0.0.1", " 10.0.0.1"))
     assert no_peer["synchronized"] is False and no_peer["offset_seconds"] is None
+    assert system_more.parse_timesync("No association ID's returned\n")["synchronized"] is False
     with pytest.raises(ValueError):
         system_more.parse_timesync("506 Cannot talk to daemon\n")
 
