@@ -29,6 +29,7 @@ _PEM_BODY_NOISE = re.compile(rb"\\[nr]|\s|-----[A-Z0-9 ]+-----")
 _PEM_HEADER = re.compile(rb"^\s*(Proc-Type|DEK-Info|Comment|Version|Hash)\s*:", re.I)
 _B64_TOKEN = re.compile(rb"^[A-Za-z0-9+/=]+$")
 PEM_MAX_LINES = 4096
+SHORT_WORD = 7
 
 # key=value, "key": "value", key: value (the value alone is replaced; quotes are kept).
 # An unquoted value ends at a blank, at a quote or bracket that closes the surrounding
@@ -117,6 +118,10 @@ class LineRedactor:
         # A word containing another one is redundant for finding candidate lines (each word is
         # one full scan of the block, the main cost on clean logs).
         self.words = sorted(w for w in words if not any(o != w and o in w for o in words))
+        # Measured on node logs: for short words re's literal search (which skips ahead on the
+        # first byte) beats bytes.find by up to 2x; for long ones bytes.find is as fast or faster.
+        self.long_words = [w for w in self.words if len(w) >= SHORT_WORD]
+        self.short_word_searches = [re.compile(re.escape(w)).search for w in self.words if len(w) < SHORT_WORD]
         # Rules may share a prefilter regex (YAML anchors): each distinct one scans a block once.
         unique = {r.prefilter_regex.pattern: r.prefilter_regex for r in self.rules if r.prefilter_regex is not None}
         self.prefilter_regexes = list(unique.values())
@@ -218,6 +223,16 @@ class LineRedactor:
     def _hold_tail(self, out: list[bytes]) -> bytes:
         """Join the block's output, holding back its last lines when they name a user: a
         password on the first lines of the next block must still reach them."""
+        last = out[-1] if out else b""
+        pos = len(last) - 1 if last.endswith(b"\n") else len(last)
+        for _ in range(self.sibling_window):
+            pos = last.rfind(b"\n", 0, pos)
+            if pos == -1:
+                break
+        if pos != -1:  # the usual case: look at the last lines without copying the block
+            low = last[pos + 1:].lower()
+            if b"user" not in low and b"login" not in low:
+                return b"".join(out)
         tail = _pop_tail_lines(out, self.sibling_window)
         low = tail.lower()
         if b"user" in low or b"login" in low:
@@ -300,7 +315,7 @@ class LineRedactor:
             return starts
         low = block.lower()
         found: set[int] = set()
-        for word in self.words:
+        for word in self.long_words:
             pos = low.find(word)
             while pos != -1:
                 ls = low.rfind(b"\n", 0, pos) + 1
@@ -309,6 +324,15 @@ class LineRedactor:
                 if le == -1:
                     break
                 pos = low.find(word, le + 1)
+        for search in self.short_word_searches:
+            m = search(low)
+            while m is not None:
+                pos = m.start()
+                found.add(low.rfind(b"\n", 0, pos) + 1)
+                le = low.find(b"\n", pos)
+                if le == -1:
+                    break
+                m = search(low, le + 1)
         for rx in self.prefilter_regexes:
             for m in rx.finditer(block):
                 found.add(block.rfind(b"\n", 0, m.start()) + 1)
