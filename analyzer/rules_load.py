@@ -133,7 +133,12 @@ def rule_files(dirs: Iterable[str | Path]) -> list[Path]:
         if p.is_file():
             files.append(p)
         elif p.is_dir():
-            files += sorted(f for f in p.rglob("*.yaml") if f.is_file())
+            found = (f for f in p.rglob("*.yaml") if f.is_file())
+            if (p / "schema.json").is_file():
+                # a rules root like the shipped one: its top-level files (the seed catalogue)
+                # are data, the rules live in its area folders
+                found = (f for f in found if f.parent != p)
+            files += sorted(found)
         else:
             raise RuleError(f"{p}: no such rules directory")
     return files
