@@ -347,10 +347,15 @@ def build_ruleset(custom: Iterable[Rule] = ()) -> RuleSet:
     rules = custom + builtin_rules()
     key_words = set(_BUILTIN_KEY_WORDS)
     for r in custom:
-        if r.keys is not None:
-            literal = re.sub(r"[^a-z0-9_-]", " ", r.keys.pattern.lower()).split()
+        # A line must be a candidate for its key to be seen; with sibling_lines, so must the line
+        # that holds only the sibling key.
+        patterns = [r.keys] if r.keys is not None else []
+        if r.keys is not None and r.sibling_lines and r.with_sibling is not None:
+            patterns.append(r.with_sibling)
+        for pattern in patterns:
+            literal = re.sub(r"[^a-z0-9_-]", " ", pattern.pattern.lower()).split()
             # A custom key regex cannot be reduced to words safely: scan every key=value then.
-            if r.keys.pattern.lower().replace("|", "").replace("-", "").replace("_", "").isalnum():
+            if pattern.pattern.lower().replace("|", "").replace("-", "").replace("_", "").isalnum():
                 key_words.update(w.encode() for w in literal)
             else:
                 key_words.add(b"")

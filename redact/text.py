@@ -130,6 +130,9 @@ class LineRedactor:
         self.armed: dict[str, int] = {}
         self.sibling_rules = [r for r in rs.key_rules if r.sibling_lines and r.with_sibling is not None and r.text]
         self.sibling_window = max((r.sibling_lines for r in self.sibling_rules), default=0)
+        # The built-in username rule names users and logins; a custom one may name anything, so
+        # the last lines of every block are held back then.
+        self.hold_always = any(r.custom for r in self.sibling_rules)
         self.user_after: tuple["Rule", int] | None = None   # a password line was seen: (rule, lines left)
         self.user_value_next: "Rule | None" = None         # a lone --username flag: its value is next
         self.sibling_hit: "Rule | None" = None              # set by redact_line for feed()
@@ -229,13 +232,13 @@ class LineRedactor:
             pos = last.rfind(b"\n", 0, pos)
             if pos == -1:
                 break
-        if pos != -1:  # the usual case: look at the last lines without copying the block
+        if pos != -1 and not self.hold_always:  # usually: look at the last lines without copying
             low = last[pos + 1:].lower()
             if b"user" not in low and b"login" not in low:
                 return b"".join(out)
         tail = _pop_tail_lines(out, self.sibling_window)
         low = tail.lower()
-        if b"user" in low or b"login" in low:
+        if self.hold_always or b"user" in low or b"login" in low:
             self.carry = tail
         else:
             out.append(tail)

@@ -325,3 +325,16 @@ def test_custom_rule_with_context_lines() -> None:
     r = Redactor(custom_rules=doc)
     out = r.redact_bytes(LOG, b"pin follows\n123456\n654321\n").decode()
     assert out.splitlines() == ["pin follows", "<redacted:pin:" + out.splitlines()[1][-7:], "654321"]
+
+
+def test_custom_rule_with_sibling_lines_across_block_boundaries() -> None:
+    doc = {"version": 1, "rules": [{"id": "acct", "kind": "account", "keys": "account",
+                                    "with_sibling": "pin", "sibling_lines": 2}]}
+    r = Redactor(custom_rules=doc)
+    head = BLOCK - 1 - len(b"account: acme-42\n")
+    data = b"x" * (head - 1) + b"\n" + b"account: acme-42\n" + b"pin: 1234\n" + b"account: other\n" * 3
+    outs = {b"".join(r.redact_stream(LOG, [data[i:i + n] for i in range(0, len(data), n)])) for n in (4096, len(data))}
+    assert len(outs) == 1
+    out = outs.pop()
+    assert b"acme-42" not in out and out.count(b"<redacted:account:") == 3   # the one above, two below
+    assert out.endswith(b">\naccount: other\n")   # the third line below is out of reach
