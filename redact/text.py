@@ -568,8 +568,7 @@ class LineRedactor:
                 swallowed = self.ppk_taken
                 placeholder = self._close_ppk() if swallowed else b""
                 self.ppk = -1
-                rest = self._ppk_line(line)
-                rest = line if rest is True else rest
+                rest = self.redact_line(line)  # the header check, then every other rule
                 return placeholder + b"\n" + (rest or b"") if swallowed else rest
             self.ppk_hmac.update(stripped)
             self.ppk_taken += 1

@@ -291,6 +291,10 @@ def test_putty_key_cut_short_is_still_removed() -> None:
     cut = PPK.split("Pr1vAtEtA1l")[0]
     out, _ = redact(cut)
     assert "BrLQ1bX8T9cY2mZ7" not in out and "<redacted:private-key:" in out
+    # cut short by a log line: the key part is closed, the line goes through every rule
+    out, by_rule = redact(cut + "app[1]: retry with password=Zz9secretval now\n")
+    assert "BrLQ1bX8T9cY2mZ7" not in out and "Zz9secretval" not in out and " now" in out
+    assert by_rule == {"ppk-private-key": 1, "secret-key": 1}
 
 
 def test_ppk_file_is_replaced_whole() -> None:
