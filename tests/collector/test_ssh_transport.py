@@ -68,7 +68,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     node = simnode.build(base / "sim", hang=("docker-info",))
     for name in ("hostkey", "client", "wrong"):
         _keygen(base / name)
-    env_opts = (f'environment="PATH={node.bin}:/usr/local/bin:/usr/bin:/bin",'
+    env_opts = (f'environment="PATH={node.path}",'
                 f'environment="SIMNODE_HANG=docker-info"')
     (base / "authorized_keys").write_text(f"{env_opts} {(base / 'client.pub').read_text()}")
     port = _free_port()

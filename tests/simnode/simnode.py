@@ -2,7 +2,7 @@
 scenarios' problems, as a root tree plus a bin/ directory of fake tools.
 
     node = build(tmp_dir)                     # copies root/, adds generated PKI and logs
-    env = node.env()                          # PATH=<node.bin>:$PATH
+    env = node.env()                          # PATH=<node.bin>:<node.host_tools>
     k8s-bundle collect --root node.root --live ...   (with that environment)
 
 What the node holds (and what the collector and analyzer should find):
@@ -31,6 +31,9 @@ TOOLS = ("journalctl", "docker", "crictl", "systemctl", "ip", "iptables-save", "
          "swapon", "df", "containerd", "timedatectl", "kubelet", "kubeadm", "kubectl", "runc",
          "iptables", "ip6tables", "ctr", "socat", "sysctl", "uname", "hostname", "dmesg",
          "sleeper")
+# Tools the simulated node lacks (kubeadm preflight): left out of host_tools whatever this
+# machine has installed, so the simulation does not depend on the host.
+ABSENT = ("ebtables", "conntrack")
 APISERVER_UID = "5a1b2c3d4e5f"
 COREDNS_POD = "kube-system_coredns-5d78c9869d-k7xqz_6c1d2e3f-aaaa-bbbb-cccc-ddddeeeeffff"
 
@@ -43,13 +46,39 @@ class SimNode:
     extra_env: dict[str, str] = field(default_factory=dict)
     secrets: list[str] = field(default_factory=list)   # strings that must never be stored
 
+    @property
+    def host_tools(self) -> Path:
+        """Links to this machine's tools (sh, cat, python3, ...) minus ABSENT."""
+        return self.bin.parent / "host-tools"
+
+    @property
+    def path(self) -> str:
+        """The simulated node's PATH: its fake tools first, then the host's minus ABSENT."""
+        return f"{self.bin}:{self.host_tools}"
+
     def env(self, **extra: str) -> dict[str, str]:
         env = dict(os.environ)
-        env["PATH"] = f"{self.bin}:{env.get('PATH', '/usr/bin:/bin')}"
+        env["PATH"] = self.path
         env["SIMNODE_HANG"] = ",".join(self.hang)
         env.update(self.extra_env)
         env.update(extra)
         return env
+
+
+def _link_host_tools(dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    dirs = os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep) + ["/usr/sbin", "/sbin"]
+    for d in dirs:
+        try:
+            names = os.listdir(d)
+        except OSError:
+            continue
+        for name in names:
+            target = os.path.join(d, name)
+            if name in ABSENT or (dest / name).exists() or not os.access(target, os.X_OK) \
+                    or os.path.isdir(target):
+                continue
+            os.symlink(target, dest / name)
 
 
 def build(dest: Path, hang: tuple[str, ...] = ()) -> SimNode:
@@ -58,6 +87,7 @@ def build(dest: Path, hang: tuple[str, ...] = ()) -> SimNode:
     shutil.copytree(HERE / "root", root, symlinks=True)
     node = SimNode(root=root, bin=dest / "bin", hang=hang)
     _write_bin(node.bin)
+    _link_host_tools(node.host_tools)
     _links(root)
     _pki(root, node)
     _pod_logs(root)
