@@ -1,6 +1,8 @@
 """Helpers shared by the Linux parsers (not a parser module: the registry skips `_` modules)."""
 from __future__ import annotations
 
+import re
+
 import shlex
 import tomllib
 from typing import Any
@@ -78,13 +80,21 @@ def split_words(value: str) -> list[str]:
         return value.split()
 
 
+_NEGATIVE_NUMBER = re.compile(r"-\d+(\.\d+)?")
+
+
 def parse_flags(words: list[str]) -> dict[str, str]:
-    """`--a=b --c d --e` -> {"a": "b", "c": "d", "e": "true"}; non-flag words are ignored."""
+    """`--a=b --c d --e` -> {"a": "b", "c": "d", "e": "true"}; non-flag words are ignored.
+
+    Negative numbers and PowerShell variables (`-$x`) are values, not flags. Used for Linux
+    argv and, after splitting, Windows service command lines.
+    """
     flags: dict[str, str] = {}
     i = 0
     while i < len(words):
         word = words[i]
-        if word.startswith("-") and len(word) > 1 and not word.startswith("-$"):
+        if word.startswith("-") and len(word) > 1 and not word.startswith("-$") \
+                and not _NEGATIVE_NUMBER.fullmatch(word):
             name = word.lstrip("-")
             if "=" in name:
                 key, val = name.split("=", 1)

@@ -12,6 +12,8 @@ import json
 import re
 from typing import Any
 
+from k8s_bundle.analyzer.parsers import _util
+
 _DATE_RE = re.compile(r"/Date\((-?\d+)(?:[+-]\d{4})?\)/")
 
 
@@ -109,27 +111,7 @@ _FLAG_RE = re.compile(r"""--?([A-Za-z0-9][\w.-]*)(?:[=\s]+("[^"]*"|'[^']*'|[^\s"
 
 def parse_flags(command_line: str) -> dict[str, str]:
     """`--a=b --c d --flag` -> {"a": "b", "c": "d", "flag": "true"} (quotes removed)."""
-    flags: dict[str, str] = {}
-    tokens = _split_command_line(command_line)
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        if tok.startswith("-") and len(tok) > 1 and not _is_number(tok):
-            name = tok.lstrip("-")
-            if "=" in name:
-                key, val = name.split("=", 1)
-                flags[key] = val
-            elif i + 1 < len(tokens) and not tokens[i + 1].startswith("-"):
-                flags[name] = tokens[i + 1]
-                i += 1
-            else:
-                flags[name] = "true"
-        i += 1
-    return flags
-
-
-def _is_number(tok: str) -> bool:
-    return bool(re.fullmatch(r"-\d+(\.\d+)?", tok))
+    return _util.parse_flags(_split_command_line(command_line))
 
 
 def _split_command_line(command_line: str) -> list[str]:
