@@ -17,6 +17,10 @@ import pytest
 from k8s_bundle.bundle_writer import BundleWriter
 
 CHROMIUM = "/usr/bin/chromium"
+# CI installs chromium (scripts/apt-test-packages.txt): there a missing browser is a failure,
+# elsewhere a skip with the reason.
+if not os.path.exists(CHROMIUM) and os.environ.get("CI"):
+    pytest.fail(f"{CHROMIUM} not installed (scripts/apt-test-packages.txt)", pytrace=False)
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed (apt-get install chromium)"),
