@@ -29,7 +29,7 @@ from k8s_bundle.collector.context import Context
 from k8s_bundle.collector.items import (ApiItem, CommandItem, DerivedItem, FileItem, GlobItem,
                                         Item, JournalItem, PowerShellItem)
 from k8s_bundle.collector.transports.base import Interrupted, NotSupported, Stream
-from k8s_bundle.collector.transports.local import PrivateKeyFound
+from k8s_bundle.collector.transports.base import PrivateKeyFound
 from k8s_bundle.errors import UserError
 from k8s_bundle.redact import RedactionError, Redactor
 

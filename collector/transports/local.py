@@ -20,7 +20,8 @@ import threading
 import time
 from typing import Iterator
 
-from k8s_bundle.collector.transports.base import GeneratorStream, Interrupted, NotSupported, Stream
+from k8s_bundle.collector.transports.base import (GeneratorStream, Interrupted, KeyGuard, NotSupported,
+                                                  Stream)
 
 CHUNK = 256 * 1024
 STDERR_KEEP = 4096
@@ -32,7 +33,6 @@ TAIL_READ_MIN = 64 * 1024 * 1024
 # Where binaries live on a dead root (no PATH to inherit from it).
 ROOT_BIN_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin",
                  "/opt/bin", "/var/lib/rancher/rke2/bin")
-PRIVATE_KEY_MARK = b"PRIVATE KEY-----"
 
 
 def command_env() -> dict[str, str]:
@@ -153,7 +153,7 @@ class LocalTransport:
                 remaining = min(size, cap)
                 s.truncated = size > cap
             first = True
-            tail_carry = b""
+            guard = KeyGuard(s, path) if refuse_keys else None
             while remaining > 0:
                 if stop.is_set():
                     raise Interrupted()
@@ -173,11 +173,8 @@ class LocalTransport:
                     nl = chunk.find(b"\n")
                     chunk = chunk[nl + 1:] if nl >= 0 else b""
                 first = False
-                if refuse_keys:
-                    if PRIVATE_KEY_MARK in tail_carry + chunk:
-                        s.skipped_reason = "holds a private key: never collected"
-                        raise PrivateKeyFound(path)
-                    tail_carry = chunk[-len(PRIVATE_KEY_MARK):]
+                if guard is not None:
+                    guard.check(chunk)
                 s.bytes_read += len(chunk)
                 if chunk:
                     yield chunk
@@ -326,10 +323,6 @@ class _TailRing:
                 self.chunks[-1] = self.chunks[-1][: nl + 1]
                 return
             self.size -= len(self.chunks.pop())
-
-
-class PrivateKeyFound(Exception):
-    """A file about to be stored holds a private key; it is dropped, never stored."""
 
 
 def _close_all(sel: selectors.BaseSelector) -> selectors.BaseSelector:

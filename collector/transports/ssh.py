@@ -31,9 +31,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from k8s_bundle.collector.transports.base import GeneratorStream, Interrupted, NotSupported, Stream
-from k8s_bundle.collector.transports.local import (PRIVATE_KEY_MARK, ROOT_BIN_DIRS, LocalTransport,
-                                                   PrivateKeyFound)
+from k8s_bundle.collector.transports.base import (GeneratorStream, Interrupted, KeyGuard, NotSupported,
+                                                  Stream)
+from k8s_bundle.collector.transports.local import ROOT_BIN_DIRS, LocalTransport
 from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_USAGE, UserError
 
 # ssh -o options a user may pass through: connection and key-checking knobs only. Anything
@@ -464,7 +464,7 @@ class SshTransport:
                               FILE_TIMEOUT, outcome, stop)
         head = b""          # until the size header line is complete
         size: int | None = None
-        carry = b""
+        guard = KeyGuard(s, path) if refuse_keys else None
         try:
             for chunk in it:
                 if size is None:
@@ -482,11 +482,8 @@ class SshTransport:
                 room = cap - s.bytes_read
                 if len(chunk) > room:
                     chunk, s.truncated = chunk[:room], True
-                if refuse_keys:
-                    if PRIVATE_KEY_MARK in carry + chunk:
-                        s.skipped_reason = "holds a private key: never collected"
-                        raise PrivateKeyFound(path)
-                    carry = chunk[-len(PRIVATE_KEY_MARK):]
+                if guard is not None:
+                    guard.check(chunk)
                 s.bytes_read += len(chunk)
                 if chunk:
                     yield chunk

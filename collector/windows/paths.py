@@ -9,10 +9,8 @@ import base64
 import re
 from typing import Iterable, Iterator
 
-from k8s_bundle.collector.transports.base import Interrupted, Stream
-from k8s_bundle.collector.transports.local import PrivateKeyFound
+from k8s_bundle.collector.transports.base import Interrupted, KeyGuard, Stream
 
-PRIVATE_KEY_MARK = b"PRIVATE KEY-----"
 _NODE_PATH = re.compile(r"^/([A-Za-z])(/.*)?$")
 _WIN_PATH = re.compile(r"^([A-Za-z]):[\\/]?(.*)$")
 
@@ -53,18 +51,15 @@ def cap_chunks(s: Stream, chunks: Iterable[bytes], cap: int, *, tail: bool = Fal
     `s.truncated` and `s.bytes_read`; raises PrivateKeyFound (the engine drops the item) when
     asked to refuse keys."""
     ring = bytearray()
-    carry = b""
+    guard = KeyGuard(s, "private key") if refuse_keys else None
     dropped = False
     for chunk in chunks:
         if stop is not None and stop.is_set():  # type: ignore[attr-defined]
             raise Interrupted()
         if not chunk:
             continue
-        if refuse_keys:
-            if PRIVATE_KEY_MARK in carry + chunk:
-                s.skipped_reason = "holds a private key: never collected"
-                raise PrivateKeyFound("private key")
-            carry = chunk[-len(PRIVATE_KEY_MARK):]
+        if guard is not None:
+            guard.check(chunk)
         if tail:
             ring += chunk
             if len(ring) > 2 * cap:

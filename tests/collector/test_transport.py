@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from k8s_bundle.collector.transports.base import Interrupted, NotSupported
-from k8s_bundle.collector.transports.local import LocalTransport, PrivateKeyFound, resolve_in_root
+from k8s_bundle.collector.transports.base import PrivateKeyFound
+from k8s_bundle.collector.transports.local import LocalTransport, resolve_in_root
 
 
 def _read(stream) -> bytes:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from k8s_bundle.collector.transports.local import PrivateKeyFound
+from k8s_bundle.collector.transports.base import PrivateKeyFound
 from k8s_bundle.collector.transports.powershell import PowerShellTransport
 from k8s_bundle.collector.windows import catalogue, script
 from k8s_bundle.collector.windows.paths import to_node, to_windows
