@@ -228,6 +228,37 @@ def _short(message: str) -> str:
     return message if len(message) <= 200 else message[:197] + "..."
 
 
+@functools.lru_cache(maxsize=1)
+def component_sources() -> dict[str, list[str]]:
+    """rules/components.yaml: component name -> the log globs (or other `@names`) it writes to."""
+    doc = yaml.safe_load((default_rules_dir() / "components.yaml").read_text("utf-8")) or {}
+    return {str(k): [str(g) for g in v] for k, v in doc.items()}
+
+
+def expand_sources(sources: list[str]) -> list[str]:
+    """`@kubelet` -> every place the kubelet's lines land (rules/components.yaml); plain globs
+    pass through. Order is kept and duplicates dropped, so a rule reads each file once."""
+    table = component_sources()
+    out: list[str] = []
+
+    def add(entry: str, seen: tuple[str, ...]) -> None:
+        if not entry.startswith("@"):
+            if entry not in out:
+                out.append(entry)
+            return
+        name = entry[1:]
+        if name not in table:
+            raise RuleError(f"unknown component {entry!r} in sources (known: {', '.join('@' + k for k in table)})")
+        if name in seen:
+            raise RuleError(f"components.yaml: {entry!r} includes itself")
+        for g in table[name]:
+            add(g, seen + (name,))
+
+    for s in sources:
+        add(s, ())
+    return out
+
+
 _DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
 _UNIT_US = {"ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000}
 
@@ -244,7 +275,7 @@ def _compile_condition(doc: dict[str, Any]) -> Condition:
     if key == "log":
         check_regex(value["regex"])
         return LogCond(
-            sources=list(value["sources"]),
+            sources=expand_sources(value["sources"]),
             regex=value["regex"],
             min_count=int(value.get("min_count", 1)),
             window_us=parse_duration_us(value["window"]) if "window" in value else None,
