@@ -5,6 +5,12 @@ matchers of all rules run first, in one vectorised pass (engine_logs.py); the co
 are then walked per rule and per node, reading the precomputed log hits, the facts through
 CEL, the member list and the manifest. Last, `explains:` links root causes to the findings
 they explain on the same node.
+
+Severity follows meaning, not counts: a rule whose log matchers saw the line, but fewer times
+than their `min_count`/`window` ask, still reports it, as info flagged `below_threshold`
+(a bundle taken right after one failed start holds the fatal line once). A `preflight: true`
+rule reports info on a node that is no Kubernetes node (node_kind.py). `caveats:` attach the
+facts that contradict the obvious reading of a finding.
 """
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from celpy import celtypes
 from k8s_bundle.analyzer.cel_env import CelExpr, CelFailure, activation, from_cel, to_cel
 from k8s_bundle.analyzer.engine_logs import CLUSTER_GROUP, LogHit, glob_to_regex, run_log_pass
 from k8s_bundle.analyzer.model import SEVERITY_RANK, Evidence, Finding, LogEvidence
+from k8s_bundle.analyzer.node_kind import kubernetes_presence
 from k8s_bundle.analyzer.rules_load import (
     AllCond,
     AnyCond,
@@ -39,6 +46,14 @@ from k8s_bundle.analyzer.rules_load import (
 __all__ = ["evaluate", "load_rules", "lint_rules", "default_rules_dir", "Rule", "RuleError", "format_message"]
 
 LANGS = ("en", "zh")
+NOT_A_KUBERNETES_NODE = "not-a-kubernetes-node"   # the built-in finding shown before all others
+_HEADLINE = (NOT_A_KUBERNETES_NODE,)
+_PREFLIGHT_NOTE = {
+    "en": "This node shows no kubelet, kubeconfig or container runtime (not a Kubernetes node): "
+          "a node-setup check, reported as info instead of {severity}; it matters once the node joins a cluster.",
+    "zh": "该节点上没有 kubelet、kubeconfig 或容器运行时（不是 Kubernetes 节点）：这是节点准备检查，"
+          "以提示级别报告（原为 {severity}），节点加入集群后才需处理。",
+}
 
 
 @dataclass
@@ -49,9 +64,11 @@ class _Collected:
     items: list[dict[str, Any]] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
+    below: list[tuple[LogCond, LogHit]] = field(default_factory=list)   # matchers short of their threshold
 
     def merge(self, other: "_Collected") -> None:
         self.hits += other.hits
+        self.below += other.below
         self.items += [i for i in other.items if i not in self.items]
         self.lines += [x for x in other.lines if x not in self.lines]
         for k, v in other.values.items():
@@ -150,8 +167,13 @@ def evaluate(rules: list[Rule], evidence: Evidence) -> list[Finding]:
             if rule.scope == "cluster":
                 cluster_keys.add(cond.key)
     hits = run_log_pass(log_conds, cluster_keys, evidence.log_index)
-    ctx = _Context(evidence, hits)
     nodes = node_names(evidence)
+    # `node.kubernetes` before the CEL views are built: rules and the preflight downgrade read it.
+    presence = kubernetes_presence(evidence, nodes)
+    for name, facts in (evidence.nodes or {}).items():
+        if isinstance(facts, dict) and (presence.get(name) or {}).get("node") is not None:
+            facts["kubernetes"] = presence[name]   # absent when unknown (no node.json/binaries)
+    ctx = _Context(evidence, hits)
     findings: list[Finding] = []
     for rule in rules:
         if rule.scope == "cluster":
@@ -164,6 +186,8 @@ def evaluate(rules: list[Rule], evidence: Evidence) -> list[Finding]:
                 continue
             f = _evaluate_rule(rule, node, ctx)
             if f is not None:
+                if rule.preflight and (presence.get(node) or {}).get("node") is False:
+                    _downgrade(f)
                 findings.append(f)
     correlate(findings, {r.id: r.explains for r in rules if r.explains})
     findings.sort(key=sort_key)
@@ -171,7 +195,16 @@ def evaluate(rules: list[Rule], evidence: Evidence) -> list[Finding]:
 
 
 def sort_key(f: Finding) -> tuple[Any, ...]:
-    return (SEVERITY_RANK.get(f.severity, 9), f.node or "", not f.root_cause, f.rule_id)
+    return (f.rule_id not in _HEADLINE, SEVERITY_RANK.get(f.severity, 9), f.node or "", not f.root_cause,
+            f.below_threshold, f.rule_id)
+
+
+def _downgrade(f: Finding) -> None:
+    """A node-setup check on a node that is no Kubernetes node: info, with the reason."""
+    if f.severity == "info":
+        return
+    f.rule_severity, f.severity = f.severity, "info"
+    f.caveats.insert(0, {lang: _PREFLIGHT_NOTE[lang].format(severity=f.rule_severity) for lang in LANGS})
 
 
 def _applies(rule: Rule, facts: dict[str, Any]) -> bool:
@@ -210,7 +243,15 @@ def _evaluate_rule(rule: Rule, node: str | None, ctx: _Context) -> Finding | Non
         compute_vars()
     ok, got = _check(rule.match, node, rule, ctx, act)
     if not ok:
-        return None
+        # Below threshold: would the rule hold if every counted matcher that saw its line
+        # at least once were met? Only then is the relaxed walk worth running.
+        group = CLUSTER_GROUP if node is None else node
+        if not any((h := ctx.hits.get(c.key, {}).get(group)) is not None and not h.satisfied
+                   for c in rule.thresholded):
+            return None
+        ok, got = _check(rule.match, node, rule, ctx, act, relaxed=True)
+        if not ok or not got.below:
+            return None
     if rule.vars and not vars_first:
         compute_vars()
     for expr in rule.evidence:
@@ -240,14 +281,29 @@ def _evaluate_rule(rule: Rule, node: str | None, ctx: _Context) -> Finding | Non
         n = item.get("node")
         if isinstance(n, str) and n not in nodes:
             nodes.append(n)
+    message = {lang: format_message(rule.message[lang], values) for lang in LANGS if lang in rule.message}
+    thresholds: list[dict[str, Any]] = []
+    if got.below:
+        for cond, hit in got.below:
+            entry = {"count": hit.count, "min_count": cond.min_count, "window": cond.window}
+            if entry not in thresholds:
+                thresholds.append(entry)
+        for lang in LANGS:
+            note = "; ".join(_threshold_note(t, lang) for t in thresholds)
+            base = message.get(lang) or rule.title.get(lang) or ""
+            message[lang] = f"{base} ({note})" if base else note
+    caveats = []
+    for cav in rule.caveats:
+        if _check(cav.when, node, rule, ctx, act)[0]:
+            caveats.append({lang: format_message(text, values) for lang, text in cav.note.items()})
     return Finding(
         rule_id=rule.id,
-        severity=rule.severity,
+        severity="info" if got.below else rule.severity,
         node=node,
         title=dict(rule.title),
         cause=dict(rule.cause),
         fix=dict(rule.fix),
-        message={lang: format_message(rule.message[lang], values) for lang in LANGS if lang in rule.message},
+        message=message,
         references=list(rule.references),
         components=list(rule.components),
         log_lines=log_lines,
@@ -257,15 +313,38 @@ def _evaluate_rule(rule: Rule, node: str | None, ctx: _Context) -> Finding | Non
         first_seen=min(seen) if seen else None,
         last_seen=max(last) if last else None,
         nodes=nodes,
+        below_threshold=bool(got.below),
+        thresholds=thresholds,
+        caveats=caveats,
     )
 
 
-def _check(cond: Condition, node: str | None, rule: Rule, ctx: _Context, act: dict[str, Any]) -> tuple[bool, _Collected]:
+def _threshold_note(t: dict[str, Any], lang: str) -> str:
+    """"seen 1 time; the rule warns at 30 within 10m" (en and zh)."""
+    n, m, w = t["count"], t["min_count"], t["window"]
+    if lang == "zh":
+        return f"出现 {n} 次；该规则在{f' {w} 内' if w else ''}出现 {m} 次时告警"
+    times = "time" if n == 1 else "times"
+    return f"seen {n} {times}; the rule warns at {m}{f' within {w}' if w else ''}"
+
+
+def _check(cond: Condition, node: str | None, rule: Rule, ctx: _Context, act: dict[str, Any],
+           relaxed: bool = False) -> tuple[bool, _Collected]:
+    """Is `cond` true on `node`, and with which evidence.
+
+    relaxed: a log matcher that saw its line but fewer times than min_count/window ask counts
+    as met (recorded in `below`). Under `not` the walk is strict again, so relaxing can only
+    make a rule hold where the strict walk did not, never the reverse.
+    """
     got = _Collected()
     if isinstance(cond, LogCond):
         hit = ctx.hits.get(cond.key, {}).get(CLUSTER_GROUP if node is None else node)
-        if hit is None or not hit.satisfied:
+        if hit is None:
             return False, got
+        if not hit.satisfied:
+            if not relaxed:
+                return False, got
+            got.below.append((cond, hit))
         got.hits.append(hit)
         got.values.update(hit.groups)
         return True, got
@@ -308,19 +387,27 @@ def _check(cond: Condition, node: str | None, rule: Rule, ctx: _Context, act: di
     if isinstance(cond, AllCond):
         # Cheap conditions (precomputed log hits, members, manifest) before CEL ones.
         for part in sorted(cond.parts, key=_needs_cel):
-            ok, sub = _check(part, node, rule, ctx, act)
+            ok, sub = _check(part, node, rule, ctx, act, relaxed)
             if not ok:
                 return False, _Collected()
             got.merge(sub)
         return True, got
     if isinstance(cond, AnyCond):
         any_ok = False
+        short: list[_Collected] = []   # relaxed: branches true only below their threshold
         for part in sorted(cond.parts, key=_needs_cel):
             if any_ok and not _bears_evidence(part):
                 continue  # already true, and a pure fact branch adds no evidence
-            ok, sub = _check(part, node, rule, ctx, act)
-            if ok:
+            ok, sub = _check(part, node, rule, ctx, act, relaxed)
+            if ok and sub.below:
+                short.append(sub)
+            elif ok:
                 any_ok = True
+                got.merge(sub)
+        if not any_ok and short:
+            # no branch met its threshold: the below-threshold ones are the evidence
+            any_ok = True
+            for sub in short:
                 got.merge(sub)
         return any_ok, (got if any_ok else _Collected())
     if isinstance(cond, NotCond):
@@ -374,6 +461,8 @@ def correlate(findings: list[Finding], explains: dict[str, list[str]]) -> None:
         wanted = explains.get(f.rule_id)
         if not wanted:
             continue
+        # A demoted finding (below threshold, or a preflight check on a non-Kubernetes node)
+        # keeps its links but is never marked the likely root cause of what it explains.
         for g in findings:
             if g is f or g.rule_id not in wanted:
                 continue
@@ -383,4 +472,5 @@ def correlate(findings: list[Finding], explains: dict[str, list[str]]) -> None:
                 g.explained_by.append(f.rule_id)
             if g.rule_id not in f.explains:
                 f.explains.append(g.rule_id)
-            f.root_cause = True
+            if not f.demoted:
+                f.root_cause = True

@@ -9,7 +9,8 @@ The log index can hold tens of millions of lines, so nothing here loops over lin
    the matcher's own regex, the level filter;
 3. per node (or for the whole bundle, for cluster rules): count, first and last line, the
    `min_count within window` test as a shifted difference over the sorted timestamps, and the
-   named groups extracted from the first line only.
+   named groups extracted from the first line only. Groups below the threshold still get a
+   hit (`satisfied` false): the engine reports them as info, never drops them.
 """
 from __future__ import annotations
 
@@ -133,13 +134,20 @@ def _match_one(cond: LogCond, cluster: bool, surv: pl.DataFrame, sources: list[s
         pl.col("timestamp").max().alias("ts_max"),
         pl.col("node").unique(maintain_order=True).alias("nodes"),
     )
-    if cond.window_us is not None:
-        first, last = _first_window(sub, cond.min_count, cond.window_us)
+    # Every group with a matching line gets a hit (no evidence silently dropped); `satisfied`
+    # says whether the count/window threshold was met. The engine turns an unmet threshold
+    # into an info finding flagged below_threshold (docs/rule-format.md).
+    first = sub.group_by("grp", maintain_order=True).first()
+    last = sub.group_by("grp", maintain_order=True).last()
+    if cond.window_us is not None and cond.min_count > 1:
+        w_first, w_last = _first_window(sub, cond.min_count, cond.window_us)
+        satisfied = set(w_first.get_column("grp").to_list())
+        if satisfied:
+            # a met window shows its own first and last line, as before
+            first = pl.concat([w_first, first.select(w_first.columns).filter(~pl.col("grp").is_in(list(satisfied)))])
+            last = pl.concat([w_last.select(w_first.columns), last.select(w_first.columns).filter(~pl.col("grp").is_in(list(satisfied)))])
     else:
-        qualifying = stats.filter(pl.col("count") >= cond.min_count).get_column("grp")
-        picked = sub.filter(pl.col("grp").is_in(qualifying.to_list()))
-        first = picked.group_by("grp", maintain_order=True).first()
-        last = picked.group_by("grp", maintain_order=True).last()
+        satisfied = set(stats.filter(pl.col("count") >= cond.min_count).get_column("grp").to_list())
     groups = _groups(first, cond.regex)
     lasts = {row["grp"]: row for row in last.iter_rows(named=True)}
     hits: dict[str, LogHit] = {}
@@ -148,7 +156,7 @@ def _match_one(cond: LogCond, cluster: bool, surv: pl.DataFrame, sources: list[s
         key = row["grp"]
         st = stat_rows[key]
         hits[key] = LogHit(
-            satisfied=True,
+            satisfied=key in satisfied,
             count=int(st["count"]),
             first=_evidence(row),
             last=_evidence(lasts[key]),

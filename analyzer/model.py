@@ -71,3 +71,18 @@ class Finding:
     explains: list[str] = field(default_factory=list)
     root_cause: bool = False
     nodes: list[str] = field(default_factory=list)               # every node with evidence
+    # Seen, but below the rule's min_count/window: reported as info, never dropped. One entry
+    # per log matcher short of its threshold: {count, min_count, window (or None)}.
+    below_threshold: bool = False
+    thresholds: list[dict[str, Any]] = field(default_factory=list)
+    # The rule's `caveats:` whose `when` held on this node: facts that contradict the obvious
+    # reading of the evidence, each {en, zh}.
+    caveats: list[dict[str, str]] = field(default_factory=list)
+    # The rule's own severity when the engine lowered it (a `preflight: true` rule on a node
+    # that is not a Kubernetes node); None when the severity is the rule's.
+    rule_severity: str | None = None
+
+    @property
+    def demoted(self) -> bool:
+        """Reported below the rule's severity: such a finding is never a likely root cause."""
+        return self.below_threshold or self.rule_severity is not None

@@ -35,6 +35,7 @@ class LogCond:
     regex: str
     min_count: int = 1
     window_us: int | None = None        # microseconds; None: no window
+    window: str | None = None           # as written (`10m`), for the below-threshold note
     levels: list[str] | None = None
     key: int = -1                       # index into the engine's list of log matchers
 
@@ -80,6 +81,14 @@ Condition = Union[LogCond, FactCond, FileCond, CommandCond, ProblemCond, AllCond
 
 
 @dataclass
+class Caveat:
+    """A fact that contradicts the obvious reading: when `when` holds, the finding carries `note`."""
+
+    when: Condition
+    note: dict[str, str]                # lang -> text; `{name}` as in `message`
+
+
+@dataclass
 class Rule:
     id: str
     severity: str
@@ -98,9 +107,20 @@ class Rule:
     tests: list[dict[str, Any]]
     path: str
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    caveats: list[Caveat] = field(default_factory=list)
+    preflight: bool = False             # a node-setup check: info on nodes that are not Kubernetes nodes
 
     def log_conditions(self) -> list[LogCond]:
-        return [c for c in walk(self.match) if isinstance(c, LogCond)]
+        """The log matchers of `match` and of the caveats (all run in the one log pass)."""
+        found = [c for c in walk(self.match) if isinstance(c, LogCond)]
+        for cav in self.caveats:
+            found += [c for c in walk(cav.when) if isinstance(c, LogCond)]
+        return found
+
+    @functools.cached_property
+    def thresholded(self) -> list[LogCond]:
+        """Log matchers of `match` that need more than one line (min_count > 1)."""
+        return [c for c in walk(self.match) if isinstance(c, LogCond) and c.min_count > 1]
 
 
 def walk(cond: Condition) -> Iterable[Condition]:
@@ -196,6 +216,13 @@ def build_rule(doc: Any, path: str) -> Rule:
         match = _compile_condition(doc["match"])
         variables = [(name, compile_cel(text)) for name, text in (doc.get("vars") or {}).items()]
         evidence = [compile_cel(text) for text in doc.get("evidence") or []]
+        caveats = [
+            Caveat(
+                when=FactCond(compile_cel(c["when"])) if isinstance(c["when"], str) else _compile_condition(c["when"]),
+                note={"en": c["en"], "zh": c["zh"]},
+            )
+            for c in doc.get("caveats") or []
+        ]
     except (CelSyntaxError, RuleError) as exc:
         raise RuleError(f"{path}: {exc}") from None
     return Rule(
@@ -216,6 +243,8 @@ def build_rule(doc: Any, path: str) -> Rule:
         tests=list(doc.get("tests") or []),
         path=path,
         raw=doc,
+        caveats=caveats,
+        preflight=bool(doc.get("preflight", False)),
     )
 
 
@@ -279,6 +308,7 @@ def _compile_condition(doc: dict[str, Any]) -> Condition:
             regex=value["regex"],
             min_count=int(value.get("min_count", 1)),
             window_us=parse_duration_us(value["window"]) if "window" in value else None,
+            window=value.get("window"),
             levels=list(value["level"]) if "level" in value else None,
         )
     if key == "fact":
@@ -329,10 +359,12 @@ def lint_rules(rules: list[Rule]) -> list[str]:
         known = {"node", "count", "problem", "path", "problems"} | {name for name, _ in r.vars}
         for cond in r.log_conditions():
             known |= set(re.findall(r"\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>", cond.regex))
-        for lang, template in r.message.items():
+        templates = [(f"message.{lang}", t) for lang, t in r.message.items()]
+        templates += [(f"caveats[{i}].{lang}", t) for i, cav in enumerate(r.caveats) for lang, t in cav.note.items()]
+        for lang, template in templates:
             for field_name in re.findall(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})", template):
                 if field_name not in known:
-                    problems.append(f"{r.path}: message.{lang} uses {{{field_name}}}, which is no named "
+                    problems.append(f"{r.path}: {lang} uses {{{field_name}}}, which is no named "
                                     "regex group, var, or one of node, count, problem, path, problems")
         names = [t.get("name") for t in r.tests]
         if len(names) != len(set(names)):

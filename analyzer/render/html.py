@@ -41,6 +41,8 @@ UI: dict[str, dict[str, str]] = {
     "seen": {"en": "seen", "zh": "出现于"},
     "explained_by": {"en": "Likely caused by", "zh": "可能由以下问题引起"},
     "explains": {"en": "Likely explains", "zh": "可能导致了"},
+    "below_threshold": {"en": "below threshold", "zh": "未达阈值"},
+    "caveat": {"en": "Note", "zh": "注意"},
     "evidence": {"en": "Evidence", "zh": "证据"},
     "matching_lines": {"en": "matching lines", "zh": "条匹配日志"},
     "location": {"en": "File:line", "zh": "文件:行"},
@@ -161,6 +163,7 @@ def render_html(evidence: Evidence, findings: list[Finding], lang: str = "en") -
             "log_lines": f.log_lines, "log_count": f.log_count, "fact_lines": f.fact_lines,
             "items": f.items, "first_seen": f.first_seen, "last_seen": f.last_seen,
             "root_cause": f.root_cause, "explains": f.explains, "explained_by": f.explained_by,
+            "below_threshold": f.below_threshold, "caveats": f.caveats,
         })
     nodes = node_overview(evidence, findings)
     node_filter = sorted({n["name"] for n in nodes} | {n for r in rows for n in r["filter_nodes"]})

@@ -36,6 +36,10 @@ def finding_document(f: Finding) -> dict[str, Any]:
         "root_cause": f.root_cause,
         "explains": f.explains,
         "explained_by": f.explained_by,
+        "below_threshold": f.below_threshold,
+        "thresholds": f.thresholds,
+        "caveats": f.caveats,
+        "rule_severity": f.rule_severity,
     }
 
 

@@ -9,9 +9,9 @@ _RESET = "\033[0m"
 _LABEL = {
     "en": {"critical": "critical", "warning": "warning", "info": "info", "none": "No problem found.",
            "report": "Report", "items": "collection item(s) failed, timed out or were truncated",
-           "root": "root cause", "whole": "(bundle)"},
+           "root": "root cause", "whole": "(bundle)", "note": "note"},
     "zh": {"critical": "严重", "warning": "警告", "info": "提示", "none": "未发现问题。",
-           "report": "报告", "items": "个采集项失败、超时或被截断", "root": "根因", "whole": "(诊断包)"},
+           "report": "报告", "items": "个采集项失败、超时或被截断", "root": "根因", "whole": "(诊断包)", "note": "注意"},
 }
 
 
@@ -48,6 +48,8 @@ def render_text(evidence: Evidence, findings: list[Finding], lang: str = "en",
             lines.append(f"           {_clean(str(i.get('id')), 60)}: {i.get('status')} {_clean(str(i.get('error') or ''), 100)}")
         elif f.fact_lines:
             lines.append(f"           {_clean(f.fact_lines[0], 140)}")
+        for c in f.caveats:
+            lines.append(f"           {lab['note']}: {_clean(c.get(lang) or c.get('en', ''), 140)}")
     problems = collection_problems(evidence)
     if problems:
         lines.append(f"{len(problems)} {lab['items']}")

@@ -132,7 +132,11 @@ def test_window_and_min_count(tmp_path: Path) -> None:
         ("burst", {"log": {"sources": ["**"], "regex": "PLEG is not healthy", "min_count": 3, "window": "20m"}}),
     )
     spread = [("node1", "journal/kubelet.log", i, T0 + dt.timedelta(minutes=15 * i), "E", "PLEG is not healthy") for i in range(5)]
-    assert evaluate(rules, evidence(spread)) == []
+    # never 3 within 20m: reported, but as info below the threshold (severity by meaning)
+    (low,) = evaluate(rules, evidence(spread))
+    assert (low.severity, low.below_threshold, low.log_count) == ("info", True, 5)
+    assert low.thresholds == [{"count": 5, "min_count": 3, "window": "20m"}]
+    assert low.message["en"] == "T (seen 5 times; the rule warns at 3 within 20m)"
     burst = spread + [
         ("node1", "journal/kubelet.log", 10 + i, T0 + dt.timedelta(hours=3, minutes=5 * i), "E", "PLEG is not healthy")
         for i in range(3)
@@ -333,11 +337,16 @@ def test_window_matches_a_naive_count(minutes: list[int], k: int, window: int) -
     rows = [("node1", "a.log", i + 1, T0 + dt.timedelta(minutes=m), None, "tick") for i, m in enumerate(minutes)]
     times = sorted(minutes)
     expected = any(times[i + k - 1] - times[i] <= window for i in range(len(times) - k + 1))
-    found = evaluate(rules, evidence(rows))
+    found = [f for f in evaluate(rules, evidence(rows)) if not f.below_threshold]
     assert bool(found) == expected
+    low = [f for f in evaluate(rules, evidence(rows)) if f.below_threshold]
+    # short of the window, the lines are still reported (info), never dropped
+    assert bool(low) == (bool(minutes) and not expected)
+    assert all(f.severity == "info" and f.log_count == len(minutes) for f in low)
     if found:
         first, last = found[0].log_lines[0], found[0].log_lines[-1]
         start = dt.datetime.fromisoformat(first.timestamp.replace("Z", "+00:00"))
         end = dt.datetime.fromisoformat(last.timestamp.replace("Z", "+00:00"))
-        assert dt.timedelta(0) <= end - start <= dt.timedelta(minutes=window)
+        # k > 1: the evidence is the first qualifying run; k == 1 needs no window (first/last overall)
+        assert dt.timedelta(0) <= end - start <= dt.timedelta(minutes=window if k > 1 else max(minutes))
         assert found[0].log_count == len(minutes)
