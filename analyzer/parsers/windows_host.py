@@ -334,6 +334,24 @@ def parse_net_adapters(text: str) -> list[dict[str, Any]]:
     return out
 
 
+def parse_volumes(text: str) -> list[dict[str, Any]]:
+    """volumes.json (Win32_LogicalDisk, local disks) -> [{drive, filesystem, size_bytes,
+    free_bytes, free_pct}]: a full C: stops image pulls and container layers."""
+    out = []
+    for v in json_items(text):
+        size = get_ci(v, "Size")
+        free = get_ci(v, "FreeSpace")
+        try:
+            size_i = int(size) if size is not None else None
+            free_i = int(free) if free is not None else None
+        except (TypeError, ValueError):
+            size_i = free_i = None
+        pct = round(100.0 * free_i / size_i, 2) if size_i and free_i is not None else None
+        out.append({"drive": str(get_ci(v, "DeviceID", default="") or ""), "filesystem": get_ci(v, "FileSystem"),
+                    "size_bytes": size_i, "free_bytes": free_i, "free_pct": pct})
+    return out
+
+
 def parse_versions(text: str) -> dict[str, Any]:
     """windows/versions.json: {component: version string or null} as the collector found them."""
     doc = json.loads(text)
@@ -417,6 +435,11 @@ def _ip_addresses(text: str) -> list[dict[str, Any]]:
 @parser("windows/netadapters.json", fact="windows.adapters")
 def _adapters(text: str) -> list[dict[str, Any]]:
     return parse_net_adapters(text)
+
+
+@parser("windows/volumes.json", fact="windows.volumes")
+def _volumes(text: str) -> list[dict[str, Any]]:
+    return parse_volumes(text)
 
 
 @parser("windows/versions.json", fact="windows.versions")

@@ -339,3 +339,15 @@ def test_parsers_on_arbitrary_bytes():
                 pass
 
     check()
+
+
+def test_volumes_free_space_per_drive() -> None:
+    # Win32_LogicalDisk as ConvertTo-Json writes it: one object (5.1 without -AsArray) or a list
+    one = '{"DeviceID": "C:", "FileSystem": "NTFS", "Size": 136912564224, "FreeSpace": 1048576000}'
+    vols = host.parse_volumes(one)
+    assert vols == [{"drive": "C:", "filesystem": "NTFS", "size_bytes": 136912564224,
+                     "free_bytes": 1048576000, "free_pct": 0.77}]
+    many = json.dumps([{"DeviceID": "C:", "FileSystem": "NTFS", "Size": 100, "FreeSpace": 50},
+                       {"DeviceID": "D:", "FileSystem": "NTFS", "Size": None, "FreeSpace": None}])
+    vols = host.parse_volumes(many)
+    assert [v["free_pct"] for v in vols] == [50.0, None]
