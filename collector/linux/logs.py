@@ -10,7 +10,11 @@ AREA = "logs"
 
 JOURNAL_UNITS = ("kubelet", "containerd", "docker", "cri-docker", "crio", "kube-proxy",
                  "kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd",
-                 "flanneld", "k3s", "k3s-agent", "rke2-server", "rke2-agent")
+                 "flanneld", "k3s", "k3s-agent", "rke2-server", "rke2-agent",
+                 # microk8s: kubelite runs the kubelet, kube-proxy and the control plane in one
+                 # process; containerd and k8s-dqlite (its etcd) are units of their own
+                 "snap.microk8s.daemon-kubelite", "snap.microk8s.daemon-containerd",
+                 "snap.microk8s.daemon-k8s-dqlite")
 
 CONTROL_PLANE_PODS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
 POD_LOG_PER_FILE = 2 * 1024 * 1024

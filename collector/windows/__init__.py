@@ -127,7 +127,11 @@ def _logs(ctx: Context) -> list[Item]:
         # klog's --log_dir files have no .log suffix (kubelet.exe.HOST.USER.log.INFO.20261122-105800.4212)
         GlobItem("var-log", area, patterns=("/C/var/log/kubelet/*", "/C/var/log/kube-proxy/*",
                                             "/C/var/log/flanneld/*", "/C/var/log/containerd/*",
-                                            "/C/ProgramData/containerd/*.log", "/C/etc/kubernetes/logs/*"),
+                                            "/C/ProgramData/containerd/*.log", "/C/etc/kubernetes/logs/*",
+                                            # containerd's panic log; rke2's kubelet log on Windows
+                                            "/C/ProgramData/containerd/root/panic.log",
+                                            "/C/var/lib/rancher/rke2/agent/logs/*.log",
+                                            "/C/CalicoWindows/logs/*.log"),
                  dest="logs", tail=True, per_file_cap=LOG_CAP, total_cap=4 * LOG_CAP),
         GlobItem("pod-logs", area, patterns=("/C/var/log/pods/*/*/*.log",), dest="logs", tail=True,
                  per_file_cap=1024 * 1024, total_cap=LOG_CAP, max_files=300),
