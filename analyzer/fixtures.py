@@ -41,19 +41,28 @@ class FixtureResult:
     rule_id: str
     name: str
     expect: str
-    fired: bool
+    fired: bool                 # a finding at the rule's severity (not below its threshold)
     error: str | None = None
+    below: bool = False         # only a below-threshold info finding (expect: below)
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.fired == (self.expect == "fire")
+        if self.error is not None:
+            return False
+        if self.expect == "below":
+            return self.below and not self.fired
+        return self.fired == (self.expect == "fire")
 
     def describe(self) -> str:
         status = "PASS" if self.ok else "FAIL"
         if self.error:
             why = f": {self.error}"
         elif not self.ok:
-            why = ": expected the rule to fire, it stayed quiet" if self.expect == "fire" else ": expected quiet, the rule fired"
+            why = {
+                "fire": ": expected the rule to fire, it stayed quiet" + (" (below its threshold)" if self.below else ""),
+                "below": ": expected an info finding below the threshold, "
+                         + ("the rule fired at its severity" if self.fired else "there was none"),
+            }.get(self.expect, ": expected quiet, the rule fired")
         else:
             why = ""
         return f"{status} {self.rule_id} [{self.expect}] {self.name}{why}"
@@ -205,8 +214,11 @@ def run_fixture(rule: Rule, fixture: dict[str, Any], workdir: Path) -> FixtureRe
         evidence = load_evidence(str(path))
     except (UserError, ValueError) as exc:
         return FixtureResult(rule.id, name, expect, False, f"fixture bundle unusable: {exc}")
-    findings = evaluate([rule], evidence)
-    return FixtureResult(rule.id, name, expect, any(f.rule_id == rule.id for f in findings))
+    findings = [f for f in evaluate([rule], evidence) if f.rule_id == rule.id]
+    # `quiet` means no finding at the rule's severity: lines below the rule's min_count/window
+    # still give an info finding (severity by meaning), which `expect: below` asserts.
+    return FixtureResult(rule.id, name, expect, any(not f.below_threshold for f in findings),
+                         below=any(f.below_threshold for f in findings))
 
 
 def run_rule_fixtures(rule: Rule, workdir: Path | None = None) -> list[FixtureResult]:
