@@ -85,20 +85,24 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from k8s_bundle.analyzer import render
     from k8s_bundle.analyzer.engine import evaluate
     from k8s_bundle.analyzer.evidence import load_evidence
+    from k8s_bundle.analyzer.unexplained import unexplained_templates
 
     if not Path(args.bundle).exists():
         raise UserError(f"{args.bundle}: no such file or directory", EXIT_BAD_INPUT)
     rules = _load(args.rules)
     evidence = load_evidence(args.bundle)
     findings = evaluate(rules, evidence)
+    # error lines no rule explains, grouped into templates (analyzer/unexplained.py)
+    unexplained = unexplained_templates(evidence, rules)
     to_stdout = args.output == "-"
     out = None if to_stdout else Path(args.output) if args.output else default_output(args.bundle, args.format)
     if args.format == "html":
-        data = render.render_html(evidence, findings, lang=args.lang).encode("utf-8")
+        data = render.render_html(evidence, findings, lang=args.lang, unexplained=unexplained).encode("utf-8")
     elif args.format == "json":
-        data = render.render_json(evidence, findings)
+        data = render.render_json(evidence, findings, unexplained=unexplained)
     else:
-        data = render.render_text(evidence, findings, lang=args.lang, report_path=None, color=False).encode("utf-8")
+        data = render.render_text(evidence, findings, lang=args.lang, report_path=None, color=False,
+                                  unexplained=unexplained).encode("utf-8")
     if out is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -106,7 +110,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         _write(out, data)
         if not args.quiet:
             summary = render.render_text(
-                evidence, findings, lang=args.lang, report_path=str(out), color=sys.stdout.isatty()
+                evidence, findings, lang=args.lang, report_path=str(out), color=sys.stdout.isatty(),
+                unexplained=unexplained,
             )
             sys.stdout.write(summary)
     return exit_code_for(findings)

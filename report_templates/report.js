@@ -36,6 +36,10 @@
       f.classList.toggle("hidden", !ok);
       if (ok && f.classList.contains("finding")) { shown += 1; }
     });
+    document.querySelectorAll(".unexplained-row").forEach(function (r) {
+      var nodes = (r.getAttribute("data-nodes") || "").split("\n");
+      r.classList.toggle("hidden", !!node && nodes.indexOf(node) < 0);
+    });
     document.getElementById("no-match").classList.toggle("hidden", shown > 0);
     state.severity = sev;
     state.node = node;

@@ -65,7 +65,21 @@ UI: dict[str, dict[str, str]] = {
     "no_nodes": {"en": "The bundle names no node.", "zh": "诊断包中没有节点信息。"},
     "collection": {"en": "Collection problems", "zh": "采集问题"},
     "no_collection_problems": {"en": "Every item was collected.", "zh": "所有项目均已采集。"},
+    "unexplained": {"en": "Errors no rule explains", "zh": "没有规则解释的错误"},
+    "unexplained_help": {
+        "en": "Warning and error lines that no rule matched, grouped by what stays the same between occurrences "
+              "(numbers, ids, addresses, paths and pod names are masked), most telling first. "
+              "Lines that healthy nodes print too are ranked down and marked.",
+        "zh": "没有任何规则匹配的警告和错误日志，按不变的部分归组（数字、ID、地址、路径和 Pod 名称已被替换），"
+              "最能说明问题的排在前面。健康节点上也会出现的日志排在后面并加以标注。"},
+    "no_unexplained": {"en": "Every warning and error line is explained by a rule.", "zh": "所有警告和错误日志都已有规则解释。"},
+    "template": {"en": "Template", "zh": "模板"},
+    "level": {"en": "Level", "zh": "级别"},
+    "lines": {"en": "Lines", "zh": "行数"},
+    "example": {"en": "example", "zh": "示例"},
+    "common": {"en": "common on healthy nodes", "zh": "健康节点上也常见"},
 }
+PROMINENT_TEMPLATES = 10   # the top templates that decide whether the table goes above the findings
 
 _FENCE = re.compile(r"^```[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
@@ -151,7 +165,25 @@ def _assets() -> tuple[jinja2.Template, Markup, Markup, str]:
     return template, Markup(css), Markup(js), f"sha256-{digest}"
 
 
-def render_html(evidence: Evidence, findings: list[Finding], lang: str = "en") -> str:
+def unexplained_first(findings: list[Finding], unexplained: list[Any]) -> bool:
+    """The table of unexplained errors goes above the findings when a node among the top
+    templates (those healthy nodes do not print) has no critical finding to explain it."""
+    explained: set[str] = set()
+    for f in findings:
+        if f.severity != "critical":
+            continue
+        if f.node is None and not f.nodes:
+            return False   # a critical bundle/cluster finding explains every node
+        explained.update(([f.node] if f.node else []) + list(f.nodes))
+    for t in unexplained[:PROMINENT_TEMPLATES]:
+        if not t.common and any(n not in explained for n in t.nodes):
+            return True
+    return False
+
+
+def render_html(evidence: Evidence, findings: list[Finding], lang: str = "en",
+                unexplained: list[Any] | None = None) -> str:
+    """The report page; `unexplained`: analyzer.unexplained templates (None: no such section)."""
     template, css, js, script_hash = _assets()
     rows = []
     for f in findings:
@@ -182,4 +214,6 @@ def render_html(evidence: Evidence, findings: list[Finding], lang: str = "en") -
         nodes=nodes,
         node_filter=node_filter,
         collection_problems=collection_problems(evidence),
+        unexplained=unexplained,
+        unexplained_first=bool(unexplained) and unexplained_first(findings, unexplained),
     )

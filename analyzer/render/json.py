@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -10,7 +10,10 @@ from k8s_bundle import __version__
 from k8s_bundle.analyzer.model import Evidence, Finding
 from k8s_bundle.analyzer.render.common import bundle_info, collection_problems, counts, node_overview, now_utc
 
-REPORT_SCHEMA_VERSION = "1.0"
+if TYPE_CHECKING:   # the renderers stay importable without polars
+    from k8s_bundle.analyzer.unexplained import Template
+
+REPORT_SCHEMA_VERSION = "1.1"   # 1.1: `unexplained`
 
 
 def finding_document(f: Finding) -> dict[str, Any]:
@@ -43,7 +46,8 @@ def finding_document(f: Finding) -> dict[str, Any]:
     }
 
 
-def report_document(evidence: Evidence, findings: list[Finding]) -> dict[str, Any]:
+def report_document(evidence: Evidence, findings: list[Finding],
+                    unexplained: "list[Template] | None" = None) -> dict[str, Any]:
     from k8s_bundle.analyzer.cli import exit_code_for
 
     return {
@@ -59,12 +63,14 @@ def report_document(evidence: Evidence, findings: list[Finding]) -> dict[str, An
         "collection_problems": collection_problems(evidence),
         "input_problems": [dataclasses.asdict(p) for p in evidence.problems],
         "findings": [finding_document(f) for f in findings],
+        # error lines no rule explains, grouped into templates, best first (analyzer/unexplained.py)
+        "unexplained": [dataclasses.asdict(t) for t in unexplained or []],
     }
 
 
-def render_json(evidence: Evidence, findings: list[Finding]) -> bytes:
+def render_json(evidence: Evidence, findings: list[Finding], unexplained: "list[Template] | None" = None) -> bytes:
     return orjson.dumps(
-        report_document(evidence, findings),
+        report_document(evidence, findings, unexplained),
         option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS,
         default=str,
     )

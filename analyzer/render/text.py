@@ -1,8 +1,21 @@
 """The short terminal summary `analyze` prints: counts, one line per finding, the report path."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from k8s_bundle.analyzer.model import Evidence, Finding
 from k8s_bundle.analyzer.render.common import collection_problems, counts
+
+if TYPE_CHECKING:
+    from k8s_bundle.analyzer.unexplained import Template
+
+TOP_UNEXPLAINED = 5
+_UNEXPLAINED_LABEL = {
+    "en": {"unexplained": "Errors no rule explains (top {n} of {total} templates):",
+           "common": "common on healthy nodes", "lines": "lines"},
+    "zh": {"unexplained": "没有规则解释的错误（{total} 个模板中的前 {n} 个）：",
+           "common": "健康节点上也常见", "lines": "行"},
+}
 
 _COLORS = {"critical": "\033[1;31m", "warning": "\033[33m", "info": "\033[36m"}
 _RESET = "\033[0m"
@@ -22,7 +35,8 @@ def _clean(text: str, limit: int = 160) -> str:
 
 
 def render_text(evidence: Evidence, findings: list[Finding], lang: str = "en",
-                report_path: str | None = None, color: bool = False) -> str:
+                report_path: str | None = None, color: bool = False,
+                unexplained: list[Template] | None = None) -> str:
     lab = _LABEL.get(lang, _LABEL["en"])
     c = counts(findings)
     lines = [
@@ -50,9 +64,22 @@ def render_text(evidence: Evidence, findings: list[Finding], lang: str = "en",
             lines.append(f"           {_clean(f.fact_lines[0], 140)}")
         for c in f.caveats:
             lines.append(f"           {lab['note']}: {_clean(c.get(lang) or c.get('en', ''), 140)}")
+    if unexplained:
+        lines += _unexplained_lines(unexplained, _UNEXPLAINED_LABEL.get(lang, _UNEXPLAINED_LABEL["en"]))
     problems = collection_problems(evidence)
     if problems:
         lines.append(f"{len(problems)} {lab['items']}")
     if report_path:
         lines.append(f"{lab['report']}: {report_path}")
     return "\n".join(lines) + "\n"
+
+
+def _unexplained_lines(templates: list[Template], lab: dict[str, str]) -> list[str]:
+    top = templates[:TOP_UNEXPLAINED]
+    out = [lab["unexplained"].format(n=len(top), total=len(templates))]
+    for t in top:
+        nodes = ",".join(t.nodes[:3]) + ("…" if len(t.nodes) > 3 else "")
+        common = f" ({lab['common']})" if t.common else ""
+        out.append(f"  {t.level} {t.count:>6} {lab['lines']}  {_clean(nodes, 40)}{common}: {_clean(t.template, 140)}")
+        out.append(f"           {_clean(t.example.file, 80)}:{t.example.line}  {_clean(t.example.message, 120)}")
+    return out

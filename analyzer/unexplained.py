@@ -1,0 +1,399 @@
+"""Errors no rule explains: warning/error lines grouped into templates and ranked.
+
+A failure no rule was written for still leaves its lines in the logs. This module takes every
+warning, error and fatal line of the log index (`level` W/E/F, docs/facts.md) plus the lines
+without a level that carry an error word (`Error:`, `failed`, `panic:`, a `level=error` or
+`E1206 ...` header the file's sniffed format did not parse), drops those a rule's log regex
+matches (the same alternation the engine's prefilter runs), masks what varies between
+occurrences (numbers, ids, IPs, paths with ids, pod names, durations, quoted values with
+digits, node names) and groups the lines by the masked text: a template.
+
+Templates are ranked by severity, failure words, count, how many of the bundle's nodes print
+them, when they started and stopped, and whether healthy nodes print them too
+(rules/common-templates.yaml: ranked down, never hidden).
+
+Speed: the log index can hold tens of millions of lines. Only cheap column filters touch all
+of them (the level column; the error-word regex runs only on lines without a level); the rule
+alternation and the masking regexes run on the surviving lines, vectorised with polars string
+expressions, on at most MASK_CHARS characters of each. Python loops only over templates.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import polars as pl
+import yaml
+
+from k8s_bundle.analyzer.model import Evidence, LogEvidence
+
+MAX_MESSAGE_CHARS = 2000      # the example line, as in findings (engine_logs)
+MASK_CHARS = 400              # masking and grouping look at the start of a line only
+LEVELS = ("W", "E", "F")
+LEVEL_RANK = {"W": 1, "E": 2, "F": 3}
+_RANK_LEVEL = {v: k for k, v in LEVEL_RANK.items()}
+
+# Lines without a level: these words make them candidates (case-insensitive, whole words).
+ERROR_WORDS = (
+    r"(?i)\b(?:error|errors? occurred|err|failed|failure|fatal|panic|panicked|exception|traceback"
+    r"|refused|denied|unable to|cannot|can't|could not|timed out|segfault|call trace|oom|out of memory)\b"
+)
+# An explicit level inside a line whose file was sniffed as another format (mixed files).
+_INNER_LEVEL = (
+    r'^([IWEF])[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}'            # klog header
+    r'|\blevel="?([A-Za-z]+)'                                     # logrus / logfmt
+    r'|"(?:level|severity)":\s*"([A-Za-z]+)"'                    # JSON loggers
+    r'|^\[([A-Z]+)\]'                                             # CoreDNS [ERROR]
+)
+_LEVEL_WORDS = {
+    "fatal": "F", "panic": "F", "crit": "F", "critical": "F", "alert": "F", "emerg": "F",
+    "error": "E", "err": "E", "eror": "E",
+    "warning": "W", "warn": "W", "wrn": "W",
+    "info": "I", "notice": "I", "inf": "I", "information": "I",
+    "debug": "D", "trace": "D", "dbg": "D", "verbose": "D",
+    "i": "I", "w": "W", "e": "E", "f": "F",
+}
+_FATAL_WORDS = r"(?i)\b(?:panic|panicked|fatal)\b"
+
+# Words that make a line say something failed (a boost over a mere warning).
+_FAILURE_WORDS = re.compile(
+    r"(?i)\b(?:fail(?:ed|ure|s)?|error|errors|refused|denied|unable|cannot|can't|could not|invalid|"
+    r"no such|not found|x509|panic|fatal|timeout|timed out|deadline exceeded|exit (?:status|code)|"
+    r"crash|oom|killed|unreachable|unavailable|forbidden|unauthorized|corrupt|read-only)\b")
+
+# Pod-name hashes: Kubernetes' rand.SafeEncodeString alphabet (no vowels, no 0/1/3).
+_SAFE = "[bcdfghjklmnpqrstvwxz2456789]"
+_HEX = "[0-9a-fA-F]"
+
+# (regex, replacement), applied in order. Later patterns see the earlier masks (`<id>`, ...).
+MASKS: tuple[tuple[str, str], ...] = (
+    (r'\\"', '"'),                                                          # klog's escaped quotes
+    (r"(?i)\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b", "<mac>"),
+    (r"\b[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?"
+     r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?(?: [+-][0-9]{4} [A-Z]{2,5})?(?: m=[+-][0-9.]+)?", "<time>"),
+    (r"\b[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?\b", "<time>"),
+    (r"\b([IWEF])[0-9]{4} <time> +[0-9]+ ", "${1} "),                      # a nested klog header
+    (f"{_HEX}{{8}}[-_]{_HEX}{{4}}[-_]{_HEX}{{4}}[-_]{_HEX}{{4}}[-_]{_HEX}{{12}}\\b", "<id>"),   # UUID (also pod cgroup form)
+    (r"\b[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2})?(?::[0-9]{1,5})?\b", "<ip>"),
+    (r"\[?(?:\b(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}\b"
+     r"|\b(?:[0-9a-fA-F]{1,4}:){1,7}:(?:[0-9a-fA-F]{1,4}\b(?::[0-9a-fA-F]{1,4}\b)*)?"
+     r"|::[0-9a-fA-F]{1,4}\b(?::[0-9a-fA-F]{1,4}\b)*)(?:%[0-9A-Za-z]+)?\]?(?::[0-9]{1,5}\b)?", "<ip>"),
+    (r"\b0x[0-9a-fA-F]+\b", "<hex>"),
+    (r"\b(?:sha256:)?[0-9a-f]{12,}\b", "<id>"),                             # container/image ids
+    # pod names: deployment (name-<rs hash>-<5>) and daemonset/job (name-<5>); docker's
+    # k8s_<container>_<pod>_<ns>_... names continue with `_`, kept
+    (f"\\b[a-z0-9](?:[-a-z0-9]*[a-z0-9])?-{_SAFE}{{6,10}}-{_SAFE}{{5}}(\\b|_)", "<pod>${1}"),
+    (f"\\b[a-z0-9](?:[-a-z0-9]*[a-z0-9])?-{_SAFE}{{5}}(\\b|_)", "<pod>${1}"),
+    (r'"[^"\s]*[0-9][^"\s]*"', '"<val>"'),                                  # quoted values with digits
+    (r"'[^'\s]*[0-9][^'\s]*'", "'<val>'"),
+    (r"\b[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h)(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))*\b", "<dur>"),
+    (r"\b[0-9]+(?:\.[0-9]+)*(?:[a-zA-Z%]{1,3})?\b", "<num>"),
+    # an absolute path holding an id or number (not `ns/<pod>`, not the path of a URL)
+    (r"(^|[\s\"'(=\[,])/(?:[\w.@+~:=,-]*/)*[\w.@+~:=,-]*<[a-z]+>(?:[\w.@+~:=,<>/-]*[\w@+~=<>/-])?", "${1}<path>"),
+    (r"\s+", " "),
+)
+
+
+@dataclass
+class Template:
+    """One group of unexplained lines that differ only in what MASKS replaces."""
+
+    template: str
+    level: str                      # the worst level among its lines: F, E or W
+    count: int
+    first_seen: str | None
+    last_seen: str | None
+    nodes: list[str]
+    example: LogEvidence
+    score: float
+    common: bool
+
+
+@dataclass
+class CommonTemplate:
+    id: str
+    pattern: re.Pattern[str]
+    component: str = ""
+    why: str = ""
+    reference: str = ""
+    example: str = ""
+
+
+@dataclass
+class _Weights:
+    severity: dict[str, float] = field(default_factory=lambda: {"F": 4.0, "E": 2.5, "W": 1.0})
+    failure_word: float = 1.5       # the text says something failed / was refused / not found
+    volume: float = 0.35            # per decade of lines: a repeating error counts, but not linearly
+    few_nodes: float = 0.3          # + for a template on one node of many, - on every node
+    late_start: float = 1.3         # began well after the node's log did (something changed)
+    recent: float = 1.15            # still printed at the end of the node's log
+    common: float = 0.15            # printed by healthy nodes too
+
+
+WEIGHTS = _Weights()
+
+
+# -- data file ----------------------------------------------------------------------------------
+def load_common_templates(path: str | None = None) -> list[CommonTemplate]:
+    """rules/common-templates.yaml (or `path`): the templates healthy nodes print."""
+    if path is None:
+        text = importlib.resources.files("k8s_bundle.rules").joinpath("common-templates.yaml").read_text("utf-8")
+    else:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    doc = yaml.safe_load(text) or {}
+    out = []
+    for entry in doc.get("templates") or []:
+        out.append(CommonTemplate(
+            id=str(entry["id"]), pattern=re.compile(str(entry["pattern"])),
+            component=str(entry.get("component") or ""), why=str(entry.get("why") or ""),
+            reference=str(entry.get("reference") or ""), example=str(entry.get("example") or ""),
+        ))
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_common() -> tuple[CommonTemplate, ...]:
+    return tuple(load_common_templates())
+
+
+# -- the rules' log regexes ---------------------------------------------------------------------
+_NAMED_GROUP = re.compile(r"(?<!\\)((?:\\\\)*)\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>")
+
+
+def rule_alternation(rules: Iterable[Any]) -> str | None:
+    """The alternation of every log regex of `rules` (named groups made plain, as the engine's
+    prefilter does: names may repeat across rules); None when no rule reads logs."""
+    seen: dict[str, None] = {}
+    for rule in rules:
+        for cond in rule.log_conditions():
+            seen[_NAMED_GROUP.sub(lambda m: m.group(1) + "(?:", cond.regex)] = None
+    if not seen:
+        return None
+    return "|".join(f"(?:{r})" for r in seen)
+
+
+# -- selecting the lines ------------------------------------------------------------------------
+def _frames(log_index: Any) -> Iterable[pl.DataFrame]:
+    if log_index is None:
+        return []
+    if isinstance(log_index, pl.LazyFrame):
+        return [log_index.collect()]
+    if isinstance(log_index, pl.DataFrame):
+        return [log_index]
+    return [f.collect() if isinstance(f, pl.LazyFrame) else f for f in log_index]
+
+
+_CAND_SCHEMA = {
+    "node": pl.String, "file": pl.String, "line": pl.UInt32,
+    "timestamp": pl.Datetime("us", "UTC"), "level": pl.String, "message": pl.String,
+}
+
+
+def _plain(frame: pl.DataFrame, level: pl.Expr) -> pl.DataFrame:
+    return frame.select(
+        pl.col("node").cast(pl.String), pl.col("file").cast(pl.String), pl.col("line").cast(pl.UInt32),
+        pl.col("timestamp").cast(pl.Datetime("us", "UTC")), level.alias("level"), pl.col("message").cast(pl.String),
+    )
+
+
+def candidate_lines(log_index: Any, combined: str | None) -> pl.DataFrame:
+    """W/E/F lines and level-less lines with an error word, minus what a rule regex matches."""
+    parts: list[pl.DataFrame] = []
+    for frame in _frames(log_index):
+        if frame.height == 0:
+            continue
+        level = pl.col("level")
+        leveled = frame.filter(level.is_in(LEVELS))
+        if leveled.height:
+            parts.append(_plain(leveled, level.cast(pl.String)))
+        bare = frame.filter(level.is_null())
+        if bare.height:
+            bare = bare.filter(pl.col("message").str.contains(ERROR_WORDS))
+        if bare.height:
+            parts.append(_infer_levels(_plain(bare, pl.lit(None, pl.String))))
+    if not parts:
+        return pl.DataFrame(schema=_CAND_SCHEMA)
+    cand = pl.concat(parts, how="vertical")
+    if combined and cand.height:
+        cand = cand.filter(~pl.col("message").str.contains(combined))
+    return cand
+
+
+def _infer_levels(frame: pl.DataFrame) -> pl.DataFrame:
+    """Level-less lines: an explicit header wins (an info line with `failed` in it is dropped);
+    otherwise `panic`/`fatal` make it F and any other error word E."""
+    g = pl.col("message").str.extract_groups(_INNER_LEVEL)
+    frame = frame.with_columns(g.alias("_g"))
+    f = pl.col("_g").struct.field
+    word = pl.coalesce(f("2"), f("3"), f("4")).str.to_lowercase().replace_strict(
+        _LEVEL_WORDS, default=None, return_dtype=pl.String)
+    explicit = pl.coalesce(f("1"), word)
+    guessed = pl.when(pl.col("message").str.contains(_FATAL_WORDS)).then(pl.lit("F")).otherwise(pl.lit("E"))
+    frame = frame.with_columns(pl.coalesce(explicit, guessed).alias("level")).drop("_g")
+    return frame.filter(pl.col("level").is_in(LEVELS))
+
+
+# -- masking ------------------------------------------------------------------------------------
+def node_name_pattern(names: Iterable[str]) -> str | None:
+    """A regex of the bundle's node and host names (longest first), so that the same line on
+    node1 and node12 is one template. Names shorter than 3 characters are left alone."""
+    uniq = sorted({n for n in names if isinstance(n, str) and len(n) >= 3}, key=len, reverse=True)
+    if not uniq:
+        return None
+    return r"\b(?:" + "|".join(re.escape(n) for n in uniq) + r")\b"
+
+
+def mask_expr(message: pl.Expr, node_pattern: str | None = None) -> pl.Expr:
+    """The template of each message: its first MASK_CHARS characters with MASKS applied."""
+    out = message.str.slice(0, MASK_CHARS)
+    if node_pattern:
+        out = out.str.replace_all(node_pattern, "<node>")
+    for pattern, repl in MASKS:
+        out = out.str.replace_all(pattern, repl)
+    return out.str.strip_chars()
+
+
+def mask(text: str, node_names: Iterable[str] = ()) -> str:
+    """One message's template (tests, tools); the same expressions as the vectorised path."""
+    frame = pl.DataFrame({"m": [text]}, schema={"m": pl.String})
+    return frame.select(mask_expr(pl.col("m"), node_name_pattern(node_names)))["m"][0]
+
+
+# -- grouping and ranking -----------------------------------------------------------------------
+def unexplained_templates(evidence: Evidence, rules: list[Any], limit: int = 50,
+                          common: Iterable[CommonTemplate] | None = None) -> list[Template]:
+    """The templates of lines no rule explains, best first (at most `limit`)."""
+    combined = rule_alternation(rules)
+    cand = candidate_lines(evidence.log_index, combined)
+    if cand.height == 0:
+        return []
+    names = _node_names(evidence)
+    groups = _group(cand, node_name_pattern(names))
+    spans = _node_spans(evidence.log_index)
+    n_nodes = max(len(spans), 1)
+    commons = tuple(_shipped_common() if common is None else common)
+    templates = [_template(row, spans, n_nodes, commons) for row in groups.iter_rows(named=True)]
+    templates.sort(key=lambda t: (-t.score, -LEVEL_RANK.get(t.level, 0), -t.count, t.template))
+    return templates[: max(limit, 0)]
+
+
+def _group(cand: pl.DataFrame, node_pattern: str | None) -> pl.DataFrame:
+    cand = cand.with_columns(
+        mask_expr(pl.col("message"), node_pattern).alias("template"),
+        pl.col("level").replace_strict(LEVEL_RANK, default=0, return_dtype=pl.Int8).alias("rank"),
+    )
+    return cand.group_by("template").agg(
+        pl.len().alias("count"),
+        pl.col("rank").max().alias("rank"),
+        pl.col("timestamp").min().alias("ts_min"),
+        pl.col("timestamp").max().alias("ts_max"),
+        pl.col("node").unique().sort().alias("nodes"),
+        # the example: the first line of the template's worst level
+        pl.col("node").sort_by("rank", descending=True, maintain_order=True).first().alias("ex_node"),
+        pl.col("file").sort_by("rank", descending=True, maintain_order=True).first().alias("ex_file"),
+        pl.col("line").sort_by("rank", descending=True, maintain_order=True).first().alias("ex_line"),
+        pl.col("timestamp").sort_by("rank", descending=True, maintain_order=True).first().alias("ex_ts"),
+        pl.col("message").sort_by("rank", descending=True, maintain_order=True).first().alias("ex_message"),
+    )
+
+
+def _node_names(evidence: Evidence) -> list[str]:
+    names: list[str] = list(evidence.nodes or {})
+    for facts in (evidence.nodes or {}).values():
+        if isinstance(facts, dict):
+            for key in ("hostname", "name"):
+                if isinstance(facts.get(key), str):
+                    names.append(facts[key])
+    for n in (evidence.manifest or {}).get("nodes") or []:
+        if isinstance(n, dict) and isinstance(n.get("name"), str):
+            names.append(n["name"])
+    return names
+
+
+def _node_spans(log_index: Any) -> dict[str, tuple[Any, Any]]:
+    """First and last timestamp of each node's logs (one group-by over two columns); the keys
+    are the nodes that have logs at all."""
+    spans: dict[str, tuple[Any, Any]] = {}
+    for frame in _frames(log_index):
+        if frame.height == 0:
+            continue
+        agg = frame.group_by("node").agg(pl.col("timestamp").min().alias("lo"), pl.col("timestamp").max().alias("hi"))
+        for node, lo, hi in agg.select(pl.col("node").cast(pl.String), "lo", "hi").iter_rows():
+            if node is None:
+                continue
+            old = spans.get(node)
+            if old is None or old[0] is None:
+                spans[node] = (lo, hi)
+            elif lo is not None:
+                spans[node] = (min(old[0], lo), max(old[1], hi))
+    return spans
+
+
+def _template(row: dict[str, Any], spans: dict[str, tuple[Any, Any]], n_nodes: int,
+              commons: tuple[CommonTemplate, ...]) -> Template:
+    level = _RANK_LEVEL.get(int(row["rank"] or 0), "W")
+    message = row["ex_message"] or ""
+    is_common = any(c.pattern.search(message) for c in commons)
+    nodes = [n for n in row["nodes"] if n is not None]
+    score = _score(row["template"], level, int(row["count"]), nodes, row["ts_min"], row["ts_max"],
+                   spans, n_nodes, is_common)
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS] + " …"
+    example = LogEvidence(node=row["ex_node"] or "", file=row["ex_file"] or "", line=int(row["ex_line"] or 0),
+                          timestamp=_iso(row["ex_ts"]), message=message)
+    return Template(template=row["template"], level=level, count=int(row["count"]),
+                    first_seen=_iso(row["ts_min"]), last_seen=_iso(row["ts_max"]), nodes=nodes,
+                    example=example, score=round(score, 4), common=is_common)
+
+
+def _score(template: str, level: str, count: int, nodes: list[str], first: Any, last: Any,
+           spans: dict[str, tuple[Any, Any]], n_nodes: int, is_common: bool) -> float:
+    """Severity x failure words x volume x node spread x timing x commonness (all > 0)."""
+    w = WEIGHTS
+    score = w.severity.get(level, 1.0)
+    if _FAILURE_WORDS.search(template):
+        score *= w.failure_word
+    score *= 1.0 + w.volume * math.log10(max(count, 1))
+    if n_nodes > 1:
+        # 1 + few_nodes on one node of many, 1 - few_nodes on every node
+        spread = (len(nodes) - 1) / (n_nodes - 1)
+        score *= 1.0 + w.few_nodes * (1.0 - 2.0 * min(max(spread, 0.0), 1.0))
+    score *= _timing(nodes, first, last, spans)
+    if is_common:
+        score *= w.common
+    return score
+
+
+def _timing(nodes: list[str], first: Any, last: Any, spans: dict[str, tuple[Any, Any]]) -> float:
+    """Late start: the template began after the first quarter of its nodes' logs (healthy noise
+    runs from boot). Recent: it was still printed in the last tenth (or 30 minutes)."""
+    if first is None or last is None:
+        return 1.0
+    lows = [spans[n][0] for n in nodes if n in spans and spans[n][0] is not None]
+    highs = [spans[n][1] for n in nodes if n in spans and spans[n][1] is not None]
+    if not lows or not highs:
+        return 1.0
+    lo, hi = min(lows), max(highs)
+    span = (hi - lo).total_seconds()
+    if span <= 0:
+        return 1.0
+    factor = 1.0
+    if (first - lo).total_seconds() > 0.25 * span:
+        factor *= WEIGHTS.late_start
+    if (hi - last).total_seconds() <= max(0.1 * span, 1800.0):
+        factor *= WEIGHTS.recent
+    return factor
+
+
+def _iso(ts: Any) -> str | None:
+    if ts is None:
+        return None
+    text = ts.strftime("%Y-%m-%dT%H:%M:%S")
+    if ts.microsecond:
+        text += f".{ts.microsecond:06d}"
+    return text + "Z"
