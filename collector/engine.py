@@ -39,6 +39,14 @@ DEFAULT_WORKERS = 4
 # journalctl -n: enough lines to fill the cap with typical ~100-byte lines; the byte cap
 # (newest part kept) still applies.
 JOURNAL_BYTES_PER_LINE = 100
+# Where a unit's or the kernel's lines are when the journal has none (the journal fallback).
+SYSLOG_FILES = ("/var/log/messages", "/var/log/syslog", "/var/log/daemon.log")
+KERNEL_FILES = ("/var/log/kern.log", "/var/log/dmesg", "/var/log/dmesg.0", *SYSLOG_FILES)
+# Units whose silence costs the analysis most: the kubelet and the runtimes, alone or embedded.
+FALLBACK_UNITS = ("kubelet", "containerd", "docker", "crio", "k3s", "k3s-agent", "rke2-server",
+                  "rke2-agent", "snap.microk8s.daemon-kubelite", "snap.microk8s.daemon-containerd")
+UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
+             "/run/systemd/system")
 _NEEDS_ROOT_HINT = re.compile(r"permission denied|operation not permitted|must be root|"
                               r"you must be root|are you root|requires root", re.I)
 
@@ -272,7 +280,7 @@ class Engine:
             return [self._run_file(item, item.path, item.id, item.dest, item.tail,
                                    self._cap(item), kind="file")]
         if isinstance(item, JournalItem):
-            return [self._run_journal(item)]
+            return self._run_journal(item)
         if isinstance(item, CommandItem):
             return [self._run_command(item)]
         if isinstance(item, ApiItem):
@@ -394,35 +402,125 @@ class Engine:
         return self._store_stream(item, stream, rel, source=source, transform=transform,
                                   needs_root=needs_root, ok_codes=ok_codes, kind=kind)
 
-    def _run_journal(self, item: JournalItem) -> dict[str, Any]:
+    def _run_journal(self, item: JournalItem) -> list[dict[str, Any]]:
         rel = "logs/kernel.log" if item.kernel else f"logs/journal/{item.unit}.log"
         cap = self._cap(item)
         lines = max(1000, cap // JOURNAL_BYTES_PER_LINE)
         since_epoch = int(time.time()) - int(self.opts.since_seconds)
+        select = ["_TRANSPORT=kernel"] if item.kernel else ["-u", f"{item.unit}.service"]
+        tail_args = ["--since", f"@{since_epoch}", "-o", "short-iso-precise", "--no-pager", "-q",
+                     "-n", str(lines)]
         argv = ["journalctl"]
         allow_dead = False
         if not self.transport.live:
             journal_dir = f"{self.transport.root.rstrip('/')}/var/log/journal"
             if not os.path.isdir(journal_dir):
-                return self._record(item, status="skipped", source="journalctl",
-                                    error="--root: no persistent journal in /var/log/journal")
+                rec = self._record(item, status="skipped", source="journalctl",
+                                   error="--root: no persistent journal in /var/log/journal")
+                return self._journal_fallback(item, rec, rel, [], [])
             argv += ["-D", journal_dir]
             allow_dead = True
-        argv += ["_TRANSPORT=kernel"] if item.kernel else ["-u", f"{item.unit}.service"]
-        argv += ["--since", f"@{since_epoch}", "-o", "short-iso-precise", "--no-pager", "-q",
-                 "-n", str(lines)]
+        argv += select + tail_args
         if not self.transport.which("journalctl") and not allow_dead:
-            if item.kernel and self.transport.which("dmesg"):
-                return self._command_stream(item, ["dmesg", "-T"], rel, tail=True, transform=None,
-                                            needs_root=True)
-            return self._record(item, status="not_found", source=" ".join(argv),
-                                error="journalctl not found (no systemd journal)")
+            rec = self._record(item, status="not_found", source=" ".join(argv),
+                               error="journalctl not found (no systemd journal)")
+            return self._journal_fallback(item, rec, rel, [], [])
         rec = self._command_stream(item, argv, rel, tail=True, transform=None, needs_root=False,
                                    allow_dead_root=allow_dead)
         if rec["status"] == "ok" and rec.get("_lines", 0) >= lines:
             rec["status"] = "truncated"
             rec["error"] = f"newest {lines} lines kept (journalctl -n)"
-        return rec
+        if rec.get("path") is None:
+            return self._journal_fallback(item, rec, rel, select, tail_args)
+        return [rec]
+
+    # -- when the journal has nothing -----------------------------------------------------------
+    def _journal_fallback(self, item: JournalItem, rec: dict[str, Any], rel: str,
+                          select: list[str], tail_args: list[str]) -> list[dict[str, Any]]:
+        """The journal gave nothing for this unit or the kernel (no journal, a volatile journal
+        lost at reboot, journald not running, the collector in a container reading its own
+        journal, a machine-id that changed): read what else the node keeps, and say so in the
+        record's `fallback` ({from, to}: what returned nothing, what was read instead)."""
+        why = f"{rec['source']}: " + ("no entries" if rec["status"] == "ok" else
+                                        (rec.get("error") or rec["status"]))
+        # 1. Journal files the first read did not cover (another machine-id, the node's root).
+        if select and (item.kernel or self._unit_installed(item.unit or "")) \
+                and self.transport.which("journalctl"):
+            for jdir in self._other_journal_dirs():
+                argv = ["journalctl", "-D", jdir, *select, *tail_args]
+                alt = self._command_stream(item, argv, rel, tail=True, transform=None,
+                                           needs_root=False, allow_dead_root=True)
+                if alt.get("path") is not None:
+                    alt["fallback"] = {"from": why, "to": [alt["source"]]}
+                    return [alt]
+        # 2. The kernel ring buffer of the running node.
+        if item.kernel and self.transport.live and self.transport.which("dmesg"):
+            alt = self._command_stream(item, ["dmesg", "-T"], rel, tail=True, transform=None,
+                                       needs_root=True)
+            if alt.get("path") is not None:
+                alt["fallback"] = {"from": why, "to": ["dmesg -T"]}
+                return [alt]
+        # 3. Plain log files: collected by their own items (kern.log, dmesg, syslog, messages);
+        # for a unit that is installed, also the newest rotated syslog file.
+        # (A unit that is not installed has nothing to fall back to: no note.)
+        extra: list[dict[str, Any]] = []
+        to: list[str] = []
+        if item.kernel:
+            to = [p for p in KERNEL_FILES if self.transport.stat(p) is not None]
+        elif item.unit in FALLBACK_UNITS and self._unit_installed(item.unit or ""):
+            to = [p for p in SYSLOG_FILES if self.transport.stat(p) is not None]
+            rotated, extra = self._rotated_syslog(item)
+            to += rotated
+        if to:
+            rec["fallback"] = {"from": why, "to": to}
+        return [rec, *extra]
+
+    def _other_journal_dirs(self) -> list[str]:
+        """Journal directories (host paths) the default `journalctl` does not read: those of
+        the collected root when it is not / (the collector in a container), and on / the
+        persistent journal when it holds another machine-id's files (a cloned or rebuilt
+        system). Computed once per run."""
+        with self.ctx.lock:
+            if "other_journal_dirs" in self.ctx.shared:
+                return self.ctx.shared["other_journal_dirs"]
+            root = self.transport.root.rstrip("/")
+            dirs: list[str] = []
+            if self.transport.live:
+                for d in ("/var/log/journal", "/run/log/journal"):
+                    ids = [n for n in self.transport.listdir(d) if re.fullmatch(r"[0-9a-f]{32}", n)]
+                    if not ids:
+                        continue
+                    if root:
+                        dirs.append(f"{root}{d}")
+                        continue
+                    mid = (self.ctx.read_text("/etc/machine-id", 64) or "").strip()
+                    if any(i != mid for i in ids):
+                        dirs.append(d)
+            self.ctx.shared["other_journal_dirs"] = dirs
+            return dirs
+
+    def _unit_installed(self, unit: str) -> bool:
+        """A unit file or a drop-in directory (kubeadm's 10-kubeadm.conf) for the unit."""
+        return any(self.transport.stat(f"{d}/{unit}.service{suffix}") is not None
+                   for d in UNIT_DIRS for suffix in ("", ".d"))
+
+    def _rotated_syslog(self, item: JournalItem) -> tuple[list[str], list[dict[str, Any]]]:
+        """The newest rotated syslog file (Debian syslog.1, RHEL messages-YYYYMMDD): the lines of
+        the last days when the journal kept none. Read once per run, by the first silent unit
+        (its records); every other silent unit names it in its `fallback` too."""
+        with self.ctx.lock:
+            guard = self.ctx.shared.setdefault("rotated_syslog_lock", threading.Lock())
+        with guard:
+            if "rotated_syslog" in self.ctx.shared:
+                return self.ctx.shared["rotated_syslog"], []
+            paths = [p for p in ("/var/log/syslog.1",) if self.transport.stat(p) is not None]
+            dated = sorted(self.transport.glob("/var/log/messages-*"))
+            paths += [p for p in dated if not p.endswith(".gz")][-1:]
+            records = [self._run_file(item, p, f"{item.id}:{p}", "logs", True, self._cap(item),
+                                      kind="file") for p in paths]
+            taken = [r["source"] for r in records if r.get("path")]
+            self.ctx.shared["rotated_syslog"] = taken
+            return taken, records
 
     def _run_powershell(self, item: PowerShellItem) -> dict[str, Any]:
         try:

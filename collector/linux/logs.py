@@ -25,7 +25,9 @@ POD_LOG_MAX_FILES = 5000
 def items(ctx: Context) -> list[Item]:
     out: list[Item] = [JournalItem(f"journal-{u}", AREA, unit=u) for u in JOURNAL_UNITS]
     out.append(JournalItem("journal-kernel", AREA, kernel=True))
+    # /var/log/dmesg.0: the previous boot's kernel ring buffer (a node that panicked and rebooted)
     for path in ("/var/log/messages", "/var/log/syslog", "/var/log/kern.log", "/var/log/dmesg",
+                 "/var/log/dmesg.0",
                  "/var/log/boot.log", "/var/log/cloud-init.log", "/var/log/cloud-init-output.log"):
         out.append(FileItem(f"log{path.replace('/', '-')}", AREA, path=path, dest="logs", tail=True))
     out += [

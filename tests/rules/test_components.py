@@ -26,6 +26,7 @@ REAL_PATHS = [
     "journal/snap.microk8s.daemon-kubelite.log", "journal/snap.microk8s.daemon-containerd.log",
     "journal/snap.microk8s.daemon-k8s-dqlite.log",
     "kernel.log", "var/log/messages", "var/log/syslog", "var/log/kern.log", "var/log/dmesg",
+    "var/log/dmesg.0", "var/log/syslog.1", "var/log/messages-20261122",
     "var/log/k3s.log", "var/log/k3s-agent.log", "var/log/rke2.log", "var/log/kubelet.log",
     "var/log/kube-proxy.log", "var/log/kube-apiserver.log", "var/log/kube-controller-manager.log",
     "var/log/kube-scheduler.log", "var/log/etcd.log", "var/log/flanneld.log", "var/log/containerd.log",
@@ -67,7 +68,9 @@ REAL_PATHS = [
 # Written by trees the collector did not make (sosreport, must-gather, hand-made tarballs):
 # read when present, never produced by `collect`.
 FOREIGN = {
-    "var/log/daemon.log", "var/log/dmesg.0", "var/log/k3s-agent.log",
+    "var/log/daemon.log", "var/log/k3s-agent.log",
+    # read by collect's journal fallback (collector/engine.py), not by an item of their own
+    "var/log/syslog.1", "var/log/messages-20261122",
     "var/log/kubernetes/kubelet.log", "var/log/kubernetes/kube-apiserver.log",
     "var/log/kubernetes/kube-proxy.log", "var/log/kubernetes/etcd.log",
     "var/log/kubernetes/kube-controller-manager.log", "var/log/kubernetes/kube-scheduler.log",

@@ -12,6 +12,10 @@ Behaviour switches (environment):
   SIMNODE_HOSTNAME                     the node's hostname (default cp1)
   SIMNODE_API_UP=1                     kubectl reaches the API (recorded Lists in outputs/cluster)
   SIMNODE_KUBECTL_LOG=FILE             every kubectl argv is appended to FILE
+  SIMNODE_JOURNAL_EMPTY=1              journalctl finds no entries (journald not running, a
+                                       volatile journal lost, the collector's own container
+                                       journal) unless `-D DIR` names a directory holding
+                                       journal files: then it prints the recorded journal
 """
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ def hang(key: str) -> None:
 
 def journalctl(args: list[str]) -> int:
     unit = None
+    directory = None
     kernel = False
     lines_wanted = None
     since = None
@@ -62,13 +67,18 @@ def journalctl(args: list[str]) -> int:
                 return fail(f"fake journalctl: --since {value!r}: expected @EPOCH")
             since = int(value[1:])
             i += 1
-        elif a in ("-D", "-o"):
+        elif a == "-D":
+            directory = args[i + 1]
+            i += 1
+        elif a == "-o":
             i += 1
         elif a == "--version":
             print("systemd 252 (252.22-1~deb12u1)")
             return 0
         i += 1
     name = "kernel" if kernel else unit
+    if os.environ.get("SIMNODE_JOURNAL_EMPTY") and not _holds_journal_files(directory):
+        return 0  # -q: nothing at all, as journalctl prints for a journal without entries
     now = time.time()
     busy = int(os.environ.get("SIMNODE_JOURNAL_BYTES", "0"))
     if busy:
@@ -90,6 +100,13 @@ def journalctl(args: list[str]) -> int:
         rendered = rendered[-lines_wanted:]
     sys.stdout.write("".join(rendered))
     return 0
+
+
+def _holds_journal_files(directory: str | None) -> bool:
+    if not directory:
+        return False
+    d = Path(directory)
+    return d.is_dir() and any(f.suffix in (".journal", ".journal~") for f in d.glob("*/*"))
 
 
 def busy_journal(name: str, total_bytes: int, lines_wanted: int | None, now: float) -> int:
