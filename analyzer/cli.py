@@ -92,6 +92,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     rules = _load(args.rules)
     evidence = load_evidence(args.bundle)
     findings = evaluate(rules, evidence)
+    # Logs the bundle lacks (kubelet, runtime, kernel): said, so that silence is not read as health.
+    from k8s_bundle.analyzer.blindspots import with_blind_spots
+    findings = with_blind_spots(findings, rules, evidence)
     # error lines no rule explains, grouped into templates (analyzer/unexplained.py)
     unexplained = unexplained_templates(evidence, rules)
     to_stdout = args.output == "-"

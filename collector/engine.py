@@ -463,16 +463,14 @@ class Engine:
         # 3. Plain log files: collected by their own items (kern.log, dmesg, syslog, messages);
         # for a unit that is installed, also the newest rotated syslog file.
         # (A unit that is not installed has nothing to fall back to: no note.)
+        # `to` may be empty: the journal had nothing and neither has the node (said, not hidden).
         extra: list[dict[str, Any]] = []
-        to: list[str] = []
         if item.kernel:
-            to = [p for p in KERNEL_FILES if self.transport.stat(p) is not None]
+            rec["fallback"] = {"from": why, "to": [p for p in KERNEL_FILES if self.transport.stat(p) is not None]}
         elif item.unit in FALLBACK_UNITS and self._unit_installed(item.unit or ""):
             to = [p for p in SYSLOG_FILES if self.transport.stat(p) is not None]
             rotated, extra = self._rotated_syslog(item)
-            to += rotated
-        if to:
-            rec["fallback"] = {"from": why, "to": to}
+            rec["fallback"] = {"from": why, "to": to + rotated}
         return [rec, *extra]
 
     def _other_journal_dirs(self) -> list[str]:

@@ -18,6 +18,9 @@ def counts(findings: list[Finding]) -> dict[str, int]:
 
 
 def node_overview(evidence: Evidence, findings: list[Finding]) -> list[dict[str, Any]]:
+    from k8s_bundle.analyzer.blindspots import coverage
+
+    logs = coverage(evidence)      # what was checked: where each node's kubelet/runtime/kernel lines are
     names = list(evidence.nodes or {})
     for n in (evidence.manifest or {}).get("nodes") or []:
         if isinstance(n, dict) and isinstance(n.get("name"), str) and n["name"] not in names:
@@ -37,6 +40,7 @@ def node_overview(evidence: Evidence, findings: list[Finding]) -> list[dict[str,
             "runtime": _s(facts.get("runtime")),
             "versions": [(str(k), str(v)) for k, v in versions.items() if v],
             "counts": counts([f for f in findings if f.node == name]),
+            "logs": logs.get(name, {}),
         })
     return rows
 

@@ -62,6 +62,13 @@ UI: dict[str, dict[str, str]] = {
     "roles": {"en": "Roles", "zh": "角色"},
     "runtime": {"en": "Runtime", "zh": "运行时"},
     "versions": {"en": "Versions", "zh": "版本"},
+    "logs_checked": {"en": "Logs checked", "zh": "已检查的日志"},
+    "logs_help": {"en": "Where each node's kubelet, container runtime and kernel lines were found; "
+                        "a component without lines is a blind spot (finding log-blind-spot).",
+                  "zh": "各节点 kubelet、容器运行时和内核日志所在的文件；没有日志行的组件是盲区（问题 log-blind-spot）。"},
+    "component": {"en": "Component", "zh": "组件"},
+    "files": {"en": "Files", "zh": "文件"},
+    "no_log": {"en": "no lines in the bundle", "zh": "诊断包中没有日志行"},
     "no_nodes": {"en": "The bundle names no node.", "zh": "诊断包中没有节点信息。"},
     "collection": {"en": "Collection problems", "zh": "采集问题"},
     "no_collection_problems": {"en": "Every item was collected.", "zh": "所有项目均已采集。"},

@@ -22,9 +22,13 @@ _RESET = "\033[0m"
 _LABEL = {
     "en": {"critical": "critical", "warning": "warning", "info": "info", "none": "No problem found.",
            "report": "Report", "items": "collection item(s) failed, timed out or were truncated",
-           "root": "root cause", "whole": "(bundle)", "note": "note"},
+           "root": "root cause", "whole": "(bundle)", "note": "note",
+           "checked": "logs checked (nodes with lines)", "kubelet": "kubelet", "runtime": "runtime",
+           "kernel": "kernel"},
     "zh": {"critical": "严重", "warning": "警告", "info": "提示", "none": "未发现问题。",
-           "report": "报告", "items": "个采集项失败、超时或被截断", "root": "根因", "whole": "(诊断包)", "note": "注意"},
+           "report": "报告", "items": "个采集项失败、超时或被截断", "root": "根因", "whole": "(诊断包)", "note": "注意",
+           "checked": "已检查的日志（有日志行的节点）", "kubelet": "kubelet", "runtime": "容器运行时",
+           "kernel": "内核"},
 }
 
 
@@ -66,6 +70,9 @@ def render_text(evidence: Evidence, findings: list[Finding], lang: str = "en",
             lines.append(f"           {lab['note']}: {_clean(c.get(lang) or c.get('en', ''), 140)}")
     if unexplained:
         lines += _unexplained_lines(unexplained, _UNEXPLAINED_LABEL.get(lang, _UNEXPLAINED_LABEL["en"]))
+    checked = _logs_checked(evidence, lab)
+    if checked:
+        lines.append(checked)
     problems = collection_problems(evidence)
     if problems:
         lines.append(f"{len(problems)} {lab['items']}")
@@ -83,3 +90,17 @@ def _unexplained_lines(templates: list[Template], lab: dict[str, str]) -> list[s
         out.append(f"  {t.level} {t.count:>6} {lab['lines']}  {_clean(nodes, 40)}{common}: {_clean(t.template, 140)}")
         out.append(f"           {_clean(t.example.file, 80)}:{t.example.line}  {_clean(t.example.message, 120)}")
     return out
+
+
+def _logs_checked(evidence: Evidence, lab: dict[str, str]) -> str:
+    """One line: for the kubelet, the runtime and the kernel, on how many nodes the bundle holds
+    their lines (analyzer/blindspots.py); each missing one is also a log-blind-spot finding."""
+    from k8s_bundle.analyzer.blindspots import COMPONENTS, coverage
+
+    table = coverage(evidence)
+    parts = []
+    for name in COMPONENTS:
+        rows = [c for c in table.values() if name in c]
+        if rows:
+            parts.append(f"{lab[name]} {sum(1 for c in rows if c[name]['files'])}/{len(rows)}")
+    return f"{lab['checked']}: " + ", ".join(parts) if parts else ""
