@@ -32,7 +32,9 @@ import yaml
 from k8s_bundle.analyzer.model import Evidence, LogEvidence
 
 MAX_MESSAGE_CHARS = 2000      # the example line, as in findings (engine_logs)
-MASK_CHARS = 400              # masking and grouping look at the start of a line only
+MASK_CHARS = 1000             # masking looks at the start of a line only (bounded cost)...
+TEMPLATE_CHARS = 400          # ...and the template is the start of the masked text: cutting after
+                              # masking keeps one template when the masked values vary in length
 LEVELS = ("W", "E", "F")
 LEVEL_RANK = {"W": 1, "E": 2, "F": 3}
 _RANK_LEVEL = {v: k for k, v in LEVEL_RANK.items()}
@@ -79,6 +81,7 @@ MASKS: tuple[tuple[str, str], ...] = (
     (r"\b([IWEF])[0-9]{4} <time> +[0-9]+ ", "${1} "),                      # a nested klog header
     (f"{_HEX}{{8}}[-_]{_HEX}{{4}}[-_]{_HEX}{{4}}[-_]{_HEX}{{4}}[-_]{_HEX}{{12}}\\b", "<id>"),   # UUID (also pod cgroup form)
     (r"\b[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2})?(?::[0-9]{1,5})?\b", "<ip>"),
+    (r"\[::\](?::[0-9]{1,5}\b)?", "<ip>"),                                  # [::]:port, the unspecified address
     (r"\[?(?:\b(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}\b"
      r"|\b(?:[0-9a-fA-F]{1,4}:){1,7}:(?:[0-9a-fA-F]{1,4}\b(?::[0-9a-fA-F]{1,4}\b)*)?"
      r"|::[0-9a-fA-F]{1,4}\b(?::[0-9a-fA-F]{1,4}\b)*)(?:%[0-9A-Za-z]+)?\]?(?::[0-9]{1,5}\b)?", "<ip>"),
@@ -249,13 +252,14 @@ def node_name_pattern(names: Iterable[str]) -> str | None:
 
 
 def mask_expr(message: pl.Expr, node_pattern: str | None = None) -> pl.Expr:
-    """The template of each message: its first MASK_CHARS characters with MASKS applied."""
+    """The template of each message: MASKS applied to its first MASK_CHARS characters, cut to
+    TEMPLATE_CHARS."""
     out = message.str.slice(0, MASK_CHARS)
     if node_pattern:
         out = out.str.replace_all(node_pattern, "<node>")
     for pattern, repl in MASKS:
         out = out.str.replace_all(pattern, repl)
-    return out.str.strip_chars()
+    return out.str.strip_chars().str.slice(0, TEMPLATE_CHARS)
 
 
 def mask(text: str, node_names: Iterable[str] = ()) -> str:
