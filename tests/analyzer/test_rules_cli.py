@@ -32,7 +32,7 @@ def test_shipped_rules_pass_lint() -> None:
 @pytest.mark.parametrize("rule", SHIPPED, ids=[r.id for r in SHIPPED])
 def test_shipped_rule_fixtures(rule, tmp_path: Path) -> None:
     results = run_rule_fixtures(rule, tmp_path)
-    assert {r.expect for r in results} == {"fire", "quiet"}
+    assert {r.expect for r in results} - {"below"} == {"fire", "quiet"}   # `below` is optional
     failures = [r.describe() for r in results if not r.ok]
     assert failures == []
 
