@@ -228,6 +228,19 @@ def test_cert_expired_by_an_unsynchronised_clock_says_so(tmp_path: Path) -> None
     assert f.severity == "critical" and "not synchronised" in f.caveats[0]["en"]
 
 
+def test_all_of_log_and_fact_shows_both_evidences(tmp_path: Path) -> None:
+    r = adhoc(tmp_path, {"id": "swap-refused", "match": {"all": [
+        {"log": {"sources": ["@kubelet"], "regex": "running with swap on is not supported"}},
+        {"fact": "size(node.swaps) > 0"}]},
+        "evidence": ['string(size(node.swaps)) + " swap device(s) active: " + node.swaps.map(s, s.filename).join(", ")']})
+    log = kubelet_line("2026-11-22T11:28:01", 'run.go:74] "command failed" err="failed to run Kubelet: running with swap on is not supported, please disable swap!"')
+    _, (f,) = analyze(tmp_path, {"files": {"nodes/node1/logs/journal/kubelet.log": log, "nodes/node1/commands/swaps.txt": SWAPS_ON}}, [r])
+    assert "swap on is not supported" in f.log_lines[0].message
+    assert f.fact_lines == ["1 swap device(s) active: /swap.img"]
+    _, found = analyze(tmp_path, {"files": {"nodes/node1/logs/journal/kubelet.log": log}}, [r], "c.tgz")
+    assert found == []   # the `all` needs both
+
+
 def test_caveat_conditions_may_be_files_and_logs(tmp_path: Path) -> None:
     r = adhoc(tmp_path, {"id": "cav", "match": {"fact": "node.sysctl['net.ipv4.ip_forward'] == '0'"},
                          "caveats": [{"when": {"file": {"path": "files/etc/sysctl.d/*"}}, "en": "a drop-in exists on {node}", "zh": "有 drop-in"},
