@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -480,12 +481,25 @@ def _templates(evidence: Any, case: dict[str, Any]) -> tuple[list[str], bool | N
 
 
 def run(cases: list[dict[str, Any]], jobs: int = 2) -> list[Result]:
+    """Every case in both forms, on `jobs` worker processes (spawned, not forked: polars'
+    thread pool does not survive a fork). A worker that dies fails its job, not the run."""
     work = [(c, f) for c in cases for f in FORMS]
     if jobs <= 1 or len(work) < 2:
         _init_worker()
         return [run_one(w) for w in work]
-    with get_context("fork").Pool(jobs, initializer=_init_worker) as pool:
-        return pool.map(run_one, work, chunksize=1)
+    results: list[Result | None] = [None] * len(work)
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
+        futures = {pool.submit(run_one, w): i for i, w in enumerate(work)}
+        for fut in as_completed(futures):
+            i = futures[fut]
+            try:
+                results[i] = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a dead worker (BrokenProcessPool)
+                case, form = work[i]
+                results[i] = Result(case["id"], case.get("class", "healthy"), case.get("platform", "linux"), form,
+                                    "expect" not in case, list(case.get("expect") or []),
+                                    error=f"worker failed: {type(exc).__name__}: {exc}")
+    return [r for r in results if r is not None]
 
 
 # -- reporting ---------------------------------------------------------------------------------------
