@@ -146,6 +146,21 @@ def test_window_and_min_count(tmp_path: Path) -> None:
     assert [l.line for l in f.log_lines] == [10, 12]  # the first qualifying burst
 
 
+def test_window_met_on_one_node_below_on_another(tmp_path: Path) -> None:
+    rules = rules_from(
+        tmp_path,
+        ("burst", {"log": {"sources": ["**"], "regex": "PLEG is not healthy", "min_count": 3, "window": "20m"}}),
+    )
+    nodes = {"a": {"os": "linux"}, "b": {"os": "linux"}}
+    rows = [("a", "journal/kubelet.log", 1 + i, T0 + dt.timedelta(minutes=i), "E", "PLEG is not healthy") for i in range(4)]
+    rows += [("b", "journal/kubelet.log", 7, T0 + dt.timedelta(minutes=2), "E", "PLEG is not healthy")]
+    found = {f.node: f for f in evaluate(rules, evidence(rows, nodes=nodes))}
+    assert (found["a"].severity, found["a"].below_threshold, found["a"].log_count) == ("warning", False, 4)
+    assert [l.line for l in found["a"].log_lines] == [1, 3]   # the first qualifying run
+    assert (found["b"].severity, found["b"].below_threshold, found["b"].log_count) == ("info", True, 1)
+    assert [l.line for l in found["b"].log_lines] == [7]
+
+
 def test_level_filter_and_nodes_are_separate(tmp_path: Path) -> None:
     rules = rules_from(tmp_path, ("lvl", {"log": {"sources": ["journal/*.log"], "regex": "boom", "level": ["E"]}}))
     nodes = {"a": {"os": "linux"}, "b": {"os": "linux"}}
