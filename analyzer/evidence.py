@@ -118,6 +118,8 @@ def load_evidence(path: str, limits: ReaderLimits | None = None) -> Evidence:
             problems.append(Problem("parse-error", f"could not derive cluster facts: {_oneline(exc)}"))
 
     log_index = logs.finish(created_at, offsets)
+    from k8s_bundle.analyzer.logdedupe import drop_forwarded_copies  # journal lines rsyslog repeated: counted once
+    log_index = drop_forwarded_copies(log_index)
     all_problems = reader.problems + problems + logs.problems
     return Evidence(source=os.fspath(path), manifest=manifest, bundle=bundle, nodes=nodes, cluster=cluster,
                     log_index=log_index, problems=all_problems, members=members)

@@ -1,0 +1,44 @@
+"""Lines the journal holds and syslog repeats are counted once.
+
+journald forwards every entry to rsyslog on most distributions (Ubuntu/Debian /var/log/syslog,
+RHEL /var/log/messages), so a node's kubelet line is in the bundle twice: in
+logs/journal/kubelet.log and in the syslog file. A rule reading `@kubelet` (which includes the
+syslog files, for hosts without a journal) would count it twice and reach its `min_count` at
+half the real occurrences. This pass drops a syslog row when the journal of the same node holds
+the same message within the same or the next second (syslog stamps have whole seconds, the
+journal microseconds; rsyslog stamps on reception). Syslog lines the journal does not hold
+(another daemon, a rotated file from before the journal's horizon, a journal that was lost)
+stay.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+_SYSLOG_EXACT = ("var/log/messages", "var/log/syslog", "var/log/daemon.log", "var/log/syslog.1")
+_SYSLOG_PREFIX = "var/log/messages-"
+
+
+def drop_forwarded_copies(index: pl.DataFrame) -> pl.DataFrame:
+    """The log index without the syslog rows that repeat a journal row of the same node."""
+    if not isinstance(index, pl.DataFrame) or index.height == 0:
+        return index
+    # decide on the few distinct source names, then filter on the categorical column as it is
+    sources = [s for s in index.get_column("source").unique().cast(pl.String).to_list() if s]
+    syslog_names = [s for s in sources if s in _SYSLOG_EXACT or s.startswith(_SYSLOG_PREFIX)]
+    journal_names = [s for s in sources if s.startswith("journal/")]
+    if not syslog_names or not journal_names:
+        return index
+    is_syslog = pl.col("source").is_in(syslog_names)
+    syslog = index.filter(is_syslog)
+    journal = index.filter(pl.col("source").is_in(journal_names) & pl.col("timestamp").is_not_null())
+    # join on (node, hash of the message, second): integers, not millions of strings
+    sec = pl.col("timestamp").dt.truncate("1s").dt.epoch("s")
+    key = [pl.col("node").to_physical().alias("_n"), pl.col("message").hash().alias("_h")]
+    keys = journal.select(*key, sec.alias("_s")).unique()
+    # the same second, or the next one (the forward crossed a second boundary)
+    keys = pl.concat([keys, keys.with_columns(pl.col("_s") + 1)])
+    tagged = syslog.with_columns(*key, sec.alias("_s"))
+    kept = tagged.join(keys, on=["_n", "_h", "_s"], how="anti").drop("_n", "_h", "_s")
+    if kept.height == syslog.height:
+        return index
+    return pl.concat([index.filter(~is_syslog), kept], how="vertical")
