@@ -11,7 +11,9 @@ kubelet/runtime of a host that shows no sign of Kubernetes at all (the engine's
 `not-a-kubernetes-node` finding covers that host); the kernel log is not looked for on Windows.
 
 The finding (`log-blind-spot`) is a warning for the kubelet or the runtime of a Kubernetes node,
-info otherwise. `coverage()` is the "logs checked" table of the reports.
+info otherwise: for the kernel, for bundles another tool made (collectlogs.ps1 gathers no
+component log), and for the runtime of a Windows node (containerd registered as a Windows
+service logs to ETW unless started with --log-file, so a healthy node may have no text log). `coverage()` is the "logs checked" table of the reports.
 """
 from __future__ import annotations
 
@@ -267,6 +269,8 @@ def blind_spots(rules: list[Rule], evidence: Evidence) -> list[Finding]:
             if n_rules == 0:
                 continue   # nothing in this rule set would have read it
             severity = "warning" if name in ("kubelet", "runtime") and is_k8s and not foreign else "info"
+            if name == "runtime" and os_name == "windows":
+                severity = "info"   # containerd as a Windows service often logs to ETW only
             findings.append(_finding(node, name, comp, n_rules, severity, _items(evidence, node, comp)))
     return findings
 
