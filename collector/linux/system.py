@@ -15,7 +15,8 @@ AREA = "system"
 # The units whose status the analyzer reads (systemctl-status-<unit>, systemctl-show-<unit>).
 K8S_UNITS = ("kubelet", "containerd", "docker", "cri-docker", "crio", "kube-proxy", "etcd",
              "kube-apiserver", "kube-controller-manager", "kube-scheduler", "flanneld", "k3s",
-             "k3s-agent", "rke2-server", "rke2-agent", "chronyd", "chrony",
+             "k3s-agent", "rke2-server", "rke2-agent", "snap.microk8s.daemon-kubelite",
+             "snap.microk8s.daemon-containerd", "chronyd", "chrony",
              "systemd-timesyncd", "ntp", "systemd-resolved", "firewalld", "ufw", "apparmor")
 
 # Kernel options Kubernetes, container runtimes and CNI plugins rely on (docker's and
