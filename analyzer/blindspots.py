@@ -271,13 +271,19 @@ def blind_spots(rules: list[Rule], evidence: Evidence) -> list[Finding]:
             severity = "warning" if name in ("kubelet", "runtime") and is_k8s and not foreign else "info"
             if name == "runtime" and os_name == "windows":
                 severity = "info"   # containerd as a Windows service often logs to ETW only
-            findings.append(_finding(node, name, comp, n_rules, severity, _items(evidence, node, comp)))
+            findings.append(_finding(node, name, comp, n_rules, severity, _items(evidence, node, comp), foreign))
     return findings
 
 
 def _finding(node: str, name: str, comp: str, n_rules: int, severity: str,
-             items: list[dict[str, Any]]) -> Finding:
+             items: list[dict[str, Any]], tool: str | None) -> Finding:
     label = _NAME.get(comp, _NAME[name])
+    if items:
+        why = f"none of the {len(items)} collector item(s) below holds a line of it"
+    elif tool:
+        why = f"this bundle was made by {tool}, which does not gather it"
+    else:
+        why = "no collector item of this bundle was meant to hold it"
     return Finding(
         rule_id=RULE_ID, severity=severity, node=node,
         title={lang: _TITLE[lang].format(name=label[lang]) for lang in ("en", "zh")},
@@ -286,7 +292,7 @@ def _finding(node: str, name: str, comp: str, n_rules: int, severity: str,
         fix=_FIX["runtime" if name == "runtime" else name],
         components=[comp],
         items=items,
-        fact_lines=[f"{n_rules} rules read the {label['en']} log; {len(items)} collector item(s) below held none of it"],
+        fact_lines=[f"{n_rules} rules read the {label['en']} log; {why}"],
         nodes=[node],
     )
 
@@ -333,10 +339,11 @@ def _os(evidence: Evidence, node: str) -> str | None:
     return None
 
 
-def _foreign_tool(evidence: Evidence) -> bool:
-    """A bundle another tool made (collectlogs.ps1 never gathers component logs)."""
+def _foreign_tool(evidence: Evidence) -> str | None:
+    """The tool that made the bundle when it is not k8s-bundle (collectlogs.ps1 never gathers
+    component logs)."""
     tool = ((evidence.manifest or {}).get("tool") or {}).get("name")
-    return bool(tool) and tool != "k8s-bundle"
+    return str(tool) if tool and tool != "k8s-bundle" else None
 
 
 def with_blind_spots(findings: list[Finding], rules: list[Rule], evidence: Evidence) -> list[Finding]:

@@ -148,3 +148,16 @@ def test_empty_journal_on_the_simulated_node_end_to_end(tmp_path) -> None:
     assert "logs checked (nodes with lines): kubelet 0/1, runtime 0/1, kernel 0/1" in text
     page = html.read_text()
     assert 'id="logs-checked"' in page and page.count('class="blind-spot"') == 3
+
+
+def test_collectlogs_folder_is_info_only(rules, tmp_path) -> None:
+    """collectlogs.ps1 gathers HNS and network state, never a component log: the blind spots
+    are said (info), not raised as warnings against the node."""
+    sys.path.insert(0, str(REPO / "tests" / "windows"))
+    from test_windows_collectlogs import RESERVED_CURRENT_FAIL, make_folder
+
+    folder = make_folder(tmp_path, "[]", RESERVED_CURRENT_FAIL)
+    spots = _spots(rules, folder)
+    assert {tuple(f.components) for f in spots} == {("kubelet",), ("runtime",)}
+    assert {f.severity for f in spots} == {"info"}
+    assert all("made by collectlogs.ps1" in f.fact_lines[0] for f in spots)
