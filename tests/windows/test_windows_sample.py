@@ -14,7 +14,9 @@ from k8s_bundle.analyzer.engine import evaluate
 from k8s_bundle.analyzer.evidence import load_evidence
 
 EXPECTED = {"win-ephemeral-port-exhaustion", "win-kube-proxy-no-hostname-override", "win-flannel-stale-sourcevip",
-            "win-pause-image-os-mismatch", "win-nodeport-from-node-kb4571748", "win-cni-exception-list"}
+            "win-pause-image-os-mismatch", "win-nodeport-from-node-kb4571748", "win-cni-exception-list",
+            # the class rules name the symptoms too; the two above explain them (`explains`)
+            "win-kube-proxy-lb-policy-failed", "win-hcs-container-create-failed"}
 
 
 def test_sample_bundle_shows_port_exhaustion_and_more(tmp_path):
