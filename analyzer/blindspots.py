@@ -63,7 +63,7 @@ _ITEMS = {
                    "var-log", "eventlog-Application"),
     "docker": ("journal-docker", "journal-cri-docker", "kube-logs", "c-k-logs", "eventlog-Application"),
     "crio": ("journal-crio", "kube-logs"),
-    "kernel": ("journal-kernel", "log-var-log-kern.log", "log-var-log-dmesg"),
+    "kernel": ("journal-kernel", "log-var-log-kern.log", "log-var-log-dmesg", "log-var-log-dmesg.0"),
 }
 _SYSLOG_ITEMS = ("log-var-log-messages", "log-var-log-syslog")
 
