@@ -44,7 +44,8 @@ SYSLOG_FILES = ("/var/log/messages", "/var/log/syslog", "/var/log/daemon.log")
 KERNEL_FILES = ("/var/log/kern.log", "/var/log/dmesg", "/var/log/dmesg.0", *SYSLOG_FILES)
 # Units whose silence costs the analysis most: the kubelet and the runtimes, alone or embedded.
 FALLBACK_UNITS = ("kubelet", "containerd", "docker", "crio", "k3s", "k3s-agent", "rke2-server",
-                  "rke2-agent", "snap.microk8s.daemon-kubelite", "snap.microk8s.daemon-containerd")
+                  "rke2-agent", "snap.microk8s.daemon-kubelite", "snap.microk8s.daemon-containerd",
+                  "snap.microk8s.daemon-kubelet")
 UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
              "/run/systemd/system")
 _NEEDS_ROOT_HINT = re.compile(r"permission denied|operation not permitted|must be root|"

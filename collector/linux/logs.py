@@ -16,6 +16,10 @@ JOURNAL_UNITS = ("kubelet", "containerd", "docker", "cri-docker", "crio", "kube-
                  "snap.microk8s.daemon-kubelite", "snap.microk8s.daemon-containerd",
                  "snap.microk8s.daemon-k8s-dqlite")
 
+# microk8s before 1.21 ran one snap unit per daemon; asked for only where the snap is installed
+MICROK8S_LEGACY_UNITS = tuple(f"snap.microk8s.daemon-{d}" for d in (
+    "kubelet", "apiserver", "proxy", "controller-manager", "scheduler", "etcd", "flanneld"))
+
 CONTROL_PLANE_PODS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
 POD_LOG_PER_FILE = 2 * 1024 * 1024
 POD_LOG_TOTAL = 256 * 1024 * 1024
@@ -23,7 +27,8 @@ POD_LOG_MAX_FILES = 5000
 
 
 def items(ctx: Context) -> list[Item]:
-    out: list[Item] = [JournalItem(f"journal-{u}", AREA, unit=u) for u in JOURNAL_UNITS]
+    units = JOURNAL_UNITS + (MICROK8S_LEGACY_UNITS if _has_microk8s(ctx) else ())
+    out: list[Item] = [JournalItem(f"journal-{u}", AREA, unit=u) for u in units]
     out.append(JournalItem("journal-kernel", AREA, kernel=True))
     # /var/log/dmesg.0: the previous boot's kernel ring buffer (a node that panicked and rebooted)
     for path in ("/var/log/messages", "/var/log/syslog", "/var/log/kern.log", "/var/log/dmesg",
@@ -57,6 +62,12 @@ def items(ctx: Context) -> list[Item]:
                  patterns=("/var/lib/docker/containers/*/*-json.log",)),
     ]
     return out
+
+
+def _has_microk8s(ctx: Context | None) -> bool:
+    if ctx is None:
+        return False
+    return any(ctx.transport.stat(p) is not None for p in ("/var/snap/microk8s", "/snap/microk8s"))
 
 
 def container_links(ctx: Context) -> str | None:

@@ -74,3 +74,21 @@ def test_dead_disk_without_a_journal_names_the_kernel_files(sim, tmp_path):
     assert kernel["fallback"]["to"] == ["/var/log/kern.log", "/var/log/syslog"]
     assert b.item("log-var-log-kern.log")["status"] == "ok"
     assert "Out of memory" in b.text("nodes/cp1/logs/var/log/kern.log")
+
+
+def test_microk8s_before_1_21_units_where_the_snap_is_installed(sim, tmp_path):
+    """microk8s 1.12-1.20 ran snap.microk8s.daemon-<name> per daemon (canonical/microk8s#119:
+    kube-proxy in LXD cannot write the conntrack hashsize). Asked for where the snap is."""
+    b = _collect(sim, tmp_path, "--live")
+    assert not [r for r in b.manifest["items"] if r["id"] == "journal-snap.microk8s.daemon-proxy"]
+    (sim.root / "var/snap/microk8s/current/args").mkdir(parents=True)
+    (tmp_path / "snap").mkdir()
+    b = _collect(sim, tmp_path / "snap", "--live")
+    assert b.item("journal-snap.microk8s.daemon-proxy")["status"] == "ok"
+    assert "hashsize: operation not supported" in b.text("nodes/cp1/logs/journal/snap.microk8s.daemon-proxy.log")
+    from k8s_bundle.analyzer.engine import evaluate, load_rules
+    from k8s_bundle.analyzer.evidence import load_evidence
+
+    rules = [r for r in load_rules() if r.id == "kube-proxy-start-failed"]
+    (f,) = evaluate(rules, load_evidence(str(tmp_path / "snap" / "b.tgz")))
+    assert "hashsize: operation not supported" in f.message["en"]

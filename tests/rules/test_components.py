@@ -25,6 +25,11 @@ REAL_PATHS = [
     "journal/k3s.log", "journal/k3s-agent.log", "journal/rke2-server.log", "journal/rke2-agent.log",
     "journal/snap.microk8s.daemon-kubelite.log", "journal/snap.microk8s.daemon-containerd.log",
     "journal/snap.microk8s.daemon-k8s-dqlite.log",
+    # microk8s before 1.21 (collected where the snap is installed)
+    "journal/snap.microk8s.daemon-kubelet.log", "journal/snap.microk8s.daemon-proxy.log",
+    "journal/snap.microk8s.daemon-apiserver.log", "journal/snap.microk8s.daemon-etcd.log",
+    "journal/snap.microk8s.daemon-controller-manager.log",
+    "journal/snap.microk8s.daemon-scheduler.log", "journal/snap.microk8s.daemon-flanneld.log",
     "kernel.log", "var/log/messages", "var/log/syslog", "var/log/kern.log", "var/log/dmesg",
     "var/log/dmesg.0", "var/log/syslog.1", "var/log/messages-20261122",
     "var/log/k3s.log", "var/log/k3s-agent.log", "var/log/rke2.log", "var/log/kubelet.log",
@@ -75,10 +80,6 @@ FOREIGN = {
     "var/log/kubernetes/kube-proxy.log", "var/log/kubernetes/etcd.log",
     "var/log/kubernetes/kube-controller-manager.log", "var/log/kubernetes/kube-scheduler.log",
     "var/log/containers/kube-proxy-x7k2p_kube-system_kube-proxy-0c1d.log",
-    "journal/snap.microk8s.daemon-kubelet.log", "journal/snap.microk8s.daemon-proxy.log",
-    "journal/snap.microk8s.daemon-apiserver.log", "journal/snap.microk8s.daemon-etcd.log",
-    "journal/snap.microk8s.daemon-controller-manager.log",
-    "journal/snap.microk8s.daemon-scheduler.log", "journal/snap.microk8s.daemon-flanneld.log",
 }
 # /var/log/containers/<pod>_<ns>_<ctr>-<id>.log: links the collector records as a listing
 # (commands/var-log-containers.txt); other tools copy them as files.
@@ -96,7 +97,7 @@ def _collected_patterns() -> list[str]:
     class _Ctx:
         shared: dict[str, object] = {}
 
-    pats: list[str] = []
+    pats: list[str] = [f"journal/{u}.log" for u in linux_logs.MICROK8S_LEGACY_UNITS]
     items = [*linux_logs.items(None), *_logs(None), *_eventlogs(_Ctx())]  # type: ignore[arg-type]
     for item in items:
         if isinstance(item, PowerShellItem) and item.path.startswith("logs/"):
