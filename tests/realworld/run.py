@@ -51,7 +51,14 @@ OS_TOOLS = ("cat", "journalctl", "systemctl", "uname", "hostname", "date", "stat
 
 # -- loading -----------------------------------------------------------------------------------
 def load_yaml(path: Path) -> dict[str, Any]:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise SystemExit(f"corpus: {path.relative_to(HERE)}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(doc, dict):
+        raise SystemExit(f"corpus: {path.relative_to(HERE)}: a case is a mapping")
     doc.setdefault("id", path.stem)
     doc["_path"] = str(path.relative_to(HERE))
     return doc
