@@ -80,7 +80,7 @@ def load_healthy() -> list[dict[str, Any]]:
 def load_base(name: str) -> dict[str, Any]:
     path = BASES / name / "base.yaml"
     if not path.exists():
-        raise SystemExit(f"corpus: no base {name!r} (bases: {', '.join(sorted(p.name for p in BASES.iterdir()))})")
+        raise ValueError(f"no base {name!r} (bases: {', '.join(sorted(p.name for p in BASES.iterdir()))})")
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     doc["_dir"] = path.parent
     return doc
@@ -210,7 +210,8 @@ def build_linux(case: dict[str, Any], base: dict[str, Any], form: str, work: Pat
         lines.sort(key=lambda x: x[0])
         if at.startswith("journal/"):
             unit = at.split("/", 1)[1]
-            ident = unit.split(".")[-1] if unit.startswith("snap.") else unit
+            # snap services log as "microk8s.daemon-kubelite[pid]" (the snap's app name)
+            ident = unit.split(".", 1)[1] if unit.startswith("snap.") else unit
             ident = {"k3s-agent": "k3s", "rke2-agent": "rke2", "rke2-server": "rke2"}.get(ident, ident)
             pid = pids.get(unit, 1000 + int(hashlib.sha1(unit.encode()).hexdigest()[:3], 16))
             path = journal_dir / f"{unit}.log"
