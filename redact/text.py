@@ -34,8 +34,8 @@ SHORT_WORD = 7
 # key=value, "key": "value", key: value (the value alone is replaced; quotes are kept).
 # An unquoted value ends at a blank, at a quote or bracket that closes the surrounding
 # structure (one followed by a blank, punctuation or the end), and at ",", ";" or "&" only when
-# a blank, the end or the next `key=` follows: `password=a,b` is one value, `a=1,password=x,b=2`
-# and `Password=x;Database=y` are lists. `stop_sep` is the separator that marks a next key.
+# a blank, the end or the next `key=` (or JSON's `"key":`) follows: `password=a,b` is one value,
+# `a=1,password=x,b=2`, `Password=x;Database=y` and `"Authorization":null,"Name":"n"` are lists. `stop_sep` is the separator that marks a next key.
 def _value(stop_sep: bytes) -> bytes:
     plain = rb"[^\s\"'\\,;&})\]<>]"
     return (
@@ -43,7 +43,7 @@ def _value(stop_sep: bytes) -> bytes:
         rb"|\"(?P<v2>(?:[^\"\\\n]|\\.)*)\""
         rb"|'(?P<v3>[^'\n]*)'"
         rb"|(?P<v4>(?![{\[])(?:" + plain
-        + rb"|[,;&](?![\s,;&]|$|[A-Za-z_][\w.-]{0,80}[ \t]*" + stop_sep + rb")"
+        + rb"|[,;&](?![\s,;&]|$|[\"']?[A-Za-z_][\w.-]{0,80}[\"']?[ \t]*" + stop_sep + rb")"
         + rb"|[)\]}\"'](?=" + plain + rb"))+))"
     )
 

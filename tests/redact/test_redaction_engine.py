@@ -243,3 +243,18 @@ def test_redact_text_for_manifest_fields() -> None:
     out = r.redact_text("exit 1: curl: (22) https://robot:Pa55w0rdPa55@registry.example/v2/ failed")
     assert "Pa55w0rdPa55" not in out and out.startswith("exit 1: curl: (22) https://robot:<redacted:password:")
     assert r.report()["by_rule"] == {"url-credentials": 1}
+
+
+def test_json_null_value_ends_at_the_next_quoted_key() -> None:
+    """`docker info --format '{{json .}}'` prints `"Authorization":null,"Name":...` on one line:
+    the null is no secret and the next key is not part of the value (the document must stay
+    JSON, or the analyzer loses every docker fact)."""
+    r = Redactor()
+    doc = {"ID": "7c1a", "Authorization": None, "Name": "node1", "ServerVersion": "24.0.7",
+           "CgroupDriver": "systemd", "RegistryConfig": {"Mirrors": []}}
+    line = json.dumps(doc, separators=(",", ":")).encode() + b"\n"
+    out = b"".join(r.redact_stream("nodes/n1/commands/docker-info.json", [line]))
+    assert json.loads(out) == doc
+    secret = b'{"Authorization":"Bearer s3cr3tT0kenValue","Name":"node1"}\n'
+    out = b"".join(Redactor().redact_stream("nodes/n1/commands/x.json", [secret]))
+    assert b"s3cr3tT0kenValue" not in out and json.loads(out)["Name"] == "node1"
