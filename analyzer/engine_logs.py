@@ -2,9 +2,12 @@
 
 The log index can hold tens of millions of lines, so nothing here loops over lines in Python:
 
-1. one combined prefilter: the alternation of every matcher's regex (named groups turned into
-   plain groups, since names may repeat across rules) runs once over the message column;
-   only the surviving rows (normally a tiny fraction) go on;
+1. one prefilter: the matchers' regexes (named groups turned into plain groups, since names may
+   repeat across rules), joined into alternations of a few regexes each, run once over the
+   message column and OR-ed; only the surviving rows (normally a tiny fraction) go on. One
+   alternation of all ~200 regexes overflows the regex engine's lazy DFA cache and falls back
+   to a slow engine: measured 33 s CPU per 5,000 lines, against 0.09 s per 20,000 lines in
+   chunks of 8 (the chunks are evaluated in parallel by polars, too);
 2. per matcher, on the survivors only: source globs (matched once per distinct source value),
    the matcher's own regex, the level filter;
 3. per node (or for the whole bundle, for cluster rules): count, first and last line, the
@@ -69,8 +72,29 @@ def _frames(log_index: Any) -> Iterable[Any]:
     return log_index  # an iterable of frames (batches)
 
 
-def _survivors(log_index: Any, combined: str) -> pl.DataFrame:
-    keep = pl.col("message").str.contains(combined)
+_CHUNK_REGEXES = 8          # regexes per alternation in the prefilter
+_CHUNK_CHARS = 2000         # and at most this many characters
+
+
+def prefilter_chunks(regexes: list[str]) -> list[str]:
+    """Alternations small enough for the regex engine's fast (lazy DFA) path."""
+    chunks: list[str] = []
+    cur: list[str] = []
+    size = 0
+    for r in regexes:
+        part = f"(?:{r})"
+        if cur and (len(cur) >= _CHUNK_REGEXES or size + len(part) > _CHUNK_CHARS):
+            chunks.append("|".join(cur))
+            cur, size = [], 0
+        cur.append(part)
+        size += len(part) + 1
+    if cur:
+        chunks.append("|".join(cur))
+    return chunks
+
+
+def _survivors(log_index: Any, chunks: list[str]) -> pl.DataFrame:
+    keep = pl.any_horizontal([pl.col("message").str.contains(c) for c in chunks])
     parts: list[pl.DataFrame] = []
     for frame in _frames(log_index):
         if isinstance(frame, pl.LazyFrame):
@@ -105,8 +129,7 @@ def run_log_pass(conds: list[LogCond], cluster_keys: set[int], log_index: Any) -
     if not conds:
         return results
     unique = list(dict.fromkeys(strip_group_names(c.regex) for c in conds))
-    combined = "|".join(f"(?:{r})" for r in unique)
-    surv = _survivors(log_index, combined)
+    surv = _survivors(log_index, prefilter_chunks(unique))
     if surv.height == 0:
         return results
     sources = surv.get_column("source").unique().to_list()

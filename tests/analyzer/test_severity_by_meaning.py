@@ -251,11 +251,12 @@ def test_caveat_conditions_may_be_files_and_logs(tmp_path: Path) -> None:
 
 
 # -- 3. not a Kubernetes node ------------------------------------------------------------------
-PREFLIGHT = ("ip-forward-disabled", "bridge-nf-call-iptables-disabled", "kubelet-swap-on", "kubeadm-preflight-binaries-missing")
+PREFLIGHT = ("ip-forward-disabled", "bridge-nf-call-iptables-disabled", "kubelet-swap-on")
 
 
 def preflight_rules() -> list[Rule]:
-    return [rule(n) for n in (*PREFLIGHT, "not-a-kubernetes-node")]
+    # kubeadm-preflight-binaries-missing only reads a node with a standalone kubelet/kubeadm: quiet here
+    return [rule(n) for n in (*PREFLIGHT, "kubeadm-preflight-binaries-missing", "not-a-kubernetes-node")]
 
 
 def test_plain_host_reports_not_a_node_first_and_preflight_as_info(tmp_path: Path) -> None:
@@ -272,7 +273,7 @@ def test_plain_host_reports_not_a_node_first_and_preflight_as_info(tmp_path: Pat
         assert by[name].severity == "info", name
         assert by[name].caveats[0]["en"].startswith("This node shows no kubelet, kubeconfig or container runtime")
     assert by["ip-forward-disabled"].rule_severity == "critical"
-    assert by["kubeadm-preflight-binaries-missing"].rule_severity == "warning"
+    assert by["kubelet-swap-on"].rule_severity == "critical"
     doc = orjson.loads(render_json(evidence, findings))
     assert doc["summary"]["exit_code"] == 0 and doc["findings"][0]["rule_id"] == "not-a-kubernetes-node"
     assert render_text(evidence, findings).splitlines()[1].startswith("INFO     node1  not-a-kubernetes-node")
@@ -310,6 +311,6 @@ def test_unknown_node_is_not_called_a_non_node(tmp_path: Path) -> None:
 def test_preflight_flag_is_in_the_schema_and_set_on_setup_checks() -> None:
     schema = json.loads((RULES / "schema.json").read_text())
     assert schema["properties"]["preflight"] == {"type": "boolean"}
-    for name in PREFLIGHT:
+    for name in (*PREFLIGHT, "kubeadm-preflight-binaries-missing"):
         assert rule(name).preflight, name
     assert not rule("cni-not-initialized").preflight
