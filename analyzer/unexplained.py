@@ -186,6 +186,18 @@ def _shipped_common() -> tuple[CommonTemplate, ...]:
 _NAMED_GROUP = re.compile(r"(?<!\\)((?:\\\\)*)\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>")
 
 
+ALTERNATION_CHUNK = 16   # regexes per alternation (see rule_alternations)
+
+
+def rule_alternations(rules: Iterable[Any], chunk: int = ALTERNATION_CHUNK) -> list[str]:
+    """The rules' log regexes as a few alternations of `chunk` regexes each. One alternation of
+    all ~240 shipped regexes outgrows the regex engine's lazy-DFA cache and falls back to its
+    slow engine (measured: 35 s for 3,000 lines, against 0.09 s for 13 alternations of 16)."""
+    regexes = list(dict.fromkeys(_NAMED_GROUP.sub(lambda m: m.group(1) + "(?:", c.regex)
+                                 for rule in rules for c in rule.log_conditions()))
+    return ["|".join(f"(?:{r})" for r in regexes[i:i + chunk]) for i in range(0, len(regexes), chunk)]
+
+
 def rule_alternation(rules: Iterable[Any]) -> str | None:
     """The alternation of every log regex of `rules` (named groups made plain, as the engine's
     prefilter does: names may repeat across rules); None when no rule reads logs."""
@@ -222,7 +234,7 @@ def _plain(frame: pl.DataFrame, level: pl.Expr) -> pl.DataFrame:
     )
 
 
-def candidate_lines(log_index: Any, combined: str | None) -> pl.DataFrame:
+def candidate_lines(log_index: Any, combined: str | list[str] | None) -> pl.DataFrame:
     """W/E/F lines and level-less lines with an error word, minus what a rule regex matches."""
     parts: list[pl.DataFrame] = []
     for frame in _frames(log_index):
@@ -240,8 +252,9 @@ def candidate_lines(log_index: Any, combined: str | None) -> pl.DataFrame:
     if not parts:
         return pl.DataFrame(schema=_CAND_SCHEMA)
     cand = pl.concat(parts, how="vertical")
-    if combined and cand.height:
-        cand = cand.filter(~pl.col("message").str.contains(combined))
+    for pattern in [combined] if isinstance(combined, str) else combined or []:
+        if cand.height:
+            cand = cand.filter(~pl.col("message").str.contains(pattern))
     return cand
 
 
@@ -290,8 +303,7 @@ def mask(text: str, node_names: Iterable[str] = ()) -> str:
 def unexplained_templates(evidence: Evidence, rules: list[Any], limit: int = 50,
                           common: Iterable[CommonTemplate] | None = None) -> list[Template]:
     """The templates of lines no rule explains, best first (at most `limit`)."""
-    combined = rule_alternation(rules)
-    cand = candidate_lines(evidence.log_index, combined)
+    cand = candidate_lines(evidence.log_index, rule_alternations(rules))
     if cand.height == 0:
         return []
     names = _node_names(evidence)
