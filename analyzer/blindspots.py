@@ -21,6 +21,7 @@ from typing import Any, Iterable
 
 import polars as pl
 
+from k8s_bundle.analyzer.engine import node_names
 from k8s_bundle.analyzer.engine_logs import glob_to_regex
 from k8s_bundle.analyzer.model import Evidence, Finding
 from k8s_bundle.analyzer.node_kind import kubernetes_presence
@@ -203,7 +204,7 @@ def coverage(evidence: Evidence) -> dict[str, dict[str, dict[str, Any]]]:
         if node is not None and source is not None:
             by_node.setdefault(node, []).append((source, ident, int(lines)))
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    for node in _node_names(evidence):
+    for node in node_names(evidence):
         facts = (evidence.nodes or {}).get(node) or {}
         rows = by_node.get(node, [])
         out[node] = {}
@@ -318,15 +319,6 @@ def _items(evidence: Evidence, node: str, comp: str) -> list[dict[str, Any]]:
             rec["error"] = "no lines"
         out.append(rec)
     return out
-
-
-def _node_names(evidence: Evidence) -> list[str]:
-    names = list(evidence.nodes or {})
-    for n in (evidence.manifest or {}).get("nodes") or []:
-        name = n.get("name") if isinstance(n, dict) else None
-        if isinstance(name, str) and name not in names:
-            names.append(name)
-    return names
 
 
 def _os(evidence: Evidence, node: str) -> str | None:

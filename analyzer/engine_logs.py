@@ -185,8 +185,8 @@ def _match_one(cond: LogCond, cluster: bool, surv: pl.DataFrame, sources: list[s
             last=_evidence(lasts[key]),
             groups=grp_values,
             nodes=[n for n in st["nodes"] if n is not None],
-            first_seen=_iso(st["ts_min"]),
-            last_seen=_iso(st["ts_max"]),
+            first_seen=iso_utc(st["ts_min"]),
+            last_seen=iso_utc(st["ts_max"]),
         )
     return hits
 
@@ -216,7 +216,7 @@ def _groups(first: pl.DataFrame, regex: str) -> list[dict[str, str]]:
     return [{k: v for k, v in row.items() if v is not None} for row in extracted.iter_rows(named=True)]
 
 
-def _iso(ts: Any) -> str | None:
+def iso_utc(ts: Any) -> str | None:
     if ts is None:
         return None
     text = ts.strftime("%Y-%m-%dT%H:%M:%S")
@@ -233,6 +233,6 @@ def _evidence(row: dict[str, Any]) -> LogEvidence:
         node=row["node"] or "",
         file=row["file"] or "",
         line=int(row["line"] or 0),
-        timestamp=_iso(row["timestamp"]),
+        timestamp=iso_utc(row["timestamp"]),
         message=message,
     )

@@ -29,6 +29,7 @@ from typing import Any, Iterable
 import polars as pl
 import yaml
 
+from k8s_bundle.analyzer.engine_logs import iso_utc
 from k8s_bundle.analyzer.model import Evidence, LogEvidence
 
 MAX_MESSAGE_CHARS = 2000      # the example line, as in findings (engine_logs)
@@ -396,9 +397,9 @@ def _template(row: dict[str, Any], spans: dict[str, tuple[Any, Any]], n_nodes: i
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[:MAX_MESSAGE_CHARS] + " …"
     example = LogEvidence(node=row["ex_node"] or "", file=row["ex_file"] or "", line=int(row["ex_line"] or 0),
-                          timestamp=_iso(row["ex_timestamp"]), message=message)
+                          timestamp=iso_utc(row["ex_timestamp"]), message=message)
     return Template(template=row["template"], level=level, count=int(row["count"]),
-                    first_seen=_iso(row["ts_min"]), last_seen=_iso(row["ts_max"]), nodes=nodes,
+                    first_seen=iso_utc(row["ts_min"]), last_seen=iso_utc(row["ts_max"]), nodes=nodes,
                     example=example, score=round(score, 4), common=is_common)
 
 
@@ -441,10 +442,3 @@ def _timing(nodes: list[str], first: Any, last: Any, spans: dict[str, tuple[Any,
     return factor
 
 
-def _iso(ts: Any) -> str | None:
-    if ts is None:
-        return None
-    text = ts.strftime("%Y-%m-%dT%H:%M:%S")
-    if ts.microsecond:
-        text += f".{ts.microsecond:06d}"
-    return text + "Z"
