@@ -443,8 +443,10 @@ def _init_worker() -> None:
     _CATALOGUE = _catalogue_argv()
 
 
-def run_one(job: tuple[dict[str, Any], str]) -> Result:
-    case, form = job
+def run_one(job: tuple[dict[str, Any], str, bool]) -> Result:
+    """One case in one form. `ablate`: the case's expected rules are left out of the pack, as
+    if no rule knew the failure, to see where its line ranks among the unexplained errors."""
+    case, form, ablate = job
     healthy = "expect" not in case
     res = Result(case["id"], case.get("class", "healthy"), case.get("platform", "linux"), form, healthy,
                  list(case.get("expect") or []))
@@ -460,9 +462,10 @@ def run_one(job: tuple[dict[str, Any], str]) -> Result:
             from k8s_bundle.analyzer.evidence import load_evidence
 
             evidence = load_evidence(str(bundle))
-            findings = evaluate(_RULES, evidence)
+            rules = [r for r in _RULES if r.id not in res.expect] if ablate else _RULES
+            findings = evaluate(rules, evidence)
             res.fired = [(f.rule_id, f.severity) for f in findings]
-            res.templates, res.line_in_templates = _templates(evidence, case)
+            res.templates, res.line_in_templates = _templates(evidence, case, rules)
     except Exception as exc:  # noqa: BLE001 - one broken case must not stop the corpus
         res.error = f"{type(exc).__name__}: {exc}"
     return res
@@ -472,13 +475,13 @@ def _norm(text: str) -> str:
     return "".join(ch for ch in text if ch.isalpha())
 
 
-def _templates(evidence: Any, case: dict[str, Any]) -> tuple[list[str], bool | None]:
+def _templates(evidence: Any, case: dict[str, Any], rules: list[Any]) -> tuple[list[str], bool | None]:
     """The first 10 unexplained-error templates, and whether the case's own line is among them."""
     try:
         from k8s_bundle.analyzer.unexplained import unexplained_templates
     except ImportError:
         return [], None
-    temps = unexplained_templates(evidence, _RULES, limit=10)
+    temps = unexplained_templates(evidence, rules, limit=10)
     wanted = [_norm(str(line))[:200] for e in case.get("logs") or [] for line in e.get("lines") or []]
     found = False
     for t in temps:
@@ -488,10 +491,11 @@ def _templates(evidence: Any, case: dict[str, Any]) -> tuple[list[str], bool | N
     return [f"{t.count}x [{t.level}] {t.template[:160]}" for t in temps], found
 
 
-def run(cases: list[dict[str, Any]], jobs: int = 2) -> list[Result]:
+def run(cases: list[dict[str, Any]], jobs: int = 2, forms: tuple[str, ...] = FORMS,
+        ablate: bool = False) -> list[Result]:
     """Every case in both forms, on `jobs` worker processes (spawned, not forked: polars'
     thread pool does not survive a fork). A worker that dies fails its job, not the run."""
-    work = [(c, f) for c in cases for f in FORMS]
+    work = [(c, f, ablate) for c in cases for f in forms]
     if jobs <= 1 or len(work) < 2:
         _init_worker()
         return [run_one(w) for w in work]
@@ -503,7 +507,7 @@ def run(cases: list[dict[str, Any]], jobs: int = 2) -> list[Result]:
             try:
                 results[i] = fut.result()
             except Exception as exc:  # noqa: BLE001 - a dead worker (BrokenProcessPool)
-                case, form = work[i]
+                case, form, _ = work[i]
                 results[i] = Result(case["id"], case.get("class", "healthy"), case.get("platform", "linux"), form,
                                     "expect" not in case, list(case.get("expect") or []),
                                     error=f"worker failed: {type(exc).__name__}: {exc}")
@@ -559,6 +563,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", action="store_true", help="print every finding of each case")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--json", help="write the results as JSON to this file")
+    ap.add_argument("--form", choices=FORMS, help="run one form only")
+    ap.add_argument("--ablate", action="store_true",
+                    help="leave each case's expected rules out and report whether its line is among the "
+                         "first 10 unexplained-error templates")
     args = ap.parse_args(argv)
     if args.healthy:
         selected = load_healthy()
@@ -571,7 +579,15 @@ def main(argv: list[str] | None = None) -> int:
     if not selected:
         print("no cases selected", file=sys.stderr)
         return 2
-    results = run(selected, args.jobs)
+    results = run(selected, args.jobs, (args.form,) if args.form else FORMS, args.ablate)
+    if args.ablate:
+        rs = [r for r in results if not r.healthy]
+        top = sum(bool(r.line_in_templates) for r in rs)
+        print(f"ablation: the case's line is among the first 10 unexplained templates in {top}/{len(rs)} runs")
+        for r in rs:
+            if not r.line_in_templates:
+                print(f"  NOT IN TOP 10 {r.cls}/{r.id} [{r.form}]" + (f" error: {r.error}" if r.error else ""))
+        return 0
     if args.show:
         for r in results:
             print(f"{r.id} [{r.form}] {'ok' if r.ok else 'MISS'}: " + ", ".join(f"{i}({s})" for i, s in r.fired))
