@@ -34,6 +34,8 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "simnode"))
+from simnode import link_host_tools  # noqa: E402  (links this machine's tools minus the node's)
 CASES = HERE / "cases"
 HEALTHY = HERE / "healthy"
 BASES = HERE / "bases"
@@ -264,7 +266,7 @@ def build_linux(case: dict[str, Any], base: dict[str, Any], form: str, work: Pat
             if line.startswith("Timezone="):
                 tz = line.split("=", 1)[1]
     write_tools(work / "bin", present, recorded, journals, kernel, versions, tz)
-    host_tools = _host_tools(work / "host-tools", _shadowed_tools(argvs))
+    host_tools = link_host_tools(work / "host-tools", _shadowed_tools(argvs))
     env = dict(os.environ)
     env["PATH"] = f"{work / 'bin'}:{host_tools}"
     out = work / "bundle.tgz"
@@ -336,22 +338,6 @@ def write_tools(bin_dir: Path, present: set[str], recorded: dict[str, Any], jour
         w = bin_dir / tool
         w.write_text("#!/bin/sh\n" + "\n".join(body) + "\n", "utf-8")
         w.chmod(0o755)
-
-
-def _host_tools(dest: Path, shadowed: set[str]) -> Path:
-    """Links to this machine's tools (sh, python3, ...) minus every tool the node simulates."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for d in os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep) + ["/usr/sbin", "/sbin"]:
-        try:
-            names = os.listdir(d)
-        except OSError:
-            continue
-        for name in names:
-            target = os.path.join(d, name)
-            if name in shadowed or (dest / name).exists() or os.path.isdir(target) or not os.access(target, os.X_OK):
-                continue
-            os.symlink(target, dest / name)
-    return dest
 
 
 # -- Windows: a bundle as the Windows collector writes it -----------------------------------------

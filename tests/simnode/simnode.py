@@ -25,6 +25,7 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 HERE = Path(__file__).resolve().parent
 TOOLS = ("journalctl", "docker", "crictl", "systemctl", "ip", "iptables-save", "ss", "lsmod",
@@ -65,7 +66,9 @@ class SimNode:
         return env
 
 
-def _link_host_tools(dest: Path) -> None:
+def link_host_tools(dest: Path, absent: Iterable[str] = ABSENT) -> Path:
+    """Links in `dest` to this machine's tools (sh, cat, python3, ...) minus `absent`."""
+    absent = set(absent)
     dest.mkdir(parents=True, exist_ok=True)
     dirs = os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep) + ["/usr/sbin", "/sbin"]
     for d in dirs:
@@ -75,10 +78,11 @@ def _link_host_tools(dest: Path) -> None:
             continue
         for name in names:
             target = os.path.join(d, name)
-            if name in ABSENT or (dest / name).exists() or not os.access(target, os.X_OK) \
+            if name in absent or (dest / name).exists() or not os.access(target, os.X_OK) \
                     or os.path.isdir(target):
                 continue
             os.symlink(target, dest / name)
+    return dest
 
 
 def build(dest: Path, hang: tuple[str, ...] = ()) -> SimNode:
@@ -87,7 +91,7 @@ def build(dest: Path, hang: tuple[str, ...] = ()) -> SimNode:
     shutil.copytree(HERE / "root", root, symlinks=True)
     node = SimNode(root=root, bin=dest / "bin", hang=hang)
     _write_bin(node.bin)
-    _link_host_tools(node.host_tools)
+    link_host_tools(node.host_tools)
     _links(root)
     _pki(root, node)
     _pod_logs(root)
