@@ -20,7 +20,7 @@ import tarfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from k8s_bundle.analyzer.model import Problem
 from k8s_bundle.errors import UserError
@@ -112,6 +112,11 @@ class BundleReader:
         self.truncated = False        # the archive ended early (a finding, not an error)
         self.limit_reached = False
         self._used = False
+        # `verify` sets this to read the bytes of a tar member refused for its name alone (an
+        # escaping, too long or duplicate path; never links or devices): called with a Member
+        # named by its raw (cleaned) name, read at once, capped like any member. The name is
+        # never used as a path. The analyzer leaves it None and skips such members' data.
+        self.on_refused_data: Callable[[Member], None] | None = None
 
     def __iter__(self) -> Iterator[Member]:
         if self._used:
@@ -194,6 +199,7 @@ class BundleReader:
             if name is None:
                 self._problem("rejected", f"refused member with an absolute or escaping path {info.name!r}",
                               info.name[:200])
+                self._offer_refused(tar, info, src, info.name)
                 continue
             if top is None:
                 first = name.split("/", 1)[0]
@@ -204,6 +210,7 @@ class BundleReader:
                     continue
                 if not name.startswith(top + "/"):
                     self._problem("rejected", f"refused member outside the top directory {top!r}", name[:200])
+                    self._offer_refused(tar, info, src, name)
                     continue
                 rel = name[len(top) + 1 :]
             else:
@@ -220,9 +227,11 @@ class BundleReader:
             why = self._check_path(rel)
             if why:
                 self._problem("rejected", f"refused member: {why}", rel[:200])
+                self._offer_refused(tar, info, src, rel)
                 continue
             if rel in seen:
                 self._problem("rejected", "refused duplicate member (the first copy was read)", rel)
+                self._offer_refused(tar, info, src, rel)
                 continue
             count += 1
             if count > limits.max_members:
@@ -241,6 +250,18 @@ class BundleReader:
                 cap = limits.max_member_bytes
             src.pad_until = info.offset_data + info.size + 2 * _BLOCK
             yield Member(rel, info.size, _TarChunks(self, tar, info, src, rel), cap, limits.max_parsed_bytes)
+
+    def _offer_refused(self, tar: tarfile.TarFile, info: tarfile.TarInfo, src: "_Source", name: str) -> None:
+        """Hand a name-refused regular member's bytes to `on_refused_data` (verify) while it is
+        the current member of the stream; links, devices and sparse members have none to give."""
+        if self.on_refused_data is None or not info.isreg() or info.type == tarfile.GNUTYPE_SPARSE:
+            return
+        if info.size < 0:
+            return
+        src.pad_until = info.offset_data + info.size + 2 * _BLOCK
+        cap = min(info.size, self.limits.max_member_bytes)
+        self.on_refused_data(Member(name, info.size, _TarChunks(self, tar, info, src, name[:200]), cap,
+                                    self.limits.max_parsed_bytes))
 
     # -- directories --------------------------------------------------------------------------
     def _iter_dir(self) -> Iterator[Member]:
