@@ -86,9 +86,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from k8s_bundle.analyzer.engine import evaluate
     from k8s_bundle.analyzer.evidence import load_evidence
     from k8s_bundle.analyzer.unexplained import unexplained_templates
+    from k8s_bundle.safe_output import check_output, write_file
 
     if not Path(args.bundle).exists():
         raise UserError(f"{args.bundle}: no such file or directory", EXIT_BAD_INPUT)
+    to_stdout = args.output == "-"
+    out = None if to_stdout else Path(args.output) if args.output else default_output(args.bundle, args.format)
+    if out is not None:
+        check_output(out, force=True)   # an unwritable report place fails before the analysis
     rules = _load(args.rules)
     evidence = load_evidence(args.bundle)
     findings = evaluate(rules, evidence)
@@ -97,8 +102,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     findings = with_blind_spots(findings, rules, evidence)
     # error lines no rule explains, grouped into templates (analyzer/unexplained.py)
     unexplained = unexplained_templates(evidence, rules)
-    to_stdout = args.output == "-"
-    out = None if to_stdout else Path(args.output) if args.output else default_output(args.bundle, args.format)
     if args.format == "html":
         data = render.render_html(evidence, findings, lang=args.lang, unexplained=unexplained).encode("utf-8")
     elif args.format == "json":
@@ -110,7 +113,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        _write(out, data)
+        write_file(out, data)   # hidden part, O_EXCL|O_NOFOLLOW, rename: no planted link is followed
         if not args.quiet:
             summary = render.render_text(
                 evidence, findings, lang=args.lang, report_path=str(out), color=sys.stdout.isatty(),
@@ -118,19 +121,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             )
             sys.stdout.write(summary)
     return exit_code_for(findings)
-
-
-def _write(out: Path, data: bytes) -> None:
-    tmp = out.with_name(out.name + ".part")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(out)
-    except OSError as exc:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise UserError(f"cannot write {out}: {exc.strerror or exc}", EXIT_BAD_INPUT) from None
 
 
 def cmd_rules_list(args: argparse.Namespace) -> int:

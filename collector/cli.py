@@ -124,6 +124,11 @@ def run_collect(args: argparse.Namespace) -> int:
         raise UserError(f"bad --timeout {args.timeout!r}: seconds between 0 and 3600", EXIT_USAGE)
     if not 1 <= args.workers <= 32:
         raise UserError("--workers must be between 1 and 32", EXIT_USAGE)
+    if args.output:
+        from k8s_bundle.safe_output import check_output
+
+        # A missing directory, a directory, a read-only place: one line before collecting.
+        check_output(args.output, force=args.force)
     root = os.path.abspath(args.root)
     if not ssh and not os.path.isdir(root):  # with --ssh the root is on the remote node
         raise UserError(f"--root {args.root}: not a directory", EXIT_USAGE)

@@ -4,7 +4,8 @@ One engine run per host (same catalogue, caps, timeouts and redaction as a local
 host the engine writes the bundle directly. With several, each run writes a part bundle beside
 the output and the parts are merged into one bundle with one `nodes/<node>/` per host and one
 manifest (docs/bundle-format.md: a multi-node collection is one bundle). The parts hold only
-redacted bytes, written by the same BundleWriter, and are removed afterwards. One Redactor
+redacted bytes, written by the same BundleWriter into one hidden part directory beside the
+output (k8s_bundle/safe_output.py: removed at the end, or by the next run if this one is killed). One Redactor
 serves every host, so the same secret gets the same placeholder on every node.
 
 Fail forward: a host that cannot be reached (connection refused, authentication, unknown host
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from k8s_bundle.errors import EXIT_BAD_INPUT, UserError
+from k8s_bundle.safe_output import PartDir, check_output
 
 
 def collect_hosts(hosts: list[str], opts: Any, redactor: Any, *, connect: Callable[[str], Any],
@@ -43,14 +45,13 @@ def collect_hosts(hosts: list[str], opts: Any, redactor: Any, *, connect: Callab
             transport.close()
 
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    output = Path(opts.output or f"k8s-bundle-multi-{stamp}.tgz")
-    if output.exists() and not opts.force:
-        raise UserError(f"{output} exists; pass --force to overwrite it")
+    output = check_output(opts.output or f"k8s-bundle-multi-{stamp}.tgz", force=opts.force)
     results: list[Any] = []
     parts: list[Path] = []
     failed: list[dict[str, str]] = []
     seen: set[str] = set()
-    try:
+    with PartDir(output) as staging:   # never committed: only the parts' place while we run
+        assert staging.path is not None
         for n, host in enumerate(hosts):
             try:
                 transport = connect(host)
@@ -66,7 +67,7 @@ def collect_hosts(hosts: list[str], opts: Any, redactor: Any, *, connect: Callab
                     hostname = f"{hostname}-{n + 1}"
                 seen.add(node_name(hostname))
                 transport.hostname = hostname
-                part = output.with_name(f"{output.name}.node{n}.part.tgz")
+                part = staging.path / f"node{n}.tgz"
                 engine = Engine(replace(opts, output=str(part), force=True), transport,
                                 progress_factory(), redactor)
                 results.append(engine.run(catalogue(engine.ctx)))
@@ -79,9 +80,6 @@ def collect_hosts(hosts: list[str], opts: Any, redactor: Any, *, connect: Callab
             raise UserError("no host could be collected: " + "; ".join(f["error"] for f in failed),
                             EXIT_BAD_INPUT)
         merge_bundles(parts, output, stamp, redactor.report(), force=opts.force, failed_hosts=failed)
-    finally:
-        for part in parts:
-            part.unlink(missing_ok=True)
     for r in results:
         r.output = output
     return results

@@ -1,9 +1,11 @@
 """The one way bundles are written (collector, `redact`, samples, rule fixtures, tests).
 
 A bundle is a gzip tar whose members live under one top directory (docs/bundle-format.md).
-The archive is written to `<output>.part` and renamed into place by `finish()`, so a reader
-never sees a half-written bundle under the final name; leaving the `with` block without
-`finish()` removes the temporary file.
+The archive is written to a fresh hidden part beside the output (k8s_bundle/safe_output.py:
+created with O_EXCL|O_NOFOLLOW, locked while we live, removed by the next run if we are killed)
+and renamed into place by `finish()`, so a reader never sees a half-written bundle under the
+final name and no link planted there is followed; leaving the `with` block without `finish()`
+removes the part.
 
 Only data that has already been redacted may be handed to the writer: `add_stream` spools to
 memory first and to an anonymous temporary file past `spool_bytes`, and that is safe only
@@ -11,7 +13,6 @@ because the bytes are redacted.
 """
 from __future__ import annotations
 
-import errno
 import gzip
 import hashlib
 import io
@@ -26,7 +27,7 @@ from typing import Any, Iterable
 
 import orjson
 
-from k8s_bundle.errors import EXIT_NO_SPACE, UserError
+from k8s_bundle.safe_output import PartFile, check_output, output_error
 
 MANIFEST_NAME = "manifest.json"
 REDACTION_NAME = "redaction.json"
@@ -50,35 +51,31 @@ class BundleWriter:
         spool_bytes: int = 8 * 1024 * 1024,
         mtime: int | None = None,
     ) -> None:
-        self.output = Path(output)
-        if self.output.exists() and not overwrite:
-            raise UserError(f"{self.output} exists; pass --force to overwrite it")
         if "/" in top_dir or top_dir in ("", ".", ".."):
             raise ValueError(f"bad top directory name {top_dir!r}")
+        # One-line UserError (exit 4) for a missing directory, a directory at the output's
+        # name, an unwritable place, or an existing output without `overwrite`.
+        self.output = check_output(output, force=overwrite)
         self.top_dir = top_dir
-        self.part_path = self.output.with_name(self.output.name + ".part")
         self._spool_bytes = spool_bytes
         self._lock = threading.Lock()
         self._names: set[str] = set()
         self._closed = False
         self._mtime = int(time.time()) if mtime is None else int(mtime)
         self._gz: gzip.GzipFile | None = None
+        self._part = PartFile(self.output)     # raises the one-line error itself
+        self._raw = self._part.file
+        self.part_path = self._part.path
         try:
-            self.output.parent.mkdir(parents=True, exist_ok=True)
-            self._raw = open(self.part_path, "wb")
-            if mtime is None:
-                self._tar = tarfile.open(
-                    fileobj=self._raw, mode="w:gz", compresslevel=compresslevel, format=tarfile.PAX_FORMAT
-                )
-            else:
-                # A fixed mtime (samples, fixtures) also fixes the gzip header and leaves the
-                # file name out of it, so rebuilding gives byte-identical archives.
-                self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw,
-                                         compresslevel=compresslevel, mtime=self._mtime)
-                self._tar = tarfile.open(fileobj=self._gz, mode="w", format=tarfile.PAX_FORMAT)
+            # No file name in the gzip header (it would be the hidden part's name); a fixed
+            # mtime (samples, fixtures) also fixes the header, so rebuilding gives
+            # byte-identical archives.
+            self._gz = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, compresslevel=compresslevel,
+                                     mtime=None if mtime is None else self._mtime)
+            self._tar = tarfile.open(fileobj=self._gz, mode="w", format=tarfile.PAX_FORMAT)
         except OSError as exc:
             self._cleanup()
-            raise _as_user_error(exc, self.output) from None
+            raise output_error(exc, self.output) from None
 
     # -- adding members -------------------------------------------------------------------
     def add_bytes(self, path: str, data: bytes) -> StoredMember:
@@ -127,7 +124,7 @@ class BundleWriter:
             except OSError as exc:
                 self._closed = True
                 self._cleanup()
-                raise _as_user_error(exc, self.output) from None
+                raise output_error(exc, self.output) from None
             self._names.add(rel)
 
     # -- finishing --------------------------------------------------------------------------
@@ -142,13 +139,10 @@ class BundleWriter:
                 self._tar.close()
                 if self._gz is not None:
                     self._gz.close()
-                self._raw.flush()
-                os.fsync(self._raw.fileno())
-                self._raw.close()
-                os.replace(self.part_path, self.output)
             except OSError as exc:
                 self._cleanup()
-                raise _as_user_error(exc, self.output) from None
+                raise output_error(exc, self.output) from None
+            self._part.commit()                # fsync, rename; cleans up and raises on failure
         return self.output
 
     def abort(self) -> None:
@@ -157,16 +151,14 @@ class BundleWriter:
             self._cleanup()
 
     def _cleanup(self) -> None:
-        for closer in (getattr(self, "_tar", None), getattr(self, "_gz", None), getattr(self, "_raw", None)):
+        """Close and remove the part; never raises (the first error is the one reported)."""
+        for closer in (getattr(self, "_tar", None), getattr(self, "_gz", None)):
             try:
                 if closer is not None:
                     closer.close()
             except Exception:  # noqa: BLE001 - best effort while failing already
                 pass
-        try:
-            self.part_path.unlink()
-        except FileNotFoundError:
-            pass
+        self._part.discard()
 
     def __enter__(self) -> "BundleWriter":
         return self
@@ -182,11 +174,3 @@ def _check_member_path(path: str) -> str:
     if not rel or any(p in ("", ".", "..") for p in parts):
         raise ValueError(f"bad bundle member path {path!r}")
     return rel
-
-
-def _as_user_error(exc: OSError, output: Path) -> UserError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return UserError(
-            f"no space left while writing {output}; the partial file was removed", EXIT_NO_SPACE
-        )
-    return UserError(f"cannot write {output}: {exc.strerror or exc}")

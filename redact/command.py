@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import itertools
 import os
 import stat
@@ -17,11 +18,12 @@ import orjson
 
 from k8s_bundle import FORMAT_VERSION, __version__
 from k8s_bundle.bundle_writer import MANIFEST_NAME, REDACTION_NAME, BundleWriter
-from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_NO_SPACE, EXIT_OK, EXIT_USAGE, EXIT_WARNINGS, UserError
+from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, EXIT_WARNINGS, UserError
 from k8s_bundle.redact.cli import build_redactor
 from k8s_bundle.redact.engine import RedactionError, Redactor
 from k8s_bundle.redact.obfuscate import write_map
 from k8s_bundle.redact.rules import RuleFileError
+from k8s_bundle.safe_output import PartDir, check_output, create_new, output_error
 
 CHUNK = 1 << 20
 _TAR_SUFFIXES = (".tgz", ".tar.gz", ".tar")
@@ -148,6 +150,10 @@ def run_redact(args: argparse.Namespace) -> int:
             raise UserError(f"{p}: no such file or directory", EXIT_BAD_INPUT)
         if Path(p).resolve() == out.resolve():
             raise UserError(f"{p}: the output cannot also be an input", EXIT_USAGE)
+    to_tar = _is_archive(str(out))
+    # A missing directory, a read-only place, a file where a directory goes (or the reverse),
+    # an existing output without --force: one line before any work.
+    check_output(out, force=args.force, directory=not to_tar, exists_code=EXIT_BAD_INPUT if to_tar else EXIT_USAGE)
     redactor = build_redactor(args)
     categories = redactor.obfuscator.categories if redactor.obfuscator else frozenset()
     redactor.add_hostnames(args.hostname)
@@ -157,10 +163,6 @@ def run_redact(args: argparse.Namespace) -> int:
     inputs = _gather(args.paths, skipped)
     if categories:
         redactor.add_hostnames(_node_names(inputs.names))
-    to_tar = _is_archive(str(out))
-    if not to_tar and out.exists() and any(out.iterdir() if out.is_dir() else [None]):
-        if not args.force:
-            raise UserError(f"{out} exists; pass --force to overwrite it", EXIT_USAGE)
     items: list[dict[str, Any]] = []
     started = _now()
     if to_tar:
@@ -170,12 +172,18 @@ def run_redact(args: argparse.Namespace) -> int:
             manifest = _manifest(args, inputs.manifest, items, skipped, started, redactor)
             writer.finish(manifest, redactor.report())
     else:
-        out.mkdir(parents=True, exist_ok=True)
-        for src in inputs.sources:
-            items.append(_redact_one(redactor, src, lambda rel, chunks: _write_file(out, rel, chunks)))
-        manifest = _manifest(args, inputs.manifest, items, skipped, started, redactor)
-        _write_file(out, REDACTION_NAME, [orjson.dumps(redactor.report(), option=orjson.OPT_INDENT_2)])
-        _write_file(out, MANIFEST_NAME, [orjson.dumps(manifest, option=orjson.OPT_INDENT_2)])
+        # Built in a hidden part directory beside `out` and moved into place at the end: a
+        # failure (full disk, interrupt) leaves nothing of it; a killed run's part is removed
+        # by the next run (k8s_bundle/safe_output.py).
+        with PartDir(out) as staging:
+            root = staging.path
+            assert root is not None
+            for src in inputs.sources:
+                items.append(_redact_one(redactor, src, lambda rel, chunks: _write_file(root, rel, chunks, out)))
+            manifest = _manifest(args, inputs.manifest, items, skipped, started, redactor)
+            _write_file(root, REDACTION_NAME, [orjson.dumps(redactor.report(), option=orjson.OPT_INDENT_2)], out)
+            _write_file(root, MANIFEST_NAME, [orjson.dumps(manifest, option=orjson.OPT_INDENT_2)], out)
+            staging.commit()
     map_note = ""
     if categories:
         map_path = write_map(out, redactor.obfuscation_map())
@@ -195,26 +203,42 @@ class _Stored:
     sha256: str
 
 
-def _write_file(root: Path, rel: str, chunks: Any) -> _Stored:
+def _write_file(root: Path, rel: str, chunks: Any, output: Path) -> _Stored:
+    """One redacted file into the part directory `root` (errors name the user's `output`).
+
+    A failed write (full disk, I/O error) ends the run: the caller's PartDir removes all of it.
+    A failed read of the source, or a name clash inside the output, fails this item only
+    (OSError to _redact_one); the incomplete file is removed either way."""
     import hashlib
 
     target = root / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
     try:
-        with open(target, "wb") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fh = create_new(target)          # O_EXCL|O_NOFOLLOW: never an existing name or a link
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise output_error(exc, output) from None
+        raise
+    try:
+        with fh:
+            for chunk in chunks:         # a read error of the source propagates as OSError
+                try:
+                    fh.write(chunk)
+                except OSError as exc:
+                    raise output_error(exc, output) from None
                 digest.update(chunk)
                 size += len(chunk)
-    except OSError as exc:
-        target.unlink(missing_ok=True)
-        if exc.errno in (28, 122):  # ENOSPC, EDQUOT
-            raise UserError(f"no space left while writing {target}", EXIT_NO_SPACE) from None
-        raise UserError(f"cannot write {target}: {exc.strerror}") from None
+            try:
+                fh.flush()
+            except OSError as exc:
+                raise output_error(exc, output) from None
     except BaseException:
-        target.unlink(missing_ok=True)  # an incomplete file is never left behind
+        try:
+            target.unlink()              # an incomplete file is never left behind
+        except OSError:
+            pass
         raise
     return _Stored(rel, size, digest.hexdigest())
 

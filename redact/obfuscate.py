@@ -350,12 +350,11 @@ def write_map(bundle: str | os.PathLike[str], mapping: dict[str, Any]) -> Path:
     """Write the obfuscation map beside `bundle` with mode 0600 (it reveals the real names)."""
     import orjson
 
-    path = map_path_for(bundle)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(orjson.dumps(mapping, option=orjson.OPT_INDENT_2))
-    os.chmod(path, 0o600)
-    return path
+    from k8s_bundle.safe_output import write_file
+
+    # Created 0600 under a fresh name and renamed into place: a link planted at the map's name
+    # cannot send the real names elsewhere (k8s_bundle/safe_output.py).
+    return write_file(map_path_for(bundle), orjson.dumps(mapping, option=orjson.OPT_INDENT_2), mode=0o600)
 
 
 def load_map(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -74,6 +74,7 @@ def obfuscated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("obf")
     node = simnode.build(base / "sim")
     out = base / "out" / "b.tgz"
+    out.parent.mkdir()   # collect creates no directory (a missing one is a one-line exit 4)
     proc = run_collect(["--root", str(node.root), "--live", "-o", str(out), "--timeout", "2",
                         "--obfuscate", "hostnames,ips"], env=node.env())
     assert proc.returncode == 0, proc.stderr
