@@ -38,7 +38,7 @@ def test_sigint_mid_run_leaves_a_valid_partial_bundle(sim, tmp_path):
     rc = proc.wait(timeout=60)
     assert rc == 130, rest
     assert time.monotonic() - t0 < 30              # the hung commands did not hold it
-    assert not out.with_name(out.name + ".part").exists()
+    assert [n for n in os.listdir(tmp_path) if n.endswith(".part")] == []
     b = read_bundle(out)
     m = b.manifest
     assert m["partial"] is True and m["partial_reason"] == "interrupted"
@@ -222,3 +222,70 @@ def test_bad_command_lines_are_one_line_errors(tmp_path, args, needle):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and needle in proc.stderr
     assert not (tmp_path / "b.tgz").exists()
+
+
+def _one_line_error(proc: subprocess.CompletedProcess[str], code: int, needle: str) -> None:
+    assert proc.returncode == code, proc.stderr
+    assert proc.stderr.startswith("k8s-bundle: error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    assert needle in proc.stderr
+
+
+def test_sigkill_leaves_one_hidden_part_that_the_next_run_removes(sim, tmp_path):
+    # docs/collector.md: a killed collect leaves `.<bundle>.k8s-bundle-<pid>-<random>.part`
+    # beside the output and nothing else; the next run writing there removes it.
+    where = tmp_path / "out"
+    where.mkdir()
+    out = where / "b.tgz"
+    proc = subprocess.Popen(collect_cmd("--root", str(sim.root), "--live", "-o", str(out),
+                                        "--timeout", "60", "--progress", "json"),
+                            env=sim.env(SIMNODE_HANG="docker-info"), stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True)
+    assert proc.stderr is not None
+    done = 0
+    for line in proc.stderr:                      # well under way: members in the part
+        if line.startswith("{") and json.loads(line)["event"] == "item":
+            done += 1
+            if done >= 20:
+                break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    left = os.listdir(where)
+    assert len(left) == 1 and left[0].startswith(f".b.tgz.k8s-bundle-{proc.pid}-"), left
+    assert left[0].endswith(".part") and (where / left[0]).is_file()
+    again = run_collect(["--root", str(sim.root), "--only", "certificates", "-o",
+                         str(where / "c.tgz")], env=sim.env())
+    assert again.returncode == 0, again.stderr
+    assert os.listdir(where) == ["c.tgz"]
+
+
+def test_unusable_output_places_are_one_line_exit_4(sim, tmp_path):
+    where = tmp_path / "out"
+    (where / "adir").mkdir(parents=True)
+    for out, needle in ((where / "no" / "b.tgz", "does not exist"),
+                        (where / "adir", "it is a directory")):
+        proc = run_collect(["--root", str(sim.root), "--only", "certificates", "-o", str(out)],
+                           env=sim.env())
+        _one_line_error(proc, 4, needle)
+    assert os.listdir(where) == ["adir"] and os.listdir(where / "adir") == []
+
+
+@pytest.mark.root
+@pytest.mark.skipif(not IS_ROOT, reason="mounting a tmpfs needs root (CI runs as root)")
+def test_read_only_output_is_one_line_exit_4_and_leaves_nothing(sim, tmp_path):
+    # Was exit 5: the writer's clean-up let the unlink error (EROFS) escape. A read-only bind
+    # mount of a real directory, and the default name in a read-only current directory.
+    real = tmp_path / "real"
+    real.mkdir()
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    subprocess.run(["mount", "--bind", str(real), str(ro)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], check=True)
+        proc = run_collect(["--root", str(sim.root), "--only", "certificates", "-o", str(ro / "b.tgz")],
+                           env=sim.env())
+        _one_line_error(proc, 4, "not writable")
+        proc = run_collect(["--root", str(sim.root), "--only", "certificates"], env=sim.env(), cwd=ro)
+        _one_line_error(proc, 4, "not writable")
+        assert "Traceback" not in proc.stderr and os.listdir(real) == []
+    finally:
+        subprocess.run(["umount", str(ro)], check=True)

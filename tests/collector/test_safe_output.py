@@ -1,0 +1,187 @@
+"""k8s_bundle/safe_output.py on real filesystems: planted links, parts of killed processes,
+read-only and full mounts (tmpfs, root only), directory outputs."""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from k8s_bundle import safe_output
+from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_NO_SPACE, UserError
+from k8s_bundle.safe_output import PartDir, PartFile, check_output, remove_stale_parts, write_file
+
+IS_ROOT = os.geteuid() == 0
+needs_root = pytest.mark.skipif(not IS_ROOT, reason="mounting a tmpfs needs root (CI runs as root)")
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str = "1m", read_only: bool = False) -> Iterator[Path]:
+    path.mkdir()
+    opts = f"size={size}" + (",ro" if read_only else "")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=True)
+
+
+def parts(directory: Path) -> list[str]:
+    return sorted(n for n in os.listdir(directory) if n.endswith(".part"))
+
+
+def test_a_link_at_the_final_name_is_replaced_not_followed(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep")
+    (tmp_path / "out.html").symlink_to(victim)
+    (tmp_path / "missing.html").symlink_to(tmp_path / "created-through-link")
+    write_file(tmp_path / "out.html", b"report")
+    write_file(tmp_path / "missing.html", b"report")
+    assert victim.read_bytes() == b"keep"
+    assert not (tmp_path / "created-through-link").exists()
+    for name in ("out.html", "missing.html"):
+        p = tmp_path / name
+        assert not p.is_symlink() and p.read_bytes() == b"report"
+    assert parts(tmp_path) == []
+
+
+def test_a_link_planted_at_the_part_name_is_never_opened(tmp_path: Path, monkeypatch) -> None:
+    # The part's random suffix made predictable, and a link planted at exactly that name:
+    # O_EXCL|O_NOFOLLOW refuses it and the writer takes the next fresh name.
+    tokens = iter(["deadbeef", "0badf00d"])
+    monkeypatch.setattr(safe_output.secrets, "token_hex", lambda n: next(tokens))
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep")
+    planted = tmp_path / f".b.tgz.k8s-bundle-{os.getpid()}-deadbeef.part"
+    planted.symlink_to(victim)
+    with PartFile(tmp_path / "b.tgz") as part:
+        assert part.path is not None and part.path.name.endswith("-0badf00d.part")
+        part.write(b"bundle")
+        part.commit()
+    assert victim.read_bytes() == b"keep" and planted.is_symlink()
+    assert (tmp_path / "b.tgz").read_bytes() == b"bundle"
+
+
+def test_a_failed_part_is_removed_and_the_error_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError):
+        with PartFile(tmp_path / "b.tgz") as part:
+            part.write(b"half")
+            raise RuntimeError("the run failed")
+    assert os.listdir(tmp_path) == []
+    with pytest.raises(UserError) as err:
+        check_output(tmp_path / "no\nsuch" / "b.tgz", force=False)
+    assert err.value.exit_code == EXIT_BAD_INPUT and "\n" not in str(err.value)
+    assert "does not exist" in str(err.value) and "no\\x0asuch" in str(err.value)
+    with pytest.raises(UserError, match="it is a directory"):
+        check_output(tmp_path, force=True)
+
+
+_PART_THEN = """
+import os, sys, time
+from pathlib import Path
+from k8s_bundle.safe_output import PartDir, PartFile
+kind, target = sys.argv[1], Path(sys.argv[2])
+if kind == "file":
+    part = PartFile(target)
+    part.write(b"x" * 1000)
+    part.file.flush()
+else:
+    part = PartDir(target)
+    (part.path / "nodes").mkdir()
+    (part.path / "nodes" / "a.log").write_bytes(b"y")
+print(part.path.name, flush=True)
+time.sleep(60)
+"""
+
+
+def _writer(kind: str, target: Path) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, "-c", _PART_THEN, kind, str(target)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def test_parts_of_killed_processes_go_and_live_ones_stay(tmp_path: Path) -> None:
+    killed_file, killed_file_part = _writer("file", tmp_path / "old.tgz")
+    killed_dir, killed_dir_part = _writer("dir", tmp_path / "old-dir")
+    for proc in (killed_file, killed_dir):
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    live, live_part = _writer("file", tmp_path / "busy.tgz")
+    try:
+        own = PartFile(tmp_path / "mine.tgz")                 # ours, alive and locked
+        # Our own pid on an unlocked part: a container gives a rerun the pid of the killed run.
+        reused = tmp_path / f".x.tgz.k8s-bundle-{os.getpid()}-12345678.part"
+        reused.write_bytes(b"z")
+        untagged = tmp_path / ".download.1234.part"            # another program's: not ours
+        untagged.write_bytes(b"z")
+        target = tmp_path / "target"
+        target.write_bytes(b"keep")
+        link = tmp_path / ".l.tgz.k8s-bundle-1-abcdef01.part"  # a link with our name: not ours
+        link.symlink_to(target)
+
+        # (Creating a part cleans its directory too: the killed writers' parts may be gone already.)
+        remove_stale_parts(tmp_path)
+
+        for gone in (killed_file_part, killed_dir_part, reused.name):
+            assert not os.path.lexists(tmp_path / gone)
+        assert (tmp_path / live_part).exists() and own.path is not None and own.path.exists()
+        assert untagged.exists() and link.is_symlink() and target.read_bytes() == b"keep"
+        own.discard()
+    finally:
+        live.send_signal(signal.SIGKILL)
+        live.wait()
+    assert remove_stale_parts(tmp_path) == [live_part]
+
+
+def test_a_directory_output_moves_in_and_never_through_a_link(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    with PartDir(out) as staging:
+        assert staging.path is not None
+        (staging.path / "nodes").mkdir()
+        (staging.path / "nodes" / "a.log").write_bytes(b"a")
+        staging.commit()
+    assert (out / "nodes" / "a.log").read_bytes() == b"a" and parts(tmp_path) == []
+    # --force into an existing output whose `nodes` was replaced by a link elsewhere.
+    os.rename(out / "nodes", tmp_path / "old-nodes")
+    (out / "nodes").symlink_to(elsewhere)
+    with pytest.raises(UserError) as err:
+        with PartDir(out) as staging:
+            assert staging.path is not None
+            (staging.path / "nodes").mkdir()
+            (staging.path / "nodes" / "b.log").write_bytes(b"b")
+            staging.commit()
+    assert err.value.exit_code == EXIT_BAD_INPUT and "links are not followed" in str(err.value)
+    assert os.listdir(elsewhere) == [] and parts(tmp_path) == []
+
+
+@pytest.mark.root
+@needs_root
+def test_read_only_mount_is_exit_4_and_cleanup_does_not_raise(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "ro", read_only=True) as ro:
+        for make in (lambda: PartFile(ro / "b.tgz"), lambda: PartDir(ro / "out"),
+                     lambda: write_file(ro / "r.html", b"x")):
+            with pytest.raises(UserError) as err:
+                make()
+            assert err.value.exit_code == EXIT_BAD_INPUT
+            assert "Read-only file system" in str(err.value) and "\n" not in str(err.value)
+        with pytest.raises(UserError, match="not writable"):
+            check_output(ro / "b.tgz", force=False)
+        assert os.listdir(ro) == []
+
+
+@pytest.mark.root
+@needs_root
+def test_full_disk_is_exit_6_and_leaves_nothing(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "small", size="256k") as small:
+        with pytest.raises(UserError) as err:
+            write_file(small / "r.html", (b"x" * 65536 for _ in range(16)))
+        assert err.value.exit_code == EXIT_NO_SPACE and "no space left" in str(err.value)
+        assert os.listdir(small) == []
