@@ -78,8 +78,66 @@ def _base64_user_password(value: bytes) -> bool:
 
 
 def _not_port_path(value: bytes) -> bool:
-    # https://host:5000/v2/x@sha256:... is a port and a path, not user:password@
-    return not re.match(rb"^\d{1,5}(/|$)", value)
+    # https://host:4873/@scope/pkg is a port and a path, not user:password@ (a port is 1..65535
+    # without leading zeros; the path before "@" ends with "/"); image digests are left out by
+    # the regex (registry:5000/img@sha256:...), so "10000/x9" before "@" is a password
+    m = re.match(rb"^([1-9]\d{0,4})(/|$)", value)
+    return m is None or int(m.group(1)) > 65535 or not (value.endswith(b"/") or m.end() == len(value))
+
+
+# Words of a sentence: a value made of several of them is prose ("auth: fix token refresh"),
+# not a credential (a weak key such as `auth` or `key` names a topic as often as a secret).
+_PROSE_WORD = re.compile(rb"[a-z]{3,}[,.:;)]?")
+_SCHEMES = {b"basic", b"bearer", b"digest", b"token", b"negotiate", b"apikey"}
+
+
+def _not_prose(value: bytes) -> bool:
+    words = value.split()
+    if len(words) < 2:
+        return True
+    return not any(_PROSE_WORD.fullmatch(w) and w.rstrip(b",.:;)") not in _SCHEMES for w in words)
+
+
+# A secret-looking value for a key that is secret only by a weak word (`key`, `X-Registry-Key`,
+# `userKey`, a Ceph keyring's `key = AQB...==`): one word of 12+ characters that is neither a
+# path, a dotted name (kubernetes.io/hostname, a file name), a URL nor a bare word or number.
+_SHAPED = re.compile(rb"[A-Za-z0-9+/=_~-]{12,}")
+
+
+def _secret_shaped(value: bytes) -> bool:
+    v = value.strip().strip(b"\"'")
+    if not _SHAPED.fullmatch(v) or v.startswith(b"/") or b"//" in v:
+        return False
+    has_digit = any(48 <= c <= 57 for c in v)
+    has_upper = any(65 <= c <= 90 for c in v)
+    has_lower = any(97 <= c <= 122 for c in v)
+    return ((has_digit and (has_upper or has_lower)) or v.endswith(b"=")
+            or (has_upper and has_lower and len(v) >= 20 and v.isalnum()))
+
+
+# etcd's --auth-token / "auth-token" names a mode, not a token: `simple`, or `jwt` with its
+# options (pub-key=FILE,priv-key=FILE,sign-method=RS256,ttl=10m), etcd.io/docs/v3.5/op-guide/configuration/
+_ETCD_AUTH_MODE = re.compile(rb"(?:simple|jwt(?:,[\w-]+=[^,\s]*)*)")
+
+
+def _not_etcd_auth_mode(value: bytes) -> bool:
+    return not _ETCD_AUTH_MODE.fullmatch(value.strip().strip(b"\"'"))
+
+
+def _bootstrap_not_event_name(value: bytes) -> bool:
+    # A Kubernetes event is named <object>.<UnixNano in hex>: 16 hex digits starting with "1"
+    # for any date from 2005 to 2262 (node01.17a8f3c2b1d4e5f6). A bootstrap token's secret is
+    # 16 random [a-z0-9]: all hex with that lead in about one of 10^7 tokens.
+    if not _has_digit(value):
+        return False
+    secret = value.rsplit(b".", 1)[-1]
+    return not re.fullmatch(rb"1[0-9a-f]{15}", secret)
+
+
+def _mixed_case_digit(value: bytes) -> bool:
+    # random base62 (Vault's legacy s./b. tokens): upper and lower case letters and a digit
+    return (any(65 <= c <= 90 for c in value) and any(97 <= c <= 122 for c in value)
+            and any(48 <= c <= 57 for c in value))
 
 
 def _aws_secret_shape(value: bytes) -> bool:
@@ -98,6 +156,11 @@ VALIDATORS: dict[str, Callable[[bytes], bool]] = {
     "has-digit": _has_digit,
     "has-digit-or-symbol": _has_digit_or_symbol,
     "base64-user-password": _base64_user_password,
+    "not-prose": _not_prose,
+    "secret-shaped": _secret_shaped,
+    "not-etcd-auth-mode": _not_etcd_auth_mode,
+    "bootstrap-not-event-name": _bootstrap_not_event_name,
+    "mixed-case-digit": _mixed_case_digit,
 }
 
 
@@ -132,6 +195,13 @@ class Rule:
     custom: bool = False
     context_lines: int = 0          # regex rules: also run on this many lines after a prefilter hit
     sibling_lines: int = 0          # with_sibling in text: the sibling may be this many lines away
+
+    def accepts(self, value: bytes) -> bool:
+        """Whether a value this key rule selected is to be replaced: not a file reference
+        (keep_paths), and passing the rule's `validate` check (a key rule may name one too)."""
+        if self.keep_paths and is_file_reference(value):
+            return False
+        return self.validate is None or self.validate(value)
 
     def key_matches(self, name: str) -> bool:
         if self.keys is None or not self.keys.fullmatch(name):
@@ -207,6 +277,12 @@ def _compile_bytes(pattern: str, where: str, what: str) -> re.Pattern[bytes]:
         raise RuleFileError(f"{where}: bad {what} regex {pattern!r}: {exc}") from None
 
 
+def _validator(name: Any, where: str) -> Callable[[bytes], bool]:
+    if name not in VALIDATORS:
+        raise RuleFileError(f"{where}: unknown validate {name!r} (known: {', '.join(VALIDATORS)})")
+    return VALIDATORS[name]
+
+
 def _parse_rule(raw: Any, where: str, custom: bool) -> Rule:
     if not isinstance(raw, dict):
         raise RuleFileError(f"{where}: a rule must be a mapping")
@@ -243,10 +319,7 @@ def _parse_rule(raw: Any, where: str, custom: bool) -> Rule:
         if "prefilter_regex" in raw:
             rule.prefilter_regex = _compile_bytes(str(raw["prefilter_regex"]), where, "prefilter_regex")
         if "validate" in raw:
-            name = raw["validate"]
-            if name not in VALIDATORS:
-                raise RuleFileError(f"{where}: unknown validate {name!r} (known: {', '.join(VALIDATORS)})")
-            rule.validate = VALIDATORS[name]
+            rule.validate = _validator(raw["validate"], where)
     elif shape == "literals":
         values = [str(v) for v in _as_list(raw["literals"], "literals", where) if str(v)]
         if not values:
@@ -264,6 +337,8 @@ def _parse_rule(raw: Any, where: str, custom: bool) -> Rule:
             rule.unless = _compile(str(raw["unless"]), where, "unless", re.I)
         if "with_sibling" in raw:
             rule.with_sibling = _compile(str(raw["with_sibling"]), where, "with_sibling", re.I)
+        if "validate" in raw:
+            rule.validate = _validator(raw["validate"], where)
     elif shape == "paths":
         paths = _as_list(raw["paths"], "paths", where)
         rule.paths = tuple(tuple(str(p).split(".")) for p in paths if str(p))

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from k8s_bundle import certinfo
-from k8s_bundle.redact.rules import is_file_reference
 from k8s_bundle.redact.text import skip_value
 
 if TYPE_CHECKING:
@@ -125,7 +124,7 @@ class StructuredRedactor:
             return None
         text = value if isinstance(value, str) else str(value)
         raw = text.encode("utf-8", "surrogatepass")
-        if not text.strip() or skip_value(raw) or (rule.keep_paths and is_file_reference(raw)):
+        if not text.strip() or skip_value(raw) or not rule.accepts(raw):
             return None
         if rule.action == "cert-metadata":
             try:
@@ -186,7 +185,10 @@ class StructuredRedactor:
                 new = self.replacement(rule, value)
                 if new is not None:
                     parent[k] = new
-                return
+                    return
+                if rule.validate is None:
+                    return
+                # a value the rule's check keeps may still hold a document (tls.key: a PEM block)
         if isinstance(value, str):
             new = self.embedded(value)
             if new is not None:
@@ -325,7 +327,10 @@ class StructuredRedactor:
                 new = self.replacement(rule, node.value)
                 if new is not None:
                     self.splices.append((node.start_mark.index, node.end_mark.index, new))
-                return
+                    return
+                if rule.validate is None:
+                    return
+                # a value the rule's check keeps may still hold a document (tls.key: a PEM block)
         new = self.embedded(node.value)
         if new is not None:
             self.splices.append((node.start_mark.index, node.end_mark.index, new))
@@ -364,7 +369,7 @@ class StructuredRedactor:
                 raw = m.group("value")
                 quote = raw[:1] if raw[:1] in ("'", '"') and raw.endswith(raw[:1]) and len(raw) >= 2 else ""
                 value = raw[1:-1] if quote else raw
-                if not value or skip_value(value.encode("utf-8")):
+                if not value or skip_value(value.encode("utf-8")) or not rule.accepts(value.encode("utf-8")):
                     continue
                 self.job.line = i + 1
                 placeholder = self.job.replace(rule, value.encode("utf-8"), i + 1).decode("utf-8")

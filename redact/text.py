@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Callable
 
-from k8s_bundle.redact.rules import is_file_reference
 
 if TYPE_CHECKING:
     from k8s_bundle.redact.engine import Job
@@ -361,14 +360,16 @@ class LineRedactor:
             if not content:
                 return line
             lead = len(line) - len(line.lstrip())
-            if lead > indent:
+            if lead <= indent:
+                self.block = None
+            elif not skip_value(content) and rule.accepts(content):
                 return line[:lead] + self.job.replace(rule, content, self.line_no) + line[len(line.rstrip()):]
-            self.block = None
+            # else a line the rule keeps (a placeholder, a PEM header): the other rules decide
         if self.pending_flag is not None:
             rule = self.pending_flag
             self.pending_flag = None
             value = line.strip()
-            if value and not value.startswith(b"-") and not skip_value(value):
+            if value and not value.startswith(b"-") and not skip_value(value) and rule.accepts(value):
                 lead = line[: len(line) - len(line.lstrip())]
                 trail = line[len(line.rstrip()):]
                 return lead + self.job.replace(rule, value, self.line_no) + trail
@@ -440,7 +441,7 @@ class LineRedactor:
             if rule is None or span is None:
                 return m.group(0)
             s, e, v = span
-            if skip_value(v) or (rule.keep_paths and is_file_reference(v)):
+            if skip_value(v) or not rule.accepts(v):
                 return m.group(0)
             base = m.start()
             whole = m.group(0)
@@ -462,13 +463,15 @@ class LineRedactor:
             return whole[: s - base] + new + whole[e - base:]
 
         def kv_cb(m: re.Match[bytes]) -> bytes:
+            if m.start() == lead_key:
+                return m.group(0)  # the key leading the line, already decided on its whole value
             key = m.group("key").decode("latin-1")
             rule = rs.classify_key(key, structured=False, sibling=sibling)
             span = value_span(m)
             if rule is None or span is None:
                 return inner(m, span)
             s, e, v = span
-            if skip_value(v) or (rule.keep_paths and is_file_reference(v)):
+            if skip_value(v) or not rule.accepts(v):
                 return m.group(0)
             before = line[: m.start()].strip(b" \t-{[,\"'")
             if m.group("sep") == b":" and not m.group("kq"):
@@ -480,6 +483,7 @@ class LineRedactor:
             whole = m.group(0)
             return whole[: s - base] + job.replace(rule, v, self.line_no) + whole[e - base:]
 
+        lead_key = -1
         whole_line = _LINE_KV.match(line)
         if whole_line is not None:
             # `password: two words` / `secret = a b` at the start of a line (YAML, INI, env,
@@ -492,10 +496,15 @@ class LineRedactor:
                     # a YAML block scalar: the secret is on the following, deeper lines
                     self.block = (len(line) - len(line.lstrip()), rule)
                     return line
-                if not skip_value(value) and not value.startswith((b"&", b"*", b"!")) \
-                        and not (rule.keep_paths and is_file_reference(value)):
+                if skip_value(value) or value.startswith((b"&", b"*", b"!")):
+                    pass
+                elif rule.accepts(value):
                     s, e = whole_line.span("value")
                     return line[:s] + job.replace(rule, value, self.line_no) + line[e:]
+                elif rule.validate is not None:
+                    # a value the rule's check keeps (prose after `auth:`, etcd's `auth-token:
+                    # simple`): not taken word by word below either
+                    lead_key = whole_line.start("key")
         if b"--" in line:
             line = _FLAG.sub(flag_cb, line)
             lone = _LONE_FLAG.match(line)
