@@ -1,6 +1,7 @@
 """`k8s-bundle analyze` end to end: real bundles (fixture builder -> BundleWriter), real subprocess."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,46 @@ def test_default_output_names() -> None:
     assert default_output("/x/case.tgz", "html") == Path("/x/case.html")
     assert default_output("/x/case.tar.gz", "json") == Path("/x/case.json")
     assert default_output("/x/extracted/", "html") == Path("/x/extracted.html")
+
+
+def test_planted_links_beside_the_bundle_are_not_followed(tmp_path: Path) -> None:
+    # The old writer opened `<report>.part` with open(path, "w"), which followed a link planted
+    # there and wrote the report into its target.
+    b = bundle(tmp_path, "b.tgz", QUIET_LOG)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    (tmp_path / "b.html.part").symlink_to(victim)
+    (tmp_path / "b.html").symlink_to(tmp_path / "made-through-link")
+    proc = analyze(str(b), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert victim.read_text() == "keep" and not (tmp_path / "made-through-link").exists()
+    report = tmp_path / "b.html"
+    assert not report.is_symlink() and "<html" in report.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.html", "b.html.part", "b.tgz", "victim.txt"]
+
+
+def test_unusable_report_places_are_one_line_exit_4_before_the_analysis(tmp_path: Path) -> None:
+    b = bundle(tmp_path, "b.tgz", QUIET_LOG)
+    (tmp_path / "adir").mkdir()
+    for out, needle in ((tmp_path / "no" / "r.html", "does not exist"), (tmp_path / "adir", "it is a directory")):
+        proc = analyze(str(b), "-o", str(out))
+        assert proc.returncode == 4, proc.stderr
+        assert proc.stderr.startswith("k8s-bundle: error: cannot write") and proc.stderr.count("\n") == 1
+        assert needle in proc.stderr and proc.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "b.tgz"]
+
+
+@pytest.mark.root
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_report_on_a_read_only_mount_is_one_line_exit_4(tmp_path: Path) -> None:
+    b = bundle(tmp_path, "b.tgz", QUIET_LOG)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(ro)], check=True)
+    try:
+        proc = analyze(str(b), "-o", str(ro / "r.html"))
+        assert proc.returncode == 4, proc.stderr
+        assert proc.stderr.count("\n") == 1 and "not writable" in proc.stderr
+        assert os.listdir(ro) == []
+    finally:
+        subprocess.run(["umount", str(ro)], check=True)
