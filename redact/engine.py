@@ -72,6 +72,8 @@ class Job:
         self.counts: Counter[str] = Counter()
         self.hits: list[tuple[int, Rule, bytes | None]] = []
         self.line = 0
+        # (value, placeholder) of each replacement while set (a CRI run maps them back to its lines)
+        self.capture: list[tuple[bytes, bytes]] | None = None
 
     def hasher(self) -> Any:
         return hmac.new(self.redactor._key, digestmod=hashlib.sha256)
@@ -79,7 +81,10 @@ class Job:
     def replace(self, rule: Rule, value: bytes, line_no: int) -> bytes:
         norm = value.strip().strip(b"\"'")
         digest = hmac.new(self.redactor._key, norm, hashlib.sha256).hexdigest()
-        return self.replace_digest(rule, digest, line_no, norm)
+        placeholder = self.replace_digest(rule, digest, line_no, norm)
+        if self.capture is not None:
+            self.capture.append((value, placeholder))
+        return placeholder
 
     def replace_digest(self, rule: Rule, digest: str, line_no: int, value: bytes | None = None) -> bytes:
         self.counts[rule.id] += 1

@@ -29,6 +29,13 @@ _PEM_HEADER = re.compile(rb"^\s*(Proc-Type|DEK-Info|Comment|Version|Hash)\s*:", 
 _B64_TOKEN = re.compile(rb"^[A-Za-z0-9+/=]+$")
 PEM_MAX_LINES = 4096
 SHORT_WORD = 7
+# CRI log lines (`<time> <stream> <P|F> <text>`, kubernetes/design-proposals: kubelet-cri-logging):
+# a P line's text goes on in the stream's next line, so a secret may be cut in two. A P line that
+# is a candidate starts a run; the run's texts are joined, redacted as one line and cut back at
+# the same places. A run is closed early past these caps (containerd cuts at 16 KiB a line).
+_CRI = re.compile(rb"(?P<head>\S+ (?P<stream>stdout|stderr) (?P<tag>[PF])(?: |$))")
+CRI_RUN_MAX_LINES = 256
+CRI_RUN_MAX_BYTES = 4 * 1024 * 1024
 
 # key=value, "key": "value", key: value (the value alone is replaced; quotes are kept).
 # An unquoted value ends at a blank, at a quote or bracket that closes the surrounding
@@ -149,11 +156,18 @@ class LineRedactor:
         self.pending_flag: "Rule | None" = None
         self.block: tuple[int, "Rule"] | None = None  # `password: |` seen: (indent, rule)
         self.line_no = 0  # 1-based number of the last line handled (for verify hits)
+        # CRI partial runs: output slots in input order (None: held), the open run per stream
+        # (slot numbers, heads, texts), bytes held, and the line ending of the last held line
+        self.cri_slots: list[bytes | None] = []
+        self.cri_runs: dict[bytes, tuple[list[int], list[bytes], list[bytes]]] = {}
+        self.cri_bytes = 0
+        self.eol = b"\n"
 
     @property
     def sticky(self) -> bool:
         return (self.in_pem or self.pending_flag is not None or self.block is not None or bool(self.armed)
-                or self.user_after is not None or self.user_value_next is not None or self.ppk is not None)
+                or self.user_after is not None or self.user_value_next is not None or self.ppk is not None
+                or bool(self.cri_slots))
 
     # -- block level -------------------------------------------------------------------------
     def feed(self, block: bytes) -> bytes:
@@ -196,6 +210,7 @@ class LineRedactor:
             line = block[start:end]
             self.line_no += 1
             body = line.rstrip(b"\n")
+            self.eol = line[len(body):]
             new = self.redact_line(body)
             if self.sibling_hit is not None:
                 self._siblings_above(out, self.sibling_hit)
@@ -213,6 +228,12 @@ class LineRedactor:
     def finish(self) -> bytes:
         """End of the item: a private key block left open is still replaced (never emitted)."""
         carry, self.carry = self.carry, b""
+        if self.cri_slots:
+            for stream in list(self.cri_runs):
+                self._cri_close(stream)
+            held = b"\n".join(x or b"" for x in self.cri_slots) + self.eol
+            self.cri_slots = []
+            carry += held
         if self.in_pem:
             return carry + self._close_pem() + b"\n"
         if self.ppk is not None and self.ppk > 0:
@@ -340,9 +361,103 @@ class LineRedactor:
                 found.add(block.rfind(b"\n", 0, m.start()) + 1)
         return sorted(found)
 
+    # -- CRI partial lines ---------------------------------------------------------------------
+    def _cri_line(self, line: bytes, m: "re.Match[bytes] | None") -> bytes | None:
+        """A line while a CRI run is open (or the P line that opens one): held until every held
+        line is complete, then all of them are returned (None while some are held)."""
+        if m is None:  # not a CRI line: the open runs end here
+            for stream in list(self.cri_runs):
+                self._cri_close(stream)
+            own = self._redact_line(line)
+            held = [x or b"" for x in self.cri_slots]
+            self.cri_slots = []
+            return b"\n".join(held + [own]) if own is not None else b"\n".join(held)
+        stream, tag = m.group("stream"), m.group("tag")
+        run = self.cri_runs.get(stream)
+        if run is None and tag == b"F":
+            self.cri_slots.append(self._redact_line(line) or b"")
+        else:
+            if run is None:
+                run = self.cri_runs[stream] = ([], [], [])
+            run[0].append(len(self.cri_slots))
+            run[1].append(line[: m.end()])
+            run[2].append(line[m.end():])
+            self.cri_slots.append(None)
+            self.cri_bytes += len(line)
+            if tag == b"F" or len(run[0]) >= CRI_RUN_MAX_LINES or self.cri_bytes > CRI_RUN_MAX_BYTES:
+                self._cri_close(stream)
+        if any(x is None for x in self.cri_slots):
+            return None
+        out = b"\n".join(x for x in self.cri_slots if x is not None)
+        self.cri_slots = []
+        self.cri_bytes = 0
+        return out
+
+    def _cri_close(self, stream: bytes) -> None:
+        slots, heads, texts = self.cri_runs.pop(stream)
+        for slot, head, text in zip(slots, heads, self._cri_join(texts)):
+            self.cri_slots[slot] = head + text
+        if not self.cri_runs:
+            self.cri_bytes = 0
+
+    def _cri_join(self, texts: list[bytes]) -> list[bytes]:
+        """The texts of one run redacted as one line, cut back where they were cut. Every value
+        replaced is found in the joined text and each piece loses its share of it (the first
+        piece gets the placeholder); if that does not give the redacted line exactly, the whole
+        redacted text goes to the first line and the others keep only their CRI prefix."""
+        joined = b"".join(texts)
+        captured: list[tuple[bytes, bytes]] = []
+        self.job.capture = captured
+        try:
+            new = self._redact_line(joined)
+        finally:
+            self.job.capture = None
+        new = new if new is not None else b""
+        if new == joined:
+            return texts
+        spans: list[tuple[int, int, bytes]] = []
+        for value, placeholder in captured:
+            pos = joined.find(value) if value else -1
+            while pos != -1:
+                spans.append((pos, pos + len(value), placeholder))
+                pos = joined.find(value, pos + len(value))
+        spans.sort()
+        kept: list[tuple[int, int, bytes]] = []
+        for span in spans:
+            if not kept or span[0] >= kept[-1][1]:
+                kept.append(span)
+        rebuilt, cursor = [], 0
+        for s, e, ph in kept:
+            rebuilt += [joined[cursor:s], ph]
+            cursor = e
+        if b"".join(rebuilt) + joined[cursor:] != new:
+            return [new] + [b""] * (len(texts) - 1)
+        pieces, start = [], 0
+        for text in texts:
+            end = start + len(text)
+            out, cursor = [], start
+            for s, e, ph in kept:
+                if e <= start or s >= end:
+                    continue
+                out.append(joined[cursor:max(s, start)])
+                if s >= start:
+                    out.append(ph)
+                cursor = min(e, end)
+            out.append(joined[cursor:end])
+            pieces.append(b"".join(out))
+            start = end
+        return pieces
+
     # -- line level ---------------------------------------------------------------------------
     def redact_line(self, line: bytes) -> bytes | None:
-        """Redact one line (no newline). None drops the line (inside a private key block)."""
+        """Redact one line (no newline). None holds or drops the line (a CRI run, a private key)."""
+        if self.cri_slots or (b" P " in line and not self.in_pem):
+            m = _CRI.match(line)
+            if self.cri_slots or (m is not None and m.group("tag") == b"P"):
+                return self._cri_line(line, m)
+        return self._redact_line(line)
+
+    def _redact_line(self, line: bytes) -> bytes | None:
         if self.in_pem:
             return self._pem_continue(line)
         if self.ppk is not None:
@@ -543,7 +658,7 @@ class LineRedactor:
             self.pem_hmac.update(_PEM_BODY_NOISE.sub(b"", line[: end.start()]))
             rest = line[end.end():]
             out = self._close_pem()
-            return out + (self.redact_line(rest) or b"") if rest.strip() else out
+            return out + (self._redact_line(rest) or b"") if rest.strip() else out
         stripped = line.strip()
         token = stripped.rsplit(None, 1)[-1] if stripped else b""
         if not stripped or _PEM_HEADER.match(stripped) or _B64_TOKEN.match(token):
@@ -553,7 +668,7 @@ class LineRedactor:
                 return None if not prefix or _PEM_HEADER.match(stripped) else line[: line.find(prefix) + len(prefix)]
         # Not key material any more (a truncated key): close the block, handle the line normally.
         placeholder = self._close_pem()
-        rest = self.redact_line(line)
+        rest = self._redact_line(line)
         return placeholder + b"\n" + (rest if rest is not None else b"")
 
     def _close_pem(self) -> bytes:
@@ -577,7 +692,7 @@ class LineRedactor:
                 swallowed = self.ppk_taken
                 placeholder = self._close_ppk() if swallowed else b""
                 self.ppk = -1
-                rest = self.redact_line(line)  # the header check, then every other rule
+                rest = self._redact_line(line)  # the header check, then every other rule
                 return placeholder + b"\n" + (rest or b"") if swallowed else rest
             self.ppk_hmac.update(stripped)
             self.ppk_taken += 1
