@@ -68,10 +68,14 @@ def check_output(target: str | os.PathLike[str], *, force: bool, directory: bool
         why = "is not a directory" if os.path.lexists(parent) else "does not exist"
         raise UserError(f"cannot write {shown(path)}: directory {shown(named)} {why}", EXIT_BAD_INPUT)
     if directory:
-        if os.path.lexists(path) and (path.is_symlink() or not path.is_dir()):
+        if path.is_symlink():
+            raise UserError(f"cannot write {shown(path)}: it is a link (not followed)", EXIT_BAD_INPUT)
+        if os.path.lexists(path) and not path.is_dir():
             raise UserError(f"cannot write {shown(path)}: it exists and is not a directory", EXIT_BAD_INPUT)
-        if path.is_dir() and not force and any(os.scandir(path)):
-            raise UserError(f"{shown(path)} exists; pass --force to overwrite it", exists_code)
+        if path.is_dir() and not force:
+            with os.scandir(path) as entries:
+                if any(entries):
+                    raise UserError(f"{shown(path)} exists; pass --force to overwrite it", exists_code)
     else:
         if path.is_dir() and not path.is_symlink():
             raise UserError(f"cannot write {shown(path)}: it is a directory", EXIT_BAD_INPUT)
@@ -300,6 +304,9 @@ def _unlocked(fd: int) -> bool:
 
 
 def _remove_unlocked_file(path: str, st: os.stat_result) -> bool:
+    if os.name == "nt":
+        os.unlink(path)        # refused while any process holds the file open
+        return True
     fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0))
     try:
         now = os.fstat(fd)

@@ -168,7 +168,7 @@ def run_redact(args: argparse.Namespace) -> int:
     if to_tar:
         with BundleWriter(out, top_dir=redactor.obfuscate_path(inputs.top_dir), overwrite=args.force) as writer:
             for src in inputs.sources:
-                items.append(_redact_one(redactor, src, lambda rel, chunks: writer.add_stream(rel, chunks)))
+                items.append(_redact_one(redactor, src, lambda rel, chunks: _add_once(writer, rel, chunks)))
             manifest = _manifest(args, inputs.manifest, items, skipped, started, redactor)
             writer.finish(manifest, redactor.report())
     else:
@@ -207,8 +207,8 @@ def _write_file(root: Path, rel: str, chunks: Any, output: Path) -> _Stored:
     """One redacted file into the part directory `root` (errors name the user's `output`).
 
     A failed write (full disk, I/O error) ends the run: the caller's PartDir removes all of it.
-    A failed read of the source, or a name clash inside the output, fails this item only
-    (OSError to _redact_one); the incomplete file is removed either way."""
+    A failed read of the source fails this item only (OSError to _redact_one), a name already
+    taken in the output skips it (_NameTaken); the incomplete file is removed either way."""
     import hashlib
 
     target = root / rel
@@ -217,6 +217,8 @@ def _write_file(root: Path, rel: str, chunks: Any, output: Path) -> _Stored:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fh = create_new(target)          # O_EXCL|O_NOFOLLOW: never an existing name or a link
+    except (FileExistsError, NotADirectoryError, IsADirectoryError):
+        raise _NameTaken(rel) from None  # a duplicate member, or `a` and `a/b` both in the input
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise output_error(exc, output) from None
@@ -243,6 +245,16 @@ def _write_file(root: Path, rel: str, chunks: Any, output: Path) -> _Stored:
     return _Stored(rel, size, digest.hexdigest())
 
 
+class _NameTaken(Exception):
+    """The output already holds this path: an archive may repeat a member name (tar allows it)."""
+
+
+def _add_once(writer: BundleWriter, rel: str, chunks: Any) -> Any:
+    if writer.has(rel):
+        raise _NameTaken(rel)
+    return writer.add_stream(rel, chunks)
+
+
 def _redact_one(redactor: Redactor, src: Source, store: Callable[[str, Any], Any]) -> dict[str, Any]:
     rel = redactor.obfuscate_path(src.rel)
     origin = redactor.obfuscate_path(src.origin)
@@ -255,6 +267,10 @@ def _redact_one(redactor: Redactor, src: Source, store: Callable[[str, Any], Any
         stored = store(rel, redactor.redact_stream(rel, src.chunks()))
     except RedactionError as exc:
         item.update(status="redaction_failed", path=None, error=f"dropped: {exc}")
+        return item
+    except _NameTaken:
+        item.update(status="skipped", path=None,
+                    error="the output already holds this name (repeated or clashing input names; the first is kept)")
         return item
     except OSError as exc:
         redactor.record_dropped(rel, f"unreadable: {exc.strerror}")

@@ -137,3 +137,32 @@ def test_obfuscation_map_is_not_written_through_a_planted_link(tmp_path: Path) -
     assert not planted.is_symlink() and stat.S_IMODE(planted.stat().st_mode) == 0o600
     assert "node1.example.com" in planted.read_text()
     assert "node1.example.com" not in tar_members(out)["input/app.log"].decode()
+
+
+@pytest.mark.parametrize("name", ["out", "out.tgz"])
+def test_repeated_member_names_in_an_archive_are_skipped_not_an_internal_error(tmp_path: Path, name: str) -> None:
+    # tar allows a name twice (and `a.log` beside `a.log/b`); the .tgz output ended in exit 5
+    # (duplicate bundle member), the directory output dropped them as "unreadable".
+    import io
+    import json
+    import tarfile
+
+    src = tmp_path / "d.tgz"
+    with tarfile.open(src, "w:gz") as tf:
+        for member, data in (("x/a.log", b"first\n"), ("x/a.log", b"second\n"), ("x/a.log/b", b"c\n")):
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    out = tmp_path / name
+    proc = run_cli("redact", str(src), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    if name == "out":
+        assert (out / "input/d.tgz/x/a.log").read_bytes() == b"first\n"
+        manifest = json.loads((out / "manifest.json").read_bytes())
+    else:
+        members = tar_members(out)
+        assert members["input/d.tgz/x/a.log"] == b"first\n"
+        manifest = json.loads(members["manifest.json"])
+    skipped = [i for i in manifest["items"] if i["status"] == "skipped"]
+    assert len(skipped) == (2 if name == "out" else 1)
+    assert all("already holds this name" in i["error"] for i in skipped)
