@@ -74,6 +74,7 @@ class Job:
         self.line = 0
         # (value, placeholder) of each replacement while set (a CRI run maps them back to its lines)
         self.capture: list[tuple[bytes, bytes]] | None = None
+        self.depth = 0   # documents decoded from base64 inside this item, one in another
 
     def hasher(self) -> Any:
         return hmac.new(self.redactor._key, digestmod=hashlib.sha256)
@@ -94,6 +95,19 @@ class Job:
 
     def count(self, rule: Rule) -> None:
         self.counts[rule.id] += 1
+
+    def redact_document(self, data: bytes, line_no: int) -> bytes:
+        """A document found inside a value (base64-decoded): redacted as a file of its own would
+        be (structure by content, then the text rules); its hits count on the outer line."""
+        first = len(self.hits)
+        self.depth += 1
+        try:
+            out = self.redactor._structured(self, "auto", data)
+        finally:
+            self.depth -= 1
+        if self.detect and len(self.hits) > first:
+            self.hits[first:] = [(line_no, rule, value) for _, rule, value in self.hits[first:]]
+        return out
 
     def redact_text(self, text: str) -> str:
         lr = LineRedactor(self)

@@ -22,7 +22,7 @@ _RULE_FIELDS = {
 }
 _SHAPES = ("regex", "literals", "keys", "paths", "pair", "files", "detector")
 _KIND_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
-_DETECTORS = {"pem-block", "ppk-block"}
+_DETECTORS = {"pem-block", "ppk-block", "base64-document"}
 _ACTIONS = {"redact", "cert-metadata"}
 
 
@@ -219,6 +219,7 @@ class RuleSet:
     file_rules: list[Rule]
     pem_rule: Rule | None
     ppk_rule: Rule | None
+    b64doc_rule: Rule | None
     key_words: tuple[bytes, ...]    # lower-case words a secret key name contains (prefilter)
     _key_cache: dict[tuple[str, bool, bool], tuple[Rule, ...]] = field(default_factory=dict)
 
@@ -367,6 +368,8 @@ def _parse_rule(raw: Any, where: str, custom: bool) -> Rule:
         if raw["detector"] not in _DETECTORS:
             raise RuleFileError(f"{where}: unknown detector {raw['detector']!r}")
         rule.detector = str(raw["detector"])
+        # lines holding one of these words are scanned by the detector (and every other candidate)
+        rule.prefilter = tuple(str(w).lower().encode() for w in _as_list(raw.get("prefilter", []), "prefilter", where))
     return rule
 
 
@@ -443,6 +446,7 @@ def build_ruleset(custom: Iterable[Rule] = ()) -> RuleSet:
         file_rules=[r for r in rules if r.files is not None],
         pem_rule=next((r for r in rules if r.detector == "pem-block"), None),
         ppk_rule=next((r for r in rules if r.detector == "ppk-block"), None),
+        b64doc_rule=next((r for r in rules if r.detector == "base64-document"), None),
         key_words=tuple(sorted(key_words)),
     )
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from k8s_bundle import certinfo
-from k8s_bundle.redact.text import skip_value
+from k8s_bundle.redact.text import redact_base64_document, skip_value
 
 if TYPE_CHECKING:
     from k8s_bundle.redact.engine import Job
@@ -37,6 +37,7 @@ _INI_SECTION = re.compile(r"^[ \t]*\[[^\]\n]+\][ \t]*$", re.M)
 _INI_KV = re.compile(r"^(?P<lead>[ \t]*)(?P<key>\"[^\"\n]+\"|'[^'\n]+'|[\w.-]+)[ \t]*(?P<sep>[=:])[ \t]*(?P<value>.*?)[ \t\r]*$")
 _FLAG_NAME = re.compile(r"[A-Za-z][\w-]{0,80}")
 MAX_DEPTH = 200
+_B64_VALUE = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
 
 
 def _yaml_quote(value: str) -> str:
@@ -227,6 +228,12 @@ class StructuredRedactor:
     # -- strings holding JSON or YAML ----------------------------------------------------------
     def embedded(self, value: str) -> str | None:
         s = value.strip()
+        if len(s) >= 40 and _B64_VALUE.fullmatch(s):
+            new_b64 = redact_base64_document(self.job, s.encode("ascii"), self.job.line)
+            if new_b64 is not None:
+                self.changed = True
+                return new_b64.decode("ascii")
+            return None
         if len(s) >= 2 and s[0] in "{[" and s[-1] in "}]":
             try:
                 doc = json.loads(s)

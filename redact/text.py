@@ -10,6 +10,7 @@ following lines one by one until the state ends.
 """
 from __future__ import annotations
 
+import base64
 import re
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -17,6 +18,37 @@ from typing import TYPE_CHECKING, Any, Callable
 if TYPE_CHECKING:
     from k8s_bundle.redact.engine import Job
     from k8s_bundle.redact.rules import Rule
+
+# A run of base64 long enough to hold a document, and the caps on decoding one (a document in a
+# document in a document is as deep as it goes; a larger value is left to the other rules).
+_B64_RUN = re.compile(rb"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/]{40,}={0,2}(?![A-Za-z0-9+/=_-])")
+B64_DOC_MAX = 4 * 1024 * 1024
+B64_DOC_DEPTH = 3
+_B64_PEM = b"LS0tLS1CRUdJT"   # "-----BEGIN": left to base64-pem-private-key (one placeholder)
+
+
+def redact_base64_document(job: "Job", value: bytes, line_no: int) -> bytes | None:
+    """`value` (base64) with the text document it encodes redacted and encoded again, or None when
+    it encodes no UTF-8 text or nothing in it changed."""
+    rule = job.ruleset.b64doc_rule
+    if rule is None or len(value) > B64_DOC_MAX or job.depth >= B64_DOC_DEPTH or value.startswith(_B64_PEM):
+        return None
+    body = value.rstrip(b"=")
+    try:
+        raw = base64.b64decode(body + b"=" * (-len(body) % 4), validate=True)
+        text = raw.decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    # text, not bytes that happen to decode: printable but for line breaks and tabs
+    if len(raw) < 24 or not text.replace("\n", "").replace("\r", "").replace("\t", "").isprintable():
+        return None
+    new = job.redact_document(raw, line_no)
+    if new == raw:
+        return None
+    job.count(rule)
+    encoded = base64.b64encode(new)
+    return encoded if value.endswith(b"=") else encoded.rstrip(b"=")
+
 
 # PEM private keys of every kind: RSA, EC, DSA, PKCS#8 (plain and ENCRYPTED), OPENSSH, PGP.
 _PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{0,40}?)PRIVATE KEY( BLOCK)?-----")
@@ -112,6 +144,8 @@ class LineRedactor:
         rs = job.ruleset
         self.rules = rs.text_rules
         words: set[bytes] = set(rs.key_words) | {b"private key"}
+        if rs.b64doc_rule is not None:
+            words.update(rs.b64doc_rule.prefilter)
         always = False
         for r in self.rules:
             if r.prefilter:
@@ -149,6 +183,7 @@ class LineRedactor:
         self.ppk_hmac: Any = None
         self.always = always
         self.key_words = tuple(w for w in rs.key_words if w)
+        self.b64doc = rs.b64doc_rule is not None
         # cross-line state
         self.in_pem = False
         self.pem_lines = 0
@@ -495,6 +530,8 @@ class LineRedactor:
                 return new
             line = new
             low = line.lower()
+        if self.b64doc and len(line) >= 40:
+            line = _B64_RUN.sub(self._b64_callback, line)
         if b"putty-user-key-file-" in low and self.job.ruleset.ppk_rule is not None and _PPK_BEGIN.search(line):
             self.ppk = -1
             self.ppk_header = 0
@@ -511,6 +548,10 @@ class LineRedactor:
         if self.sibling_rules:
             line = self._sibling_line(line)
         return line
+
+    def _b64_callback(self, m: re.Match[bytes]) -> bytes:
+        new = redact_base64_document(self.job, m.group(0), self.line_no)
+        return m.group(0) if new is None else new
 
     def _regex_callback(self, rule: "Rule") -> Callable[[re.Match[bytes]], bytes]:
         has_group = "secret" in rule.regex.groupindex  # type: ignore[union-attr]
