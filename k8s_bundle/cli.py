@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from typing import Callable, Sequence
 
 from k8s_bundle import FORMAT_VERSION, __version__
@@ -64,7 +66,24 @@ def _analyzer_missing(args: argparse.Namespace) -> int:
     )
 
 
+def _term_is_an_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # SIGTERM (timeout, systemd, a deleted pod) unwinds like Ctrl-C, so `redact` and `analyze`
+    # remove their hidden output parts on the way out; `collect` sets its own handlers for the
+    # run (a partial bundle). Restored on return: main() also runs inside tests.
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    old_term = signal.signal(signal.SIGTERM, _term_is_an_interrupt) if on_main_thread else None
+    try:
+        return _main(argv)
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("K8S_BUNDLE_DEBUG") == "1"
     try:

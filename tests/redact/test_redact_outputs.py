@@ -166,3 +166,22 @@ def test_repeated_member_names_in_an_archive_are_skipped_not_an_internal_error(t
     skipped = [i for i in manifest["items"] if i["status"] == "skipped"]
     assert len(skipped) == (2 if name == "out" else 1)
     assert all("already holds this name" in i["error"] for i in skipped)
+
+
+@pytest.mark.parametrize("sig, name", [(signal.SIGTERM, "out"), (signal.SIGINT, "out.tgz")])
+def test_sigterm_and_sigint_remove_the_part(tmp_path: Path, sig: int, name: str) -> None:
+    src = logs(tmp_path, 1, 100)
+    fifo = tmp_path / "stuck"
+    os.mkfifo(fifo)
+    where = tmp_path / "where"
+    where.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "k8s_bundle.cli", "redact", str(src), str(fifo),
+                             "-o", str(where / name)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not os.listdir(where) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)                   # into the blocking read of the FIFO
+    proc.send_signal(sig)
+    assert proc.wait(timeout=30) == 130
+    assert proc.stderr is not None and proc.stderr.read() == "k8s-bundle: interrupted\n"
+    assert os.listdir(where) == []
