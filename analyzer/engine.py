@@ -14,6 +14,7 @@ facts that contradict the obvious reading of a finding.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +22,10 @@ from typing import Any
 import orjson
 from celpy import celtypes
 
-from k8s_bundle.analyzer.cel_env import CelExpr, CelFailure, activation, from_cel, to_cel
+from k8s_bundle.analyzer.cel_env import CEL_CAPS, CelExpr, CelFailure, CelLimit, activation, from_cel, to_cel
+from k8s_bundle.analyzer.cel_eval import Budget
 from k8s_bundle.analyzer.engine_logs import CLUSTER_GROUP, LogHit, glob_to_regex, run_log_pass
-from k8s_bundle.analyzer.model import SEVERITY_RANK, Evidence, Finding, LogEvidence
+from k8s_bundle.analyzer.model import SEVERITY_RANK, Evidence, Finding, LogEvidence, Problem
 from k8s_bundle.analyzer.node_kind import kubernetes_presence
 from k8s_bundle.analyzer.rules_load import (
     AllCond,
@@ -85,25 +87,73 @@ class _Context:
         self._cel_cluster: Any = None
         self._cel_bundle: Any = None
         self._memo: dict[bytes, tuple[bool, Any]] = {}
+        self._digests: dict[tuple[str, str | None, str], bytes | None] = {}
+        self.limits: list[Problem] = []     # CEL evaluations stopped at their budget
+        self._limited: set[tuple[str, str, str | None]] = set()
+        self._node_left: dict[str | None, int] = {}
+        self._bundle_left = CEL_CAPS.max_steps_per_bundle
+        self.rule_id = ""                   # the rule being evaluated (for limit messages)
+        # digests of the vars computed so far for the rule and node being evaluated
+        self.var_digests: dict[str, bytes | None] = {}
         self.members = list(evidence.members or [])
         items = (evidence.manifest or {}).get("items") or []
         self.items = [i for i in items if isinstance(i, dict)]
 
     def cel(self, expr: CelExpr, node: str | None, act: dict[str, Any]) -> Any:
         """Evaluate with a memo: nodes of one cluster mostly share their facts, and celpy
-        costs milliseconds per run, so the same expression over the same facts runs once."""
-        key = self._memo_key(expr, node, act)
-        if key is None:
-            return expr.evaluate(act)
-        if key not in self._memo:
+        costs milliseconds per run, so the same expression over the same facts runs once.
+
+        An evaluation that stops at its step budget (cel_eval.py) is false for the rule and
+        recorded as a `limit` problem naming the rule and the node."""
+        key = self._memo_key(expr, node, self.var_digests)
+        if key is not None and key in self._memo:
+            ok, value = self._memo[key]
+        else:
+            budget, cap = self._budget(node)
             try:
-                self._memo[key] = (True, expr.evaluate(act))
+                ok, value = True, expr.evaluate(act, budget)
+            except CelLimit:
+                ok, value = False, f"stopped at {cap}"
+                self._limit(expr, node, cap)
             except CelFailure as exc:
-                self._memo[key] = (False, str(exc))
-        ok, value = self._memo[key]
+                ok, value = False, str(exc)
+            finally:
+                self._spend(node, budget.used)
+            if key is not None and cap == "max_steps_per_expression":
+                self._memo[key] = (ok, value)
         if not ok:
             raise CelFailure(value)
         return value
+
+    def _budget(self, node: str | None) -> tuple[Budget, str]:
+        """The steps this evaluation may take and the name of the cap that sets them."""
+        caps = [(CEL_CAPS.max_steps_per_expression, "max_steps_per_expression"),
+                (self._node_left.get(node, CEL_CAPS.max_steps_per_node), "max_steps_per_node"),
+                (self._bundle_left, "max_steps_per_bundle")]
+        steps, name = min(caps, key=lambda c: c[0])
+        return Budget(max(steps, 0)), name
+
+    def _spend(self, node: str | None, used: int) -> None:
+        self._node_left[node] = self._node_left.get(node, CEL_CAPS.max_steps_per_node) - used
+        self._bundle_left -= used
+
+    def _limit(self, expr: CelExpr, node: str | None, cap: str) -> None:
+        """One problem per rule and node at most, and one per node once its budget is spent."""
+        where = f" on node {node}" if node else ""
+        steps = getattr(CEL_CAPS, cap)
+        if cap == "max_steps_per_expression":
+            text = (f"rule {self.rule_id}: a fact expression went past {steps:,} evaluation steps "
+                    f"({cap}){where} and was read as false: the facts it walks are too large "
+                    f"({expr.text[:100]})")
+        else:
+            text = (f"fact expressions{where} went past {steps:,} evaluation steps in all ({cap}); "
+                    f"rule {self.rule_id} and the rules after it were read as false there")
+        seen = (cap, self.rule_id if cap == "max_steps_per_expression" else "",
+                node if cap != "max_steps_per_bundle" else None)
+        if seen in self._limited:
+            return
+        self._limited.add(seen)
+        self.limits.append(Problem("limit", text, None, node))
 
     def truth(self, expr: CelExpr, node: str | None, act: dict[str, Any]) -> bool:
         try:
@@ -112,22 +162,30 @@ class _Context:
             return False
         return isinstance(value, (bool, celtypes.BoolType)) and bool(value)
 
-    def _memo_key(self, expr: CelExpr, node: str | None, act: dict[str, Any]) -> bytes | None:
+    def _memo_key(self, expr: CelExpr, node: str | None, var_digests: dict[str, bytes | None]) -> bytes | None:
+        """The expression and a digest of each first-level fact it reads. The digests are
+        computed once per node and fact (not per rule): a fact of 10,000 records is
+        serialized once, however many rules read it."""
         if expr.refs is None:
             return None
-        sources = {
-            "node": (self.evidence.nodes.get(node) or {"name": node}) if node is not None else {},
-            "cluster": self.evidence.cluster or {},
-            "bundle": self.evidence.bundle or {},
-        }
-        picked: dict[str, Any] = {"": expr.text}
+        parts = [expr.text.encode()]
         for root, keys in expr.refs.items():
-            src = from_cel(act["vars"]) if root == "vars" else sources[root]
-            picked[root] = {k: src[k] for k in keys if isinstance(src, dict) and k in src}
-        try:
-            return orjson.dumps(picked, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-        except TypeError:
-            return None  # a fact that is not JSON-like: evaluate without the memo
+            for k in keys:
+                digest = var_digests.get(k, b"-") if root == "vars" else self._digest(root, node, k)
+                if digest is None:
+                    return None
+                parts.append(f"\0{root}.{k}=".encode() + digest)
+        return b"".join(parts)
+
+    def _digest(self, root: str, node: str | None, key: str) -> bytes | None:
+        cache_key = (root, node if root == "node" else None, key)
+        if cache_key not in self._digests:
+            if root == "node":
+                src: Any = (self.evidence.nodes.get(node) or {"name": node}) if node is not None else {}
+            else:
+                src = (self.evidence.cluster if root == "cluster" else self.evidence.bundle) or {}
+            self._digests[cache_key] = digest_of(src[key]) if isinstance(src, dict) and key in src else b"-"
+        return self._digests[cache_key]
 
     def cel_node(self, node: str | None) -> Any:
         if node is None:
@@ -145,6 +203,15 @@ class _Context:
         if self._cel_bundle is None:
             self._cel_bundle = to_cel(self.evidence.bundle or {})
         return self._cel_bundle
+
+
+def digest_of(value: Any) -> bytes | None:
+    """A short digest of a JSON-like fact; None when it is not JSON-like (no memo then)."""
+    try:
+        data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return None
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def node_names(evidence: Evidence) -> list[str]:
@@ -175,7 +242,16 @@ def evaluate(rules: list[Rule], evidence: Evidence) -> list[Finding]:
             facts["kubernetes"] = presence[name]   # absent when unknown (no node.json/binaries)
     ctx = _Context(evidence, hits)
     findings: list[Finding] = []
-    for rule in rules:
+    # Rules that report problems run last: a CEL evaluation stopped at its budget while the
+    # other rules ran is then among the problems they report (bundle-limit-reached).
+    ordered = sorted(rules, key=lambda r: any(isinstance(c, ProblemCond) for c in walk(r.match)))
+    problem_rules = False
+    for rule in ordered:
+        ctx.rule_id = rule.id
+        if not problem_rules and any(isinstance(c, ProblemCond) for c in walk(rule.match)):
+            problem_rules = True
+            evidence.problems.extend(ctx.limits)
+            ctx.limits = []
         if rule.scope == "cluster":
             f = _evaluate_rule(rule, None, ctx)
             if f is not None:
@@ -189,6 +265,7 @@ def evaluate(rules: list[Rule], evidence: Evidence) -> list[Finding]:
                 if rule.preflight and (presence.get(node) or {}).get("node") is False:
                     _downgrade(f)
                 findings.append(f)
+    evidence.problems.extend(ctx.limits)
     correlate(findings, {r.id: r.explains for r in rules if r.explains})
     findings.sort(key=sort_key)
     return findings
@@ -224,6 +301,8 @@ def _bears_evidence(cond: Condition) -> bool:
 
 def _evaluate_rule(rule: Rule, node: str | None, ctx: _Context) -> Finding | None:
     variables: list[tuple[str, Any]] = []
+    digests: dict[str, bytes | None] = {}     # vars' digests, for the memo keys of what reads them
+    ctx.var_digests = digests
     act = activation(ctx.cel_node(node), ctx.cel_cluster(), ctx.cel_bundle(), variables)
 
     def compute_vars() -> dict[str, Any]:
@@ -234,6 +313,7 @@ def _evaluate_rule(rule: Rule, node: str | None, ctx: _Context) -> Finding | Non
             except CelFailure:
                 continue  # absent: `has(vars.x)` is false, `{x}` stays as written
             variables.append((name, value))
+            digests[name] = digest_of(from_cel(value))
             act = activation(act["node"], act["cluster"], act["bundle"], variables)
         return act
 
