@@ -67,6 +67,11 @@ def check_output(target: str | os.PathLike[str], *, force: bool, directory: bool
     if not parent.is_dir():
         why = "is not a directory" if os.path.lexists(parent) else "does not exist"
         raise UserError(f"cannot write {shown(path)}: directory {shown(named)} {why}", EXIT_BAD_INPUT)
+    if _system_directory(parent):
+        # /dev/stdout is a link: renaming our file over it would replace the system's
+        # /dev/stdout for every process (as root), whatever stdout is redirected to.
+        raise UserError(f"cannot write {shown(path)}: not a place for an output file (standard "
+                        f"output: analyze -o -)", EXIT_BAD_INPUT)
     if directory:
         if path.is_symlink():
             raise UserError(f"cannot write {shown(path)}: it is a link (not followed)", EXIT_BAD_INPUT)
@@ -79,6 +84,11 @@ def check_output(target: str | os.PathLike[str], *, force: bool, directory: bool
     else:
         if path.is_dir() and not path.is_symlink():
             raise UserError(f"cannot write {shown(path)}: it is a directory", EXIT_BAD_INPUT)
+        if path.exists() and not path.is_file():
+            # A device, FIFO or socket (say /dev/stdout, a link): renaming our file over it
+            # would replace the device node itself; writing into it is what links could abuse.
+            raise UserError(f"cannot write {shown(path)}: not a regular file (a device, FIFO or "
+                            f"socket); analyze writes to standard output with -o -", EXIT_BAD_INPUT)
         if os.path.lexists(path) and not force:
             raise UserError(f"{shown(path)} exists; pass --force to overwrite it", exists_code)
     if not os.access(parent, os.W_OK | os.X_OK):
@@ -89,7 +99,16 @@ def check_output(target: str | os.PathLike[str], *, force: bool, directory: bool
     return path
 
 
-def create_new(path: str | os.PathLike[str], mode: int = 0o644) -> Any:
+def _system_directory(parent: Path) -> bool:
+    """/dev itself (not /dev/shm), /proc and /sys: device nodes and kernel views, not files."""
+    try:
+        real = parent.resolve()
+    except OSError:
+        return False
+    return real == Path("/dev") or real.parts[:2] in (("/", "proc"), ("/", "sys"))
+
+
+def create_new(path: str | os.PathLike[str], mode: int = 0o666) -> Any:
     """Open a file that must not exist yet (O_EXCL|O_NOFOLLOW) for binary writing."""
     return os.fdopen(os.open(path, _CREATE, mode), "wb")
 
@@ -99,7 +118,7 @@ class PartFile:
 
     Leaving a `with` block without commit() removes the part."""
 
-    def __init__(self, target: str | os.PathLike[str], *, mode: int = 0o644) -> None:
+    def __init__(self, target: str | os.PathLike[str], *, mode: int = 0o666) -> None:
         self.target = Path(target)
         self.file: Any = None
         self.path: Path | None = None
@@ -157,7 +176,7 @@ class PartFile:
         self.discard()
 
 
-def write_file(target: str | os.PathLike[str], data: bytes | Iterable[bytes], *, mode: int = 0o644) -> Path:
+def write_file(target: str | os.PathLike[str], data: bytes | Iterable[bytes], *, mode: int = 0o666) -> Path:
     """Write a whole file safely (part, fsync, rename)."""
     with PartFile(target, mode=mode) as part:
         for chunk in ([data] if isinstance(data, bytes) else data):

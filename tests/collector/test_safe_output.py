@@ -185,3 +185,18 @@ def test_full_disk_is_exit_6_and_leaves_nothing(tmp_path: Path) -> None:
             write_file(small / "r.html", (b"x" * 65536 for _ in range(16)))
         assert err.value.exit_code == EXIT_NO_SPACE and "no space left" in str(err.value)
         assert os.listdir(small) == []
+
+
+def test_device_nodes_fifos_and_dev_stdout_are_refused_not_replaced(tmp_path: Path) -> None:
+    # `-o /dev/stdout` with stdout redirected to a file used to rename the report over the
+    # system's /dev/stdout link (and `-o /dev/null` over the device node), as root.
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for target, needle in ((Path("/dev/stdout"), "not a place"), (Path("/dev/null"), "not a place"),
+                           (Path("/proc/self/fd/1"), "not a place"), (fifo, "not a regular file")):
+        before = os.lstat(target)
+        with pytest.raises(UserError) as err:
+            check_output(target, force=True)
+        assert err.value.exit_code == EXIT_BAD_INPUT and needle in str(err.value)
+        after = os.lstat(target)
+        assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
