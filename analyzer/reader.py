@@ -14,6 +14,7 @@ or tar stream that ends early keeps every byte that was read and records
 """
 from __future__ import annotations
 
+import copy
 import os
 import stat
 import tarfile
@@ -61,6 +62,11 @@ class ReaderLimits:
       member path below the top directory; longer or deeper members are refused.
     - ``max_meta_bytes`` (1 MiB): a PAX or GNU long-name header; a larger one ends reading
       (tarfile would hold it in memory).
+    - ``max_nodes`` (2,000): node directories (`nodes/<name>/`, empty ones included), taken in
+      archive order (name order in a directory); the members of further nodes are skipped.
+      Every node costs a fixed share of the analysis, and a real bundle holds a few dozen.
+    - ``max_sparse_segments`` (65,536): data segments in the map of a sparse member; a larger
+      map is refused. Only the data segments of a sparse member are read: holes are not data.
     """
 
     max_members: int = 200_000
@@ -70,6 +76,8 @@ class ReaderLimits:
     max_path_length: int = 1024
     max_path_depth: int = 32
     max_meta_bytes: int = 1 * _MiB
+    max_nodes: int = 2_000
+    max_sparse_segments: int = 65_536
 
 
 class Member:
@@ -111,6 +119,12 @@ class BundleReader:
         self.problems: list[Problem] = []
         self.truncated = False        # the archive ended early (a finding, not an error)
         self.limit_reached = False
+        # Node directories read, in the order first seen (empty ones included: a node the
+        # collector reached but could not read is still a node); at most `max_nodes`.
+        self.node_names: list[str] = []
+        self._nodes: set[str] = set()
+        self._nodes_left_out: set[str] = set()
+        self._node_members_left_out = 0
         self._used = False
         # `verify` sets this to read the bytes of a tar member refused for its name alone (an
         # escaping, too long or duplicate path; never links or devices): called with a Member
@@ -140,6 +154,30 @@ class BundleReader:
         elif kind == "limit":
             self.limit_reached = True
 
+    def _admit_node(self, rel: str, is_member: bool) -> bool:
+        """False when `rel` lies in a node directory past `max_nodes` (then it is skipped)."""
+        if not rel.startswith("nodes/"):
+            return True
+        parts = rel.split("/", 2)
+        name = parts[1]
+        if not name or name in self._nodes or (is_member and len(parts) < 3):
+            return True     # `nodes/<file>` is no node directory
+        if len(self._nodes) < self.limits.max_nodes:
+            self._nodes.add(name)
+            self.node_names.append(name)
+            return True
+        if len(self._nodes_left_out) < 10 * self.limits.max_members:   # a count, kept bounded
+            self._nodes_left_out.add(name)
+        self._node_members_left_out += is_member
+        return False
+
+    def _report_nodes_left_out(self) -> None:
+        if not self._nodes_left_out:
+            return
+        members = f" ({self._node_members_left_out:,} members)" if self._node_members_left_out else ""
+        self._problem("limit", f"read the first {self.limits.max_nodes:,} node directories; "
+                      f"{len(self._nodes_left_out):,} more{members} left out (cap: nodes per bundle)")
+
     def _check_path(self, rel: str) -> str | None:
         """Why `rel` (already top-dir-stripped) is refused, or None when it is fine."""
         if len(rel) > self.limits.max_path_length:
@@ -158,7 +196,8 @@ class BundleReader:
         damage: str | None = None
         try:
             try:
-                info_cls = type("_LimitedTarInfo", (_SafeTarInfo,), {"k8s_max_meta": limits.max_meta_bytes})
+                info_cls = type("_LimitedTarInfo", (_SafeTarInfo,), {"k8s_max_meta": limits.max_meta_bytes,
+                                                                     "k8s_max_segments": limits.max_sparse_segments})
                 tar = tarfile.open(fileobj=src, mode="r|", bufsize=_TAR_BUFSIZE, tarinfo=info_cls)
             except tarfile.ReadError as exc:
                 raise UserError(f"{self.path}: not a readable bundle ({_stream_damage(src) or exc})") from None
@@ -166,8 +205,9 @@ class BundleReader:
                 tar.k8s_header_error = None
             try:
                 yield from self._walk_tar(tar, src)
-            except tarfile.ReadError as exc:
+            except (tarfile.ReadError, tarfile.StreamError) as exc:
                 damage = f"the archive is damaged after {src.real_out} bytes ({exc})"
+            self._report_nodes_left_out()
             if tar.k8s_header_error is not None:
                 damage = f"the tar archive is damaged after {src.real_out} bytes ({tar.k8s_header_error})"
             elif src.ended and not src.capped and src.real_out < tar.offset + _BLOCK:
@@ -189,7 +229,7 @@ class BundleReader:
         seen: set[str] = set()
         count = 0
         declared = 0
-        while True:
+        while tar.k8s_header_error is None:   # past a damaged header, tarfile would read on from anywhere
             info = tar.next()
             tar.members.clear()  # tarfile keeps every TarInfo in stream mode; we do not need them
             if info is None:
@@ -197,10 +237,11 @@ class BundleReader:
             src.started = True
             name = _clean_name(info.name)
             if name is None:
-                self._problem("rejected", f"refused member with an absolute or escaping path {info.name!r}",
-                              info.name[:200])
-                self._offer_refused(tar, info, src, info.name)
+                shown = escape_name(info.name)
+                self._problem("rejected", f"refused member with an absolute or escaping path {shown!r}", shown[:200])
+                self._offer_refused(tar, info, src, shown)
                 continue
+            name = escape_name(name)
             if top is None:
                 first = name.split("/", 1)[0]
                 # A tar made from inside a bundle (`tar czf b.tgz -C bundle .`) has no top directory.
@@ -215,15 +256,24 @@ class BundleReader:
                 rel = name[len(top) + 1 :]
             else:
                 rel = name
+            if not self._admit_node(rel, not info.isdir()):
+                continue
             if info.isdir():
                 continue
             if info.issym() or info.islnk():
                 self._problem("rejected", f"refused {'symlink' if info.issym() else 'hardlink'} "
-                              f"(target {info.linkname[:200]!r})", rel[:200])
+                              f"(target {escape_name(info.linkname[:200])!r})", rel[:200])
                 continue
-            if not info.isreg() or info.type == tarfile.GNUTYPE_SPARSE:
+            if not info.isreg():
                 self._problem("rejected", f"refused special member (tar type {info.type!r})", rel[:200])
                 continue
+            stored = info.size          # bytes of data in the archive (a sparse member: its segments)
+            if info.sparse is not None:
+                why = _sparse_error(info, tar.offset - info.offset_data, limits.max_sparse_segments)
+                if why:
+                    self._problem("rejected", f"refused sparse member: {why}", rel[:200])
+                    continue
+                stored = sum(size for _, size in info.sparse)
             why = self._check_path(rel)
             if why:
                 self._problem("rejected", f"refused member: {why}", rel[:200])
@@ -237,24 +287,33 @@ class BundleReader:
             if count > limits.max_members:
                 self._problem("limit", f"stopped after {limits.max_members} members (max_members)")
                 return
-            declared += info.size
+            declared += stored
             if declared > limits.max_total_bytes:
                 self._problem("limit", f"stopped at {rel}: members declare more than {limits.max_total_bytes} "
                               "bytes in all (max_total_bytes)", rel)
                 return
             seen.add(rel)
-            cap = info.size
-            if info.size > limits.max_member_bytes:
-                self._problem("limit", f"read only the first {limits.max_member_bytes} of {info.size} bytes "
+            data_info = info
+            if info.sparse is not None:
+                # Holes are not data: the stored segments are read one after the other, as text.
+                data_info = copy.copy(info)
+                data_info.sparse, data_info.size = None, stored
+                segments = sum(1 for _, size in info.sparse if size)
+                self._problem("limit", f"sparse member: read its {segments:,} data segment(s), {stored:,} bytes;"
+                              f" {info.size - stored:,} bytes of holes left out "
+                              "(cap: sparse members are read as their data only)", rel)
+            cap = stored
+            if stored > limits.max_member_bytes:
+                self._problem("limit", f"read only the first {limits.max_member_bytes} of {stored} bytes "
                               "(max_member_bytes)", rel)
                 cap = limits.max_member_bytes
-            src.pad_until = info.offset_data + info.size + 2 * _BLOCK
-            yield Member(rel, info.size, _TarChunks(self, tar, info, src, rel), cap, limits.max_parsed_bytes)
+            src.pad_until = info.offset_data + stored + 2 * _BLOCK
+            yield Member(rel, info.size, _TarChunks(self, tar, data_info, src, rel), cap, limits.max_parsed_bytes)
 
     def _offer_refused(self, tar: tarfile.TarFile, info: tarfile.TarInfo, src: "_Source", name: str) -> None:
         """Hand a name-refused regular member's bytes to `on_refused_data` (verify) while it is
         the current member of the stream; links, devices and sparse members have none to give."""
-        if self.on_refused_data is None or not info.isreg() or info.type == tarfile.GNUTYPE_SPARSE:
+        if self.on_refused_data is None or not info.isreg() or info.sparse is not None:
             return
         if info.size < 0:
             return
@@ -268,11 +327,12 @@ class BundleReader:
         root = self.path
         count = 0
         total = 0
-        paths: list[tuple[str, os.stat_result]] = []
+        paths: list[tuple[str, os.stat_result, str]] = []
         self._walk_dir(root, "", paths, 0)
+        self._report_nodes_left_out()
         # manifest.json first: it is available up front in a directory, unlike in a tarball.
         paths.sort(key=lambda p: (p[0] != MANIFEST, p[0]))
-        for rel, st in paths:
+        for rel, st, real in paths:
             count += 1
             if count > self.limits.max_members:
                 self._problem("limit", f"stopped after {self.limits.max_members} members (max_members)")
@@ -287,7 +347,7 @@ class BundleReader:
                 self._problem("limit", f"read only the first {self.limits.max_member_bytes} of {st.st_size} "
                               "bytes (max_member_bytes)", rel)
                 cap = self.limits.max_member_bytes
-            yield Member(rel, st.st_size, _DirChunks(self, root / rel, rel), cap, self.limits.max_parsed_bytes)
+            yield Member(rel, st.st_size, _DirChunks(self, Path(real), rel), cap, self.limits.max_parsed_bytes)
 
     def _walk_dir(self, folder: Path, prefix: str, out: list, depth: int) -> None:  # noqa: ANN001
         try:
@@ -296,7 +356,7 @@ class BundleReader:
             self._problem("rejected", f"cannot list directory: {exc.strerror}", prefix or ".")
             return
         for entry in entries:
-            rel = f"{prefix}{entry.name}"
+            rel = f"{prefix}{escape_name(entry.name)}"   # entry.path stays the real one
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError as exc:
@@ -305,6 +365,8 @@ class BundleReader:
             if stat.S_ISLNK(st.st_mode):
                 self._problem("rejected", f"refused symlink (target {_readlink(entry.path)!r})", rel)
             elif stat.S_ISDIR(st.st_mode):
+                if not self._admit_node(rel, False):
+                    continue
                 if depth + 1 >= self.limits.max_path_depth:
                     self._problem("rejected", f"refused directory deeper than {self.limits.max_path_depth} levels",
                                   rel[:200])
@@ -315,7 +377,7 @@ class BundleReader:
                 if why:
                     self._problem("rejected", f"refused member: {why}", rel[:200])
                 else:
-                    out.append((rel, st))
+                    out.append((rel, st, entry.path))
             else:
                 self._problem("rejected", "refused special file (device, FIFO or socket)", rel)
 
@@ -395,6 +457,45 @@ def _stream_damage(src: "_Source") -> str | None:
     return None
 
 
+def escape_name(name: str) -> str:
+    """A member name as valid text: bytes that are not UTF-8 (tarfile and os.scandir keep them
+    as surrogate escapes, which JSON, polars and the terminal refuse) become `\\xNN`, so that
+    `n\\xff1` names the directory `n<0xff>1` in the report. Valid names come back unchanged."""
+    if name.isascii():
+        return name
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:      # a surrogate that no byte stands for
+        return name.encode("utf-8", "backslashreplace").decode("ascii")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _sparse_error(info: tarfile.TarInfo, room: int, max_segments: int) -> str | None:
+    """Why a sparse member's map cannot be trusted, or None. `room` is the data the archive
+    holds for it; the segments must be in order, inside the file and fit in that room."""
+    segments = info.sparse or []
+    if len(segments) > max_segments:
+        return f"{len(segments):,} data segments (max_sparse_segments {max_segments:,})"
+    end = total = 0
+    for offset, size in segments:
+        if size == 0 and offset >= 0:
+            continue            # empty entries: unused slots of old GNU headers, 1.0's end marker
+        if offset < end or size < 0:
+            return "segments out of order or overlapping"
+        end = offset + size
+        total += size
+    if end > info.size:
+        return f"a segment ends at {end:,}, past the file's size {info.size:,}"
+    if total > room:
+        return f"the map names {total:,} bytes of data but the member holds {room:,}"
+    return None
+
+
 def _clean_name(name: str) -> str | None:
     """Normalise a tar member name; None when it is absolute or escapes upwards."""
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
@@ -421,19 +522,30 @@ def _readlink(path: str) -> str:
 
 
 class _SafeTarInfo(tarfile.TarInfo):
-    """tarfile's header parsing, refusing huge metadata headers and remembering why a
-    stream ended (tarfile otherwise ends silently at a damaged header)."""
+    """tarfile's header parsing, refusing huge metadata headers and absurd values, and
+    remembering why a stream ended (tarfile otherwise ends silently at a damaged header).
 
-    k8s_max_meta = 1 * _MiB   # replaced per reader by ReaderLimits.max_meta_bytes
+    Values tarfile takes as they come are checked here: a negative size (a PAX `size=-9...`
+    would send the stream backwards), numbers that do not parse (tarfile lets the ValueError
+    out), and sparse maps, whose reading is bounded by `max_sparse_segments`."""
+
+    k8s_max_meta = 1 * _MiB         # replaced per reader by ReaderLimits.max_meta_bytes
+    k8s_max_segments = 65_536       # and by ReaderLimits.max_sparse_segments
 
     @classmethod
     def fromtarfile(cls, tf: tarfile.TarFile) -> tarfile.TarInfo:  # type: ignore[override]
         try:
-            return super().fromtarfile(tf)
+            try:
+                info = super().fromtarfile(tf)
+            except (ValueError, IndexError, OverflowError) as exc:
+                raise tarfile.InvalidHeaderError(f"unreadable header value ({exc})") from None
+            if info.size < 0:
+                raise tarfile.InvalidHeaderError(f"negative member size {info.size}")
+            return info
         except tarfile.EOFHeaderError:
             raise
         except (tarfile.EmptyHeaderError, tarfile.TruncatedHeaderError, tarfile.InvalidHeaderError) as exc:
-            if tf.offset:
+            if tf.offset and getattr(tf, "k8s_header_error", None) is None:   # the first damage is the cause
                 tf.k8s_header_error = str(exc) or type(exc).__name__
             raise
 
@@ -441,6 +553,62 @@ class _SafeTarInfo(tarfile.TarInfo):
         if self.type in _META_TYPES and self.size > self.k8s_max_meta:
             raise tarfile.InvalidHeaderError(f"metadata header of {self.size} bytes (max_meta_bytes)")
         return super()._proc_member(tf)
+
+    def _proc_gnusparse_10(self, next: tarfile.TarInfo, pax_headers: dict, tf: tarfile.TarFile) -> None:  # noqa: A002
+        """GNU sparse 1.0: the map (a count, then offset and size per segment, one decimal
+        number a line) opens the member's data. Read block by block, at most what a map of
+        `k8s_max_segments` segments takes, so that a hostile count cannot make us read on."""
+        budget = (2 * self.k8s_max_segments + 1) * 21 + _BLOCK
+        buf = tf.fileobj.read(_BLOCK)
+        got = len(buf)
+        want: int | None = None
+        numbers: list[int] = []
+        while want is None or len(numbers) < want:
+            cut = buf.find(b"\n")
+            if cut == -1:
+                more = tf.fileobj.read(_BLOCK) if got < budget else b""
+                if not more:
+                    raise tarfile.InvalidHeaderError("sparse map too long or cut short")
+                buf += more
+                got += len(more)
+                continue
+            field, buf = buf[:cut], buf[cut + 1 :]
+            if not field.isdigit() or len(field) > 20:
+                raise tarfile.InvalidHeaderError("sparse map holds something else than numbers")
+            if want is None:
+                if int(field) > self.k8s_max_segments:
+                    raise tarfile.InvalidHeaderError(f"sparse map of {int(field)} segments (max_sparse_segments)")
+                want = 2 * int(field)
+            else:
+                numbers.append(int(field))
+        next.offset_data = tf.fileobj.tell()
+        next.sparse = list(zip(numbers[::2], numbers[1::2]))
+
+    def _proc_sparse(self, tf: tarfile.TarFile) -> tarfile.TarInfo:
+        """Old GNU sparse ('S'): up to 4 segments in the header, 21 more per extension block
+        while the block says more follow. Bounded like the 1.0 map; a short block is damage."""
+        segments, extended, real_size = self._sparse_structs
+        del self._sparse_structs
+        while extended:
+            if len(segments) > self.k8s_max_segments:
+                raise tarfile.InvalidHeaderError(f"sparse map of more than {self.k8s_max_segments} segments "
+                                                 "(max_sparse_segments)")
+            block = tf.fileobj.read(_BLOCK)
+            if len(block) < _BLOCK:
+                raise tarfile.InvalidHeaderError("sparse header cut short")
+            for pos in range(0, 21 * 24, 24):
+                try:
+                    offset, size = tarfile.nti(block[pos : pos + 12]), tarfile.nti(block[pos + 12 : pos + 24])
+                except (ValueError, tarfile.HeaderError):
+                    break
+                if offset and size:
+                    segments.append((offset, size))
+            extended = bool(block[504])
+        self.sparse = segments
+        self.offset_data = tf.fileobj.tell()
+        tf.offset = self.offset_data + self._block(self.size)   # the stored size, before the real one
+        self.size = real_size
+        return self
 
 
 class _TarChunks:

@@ -306,3 +306,148 @@ def test_concatenated_gzip_members_are_one_stream(make_tar, tmp_path: Path) -> N
     path.write_bytes(gzip.compress(raw[:1536]) + gzip.compress(raw[1536:]))   # as pigz/cat produce
     got, reader = read_all(path)
     assert got == {"a.txt": b"a" * 3000, "manifest.json": b"{}"} and reader.problems == []
+
+
+# -- issue 11: absurd header values, sparse members, names that are not UTF-8, the node cap ----
+def _tar_bytes(blocks: list[bytes]) -> bytes:
+    return b"".join(blocks) + b"\0" * 1024
+
+
+def _header(name: str, size: int, pax: dict[str, str] | None = None, typ: bytes = tarfile.REGTYPE) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size, info.type = size, typ
+    if pax:
+        info.pax_headers = pax
+    return info.tobuf(format=tarfile.PAX_FORMAT, encoding="utf-8", errors="surrogateescape")
+
+
+def _padded(data: bytes) -> bytes:
+    return data + b"\0" * (-len(data) % 512)
+
+
+def _sparse10(name: str, data: bytes, real_size: int, sparse_map: bytes | None = None) -> bytes:
+    """A GNU sparse 1.0 member as GNU tar writes it: `data` at offset 0, holes to `real_size`."""
+    body = _padded(sparse_map if sparse_map is not None else b"1\n0\n%d\n" % len(data)) + _padded(data)
+    folder, _, base = name.rpartition("/")
+    return _header(f"{folder}/GNUSparseFile.0/{base}", len(body), {
+        "GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": name,
+        "GNU.sparse.realsize": str(real_size)}) + body
+
+
+def _write_tgz(tmp_path: Path, blocks: list[bytes]) -> Path:
+    path = tmp_path / "b.tgz"
+    path.write_bytes(gzip.compress(_tar_bytes(blocks), compresslevel=1))
+    return path
+
+
+LOG_LINE = b"2026-11-22T11:00:00Z cp1 kubelet[1]: hello\n"
+MANIFEST_BLOCKS = [_header(f"{TOP}/manifest.json", 2) + _padded(b"{}")]
+
+
+def test_sparse_member_is_read_as_its_data_segments(tmp_path: Path) -> None:
+    path = _write_tgz(tmp_path, [_sparse10(f"{TOP}/nodes/cp1/logs/k.log", LOG_LINE, 2 * 1024**3), *MANIFEST_BLOCKS])
+    got, reader = read_all(path)
+    assert got["nodes/cp1/logs/k.log"] == LOG_LINE            # not 2 GiB of NULs
+    assert [p.kind for p in reader.problems] == ["limit"]
+    assert "holes left out" in reader.problems[0].message and "2,147,483,6" in reader.problems[0].message
+
+
+def test_old_gnu_sparse_member_is_read_as_its_data(tmp_path: Path) -> None:
+    head = bytearray(tarfile.TarInfo(f"{TOP}/nodes/cp1/logs/old.log").tobuf(format=tarfile.GNU_FORMAT))
+    head[156:157] = tarfile.GNUTYPE_SPARSE
+    head[124:136] = b"%011o\0" % 512                               # stored: one block
+    head[386:398], head[398:410] = b"%011o\0" % 0, b"%011o\0" % len(LOG_LINE)
+    head[483:495] = b"%011o\0" % (1024**3)                         # real size: 1 GiB
+    head[148:156] = b" " * 8
+    head[148:156] = b"%06o\0 " % sum(head)
+    path = _write_tgz(tmp_path, [bytes(head) + _padded(LOG_LINE), *MANIFEST_BLOCKS])
+    got, reader = read_all(path)
+    assert got["nodes/cp1/logs/old.log"] == LOG_LINE
+    assert "holes left out" in reader.problems[0].message
+
+
+@pytest.mark.parametrize("sparse_map, why", [
+    (b"2\n100\n10\n0\n10\n", "out of order"),
+    (b"1\n0\n99999\n", "the map names 99,999 bytes"),
+    (b"1\n4000000000\n10\n", "past the file's size"),
+])
+def test_sparse_member_with_a_bad_map_is_refused(tmp_path: Path, sparse_map: bytes, why: str) -> None:
+    path = _write_tgz(tmp_path, [_sparse10(f"{TOP}/nodes/cp1/logs/k.log", LOG_LINE, 1024**3, sparse_map),
+                                 *MANIFEST_BLOCKS])
+    got, reader = read_all(path)
+    assert set(got) == {"manifest.json"}
+    assert [p.kind for p in reader.problems] == ["rejected"] and why in reader.problems[0].message
+
+
+@pytest.mark.parametrize("sparse_map", [b"99999999999\n0\n1\n", b"1\nzero\n10\n", b"1\n0\n" + b"7" * 5000 + b"\n"])
+def test_absurd_sparse_maps_end_reading_as_damage(tmp_path: Path, sparse_map: bytes) -> None:
+    good = _header(f"{TOP}/nodes/cp1/a.txt", 2) + _padded(b"ok")
+    path = _write_tgz(tmp_path, [good, _sparse10(f"{TOP}/nodes/cp1/logs/k.log", LOG_LINE, 1024**3, sparse_map),
+                                 *MANIFEST_BLOCKS])
+    got, reader = read_all(path)
+    assert got == {"nodes/cp1/a.txt": b"ok"} and reader.truncated
+    assert "sparse map" in reader.problems[0].message
+
+
+@pytest.mark.parametrize("pax", [{"size": "-99999999999"}, {"GNU.sparse.realsize": "lots"}, {"size": "1e9"}])
+def test_absurd_pax_values_are_damage_not_a_crash(tmp_path: Path, pax: dict[str, str]) -> None:
+    good = _header(f"{TOP}/nodes/cp1/a.txt", 2) + _padded(b"ok")
+    path = _write_tgz(tmp_path, [good, _header(f"{TOP}/nodes/cp1/logs/k.log", len(LOG_LINE), pax) + _padded(LOG_LINE),
+                                 *MANIFEST_BLOCKS])
+    got, reader = read_all(path)
+    assert "nodes/cp1/a.txt" in got and "manifest.json" not in got
+    assert reader.truncated and "damaged" in reader.problems[0].message
+
+
+def test_negative_size_in_the_first_header_is_a_user_error(tmp_path: Path) -> None:
+    path = _write_tgz(tmp_path, [_header(f"{TOP}/nodes/cp1/k.log", 0, {"size": "-5"}) + _padded(b"x"),
+                                 *MANIFEST_BLOCKS])
+    with pytest.raises(UserError, match="negative member size"):
+        read_all(path)
+
+
+def test_names_that_are_not_utf8_are_escaped_in_a_tarball(tmp_path: Path) -> None:
+    bad = f"{TOP}/nodes/n\udcff1/commands/x\udcfe.txt"
+    head = tarfile.TarInfo(bad)
+    head.size = 2
+    block = head.tobuf(format=tarfile.GNU_FORMAT, encoding="utf-8", errors="surrogateescape")
+    path = _write_tgz(tmp_path, [block + _padded(b"ok"), *MANIFEST_BLOCKS])
+    got, reader = read_all(path)
+    assert got == {"nodes/n\\xff1/commands/x\\xfe.txt": b"ok", "manifest.json": b"{}"}
+    assert reader.node_names == ["n\\xff1"] and reader.problems == []
+    "".join(got).encode("utf-8")     # valid text: JSON, polars and terminals take it
+
+
+def test_names_that_are_not_utf8_are_escaped_in_a_directory(tmp_path: Path) -> None:
+    root = os.fsencode(tmp_path / "b")
+    os.makedirs(os.path.join(root, b"nodes", b"n\xff1"))
+    with open(os.path.join(root, b"nodes", b"n\xff1", b"a\xfe.txt"), "wb") as fh:
+        fh.write(b"ok")
+    with open(os.path.join(root, b"manifest.json"), "wb") as fh:
+        fh.write(b"{}")
+    got, reader = read_all(tmp_path / "b")
+    assert got == {"manifest.json": b"{}", "nodes/n\\xff1/a\\xfe.txt": b"ok"}
+    assert reader.node_names == ["n\\xff1"]
+
+
+def test_node_cap_in_a_tarball_counts_empty_node_directories(tmp_path: Path) -> None:
+    blocks = [_header(f"{TOP}/nodes/e{i}/", 0, typ=tarfile.DIRTYPE) for i in range(3)]
+    blocks += [_header(f"{TOP}/nodes/n{i}/a.txt", 2) + _padded(b"ok") for i in range(4)]
+    path = _write_tgz(tmp_path, blocks + [_header(f"{TOP}/cluster/x.json", 2) + _padded(b"{}"), *MANIFEST_BLOCKS])
+    got, reader = read_all(path, ReaderLimits(max_nodes=4))
+    assert reader.node_names == ["e0", "e1", "e2", "n0"]
+    assert set(got) == {"nodes/n0/a.txt", "cluster/x.json", "manifest.json"}
+    assert [p.kind for p in reader.problems] == ["limit"]
+    assert reader.problems[0].message == ("read the first 4 node directories; 3 more (3 members) left out "
+                                          "(cap: nodes per bundle)")
+
+
+def test_node_cap_in_a_directory(tmp_path: Path) -> None:
+    root = tmp_path / "b"
+    for i in range(5):
+        (root / "nodes" / f"n{i}").mkdir(parents=True)
+        (root / "nodes" / f"n{i}" / "a.txt").write_bytes(b"ok")
+    (root / "manifest.json").write_bytes(b"{}")
+    got, reader = read_all(root, ReaderLimits(max_nodes=2))
+    assert reader.node_names == ["n0", "n1"] and set(got) == {"manifest.json", "nodes/n0/a.txt", "nodes/n1/a.txt"}
+    assert "3 more left out (cap: nodes per bundle)" in reader.problems[0].message
