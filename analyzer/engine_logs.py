@@ -17,6 +17,7 @@ The log index can hold tens of millions of lines, so nothing here loops over lin
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -59,8 +60,12 @@ def has_named_groups(regex: str) -> bool:
     return _NAMED_GROUP.search(regex) is not None
 
 
+@functools.lru_cache(maxsize=4096)
 def glob_to_regex(glob: str) -> re.Pattern[str]:
-    """A compiled whole-path matcher for a source or file glob (k8s_bundle.pathglob)."""
+    """A compiled whole-path matcher for a source or file glob (k8s_bundle.pathglob).
+
+    Cached: the engine, blindspots and node_kind ask for the same few hundred rule globs once
+    per node and rule; translating them anew each time was most of a node's fixed cost."""
     return re.compile(pathglob.glob_to_regex(glob) + r"\Z", re.DOTALL)
 
 
