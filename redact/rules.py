@@ -102,11 +102,17 @@ def _not_prose(value: bytes) -> bool:
 # `userKey`, a Ceph keyring's `key = AQB...==`): one word of 12+ characters that is neither a
 # path, a dotted name (kubernetes.io/hostname, a file name), a URL nor a bare word or number.
 _SHAPED = re.compile(rb"[A-Za-z0-9+/=_~-]{12,}")
+# an identifier, not key material: words in one case joined by "_" or "-" (K8S_NODE_NAME,
+# kube-api-access-x7k2p, a CRI env `{"key": "SLACK_WEBHOOK_URL"}`); a UUID is not one of them
+_IDENTIFIER = re.compile(rb"(?:[A-Z0-9]+|[a-z0-9]+)(?:[_-](?:[A-Z0-9]+|[a-z0-9]+))+")
+_UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def _secret_shaped(value: bytes) -> bool:
     v = value.strip().strip(b"\"'")
     if not _SHAPED.fullmatch(v) or v.startswith(b"/") or b"//" in v:
+        return False
+    if _IDENTIFIER.fullmatch(v) and not _UUID.fullmatch(v):
         return False
     has_digit = any(48 <= c <= 57 for c in v)
     has_upper = any(65 <= c <= 90 for c in v)

@@ -114,7 +114,9 @@ _SKIP_VALUES = {
     b"[]", b"{}", b"bearer", b"basic", b"token", b"digest", b"negotiate", b"redacted", b"<redacted>", b"-", b"required", b"optional",
     b"string", b"str", b"bool", b"int", b"|", b">", b"|-", b">-", b"|+", b">+",
 }
-_MASK_ONLY = re.compile(rb"^(?:\*+|x+|X+|\.+|#+|<[\w -]+>|\{\{.*\}\}|\$.*|%[\w(].*)$")
+# `$VAR`, `${VAR}`, `$(cmd)` refer to a value elsewhere; a crypt(3) hash ($6$salt$..., $y$..., $2b$...)
+# starts with "$" too and is a secret
+_MASK_ONLY = re.compile(rb"^(?:\*+|x+|X+|\.+|#+|<[\w -]+>|\{\{.*\}\}|\$(?![0-9a-z]{1,12}\$).*|%[\w(].*)$")
 
 
 def skip_value(value: bytes) -> bool:

@@ -35,13 +35,18 @@ class Corpus:
         self.canaries[label] = core
         return core
 
-    def windows(self) -> dict[bytes, str]:
+    def windows(self, encoded: bool = False) -> dict[bytes, str]:
+        """8-character windows of every core, plain and UTF-16LE; with `encoded`, also as they
+        read inside base64 (three alignments, both alphabets) and URL-encoded."""
         out: dict[bytes, str] = {}
         for label, core in self.canaries.items():
             for i in range(len(core) - WINDOW + 1):
                 w = core[i:i + WINDOW]
                 out[w.encode("utf-8")] = label
                 out[w.encode("utf-16-le")] = label
+            if encoded:
+                for w in _encoded_windows(core):
+                    out.setdefault(w, label)
         return out
 
     def write(self, root: Path) -> None:
@@ -51,13 +56,14 @@ class Corpus:
             target.write_bytes(data)
 
 
-def leaks(corpus: Corpus, blobs: dict[str, bytes]) -> list[str]:
+def leaks(corpus: Corpus, blobs: dict[str, bytes], encoded: bool = False) -> list[str]:
     """`label in member` for every canary window found in any blob (gzip members expanded:
-    compressed bytes would hide a leak from a plain substring search)."""
+    compressed bytes would hide a leak from a plain substring search); with `encoded`, windows
+    in base64 and URL-encoded form count too (redacted output: no form may remain)."""
     import gzip
 
     blobs = {k: gzip.decompress(v) if v[:2] == b"\x1f\x8b" else v for k, v in blobs.items()}
-    windows = corpus.windows()
+    windows = corpus.windows(encoded)
     found = []
     for name, blob in blobs.items():
         for w, label in windows.items():
@@ -493,6 +499,7 @@ resources:
     csv_tok = c.canary("known-tokens-csv", g.tok(32))
     c.files["/etc/kubernetes/known_tokens.csv"] = f"{csv_tok},admin,1,system:masters\n".encode()
     _known_gaps(c, g)
+    _round_two(c, g)
     c.encoded_only.update({"docker-auth-password", "log-basic-password", "secret-data",
                            "secretlist-last-applied", "secretlist-data"})
     return c
@@ -606,3 +613,402 @@ def _known_gaps(c: Corpus, g: _Gen) -> None:
         f"I1122 11:40:06.1 1 flags.go:64] FLAG: --kubelet-client-key=\"{inline_key}\"\n").encode()
     c.keep["/var/log/apiserver-flags.log"] = ['--kubelet-client-key="/etc/kubernetes/pki/apiserver-kubelet-client.key"',
                                               '--tls-private-key-file="pki/apiserver.key"']
+
+
+def _round_two(c: Corpus, g: _Gen) -> None:
+    """Issue 11: the shapes that leaked (webhooks, Helm values, hosts.toml headers, CRI partial
+    lines, base64 documents, CLI password flags, Ceph keyrings, redis.conf, vault tokens) and their
+    families, each in a file shaped like the one a real node holds."""
+    b64 = string.ascii_letters + string.digits + "+/"
+    upper = string.ascii_uppercase + string.digits
+
+    def slack_path() -> str:
+        return f"T{g.tok(10, upper)}/B{g.tok(10, upper)}/{g.tok(24)}"
+
+    def teams_path() -> str:
+        guid = lambda: f"{g.hexs(8)}-{g.hexs(4)}-{g.hexs(4)}-{g.hexs(4)}-{g.hexs(12)}"  # noqa: E731
+        return f"{guid()}@{guid()}/IncomingWebhook/{g.hexs(32)}/{guid()}"
+
+    def ceph_key() -> str:
+        # a cephx secret: base64 of 28 bytes, "AQ" + ... + "==" (`ceph auth get-or-create` output)
+        return base64.b64encode(b"\x01\x00" + g.rng.randbytes(26)).decode()
+
+    def vault_hvs() -> str:
+        return "hvs.CAESI" + g.tok(82, string.ascii_letters + string.digits + "_-")
+
+    # 1. Helm values (https://helm.sh/docs/chart_template_guide/values_files/): nested keys
+    smtp_pass = c.canary("helm-smtp-pass", g.tok(20))
+    redis_pw = c.canary("helm-redis-auth-password", g.tok(22))
+    helm_slack = c.canary("helm-slack-webhook", slack_path())
+    helm_key = c.canary("helm-license-key", g.tok(32))
+    db_pass = c.canary("helm-db-pass-camel", g.tok(18))
+    c.files["/root/charts/app/values.yaml"] = f"""# Default values for app.
+replicaCount: 2
+image:
+  repository: registry.example/app
+  tag: "1.4.2"
+smtp:
+  host: smtp.example.com
+  port: 587
+  user: alerts@example.com
+  pass: {smtp_pass}
+redis:
+  enabled: true
+  auth:
+    enabled: true
+    password: "{redis_pw}"
+    existingSecret: app-redis
+database:
+  dbPass: {db_pass}
+  existingSecret: app-db
+alerting:
+  slack:
+    channel: "#ops"
+    webhook: https://hooks.slack.com/services/{helm_slack}
+license:
+  key: {helm_key}
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+""".encode()
+    c.keep["/root/charts/app/values.yaml"] = ["host: smtp.example.com", "existingSecret: app-redis",
+                                             "existingSecret: app-db", "topologyKey: kubernetes.io/hostname",
+                                             "webhook: https://hooks.slack.com/services/", 'channel: "#ops"']
+
+    # 2. containerd registry hosts (https://github.com/containerd/containerd/blob/main/docs/hosts.md)
+    reg_key = c.canary("hosts-toml-x-registry-key", g.tok(40))
+    reg_basic_pw = c.canary("hosts-toml-authorization-basic-password", g.tok(16))
+    reg_basic = base64.b64encode(f"puller:{reg_basic_pw}".encode()).decode()
+    c.canary("hosts-toml-authorization-basic", reg_basic)
+    c.files["/etc/containerd/certs.d/registry.example.com/hosts.toml"] = f"""server = "https://registry.example.com"
+
+[host."https://mirror.example.com:5000"]
+  capabilities = ["pull", "resolve"]
+  skip_verify = false
+  [host."https://mirror.example.com:5000".header]
+    X-Registry-Key = "{reg_key}"
+    Authorization = "Basic {reg_basic}"
+""".encode()
+    c.keep["/etc/containerd/certs.d/registry.example.com/hosts.toml"] = [
+        'server = "https://registry.example.com"', 'capabilities = ["pull", "resolve"]', "skip_verify = false"]
+    c.encoded_only.add("hosts-toml-authorization-basic-password")
+
+    # 3. redis.conf and sentinel.conf (https://raw.githubusercontent.com/redis/redis/unstable/redis.conf)
+    requirepass = c.canary("redis-conf-requirepass", g.tok(24))
+    masterauth = c.canary("redis-conf-masterauth", g.tok(24))
+    c.files["/etc/redis/redis.conf"] = f"""bind 127.0.0.1 -::1
+protected-mode yes
+port 6379
+# requirepass foobared
+requirepass {requirepass}
+replicaof 10.0.0.21 6379
+masterauth "{masterauth}"
+maxmemory-policy allkeys-lru
+""".encode()
+    c.keep["/etc/redis/redis.conf"] = ["# requirepass foobared", "port 6379", "maxmemory-policy allkeys-lru"]
+    sentinel = c.canary("redis-sentinel-auth-pass", g.tok(21))
+    c.files["/etc/redis/sentinel.conf"] = (
+        "port 26379\nsentinel monitor mymaster 10.0.0.21 6379 2\n"
+        f"sentinel auth-pass mymaster {sentinel}\nsentinel down-after-milliseconds mymaster 5000\n").encode()
+    c.keep["/etc/redis/sentinel.conf"] = ["sentinel monitor mymaster 10.0.0.21 6379 2", "sentinel auth-pass mymaster "]
+
+    # 4. a Ceph keyring (https://docs.ceph.com/en/latest/rados/operations/user-management/#keyring-management)
+    admin_key = c.canary("ceph-keyring-admin", ceph_key())
+    rbd_key = c.canary("ceph-keyring-client", ceph_key())
+    c.files["/etc/ceph/ceph.client.admin.keyring"] = f"""[client.admin]
+\tkey = {admin_key}
+\tcaps mds = "allow *"
+\tcaps mgr = "allow *"
+\tcaps mon = "allow *"
+\tcaps osd = "allow *"
+[client.kubernetes]
+\tkey = {rbd_key}
+\tcaps mon = "profile rbd"
+""".encode()
+    c.keep["/etc/ceph/ceph.client.admin.keyring"] = ['caps mon = "profile rbd"', "[client.kubernetes]"]
+    csi_key = c.canary("ceph-csi-userkey", ceph_key())
+    c.files["/etc/ceph-csi/csi-rbd-values.yaml"] = f"""csiConfig:
+  - clusterID: 3f2a9c1e-8d7b-4e5f-9a0b-1c2d3e4f5a6b
+    monitors: ["10.0.0.31:6789", "10.0.0.32:6789"]
+secret:
+  create: true
+  name: csi-rbd-secret
+  userID: kubernetes
+  userKey: {csi_key}
+""".encode()
+    c.keep["/etc/ceph-csi/csi-rbd-values.yaml"] = ["name: csi-rbd-secret", "userID: kubernetes",
+                                                  "clusterID: 3f2a9c1e-8d7b-4e5f-9a0b-1c2d3e4f5a6b"]
+
+    # 5. a shell history: password flags of the common tools, a bare vault login
+    curl_pw = c.canary("history-curl-u", g.tok(15))
+    curl_user_pw = c.canary("history-curl-user", g.tok(17))
+    docker_pw = c.canary("history-docker-login-p", g.tok(19))
+    podman_pw = c.canary("history-podman-login-password", g.tok(16))
+    helm_pw = c.canary("history-helm-repo-password", g.tok(18))
+    mysql_pw = c.canary("history-mysql-p", g.tok(14))
+    mysql_long = c.canary("history-mysql-password-eq", g.tok(15))
+    psql_pw = c.canary("history-psql-uri", g.tok(16))
+    redis_a = c.canary("history-redis-cli-a", g.tok(20))
+    hvs = c.canary("history-vault-login-hvs", vault_hvs())
+    legacy = c.canary("history-vault-token-legacy", "s." + g.tok(10, string.ascii_lowercase) + g.tok(8, string.ascii_uppercase) + g.tok(6, string.digits))
+    discord = c.canary("history-discord-webhook", f"{g.tok(18, string.digits)}/{g.tok(68, string.ascii_letters + string.digits + '_-')}")
+    helm_set = c.canary("history-helm-set-smtp-pass", g.tok(17))
+    c.files["/root/.bash_history"] = (
+        "kubectl get nodes -o wide\n"
+        f"curl -u admin:{curl_pw} https://registry.example.com/v2/_catalog\n"
+        f"curl -sS --user 'ci:{curl_user_pw}' -X POST https://jenkins.example.com/job/deploy/build\n"
+        f"docker login -u robot -p {docker_pw} registry.example.com\n"
+        f"podman login --username robot --password {podman_pw} quay.example.com\n"
+        f"helm repo add internal https://charts.example.com --username ci --password {helm_pw}\n"
+        f"helm upgrade --install app ./app --set smtp.pass={helm_set} --set replicaCount=2\n"
+        f"mysql -h 10.0.0.40 -u root -p{mysql_pw} app\n"
+        f"mysqldump --user=root --password={mysql_long} --all-databases > /tmp/all.sql\n"
+        f"psql postgresql://app:{psql_pw}@db.default.svc:5432/app -c 'select 1'\n"
+        f"redis-cli -h 10.0.0.21 -a {redis_a} info replication\n"
+        f"vault login {hvs}\n"
+        f"vault login {legacy}\n"
+        f"curl -H 'Content-Type: application/json' -d '{{\"content\":\"deployed\"}}' https://discord.com/api/webhooks/{discord}\n"
+        "journalctl -u kubelet --since today\n").encode()
+    c.keep["/root/.bash_history"] = ["kubectl get nodes -o wide", "https://registry.example.com/v2/_catalog",
+                                     "--set replicaCount=2", "journalctl -u kubelet --since today",
+                                     "-X POST https://jenkins.example.com/job/deploy/build", "info replication",
+                                     "@db.default.svc:5432/app -c 'select 1'"]
+
+    # 6. a systemd unit's Environment= (systemd.exec(5)): a kubeconfig in base64, a webhook
+    kc_token = c.canary("unit-env-kubeconfig-b64-token", g.tok(44))
+    kubeconfig = (f"apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://10.0.0.10:6443\n"
+                  f"  name: prod\nusers:\n- name: deployer\n  user:\n    token: {kc_token}\n")
+    kc_b64 = base64.b64encode(kubeconfig.encode()).decode()
+    c.encoded_only.add("unit-env-kubeconfig-b64-token")
+    teams = c.canary("unit-env-teams-webhook", teams_path())
+    unit_pw = c.canary("unit-env-db-password", g.tok(20))
+    c.files["/etc/systemd/system/deployer.service"] = f"""[Unit]
+Description=Deployer agent
+After=network-online.target
+
+[Service]
+Environment=KUBECONFIG_B64={kc_b64}
+Environment="TEAMS_WEBHOOK=https://contoso.webhook.office.com/webhookb2/{teams}"
+Environment="DB_PASSWORD={unit_pw}" "LOG_LEVEL=info"
+ExecStart=/usr/local/bin/deployer --listen :9000
+Restart=always
+
+[Install]
+WantedBy=multi-user.target
+""".encode()
+    c.keep["/etc/systemd/system/deployer.service"] = ["ExecStart=/usr/local/bin/deployer --listen :9000",
+                                                      "https://contoso.webhook.office.com/webhookb2/",
+                                                      '"LOG_LEVEL=info"', "Environment=KUBECONFIG_B64="]
+
+    # 7. docker inspect (Config.Env, Labels) and crictl inspect (CRI KeyValue envs)
+    di_slack = c.canary("docker-inspect-env-slack-webhook", slack_path())
+    di_key = c.canary("docker-inspect-env-api-key", g.tok(32))
+    di_kc_token = c.canary("docker-inspect-env-kubeconfig-b64-token", g.tok(40))
+    di_kc = base64.b64encode(kubeconfig.replace(kc_token, di_kc_token).encode()).decode()
+    c.encoded_only.add("docker-inspect-env-kubeconfig-b64-token")
+    c.files["/commands/docker-inspect-notifier.json"] = json.dumps([{
+        "Id": g.hexs(64), "Name": "/notifier", "State": {"Status": "running", "Pid": 4242},
+        "Config": {"Hostname": "notifier", "Image": "registry.example/notifier:2.1",
+                   "Env": [f"SLACK_WEBHOOK_URL=https://hooks.slack.com/services/{di_slack}", f"NOTIFIER_API_KEY={di_key}",
+                           f"KUBE_CONFIG_DATA={di_kc}", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                   "Labels": {"io.kubernetes.pod.name": "notifier-6d4b9", "io.kubernetes.pod.namespace": "ops"}},
+    }], indent=4).encode()
+    c.keep["/commands/docker-inspect-notifier.json"] = ['"io.kubernetes.pod.namespace": "ops"', "PATH=/usr/local/sbin"]
+    cri_vault = c.canary("crictl-inspect-env-vault-token", vault_hvs())
+    cri_pw = c.canary("crictl-inspect-env-redis-password", g.tok(23))
+    c.files["/commands/crictl-inspect-3f9a.json"] = json.dumps({
+        "status": {"id": g.hexs(64), "metadata": {"attempt": 0, "name": "worker"}, "state": "CONTAINER_RUNNING"},
+        "info": {"sandboxID": g.hexs(64), "pid": 5151, "config": {
+            "metadata": {"name": "worker"}, "image": {"image": "registry.example/worker:3.0"},
+            "envs": [{"key": "VAULT_ADDR", "value": "https://vault.example:8200"},
+                     {"key": "VAULT_TOKEN", "value": cri_vault},
+                     {"key": "REDIS_PASSWORD", "value": cri_pw},
+                     {"key": "K8S_NODE_NAME_LABEL", "value": "worker-1"}]}},
+    }, indent=2).encode()
+    c.keep["/commands/crictl-inspect-3f9a.json"] = ['"K8S_NODE_NAME_LABEL"', '"https://vault.example:8200"', '"worker-1"']
+
+    # 8. a pod spec's env (kubectl get pod -o yaml)
+    pod_slack = c.canary("pod-env-slack-webhook", slack_path())
+    pod_kc_token = c.canary("pod-env-kubeconfig-b64-token", g.tok(42))
+    pod_kc = base64.b64encode(kubeconfig.replace(kc_token, pod_kc_token).encode()).decode()
+    c.encoded_only.add("pod-env-kubeconfig-b64-token")
+    ann_token = c.canary("pod-annotation-json-b64-token", g.tok(36))
+    ann = base64.b64encode(json.dumps({"registry": "registry.example", "token": ann_token}).encode()).decode()
+    c.encoded_only.add("pod-annotation-json-b64-token")
+    c.files["/cluster/pods/ops/notifier-6d4b9.yaml"] = f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: notifier-6d4b9
+  namespace: ops
+  annotations:
+    example.com/pull-config: {ann}
+spec:
+  containers:
+  - name: notifier
+    image: registry.example/notifier:2.1
+    env:
+    - name: SLACK_WEBHOOK
+      value: https://hooks.slack.com/services/{pod_slack}
+    - name: KUBECONFIG_DATA
+      value: {pod_kc}
+    - name: LOG_FORMAT
+      value: json
+""".encode()
+    c.keep["/cluster/pods/ops/notifier-6d4b9.yaml"] = ["value: json", "name: KUBECONFIG_DATA"]
+
+    # 9. CRI logs cut into P/F partial lines (kubernetes/design-proposals-archive node/kubelet-cri-logging.md)
+    jwt1, jwt1_core = g.jwt()
+    c.canary("cri-partial-jwt-split-in-signature", jwt1_core)
+    cut1 = len(jwt1) - 40
+    jwt2, jwt2_core = g.jwt()
+    c.canary("cri-partial-jwt-split-in-header", jwt2_core)
+    opaque = c.canary("cri-partial-bearer-opaque", g.tok(40))
+    c.files["/var/log/pods/ops_notifier-6d4b9_1c2d3e4f-0000-4000-8000-abcdef012345/notifier/0.log"] = (
+        "2026-11-22T11:31:00.000000001Z stdout F starting notifier\n"
+        f"2026-11-22T11:31:00.100000000Z stdout P calling https://10.96.0.1/api with Bearer {jwt1[:cut1]}\n"
+        f"2026-11-22T11:31:00.100000000Z stdout F {jwt1[cut1:]} took 12ms\n"
+        f"2026-11-22T11:31:00.200000000Z stderr P retry with ey\n"
+        f"2026-11-22T11:31:00.200000000Z stdout F unrelated line\n"
+        f"2026-11-22T11:31:00.200000000Z stderr F {jwt2[2:]}\n"
+        f"2026-11-22T11:31:00.300000000Z stdout P proxy header X-Upstream: Bearer {opaque[:20]}\n"
+        f"2026-11-22T11:31:00.300000000Z stdout F {opaque[20:]} forwarded\n"
+        "2026-11-22T11:31:01.000000000Z stdout F done\n").encode()
+    c.keep["/var/log/pods/ops_notifier-6d4b9_1c2d3e4f-0000-4000-8000-abcdef012345/notifier/0.log"] = [
+        "stdout F starting notifier", " took 12ms", "stdout F unrelated line", " forwarded", "stdout F done"]
+
+    # 10. journald (journalctl -o short-iso-precise) lines
+    j_hvs = c.canary("journal-vault-token-in-prose", vault_hvs())
+    j_bearer = c.canary("journal-bearer-no-other-word", g.tok(30))
+    j_discord = c.canary("journal-discord-webhook", f"{g.tok(19, string.digits)}/{g.tok(68, string.ascii_letters + string.digits + '_-')}")
+    j_redis = c.canary("journal-redis-config-set", g.tok(18))
+    c.files["/var/log/journal/deployer.log"] = (
+        f"2026-11-22T11:32:00.000001+0000 cp1 deployer[812]: renewed lease with {j_hvs} for 768h\n"
+        f"2026-11-22T11:32:00.000002+0000 cp1 deployer[812]: upstream replied: Bearer {j_bearer}\n"
+        f"2026-11-22T11:32:00.000003+0000 cp1 deployer[812]: notify POST https://discordapp.com/api/webhooks/{j_discord} 204\n"
+        f"2026-11-22T11:32:00.000004+0000 cp1 redis-init[90]: + redis-cli CONFIG SET requirepass {j_redis}\n"
+        "2026-11-22T11:32:00.000005+0000 cp1 systemd[1]: Started deployer.service - Deployer agent.\n").encode()
+    c.keep["/var/log/journal/deployer.log"] = [" for 768h", "Started deployer.service - Deployer agent.", " 204"]
+
+    # 11. registry and tool credentials files
+    kl_pw = c.canary("kubelet-config-json-auth-password", g.tok(20))
+    kl_auth = base64.b64encode(f"_json_key:{kl_pw}".encode()).decode()
+    c.canary("kubelet-config-json-auth", kl_auth)
+    c.encoded_only.add("kubelet-config-json-auth-password")
+    c.files["/var/lib/kubelet/config.json"] = json.dumps({"auths": {"gcr.io": {"auth": kl_auth, "email": "ci@example.com"}}},
+                                                         indent=2).encode()
+    c.keep["/var/lib/kubelet/config.json"] = ['"email": "ci@example.com"']
+    netrc_pw = c.canary("netrc-password", g.tok(18))
+    c.files["/root/.netrc"] = f"machine registry.example.com\n  login robot\n  password {netrc_pw}\n".encode()
+    pg_pw = c.canary("pgpass-password", g.tok(17))
+    c.files["/root/.pgpass"] = f"db.default.svc:5432:app:app:{pg_pw}\n".encode()
+    mycnf_pw = c.canary("my-cnf-password", g.tok(16))
+    c.files["/root/.my.cnf"] = f"[client]\nuser=root\npassword={mycnf_pw}\nhost=10.0.0.40\n".encode()
+    c.keep["/root/.my.cnf"] = ["host=10.0.0.40", "[client]"]
+    vault_file = c.canary("vault-token-file", vault_hvs())
+    c.files["/root/.vault-token"] = vault_file.encode()
+    helm_repo_pw = c.canary("helm-repositories-password", g.tok(19))
+    c.files["/root/.config/helm/repositories.yaml"] = f"""apiVersion: ""
+generated: "2026-11-20T10:00:00Z"
+repositories:
+- caFile: ""
+  certFile: ""
+  insecure_skip_tls_verify: false
+  keyFile: ""
+  name: internal
+  pass_credentials_all: false
+  password: {helm_repo_pw}
+  url: https://charts.example.com
+  username: ci
+""".encode()
+    c.keep["/root/.config/helm/repositories.yaml"] = ["url: https://charts.example.com", "name: internal"]
+    runner_tok = c.canary("gitlab-runner-token", "glrt-" + g.tok(20))
+    c.files["/etc/gitlab-runner/config.toml"] = f"""concurrent = 4
+
+[[runners]]
+  name = "k8s-runner"
+  url = "https://gitlab.example.com"
+  token = "{runner_tok}"
+  executor = "kubernetes"
+  [runners.kubernetes]
+    namespace = "ci"
+""".encode()
+    c.keep["/etc/gitlab-runner/config.toml"] = ['executor = "kubernetes"', 'namespace = "ci"']
+
+    # 12. cloud-init user-data (https://cloudinit.readthedocs.io/en/latest/reference/examples.html)
+    ci_hash = c.canary("cloud-init-passwd-hash", "$6$" + g.tok(16) + "$" + g.tok(86, string.ascii_letters + string.digits + "./"))
+    ci_boot = c.canary("cloud-init-kubeadm-token", f"{g.lower(6)}.{g.lower(16)}")
+    ci_file_pw = c.canary("cloud-init-write-files-b64-password", g.tok(20))
+    ci_content = base64.b64encode(f"[database]\nhost = db\npassword = {ci_file_pw}\n".encode()).decode()
+    c.encoded_only.add("cloud-init-write-files-b64-password")
+    c.files["/var/lib/cloud/instance/user-data.txt"] = f"""#cloud-config
+users:
+  - name: ops
+    groups: sudo
+    shell: /bin/bash
+    passwd: {ci_hash}
+write_files:
+  - path: /etc/app/db.ini
+    encoding: b64
+    content: {ci_content}
+runcmd:
+  - [ sh, -c, "kubeadm join 10.0.0.10:6443 --token {ci_boot} --discovery-token-unsafe-skip-ca-verification" ]
+""".encode()
+    c.keep["/var/lib/cloud/instance/user-data.txt"] = ["#cloud-config", "path: /etc/app/db.ini", "shell: /bin/bash"]
+
+    # 13. Alertmanager (https://prometheus.io/docs/alerting/latest/configuration/)
+    am_slack = c.canary("alertmanager-slack-api-url", slack_path())
+    am_teams = c.canary("alertmanager-teams-webhook", teams_path())
+    am_discord = c.canary("alertmanager-discord-webhook", f"{g.tok(18, string.digits)}/{g.tok(68, string.ascii_letters + string.digits + '_-')}")
+    am_smtp = c.canary("alertmanager-smtp-auth-password", g.tok(18))
+    c.files["/etc/alertmanager/alertmanager.yml"] = f"""global:
+  resolve_timeout: 5m
+  smtp_smarthost: smtp.example.com:587
+  smtp_auth_username: alerts@example.com
+  smtp_auth_password: {am_smtp}
+  slack_api_url: https://hooks.slack.com/services/{am_slack}
+route:
+  receiver: ops
+receivers:
+- name: ops
+  msteams_configs:
+  - webhook_url: https://contoso.webhook.office.com/webhookb2/{am_teams}
+  discord_configs:
+  - webhook_url: https://discord.com/api/webhooks/{am_discord}
+""".encode()
+    c.keep["/etc/alertmanager/alertmanager.yml"] = ["resolve_timeout: 5m", "receiver: ops", "smtp_smarthost: smtp.example.com:587"]
+
+    # 14. RKE2 config and an env file
+    # K10<sha256 of the cluster CA>::server:<password>: the password is the secret part
+    rke2 = "K10" + g.hexs(64) + "::server:" + c.canary("rke2-config-token", g.hexs(32))
+    c.files["/etc/rancher/rke2/config.yaml"] = f"server: https://10.0.0.10:9345\ntoken: {rke2}\nnode-label:\n  - pool=workers\n".encode()
+    c.keep["/etc/rancher/rke2/config.yaml"] = ["server: https://10.0.0.10:9345", "pool=workers"]
+    env_vault = c.canary("env-file-vault-token", vault_hvs())
+    env_slack = c.canary("env-file-slack-webhook", slack_path())
+    c.files["/etc/default/deployer"] = (
+        f"VAULT_ADDR=https://vault.example:8200\nVAULT_TOKEN={env_vault}\n"
+        f"ALERT_URL=https://hooks.slack.com/services/{env_slack}\nOPTS=\"--verbose\"\n").encode()
+    c.keep["/etc/default/deployer"] = ["VAULT_ADDR=https://vault.example:8200", 'OPTS="--verbose"']
+
+
+def _encoded_windows(core: str) -> set[bytes]:
+    """The 8-character windows of `core` as they read base64-encoded (at each of the three
+    alignments, standard and URL-safe alphabets) and URL-encoded."""
+    from urllib.parse import quote
+
+    raw = core.encode()
+    out: set[bytes] = set()
+    for align in range(3):
+        enc = base64.b64encode(b"\0" * align + raw)
+        # the first group carries the padding bytes, the last may carry what follows: left out
+        body = enc[4:-4]
+        for i in range(0, len(body) - WINDOW + 1, 4):
+            w = body[i:i + WINDOW]
+            out.add(w)
+            out.add(w.translate(bytes.maketrans(b"+/", b"-_")))
+    q = quote(core, safe="").encode()
+    if q != raw:
+        out.update(q[i:i + WINDOW] for i in range(len(q) - WINDOW + 1))
+    return out
