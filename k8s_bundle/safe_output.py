@@ -61,7 +61,13 @@ def check_output(target: str | os.PathLike[str], *, force: bool, directory: bool
     The directory the output goes into must exist (it is not created: a typo in -o should not
     grow a tree); a file output must not be a directory; an existing output needs `force`
     (`directory`: an existing directory is fine when empty)."""
-    path = Path(target)
+    try:
+        return _check_output(Path(target), force=force, directory=directory, exists_code=exists_code)
+    except OSError as exc:          # EACCES on a parent (not root), ELOOP, ...: still one line
+        raise output_error(exc, target) from None
+
+
+def _check_output(path: Path, *, force: bool, directory: bool, exists_code: int) -> Path:
     parent = path.parent
     named = parent if str(parent) != "." else Path.cwd()   # "directory ." says little
     if not parent.is_dir():

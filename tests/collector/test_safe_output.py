@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -200,3 +202,50 @@ def test_device_nodes_fifos_and_dev_stdout_are_refused_not_replaced(tmp_path: Pa
         assert err.value.exit_code == EXIT_BAD_INPUT and needle in str(err.value)
         after = os.lstat(target)
         assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+
+
+_AS_NOBODY = """
+import os, sys
+import k8s_bundle.cli, k8s_bundle.collector.cli, k8s_bundle.collector.engine, k8s_bundle.redact.command
+import k8s_bundle.analyzer.cli, k8s_bundle.analyzer.evidence, k8s_bundle.analyzer.engine
+import k8s_bundle.analyzer.render, k8s_bundle.analyzer.unexplained, k8s_bundle.analyzer.blindspots
+k8s_bundle.cli.build_parser()
+os.setgroups([]); os.setgid(65534); os.setuid(65534)
+sys.exit(k8s_bundle.cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.root
+@pytest.mark.skipif(not IS_ROOT, reason="dropping to an unprivileged user needs root")
+def test_no_permission_is_one_line_exit_4_for_every_command(tmp_path: Path) -> None:
+    # Python lives under /root here: the child imports as root, then drops to nobody.
+    from k8s_bundle.analyzer.fixtures import build_fixture_bundle
+
+    work = Path(tempfile.mkdtemp(prefix="k8s-bundle-noperm-"))
+    try:
+        os.chmod(work, 0o777)
+        (work / "locked").mkdir(mode=0o700)
+        (work / "r-x").mkdir()
+        os.chmod(work / "r-x", 0o555)
+        bundle = build_fixture_bundle({"files": {"nodes/node1/logs/journal/kubelet.log": "x\n"}}, work / "b.tgz")
+        os.chmod(bundle, 0o644)
+        (work / "in.txt").write_text("hello\n")
+        os.chmod(work / "in.txt", 0o644)
+        root = work / "root"
+        (root / "etc").mkdir(parents=True)
+        (root / "etc/hostname").write_text("n1\n")
+        os.chmod(root, 0o755)
+        runs = [["analyze", str(bundle), "-q", "-o", str(work / "locked/r.html")],
+                ["analyze", str(bundle), "-q", "-o", str(work / "r-x/r.html")],
+                ["redact", str(work / "in.txt"), "-o", str(work / "r-x/out")],
+                ["redact", str(work / "in.txt"), "-o", str(work / "locked/out.tgz")],
+                ["collect", "--root", str(root), "--only", "system", "-o", str(work / "r-x/b.tgz")],
+                ["collect", "--root", str(root), "--only", "system", "-o", str(work / "locked/b.tgz")]]
+        for args in runs:
+            proc = subprocess.run([sys.executable, "-c", _AS_NOBODY, *args], capture_output=True,
+                                  text=True, timeout=120)
+            assert proc.returncode == 4, (args, proc.stderr)
+            assert proc.stderr.startswith("k8s-bundle: error: cannot write") and proc.stderr.count("\n") == 1
+        assert os.listdir(work / "locked") == [] and os.listdir(work / "r-x") == []
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
