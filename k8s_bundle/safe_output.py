@@ -12,6 +12,9 @@ Why each rule:
 - Every OSError becomes a one-line UserError: exit 6 when the filesystem is full, 4 otherwise
   (missing directory, read-only filesystem, a directory at the file's name, no permission).
   Cleaning up after a failure never raises, so the first error is the one reported.
+- `check_output` refuses, before any work, places no run could use: a missing directory (it is
+  not created), a directory or a device/FIFO at a file's name, an unwritable directory, and
+  /dev, /proc, /sys (renaming over /dev/stdout, a link, would replace it for the whole system).
 - A directory output (`redact -o DIR`) is built the same way, as a hidden part directory that
   is renamed (or, into an existing directory, moved entry by entry) into place at the end, so a
   failure on the way leaves nothing of it behind.
