@@ -71,6 +71,23 @@ _TEMPLATES = [
     'app[411]: metric kube_pod_container_status_restarts_total_abcdefghijklmnopqrstuvwx{{namespace="{ns}"}} 3',
     'kubelet[1201]: I1122 {t} 1201 flags.go:64] FLAG: --kubelet-client-key="pki/apiserver-kubelet-client.key"',
     'systemd[1]: kubelet.service: User=root Group=root',
+    # issue 11: Kubernetes event names (<object>.<UnixNano in hex>) are not bootstrap tokens
+    'kubelet[1201]: I1122 {t} 1201 event.go:307] "Event occurred" object="{node}" fieldPath="" kind="Node" apiVersion="" type="Normal" reason="NodeHasSufficientMemory" message="Node {node} status is now: NodeHasSufficientMemory"',
+    'kubelet[1201]: E1122 {t} 1201 event.go:289] Unable to write event: \'&v1.Event{{TypeMeta:v1.TypeMeta{{Kind:"", APIVersion:""}}, ObjectMeta:v1.ObjectMeta{{Name:"{node}.{ev}", GenerateName:"", Namespace:"default", SelfLink:"", UID:"", ResourceVersion:"", Generation:0}}, InvolvedObject:v1.ObjectReference{{Kind:"Node", Namespace:"", Name:"{node}", UID:"{node}"}}, Reason:"Starting", Message:"Starting kubelet.", Source:v1.EventSource{{Component:"kubelet", Host:"{node}"}}}}\' (may retry after sleeping)',
+    'kubelet[1201]: E1122 {t} 1201 event.go:346] "Server rejected event (will not retry!)" err="namespaces \\"default\\" not found" event="&Event{{ObjectMeta:{{{node}.{ev}  default    0 0001-01-01 00:00:00 +0000 UTC <nil> <nil> map[] map[] [] [] []}},InvolvedObject:ObjectReference{{Kind:Node,Namespace:,Name:{node},UID:{node},APIVersion:,ResourceVersion:,FieldPath:,}},Reason:NodeReady,Message:Node {node} status is now: NodeReady,}}"',
+    'kube-apiserver: I1122 {t} 1 trace.go:236] Trace[{port}]: "Update" accept:application/vnd.kubernetes.protobuf, */*,audit-id:{uid},client:192.168.1.{o},api-group:,api-version:v1,name:{node}.{ev},subresource:,namespace:default,protocol:HTTP/2.0,resource:events,scope:resource,url:/api/v1/namespaces/default/events/{node}.{ev},user-agent:kubelet/v1.29.3,verb:PUT (22-Nov-2026 09:00:00.000) (total time: 512ms)',
+    'etcd[700]: {{"level":"warn","ts":"2026-11-22T09:00:{s2}.{us}Z","caller":"etcdserver/util.go:170","msg":"apply request took too long","took":"{port}ms","expected-duration":"100ms","prefix":"read-only range ","request":"key:\\"/registry/events/default/{node}.{ev}\\" ","response":"range_response_count:1 size:{port}"}}',
+    # etcd's auth-token mode, cluster token and key files are settings, not secrets
+    'etcd[700]: {{"level":"info","ts":"2026-11-22T09:00:{s2}.{us}Z","caller":"embed/etcd.go:309","msg":"starting an etcd server","etcd-version":"3.5.12","git-sha":"e7b3bb6cc","go-version":"go1.20.13","name":"{node}","data-dir":"/var/lib/etcd","initial-cluster-token":"etcd-cluster-1","quota-backend-bytes":2147483648,"max-request-bytes":1572864,"auth-token":"simple","bcrypt-cost":10,"compact-check-time-enabled":false}}',
+    'etcd[700]: {{"level":"warn","ts":"2026-11-22T09:00:{s2}.{us}Z","caller":"auth/store.go:1241","msg":"simple token is not cryptographically signed"}}',
+    'etcd[700]: {{"level":"info","ts":"2026-11-22T09:00:{s2}.{us}Z","caller":"embed/etcd.go:726","msg":"starting with client TLS","tls-info":"cert = /etc/kubernetes/pki/etcd/server.crt, key = /etc/kubernetes/pki/etcd/server.key, client-cert=, client-key=, trusted-ca = /etc/kubernetes/pki/etcd/ca.crt, client-cert-auth = true, crl-file = ","cipher-suites":[]}}',
+    'etcd[700]: {{"level":"info","ts":"2026-11-22T09:00:{s2}.{us}Z","caller":"flags/flag.go:113","msg":"recognized and used environment variable","variable-name":"ETCD_AUTH_TOKEN","variable-value":"jwt,pub-key=/etc/etcd/jwt_ec384.pub,priv-key=/etc/etcd/jwt_ec384.key,sign-method=ES384,ttl=10m"}}',
+    'ps[1]: root 700 2.1 1.3 11214392 98012 ? Ssl 09:00 1:02 etcd --advertise-client-urls=https://192.168.1.{o}:2379 --auth-token=simple --cert-file=/etc/kubernetes/pki/etcd/server.crt --client-cert-auth=true --data-dir=/var/lib/etcd --initial-cluster-token=etcd-cluster-1 --key-file=/etc/kubernetes/pki/etcd/server.key --peer-key-file=/etc/kubernetes/pki/etcd/peer.key --name={node}',
+    'etcd[700]: {{"level":"info","ts":"2026-11-22T09:00:{s2}.{us}Z","caller":"embed/config.go:{port}","msg":"jwt token","auth-token":"jwt,pub-key=/etc/etcd/jwt.pub,priv-key=/etc/etcd/jwt.key,sign-method=RS256,ttl=5m"}}',
+    # key ids, cache keys, label keys
+    'apt[{port}]: W: GPG error: https://pkgs.k8s.io/core:/stable:/v1.29/deb  InRelease: The following signatures could not be verified because the public key is not available: NO_PUBKEY 234654DA9A296436',
+    'containerd[812]: time="2026-11-22T09:00:{s2}Z" level=debug msg="prepare snapshot" key=k8s.io/{port}/extract-{port}-{r5} parent="sha256:{h64}"',
+    'kube-scheduler: I1122 {t} 1 schedule_one.go:{port}] "Unable to schedule pod; no fit" pod="{ns}/{pod}" err="0/3 nodes are available: 3 node(s) didn\'t match pod anti-affinity rules (topologyKey: kubernetes.io/hostname)."',
 ]
 
 
@@ -84,6 +101,10 @@ def _line(rng: random.Random, template: str) -> str:
         pod=rng.choice(pods), uid=uid, h64=f"{rng.getrandbits(256):064x}", h40=f"{rng.getrandbits(160):040x}", r5="".join(rng.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5)),
         r8=f"{rng.getrandbits(32):08x}", s2=f"{rng.randint(10, 59)}", us=f"{rng.randint(100000, 999999)}",
         o=rng.randint(1, 254), port=rng.randint(1024, 65000), m=f"{rng.getrandbits(8):02x}", fp=fp, b64=payload,
+        # a node name of 6 characters (the length of a bootstrap token id) and an event suffix:
+        # UnixNano in hex, as the event recorder names events (a date in 2026: 16 digits, "18...")
+        node=rng.choice(["node01", "node02", "worker", "master", "etcd01", "cp1"]),
+        ev=f"{1_795_000_000_000_000_000 + rng.randrange(10 ** 16):x}",
     )
 
 
@@ -171,6 +192,101 @@ replication:
   retries: 3
   mode: async
 password policy: 12 characters minimum
+"""
+    # kubectl get events (table, then -o yaml): event names are <object>.<UnixNano hex>
+    out["cluster/events.txt"] = b"""LAST SEEN   TYPE      REASON                    OBJECT                             MESSAGE
+12m         Normal    Starting                  node/node01                        Starting kubelet.
+12m         Normal    NodeHasSufficientMemory   node/node01                        Node node01 status is now: NodeHasSufficientMemory
+11m         Warning   FailedMount               pod/web-7d9c6b5f4-abcde            MountVolume.SetUp failed for volume "tls" : secret "web-tls" not found
+3m          Normal    Pulled                    pod/worker                         Container image "registry.k8s.io/pause:3.9" already present on machine
+"""
+    out["cluster/events.yaml"] = b"""apiVersion: v1
+items:
+- apiVersion: v1
+  count: 1
+  firstTimestamp: "2026-11-22T08:48:00Z"
+  involvedObject:
+    kind: Node
+    name: node01
+    uid: node01
+  kind: Event
+  message: Starting kubelet.
+  metadata:
+    name: node01.18e9a43c7b2d5f10
+    namespace: default
+  reason: Starting
+  source:
+    component: kubelet
+    host: node01
+  type: Normal
+- apiVersion: v1
+  involvedObject:
+    kind: Pod
+    name: worker
+    namespace: default
+  kind: Event
+  metadata:
+    name: worker.18e9a44f0c1d2e3a
+    namespace: default
+  reason: Pulled
+  type: Normal
+kind: List
+"""
+    # etcd: a config file and a static pod's flags (https://etcd.io/docs/v3.5/op-guide/configuration/)
+    out["nodes/cp1/files/etc/etcd/etcd.conf.yml"] = b"""name: etcd01
+data-dir: /var/lib/etcd
+listen-client-urls: https://10.0.0.11:2379
+advertise-client-urls: https://10.0.0.11:2379
+initial-cluster: etcd01=https://10.0.0.11:2380
+initial-cluster-token: etcd-cluster-1
+initial-cluster-state: new
+auth-token: jwt,pub-key=/etc/etcd/jwt.pub,priv-key=/etc/etcd/jwt.key,sign-method=RS256,ttl=10m
+client-transport-security:
+  cert-file: /etc/etcd/pki/server.crt
+  key-file: /etc/etcd/pki/server.key
+  client-cert-auth: true
+  trusted-ca-file: /etc/etcd/pki/ca.crt
+peer-transport-security:
+  cert-file: /etc/etcd/pki/peer.crt
+  key-file: /etc/etcd/pki/peer.key
+"""
+    out["nodes/cp1/files/etc/kubernetes/manifests/etcd.yaml"] = b"""apiVersion: v1
+kind: Pod
+metadata:
+  name: etcd
+  namespace: kube-system
+spec:
+  containers:
+  - command:
+    - etcd
+    - --advertise-client-urls=https://10.0.0.11:2379
+    - --auth-token=simple
+    - --cert-file=/etc/kubernetes/pki/etcd/server.crt
+    - --client-cert-auth=true
+    - --initial-cluster-token=etcd-cluster-1
+    - --key-file=/etc/kubernetes/pki/etcd/server.key
+    - --peer-key-file=/etc/kubernetes/pki/etcd/peer.key
+    - --trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt
+    image: registry.k8s.io/etcd:3.5.12-0
+"""
+    # changelogs: `auth:` leads a sentence, not a credential
+    out["nodes/cp1/files/usr/share/doc/containerd/changelog"] = b"""containerd (1.7.14~ds1-1) unstable; urgency=medium
+
+  * New upstream release.
+  * auth: fix token refresh when the registry answers 401 to a HEAD request
+  * auth: add support for the bearer scheme in hosts.toml headers
+  * cri: restore the sandbox image pinning
+
+ -- Debian Go Packaging Team <team+pkg-go@tracker.debian.org>  Mon, 18 Mar 2024 10:00:00 +0000
+"""
+    out["nodes/cp1/files/opt/charts/app/CHANGELOG.md"] = b"""# Changelog
+
+## 2.4.0
+- auth: rotate service account keys before they expire
+- auth: Support OIDC groups claims
+- ingress: fix the TLS host list
+
+auth: deprecate the static token file (use OIDC)
 """
     for path in sorted(SIMNODE_OUTPUTS.rglob("*")):
         if path.is_file():
