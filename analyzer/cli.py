@@ -82,10 +82,6 @@ def exit_code_for(findings: list) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from k8s_bundle.analyzer import render
-    from k8s_bundle.analyzer.engine import evaluate
-    from k8s_bundle.analyzer.evidence import load_evidence
-    from k8s_bundle.analyzer.unexplained import unexplained_templates
     from k8s_bundle.safe_output import check_output, write_file
 
     if not Path(args.bundle).exists():
@@ -93,7 +89,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     to_stdout = args.output == "-"
     out = None if to_stdout else Path(args.output) if args.output else default_output(args.bundle, args.format)
     if out is not None:
-        check_output(out, force=True)   # an unwritable report place fails before the analysis
+        # An unusable report place fails before the analysis (and before its heavy imports).
+        check_output(out, force=True)
+    from k8s_bundle.analyzer import render
+    from k8s_bundle.analyzer.engine import evaluate
+    from k8s_bundle.analyzer.evidence import load_evidence
+    from k8s_bundle.analyzer.unexplained import unexplained_templates
+
     rules = _load(args.rules)
     evidence = load_evidence(args.bundle)
     findings = evaluate(rules, evidence)
