@@ -342,3 +342,164 @@ def test_custom_rule_with_sibling_lines_across_block_boundaries() -> None:
     out = outs.pop()
     assert b"acme-42" not in out and out.count(b"<redacted:account:") == 3   # the one above, two below
     assert out.endswith(b">\naccount: other\n")   # the third line below is out of reach
+
+
+# -- issue 11: the shapes that leaked, their families, and their lookalikes -----------------------
+def _jwt(seed: int) -> str:
+    import json
+
+    def b64u(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    payload = {"iss": "kubernetes/serviceaccount", "sub": f"system:serviceaccount:ops:n{seed}", "jti": f"Jt{seed}x" * 4}
+    header = b64u(b'{"alg":"RS256","kid":"k1"}')
+    return f"{header}.{b64u(json.dumps(payload).encode())}.{b64u(bytes(range(seed, seed + 96)))}"
+
+
+CRI = "nodes/n/logs/pods/ops_x_1/x/0.log"
+
+
+@pytest.mark.parametrize("cut", [2, 12, 60, -30])
+def test_cri_partial_lines_are_joined_whatever_the_chunking(cut: int) -> None:
+    jwt = _jwt(7)
+    head, tail = jwt[:cut], jwt[cut:]
+    data = ("2026-11-22T11:31:00.1Z stdout F start\n"
+            f"2026-11-22T11:31:00.2Z stdout P GET /api sa {head}\n"
+            "2026-11-22T11:31:00.2Z stderr F a stderr line in between\n"
+            f"2026-11-22T11:31:00.3Z stdout F {tail} took 3ms\n"
+            "2026-11-22T11:31:00.4Z stdout F end\n").encode()
+    outs = {chunked(data, size, CRI) for size in (1, 13, 64, len(data))}
+    assert len(outs) == 1
+    out = outs.pop()
+    payload, sig = jwt.split(".")[1:]
+    for part in (payload[10:30], payload[-20:], sig[:16], sig[-16:]):
+        assert part.encode() not in out, out
+    lines = out.decode().splitlines()
+    assert len(lines) == 5 and lines[2] == "2026-11-22T11:31:00.2Z stderr F a stderr line in between"
+    assert lines[3].endswith(" took 3ms") and lines[3].startswith("2026-11-22T11:31:00.3Z stdout F ")
+
+
+def test_cri_bearer_token_cut_by_a_partial_line() -> None:
+    tok = "Ab3" * 12
+    data = (f"2026-11-22T11:31:00.3Z stdout P proxy header X-Upstream: Bearer {tok[:20]}\n"
+            f"2026-11-22T11:31:00.3Z stdout F {tok[20:]} forwarded\n").encode()
+    out, by_rule = redact(data.decode(), CRI)
+    assert tok[:20] not in out and tok[20:] not in out
+    assert by_rule == {"bearer-token": 1}
+    assert out.splitlines()[1] == "2026-11-22T11:31:00.3Z stdout F  forwarded"
+
+
+def test_cri_run_without_an_end_keeps_every_line() -> None:
+    tok = "Zz9" * 12
+    # a run cut by the end of the item, by a line of another format, and past the line cap
+    for data in (f"t1 stdout P token={tok}\nt2 stdout P {tok}", f"t1 stdout P token={tok}\nnot a cri line\n",
+                 f"t1 stdout P Bearer {tok}\n" + "t2 stdout P x\n" * 300 + "t3 stdout F y\n"):
+        out = chunked(data.encode(), 7, CRI)
+        assert tok.encode() not in out
+        assert out.count(b"\n") == data.count("\n") and out.endswith(b"\n") == data.endswith("\n")
+
+
+def test_cri_split_is_reported_by_scan() -> None:
+    data = f"t1 stdout P sa {_jwt(9)[:40]}\nt2 stdout F {_jwt(9)[40:]}\n".encode()
+    hits = Redactor().scan(CRI, [data])
+    assert [h.rule for h in hits] == ["jwt"] and hits[0].line == 2
+
+
+KUBECONFIG = ("apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://10.0.0.10:6443\n  name: prod\n"
+              "users:\n- name: deployer\n  user:\n    token: Tk7" + "q" * 30 + "\n")
+
+
+@pytest.mark.parametrize("path, template", [
+    ("nodes/n/files/etc/systemd/system/d.service", "[Service]\nEnvironment=KUBECONFIG_B64={b}\n"),
+    ("nodes/n/logs/app.log", "Nov 22 d[1]: env KUBE_CONFIG_DATA={b} loaded\n"),
+    ("nodes/n/commands/docker-inspect.json", '[{{"Config": {{"Env": ["KCFG={b}", "A=b"]}}}}]'),
+    ("nodes/n/files/etc/kubernetes/x.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    example.com/kc: {b}\n"),
+])
+def test_base64_document_is_decoded_redacted_and_encoded_again(path: str, template: str) -> None:
+    for b in (base64.b64encode(KUBECONFIG.encode()).decode(), base64.b64encode(KUBECONFIG.encode()).decode().rstrip("=")):
+        out, by_rule = redact(template.format(b=b), path)
+        assert by_rule.get("base64-document") == 1 and by_rule.get("kubeconfig-token") == 1, by_rule
+        blob = re.search(r"[A-Za-z0-9+/]{100,}=*", out).group(0)
+        assert blob.endswith("=") == b.endswith("=")
+        doc = base64.b64decode(blob + "=" * (-len(blob) % 4)).decode()
+        assert "Tk7qqq" not in doc and "server: https://10.0.0.10:6443" in doc and "token: '<redacted:token:" in doc
+
+
+def test_base64_that_is_no_document_or_holds_no_secret_stays() -> None:
+    plain = base64.b64encode(b'{"replicas": 3, "mode": "iptables", "note": "nothing secret"}').decode()
+    binary = base64.b64encode(bytes(range(200))).decode()
+    text = f"cfg CONFIG_B64={plain}\nblob DATA_B64={binary}\n"
+    assert redact(text)[0] == text
+
+
+@pytest.mark.parametrize("line", [
+    "auth: fix token refresh when the registry answers 401",
+    "- auth: Support OIDC groups claims",
+    "  * auth: add support for the bearer scheme",
+    '{"level":"info","msg":"starting an etcd server","auth-token":"simple","initial-cluster-token":"etcd-cluster-1"}',
+    "etcd --auth-token=simple --initial-cluster-token=etcd-cluster-1 --key-file=/etc/kubernetes/pki/etcd/server.key",
+    "auth-token: jwt,pub-key=/etc/etcd/jwt.pub,priv-key=/etc/etcd/jwt.key,sign-method=RS256,ttl=10m",
+    "--auth-token=jwt,pub-key=app.rsa.pub,priv-key=app.rsa,sign-method=RS512",
+    'object="node01.18e9a43c7b2d5f10" reason=NodeReady',
+    "Unable to write event: ObjectMeta:v1.ObjectMeta{Name:\"worker.18e9a44f0c1d2e3a\"}",
+    "        topologyKey: kubernetes.io/hostname",
+    "key: app",
+    '{"key":"/registry/events/default/node01.18e9a43c7b2d5f10"}',
+    '{"envs": [{"key": "K8S_NODE_NAME_LABEL", "value": "worker-1"}]}',
+    "existingSecret: app-redis",
+    "NO_PUBKEY 234654DA9A296436",
+    "password: $DB_PASSWORD",
+])
+def test_round_two_lookalikes_stay(line: str) -> None:
+    for path in (LOG, "nodes/n/files/etc/app/settings.yaml"):
+        out, by_rule = redact(line + "\n", path)
+        assert out == line + "\n", (path, by_rule)
+
+
+@pytest.mark.parametrize("line, secret", [
+    ("kubeadm join 10.0.0.1:6443 --token node01.18e9a43c7b2d5f10", "18e9a43c7b2d5f10"),   # by its key
+    ("auth-token: S3cr3tT0kenValue", "S3cr3tT0kenValue"),
+    ('"auth":"cm9ib3Q6cGFzc3dvcmQxMjM="', "cm9ib3Q6cGFzc3dvcmQxMjM"),
+    ("key = AQBnL0pkAAAAABAAc8qZ8Xy1aXwZ6i8Lq0w5bw==", "AQBnL0pkAAAAABAAc8qZ8Xy1"),
+    ('    X-Registry-Key = "r3gistryK3yValue77"', "r3gistryK3yValue77"),
+    ("  userKey: AQCtL0pkAAAAABAAk2Lx9Qz1aXwZ6i8Lq0w5bw==", "AQCtL0pkAAAAABAA"),
+    ("smtp.pass=Sm7pPass", "Sm7pPass"),
+    ("  dbPass: Db9passw0rd", "Db9passw0rd"),
+    ("requirepass Rq5passValue", "Rq5passValue"),
+    ('masterauth "Ma5ter auth"', "Ma5ter auth"),
+    ("sentinel auth-pass mymaster Se7ntinelPw", "Se7ntinelPw"),
+    ("redis-cli CONFIG SET requirepass Cs3tPass", "Cs3tPass"),
+    ("curl -u admin:Cu1rlPass https://x", "Cu1rlPass"),
+    ("curl --user 'ci:Cu2rlPass' https://x", "Cu2rlPass"),
+    ("docker login -u robot -p Dk4rPass registry.example.com", "Dk4rPass"),
+    ("nerdctl login -pNd5rPass registry.example.com", "Nd5rPass"),
+    ("helm repo add x https://c --username ci --password He1mPass", "He1mPass"),
+    ("vault login hvs.CAESIJqvZ8yK2mN4pQ7rS9tU1vW3xY5zA6bC8dE0fG2hI4jK6", "hvs.CAESIJqvZ8yK2mN4pQ7rS9"),
+    ("export VAULT_ADDR=https://v:8200; vault login s.Ga5jyNq6kNfRMVQk2LY1j9iu", "Ga5jyNq6kNfRMVQk2LY1j9iu"),
+    ("renewed lease with hvb.AAAAAQJt7mZkQ3Rg2Vx8Yp4Lq6Ns0Ko9Ij1Hu3Gy5Ft for 768h", "AAAAAQJt7mZkQ3Rg2Vx8"),
+    ("POST https://hooks.slack.com/services/T0A1B2C3D/B4E5F6G7H/aBcDeFgHiJkLmNoPqRsTuVwX 200", "aBcDeFgHiJkLmNoPqRsTuVwX"),
+    ("url: https://contoso.webhook.office.com/webhookb2/0b7f0c7e-1111-2222-3333-444455556666@72f988bf-86f1-41af-91ab-2d7cd011db47/IncomingWebhook/3f786850e387550fdab836ed7e6dc881/0b7f0c7e-1111-2222-3333-444455556666",
+     "3f786850e387550fdab836ed7e6dc881"),
+    ("webhook_url: https://discord.com/api/webhooks/123456789012345678/Dw3bh00kT0ken-abc_DEF", "Dw3bh00kT0ken-abc_DEF"),
+    ("upstream replied: Bearer Br7arerT0ken", "Br7arerT0ken"),
+    ("passwd: $6$rounds=5000$Sa1t$HashHashHashHashHashHash", "HashHashHashHash"),
+])
+def test_round_two_secrets_go(line: str, secret: str) -> None:
+    for path in (LOG, "nodes/n/files/etc/app/settings.conf"):
+        out, _ = redact(line + "\n", path)
+        assert secret not in out, (path, out)
+        assert "<redacted:" in out
+
+
+def test_webhook_url_keeps_its_host() -> None:
+    out, by_rule = redact("alert https://hooks.slack.com/services/T0A1B2C3D/B4E5F6G7H/aBcDeFgHiJkLmNoPqRsTuVwX sent\n")
+    assert out.startswith("alert https://hooks.slack.com/services/<redacted:webhook:") and out.endswith("> sent\n")
+    assert by_rule == {"webhook-url": 1}
+
+
+def test_key_rules_accept_a_validate_check() -> None:
+    doc = {"version": 1, "rules": [{"id": "pin", "kind": "pin", "keys": "pin", "validate": "secret-shaped"}]}
+    r = Redactor(custom_rules=doc)
+    out = r.redact_bytes(LOG, b"pin: 1234\npin: Ab12Cd34Ef56Gh78\n").decode()
+    assert out.startswith("pin: 1234\npin: <redacted:pin:")
+    with pytest.raises(RuleFileError, match="unknown validate"):
+        Redactor(custom_rules={"version": 1, "rules": [{"id": "x", "keys": "x", "validate": "nope"}]})
