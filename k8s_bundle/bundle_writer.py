@@ -76,6 +76,9 @@ class BundleWriter:
         except OSError as exc:
             self._cleanup()
             raise output_error(exc, self.output) from None
+        except BaseException:   # Ctrl-C before the caller's `with` began: no part is left
+            self._cleanup()
+            raise
 
     # -- adding members -------------------------------------------------------------------
     def add_bytes(self, path: str, data: bytes) -> StoredMember:

@@ -135,10 +135,13 @@ class PartFile:
         try:
             self.path, fd = _new_part(self.target, lambda p: os.open(p, _CREATE, mode))
             self.file = os.fdopen(fd, "wb")
+            _lock(self.file.fileno())
         except OSError as exc:
             self.discard()
             raise output_error(exc, self.target) from None
-        _lock(self.file.fileno())
+        except BaseException:       # Ctrl-C here: not even the empty part is left
+            self.discard()
+            raise
 
     def write(self, data: bytes) -> None:
         try:
@@ -213,6 +216,9 @@ class PartDir:
         except OSError as exc:
             self.discard()
             raise output_error(exc, self.target) from None
+        except BaseException:
+            self.discard()
+            raise
 
     def commit(self) -> Path:
         assert self.path is not None
