@@ -198,6 +198,7 @@ class LineRedactor:
         self.cri_slots: list[bytes | None] = []
         self.cri_runs: dict[bytes, tuple[list[int], list[bytes], list[bytes]]] = {}
         self.cri_bytes = 0
+        self.cri_pending = 0
         self.eol = b"\n"
 
     @property
@@ -270,6 +271,7 @@ class LineRedactor:
                 self._cri_close(stream)
             held = b"\n".join(x or b"" for x in self.cri_slots) + self.eol
             self.cri_slots = []
+            self.cri_bytes = 0
             carry += held
         if self.in_pem:
             return carry + self._close_pem() + b"\n"
@@ -408,9 +410,11 @@ class LineRedactor:
             own = self._redact_line(line)
             held = [x or b"" for x in self.cri_slots]
             self.cri_slots = []
+            self.cri_bytes = 0
             return b"\n".join(held + [own]) if own is not None else b"\n".join(held)
         stream, tag = m.group("stream"), m.group("tag")
         run = self.cri_runs.get(stream)
+        self.cri_bytes += len(line)
         if run is None and tag == b"F":
             self.cri_slots.append(self._redact_line(line) or b"")
         else:
@@ -420,10 +424,15 @@ class LineRedactor:
             run[1].append(line[: m.end()])
             run[2].append(line[m.end():])
             self.cri_slots.append(None)
-            self.cri_bytes += len(line)
-            if tag == b"F" or len(run[0]) >= CRI_RUN_MAX_LINES or self.cri_bytes > CRI_RUN_MAX_BYTES:
+            self.cri_pending += 1
+            if tag == b"F":
                 self._cri_close(stream)
-        if any(x is None for x in self.cri_slots):
+        # the cap counts every line held, the other stream's too: a run left open while the
+        # other stream writes on cannot hold the log
+        if len(self.cri_slots) >= CRI_RUN_MAX_LINES or self.cri_bytes > CRI_RUN_MAX_BYTES:
+            for open_stream in list(self.cri_runs):
+                self._cri_close(open_stream)
+        if self.cri_pending:
             return None
         out = b"\n".join(x for x in self.cri_slots if x is not None)
         self.cri_slots = []
@@ -434,8 +443,7 @@ class LineRedactor:
         slots, heads, texts = self.cri_runs.pop(stream)
         for slot, head, text in zip(slots, heads, self._cri_join(texts)):
             self.cri_slots[slot] = head + text
-        if not self.cri_runs:
-            self.cri_bytes = 0
+        self.cri_pending -= len(slots)
 
     def _cri_join(self, texts: list[bytes]) -> list[bytes]:
         """The texts of one run redacted as one line, cut back where they were cut. Every value

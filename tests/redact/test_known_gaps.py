@@ -503,3 +503,15 @@ def test_key_rules_accept_a_validate_check() -> None:
     assert out.startswith("pin: 1234\npin: <redacted:pin:")
     with pytest.raises(RuleFileError, match="unknown validate"):
         Redactor(custom_rules={"version": 1, "rules": [{"id": "x", "keys": "x", "validate": "nope"}]})
+
+
+def test_cri_run_held_open_by_the_other_stream_is_bounded() -> None:
+    # a stdout P line never continued while stderr writes on: held lines are capped (linear time,
+    # bounded memory), every line comes out in order
+    tok = "Qq7" * 12
+    data = f"t0 stdout P Bearer {tok}\n" + "".join(f"t{i} stderr F line {i}\n" for i in range(20000))
+    r = Redactor()
+    out = b"".join(r.redact_stream(CRI, [data.encode()]))
+    assert tok.encode() not in out
+    lines = out.decode().splitlines()
+    assert len(lines) == 20001 and lines[-1] == "t19999 stderr F line 19999" and lines[300] == "t299 stderr F line 299"
