@@ -104,7 +104,7 @@ def _check_output(path: Path, *, force: bool, directory: bool, exists_code: int)
         # access() reports a read-only mount (EROFS) even to root; a root write to a 0555
         # directory passes here and simply succeeds.
         raise UserError(f"cannot write {shown(path)}: directory {shown(named)} is not writable "
-                        f"(read-only file system or no permission)", EXIT_BAD_INPUT)
+                        f"(read-only file system or no permission); choose another place with -o", EXIT_BAD_INPUT)
     return path
 
 
