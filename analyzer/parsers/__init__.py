@@ -28,6 +28,11 @@ def parse_cni(text: str, path: str) -> list[dict]: ...     # path: relative to t
   result into the top level (node.json).
 - An exception in a parser becomes `Problem(kind="parse-error")` naming the member; the run
   goes on and the fact stays absent.
+- Caps (hostile input): a parser reads at most `max_lines` lines of its member (default
+  DEFAULT_MAX_LINES) and keeps at most `max_records` records (default DEFAULT_MAX_RECORDS) in
+  each list of its result: the result itself, the values of a dict result and one level
+  below (`{tables: {nat: [...]}}`). Past a cap the fact keeps what came first and the cut is
+  reported as `Problem(kind="limit")` naming the cap, the member and how much was left out.
 
 Facts that need several parsed facts or bundle data (certificate `days_left` from the
 manifest's `created_at`, the cgroup version from mounts) are computed by finalizers, which
@@ -55,6 +60,16 @@ from k8s_bundle.pathglob import glob_to_regex  # noqa: F401  (re-exported)
 SCOPES = ("node", "cluster")
 MERGES = ("single", "list", "dict")
 
+# No real node comes near these (a busy node: ~200 mounts, a few thousand processes, ~30
+# certificates, a few hundred sockets); CEL walks a list in about 10 us per record and rule,
+# and a parser builds a dict per line, so they bound both the time and the memory of a fact.
+DEFAULT_MAX_LINES = 200_000
+DEFAULT_MAX_RECORDS = 10_000
+# kube-proxy's iptables/ipset/nftables rules: tens of thousands on big clusters (a rule a line)
+RULESET_MAX_LINES = 1_000_000
+# Kubernetes objects nest about 10 levels (pod.spec.containers[].securityContext...).
+MAX_DEPTH = 40
+
 
 @dataclass(frozen=True)
 class ParserSpec:
@@ -66,6 +81,8 @@ class ParserSpec:
     priority: int = 0
     takes_path: bool = False
     regex: re.Pattern[str] = field(default=re.compile(r"(?!)"), compare=False, repr=False)
+    max_lines: int = DEFAULT_MAX_LINES
+    max_records: int = DEFAULT_MAX_RECORDS
 
     @property
     def name(self) -> str:
@@ -73,6 +90,92 @@ class ParserSpec:
 
     def run(self, text: str, path: str) -> Any:
         return self.func(text, path) if self.takes_path else self.func(text)
+
+    def run_capped(self, text: str, path: str) -> tuple[Any, list[tuple[str, str]]]:
+        """run() within the caps: (value, [(problem kind, sentence)]): `limit` per cap
+        reached, `parse-error` per correction a parser reported with `Partial`."""
+        notes: list[tuple[str, str]] = []
+        text, total = first_lines(text, self.max_lines)
+        if total > self.max_lines:
+            notes.append(("limit", f"read the first {self.max_lines:,} of {total:,} lines (max_lines of {self.name})"))
+        value = self.run(text, path)
+        if isinstance(value, Partial):
+            notes += [("parse-error", note) for note in value.notes]
+            value = value.value
+        kept, dropped, lists = cap_records(value, self.max_records)
+        if dropped:
+            notes.append(("limit", f"kept the first {self.max_records:,} records of {lists} list(s), leaving out "
+                                   f"{dropped:,} (max_records of {self.name})"))
+        kept, pruned = cap_depth(kept, MAX_DEPTH)
+        if pruned:
+            notes.append(("limit", f"left out {pruned:,} values nested deeper than {MAX_DEPTH} levels (max_depth)"))
+        return kept, notes
+
+
+@dataclass
+class Partial:
+    """A parser result of which some fields were dropped (wrong JSON types): the value is
+    used, and each note becomes a parse-error problem naming the member."""
+
+    value: Any
+    notes: list[str]
+
+
+def first_lines(text: str, limit: int) -> tuple[str, int]:
+    """The first `limit` lines of `text` and the number of lines it has (counted, not split)."""
+    total = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    if total <= limit:
+        return text, total
+    end = -1
+    for _ in range(limit):
+        end = text.index("\n", end + 1)
+    return text[: end + 1], total
+
+
+def cap_depth(value: Any, limit: int) -> tuple[Any, int]:
+    """`value` with lists and dicts nested deeper than `limit` levels replaced by None, and
+    how many were. The engine converts facts recursively (CEL values, digests): a hostile
+    document nested a thousand levels deep would otherwise overflow Python's stack there."""
+    if not isinstance(value, (dict, list)):
+        return value, 0
+    if limit <= 0:
+        return None, 1
+    pruned = 0
+    if isinstance(value, dict):
+        out_d: dict[Any, Any] = {}
+        for key, item in value.items():
+            out_d[key], n = cap_depth(item, limit - 1)
+            pruned += n
+        return (out_d if pruned else value), pruned
+    out_l: list[Any] = []
+    for item in value:
+        kept, n = cap_depth(item, limit - 1)
+        out_l.append(kept)
+        pruned += n
+    return (out_l if pruned else value), pruned
+
+
+def cap_records(value: Any, limit: int, depth: int = 2) -> tuple[Any, int, int]:
+    """Lists in `value` cut to `limit` items: the value itself if a list, and lists found in
+    dicts down to `depth` levels. Returns (value, items left out, lists cut); dicts are
+    copied only where something is cut."""
+    if isinstance(value, list):
+        if len(value) > limit:
+            return value[:limit], len(value) - limit, 1
+        return value, 0, 0
+    if isinstance(value, dict) and depth > 0:
+        dropped = cut = 0
+        out = value
+        for key, item in value.items():
+            kept, d, c = cap_records(item, limit, depth - 1)
+            if d:
+                if out is value:
+                    out = dict(value)
+                out[key] = kept
+                dropped += d
+                cut += c
+        return out, dropped, cut
+    return value, 0, 0
 
 
 @dataclass
@@ -98,8 +201,9 @@ _LOADED = False
 _LOCK = threading.Lock()
 
 
-def parser(*patterns: str, fact: str, scope: str = "node", merge: str = "single",
-           priority: int = 0) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def parser(*patterns: str, fact: str, scope: str = "node", merge: str = "single", priority: int = 0,
+           max_lines: int = DEFAULT_MAX_LINES,
+           max_records: int = DEFAULT_MAX_RECORDS) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the decorated function as the parser of `patterns` filling `fact`."""
     if not patterns:
         raise ValueError("parser() needs at least one path pattern")
@@ -115,7 +219,7 @@ def parser(*patterns: str, fact: str, scope: str = "node", merge: str = "single"
         ]
         regex = re.compile("(?:" + "|".join(glob_to_regex(p) for p in patterns) + r")\Z")
         _PARSERS.append(ParserSpec(func, tuple(patterns), fact, scope, merge, priority,
-                                   len(positional) >= 2, regex))
+                                   len(positional) >= 2, regex, max_lines, max_records))
         return func
 
     return register

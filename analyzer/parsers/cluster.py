@@ -7,7 +7,7 @@ from k8s_bundle.analyzer.parsers import FinalizeContext, finalizer, parser
 from k8s_bundle.analyzer.parsers._util import load_json
 
 
-@parser("cluster/*.json", fact="{stem}", scope="cluster")
+@parser("cluster/*.json", fact="{stem}", scope="cluster", max_records=50_000)   # pods of a big cluster
 def parse_cluster_list(text: str) -> list[Any]:
     """`{"kind": "PodList", "items": [...]}` -> the items (a bare JSON list is accepted)."""
     doc = load_json(text)

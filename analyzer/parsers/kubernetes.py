@@ -170,7 +170,7 @@ def parse_kubeconfig_probe(text: str) -> dict[str, Any]:
 
 
 # -- certificates --------------------------------------------------------------------------------
-@parser("certs.json", fact="certs")
+@parser("certs.json", fact="certs", max_records=1_000)   # a node holds ~30
 def parse_certs_json(text: str) -> list[dict[str, Any]]:
     doc = load_json(text)
     certs = doc.get("certificates") if isinstance(doc, dict) else doc

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from k8s_bundle.analyzer.parsers import parser
+from k8s_bundle.analyzer.parsers import RULESET_MAX_LINES, parser
 from k8s_bundle.analyzer.parsers._util import to_int
 
 _ROUTE_TYPES = {"unicast", "local", "broadcast", "multicast", "throw", "unreachable", "prohibit",
@@ -114,8 +114,11 @@ def _ip_addr(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                 link["vxlan"] = {"id": _after_int(words, "id"), "local": _after(words, "local"),
                                  "dev": _after(words, "dev"), "dstport": _after_int(words, "dstport")}
             details_next = False
+    kinds: dict[Any, Any] = {}
+    for lk in links:      # the first link of a name, as a scan would find it (one pass, not links x addrs)
+        kinds.setdefault(lk["ifname"], lk["kind"])
     for addr in addrs:  # kind is known only after the link's detail line
-        addr["kind"] = next((lk["kind"] for lk in links if lk["ifname"] == addr["ifname"]), None)
+        addr["kind"] = kinds.get(addr["ifname"])
     return links, addrs
 
 
@@ -130,19 +133,19 @@ def _after_int(words: list[str], key: str) -> int | None:
     return to_int(_after(words, key))
 
 
-@parser("commands/iptables-save.txt", fact="iptables")
+@parser("commands/iptables-save.txt", fact="iptables", max_lines=RULESET_MAX_LINES)
 def parse_iptables_save(text: str) -> dict[str, Any]:
     """`iptables-save`: `{tables: {filter: {chains: {FORWARD: {policy, rules: [..]}}}}, rule_count}`.
     A rule is kept as its text after `-A CHAIN `."""
     return _iptables(text)
 
 
-@parser("commands/ip6tables-save.txt", fact="ip6tables")
+@parser("commands/ip6tables-save.txt", fact="ip6tables", max_lines=RULESET_MAX_LINES)
 def parse_ip6tables_save(text: str) -> dict[str, Any]:
     return _iptables(text)
 
 
-@parser("commands/iptables-legacy-save.txt", fact="iptables_legacy")
+@parser("commands/iptables-legacy-save.txt", fact="iptables_legacy", max_lines=RULESET_MAX_LINES)
 def parse_iptables_legacy_save(text: str) -> dict[str, Any]:
     """`iptables-legacy-save`: rules in the legacy back end (mixed back ends break kube-proxy)."""
     return _iptables(text)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from k8s_bundle.analyzer.parsers import parser
+from k8s_bundle.analyzer.parsers import RULESET_MAX_LINES, parser
 
 # -- nft list ruleset ----------------------------------------------------------------------------
 
@@ -53,7 +53,7 @@ def _chain_header(stmt: str, chain: dict[str, Any]) -> bool:
     return True
 
 
-@parser("commands/nft-ruleset.txt", fact="nft")
+@parser("commands/nft-ruleset.txt", fact="nft", max_lines=RULESET_MAX_LINES)
 def parse_nft_ruleset(text: str) -> dict[str, Any]:
     """`nft list ruleset`: `{tables: [{family, name, iptables_managed, chain_count}],
     chains: [{family, table, name, type, hook, priority, policy, device, rules: [str]}],
@@ -320,7 +320,7 @@ _IPSET_INTS = {"revision": "revision", "size in memory": "memory_bytes", "refere
                "number of entries": "entries"}
 
 
-@parser("commands/ipset.txt", fact="ipsets")
+@parser("commands/ipset.txt", fact="ipsets", max_lines=RULESET_MAX_LINES)
 def parse_ipset_terse(text: str) -> list[dict[str, Any]]:
     """`ipset list -t` (headers only): `[{name, type, revision, family, hashsize, maxelem,
     memory_bytes, references, entries}]`. `entries` is null before ipset 6.38, which did not

@@ -4,16 +4,46 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from k8s_bundle.analyzer.parsers import FinalizeContext, finalizer, parser
+from k8s_bundle.analyzer.parsers import FinalizeContext, Partial, finalizer, parser, registry
 from k8s_bundle.analyzer.parsers._util import load_json, to_int
 
+# node.json's fields (docs/facts.md) and their JSON types; a field of another type is dropped.
+_NODE_JSON = {
+    "name": str, "hostname": str, "os": str, "distro": str, "kernel": str, "arch": str, "runtime": str,
+    "init": str, "boot_time": str, "timezone": str, "transport": str, "roles": list, "versions": dict,
+    "cpus": int, "memory_bytes": int, "utc_offset_seconds": int, "uptime_seconds": (int, float),
+}
+# facts the engine sets itself: node.json may not set them
+_NODE_JSON_RESERVED = ("items", "kubernetes")
+
+
 @parser("node.json", fact="")
-def parse_node_json(text: str) -> dict[str, Any]:
-    """node.json fields become top-level node facts (node.os, node.versions.kubelet, ...)."""
+def parse_node_json(text: str) -> dict[str, Any] | Partial:
+    """node.json fields become top-level node facts (node.os, node.versions.kubelet, ...).
+
+    Every other key is kept as written unless another parser fills a fact of that name (its
+    own member is the source of that fact, e.g. certs.json for node.certs)."""
     doc = load_json(text)
     if not isinstance(doc, dict):
         raise ValueError("node.json is not a JSON object")
-    return doc
+    others = {s.fact.split(".", 1)[0] for s in registry().parsers if s.fact and s.scope == "node"}
+    out: dict[str, Any] = {}
+    dropped: list[str] = []
+    for key, value in doc.items():
+        want = _NODE_JSON.get(key)
+        ok = (want is None and key not in others and key not in _NODE_JSON_RESERVED) or (
+            want is not None and isinstance(value, want) and not isinstance(value, bool))
+        if ok and key == "roles":
+            ok = all(isinstance(r, str) for r in value)
+        if ok and key == "versions":
+            ok = all(isinstance(v, (str, type(None))) for v in value.values())
+        if ok:
+            out[key] = value
+        else:
+            dropped.append(key)
+    if dropped:
+        return Partial(out, [f"fields of the wrong type or reserved for other facts ignored: {', '.join(dropped[:20])}"])
+    return out
 
 
 @parser("commands/uname.txt", fact="uname")
@@ -226,7 +256,7 @@ def parse_lsmod(text: str) -> list[str]:
     return [ln.split()[0] for ln in text.splitlines() if ln.strip() and not ln.startswith("Module ")]
 
 
-@parser("commands/processes.json", fact="processes")
+@parser("commands/processes.json", fact="processes", max_records=50_000)
 def parse_processes(text: str) -> list[Any]:
     doc = load_json(text)
     if isinstance(doc, dict):   # {"processes": [...]} is accepted too

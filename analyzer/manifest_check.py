@@ -1,0 +1,110 @@
+"""manifest.json brought to the shape every reader of `Evidence.manifest` expects.
+
+The engine, the blind spots, the renderers and the evidence loader read the manifest with
+`.get()` chains (`manifest["tool"]["name"]`, `for n in manifest["nodes"]`). A bundle is
+hostile input, so instead of guarding every reader, the manifest is checked once as it is
+loaded: a field of the wrong JSON type is dropped (or, for an item's text fields, turned into
+text), an entry that cannot be used is left out, and each correction is one problem naming
+manifest.json, the field and how many entries it touched. Readers then see only the types
+docs/bundle-format.md gives.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+_TEXT = (str, type(None))
+_SCALAR = (str, int, float, bool, type(None))
+# top-level fields: the JSON types they may have
+_TOP = {
+    "format_version": (str, int, float), "created_at": (str,), "finished_at": (str,), "partial": (bool,),
+    "partial_reason": _TEXT, "tool": (dict,), "collection": (dict,), "nodes": (list,), "items": (list,),
+}
+_NODE = {"os": (str,), "timezone": (str,), "utc_offset_seconds": (int,), "transport": (str,)}
+
+
+def check_manifest(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """(the manifest with wrong-typed fields dropped, one message per kind of correction)."""
+    notes: list[str] = []
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        want = _TOP.get(key)
+        if want is not None and not _is(value, want):
+            notes.append(f"manifest.json: {key} is {_kind(value)}, not {' or '.join(_kind_name(t) for t in want)}; ignored")
+            continue
+        out[key] = value
+    if "tool" in out:
+        out["tool"] = {k: v for k, v in out["tool"].items() if isinstance(v, _SCALAR)}
+    if "nodes" in out:
+        out["nodes"] = _nodes(out["nodes"], notes)
+    if "items" in out:
+        out["items"] = _items(out["items"], notes)
+    return out, notes
+
+
+def _nodes(nodes: list[Any], notes: list[str]) -> list[dict[str, Any]]:
+    kept: list[dict[str, Any]] = []
+    dropped = fixed = 0
+    for n in nodes:
+        if not isinstance(n, dict) or not isinstance(n.get("name"), str) or not n["name"]:
+            dropped += 1
+            continue
+        clean = {k: v for k, v in n.items() if k not in _NODE or _is(v, _NODE[k])}
+        fixed += len(clean) != len(n)
+        kept.append(clean)
+    if dropped:
+        notes.append(f"manifest.json: {dropped} of {len(nodes)} nodes entries are not an object with a "
+                     f"text name; left out")
+    if fixed:
+        notes.append(f"manifest.json: {fixed} nodes entries have fields of the wrong type (os, timezone, "
+                     f"utc_offset_seconds, transport); those fields ignored")
+    return kept
+
+
+def _items(items: list[Any], notes: list[str]) -> list[dict[str, Any]]:
+    """Items keep their place; a field that should be text and is a list or object becomes
+    its JSON text, so that the report still shows what the bundle said."""
+    kept: list[dict[str, Any]] = []
+    dropped = fixed = 0
+    for item in items:
+        if not isinstance(item, dict):
+            dropped += 1
+            continue
+        clean: dict[str, Any] = {}
+        changed = False
+        for k, v in item.items():
+            if isinstance(v, _SCALAR) and not (isinstance(v, bool) and k in ("exit_code", "bytes", "duration_ms")):
+                clean[k] = v
+            else:
+                clean[k] = _text(v)
+                changed = True
+        fixed += changed
+        kept.append(clean)
+    if dropped:
+        notes.append(f"manifest.json: {dropped} of {len(items)} items are not objects; left out")
+    if fixed:
+        notes.append(f"manifest.json: {fixed} items have fields that are lists or objects; shown as text")
+    return kept
+
+
+def _text(value: Any) -> str:
+    import orjson
+
+    try:
+        return orjson.dumps(value).decode()[:1000]
+    except TypeError:
+        return str(value)[:1000]
+
+
+def _is(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in types:
+        return False          # JSON true is no number here
+    return isinstance(value, types)
+
+
+def _kind(value: Any) -> str:
+    return _kind_name(type(value))
+
+
+def _kind_name(t: type) -> str:
+    return {str: "text", int: "a number", float: "a number", bool: "true/false", dict: "an object",
+            list: "a list", type(None): "null"}.get(t, t.__name__)
