@@ -21,10 +21,9 @@ import orjson
 from k8s_bundle import FORMAT_VERSION
 from k8s_bundle.analyzer.decode import decode_text
 from k8s_bundle.analyzer.logindex import LogIndexBuilder
-from k8s_bundle.analyzer.manifest_check import check_manifest
 from k8s_bundle.analyzer.model import Evidence, Problem
 from k8s_bundle.analyzer.parsers import FinalizeContext, ParserSpec, combine, registry, set_fact
-from k8s_bundle.analyzer.reader import MANIFEST, ReaderLimits, open_bundle
+from k8s_bundle.analyzer.reader import MANIFEST, BundleReader, ReaderLimits, open_bundle
 from k8s_bundle.errors import EXIT_BAD_INPUT, UserError
 
 LOG_CHUNK_BYTES = 8 * 1024 * 1024
@@ -82,7 +81,7 @@ def load_evidence(path: str, limits: ReaderLimits | None = None) -> Evidence:
 
     manifest_nodes = {n["name"]: n for n in manifest.get("nodes", [])
                       if isinstance(n, dict) and isinstance(n.get("name"), str) and n["name"]}
-    names = sorted(set(manifest_nodes) | set(node_members))
+    names = _node_set(reader, node_members, manifest_nodes, problems)
     bundle["node_names"] = names
     items_by_node = _items_by_node(manifest)
 
@@ -125,6 +124,22 @@ def load_evidence(path: str, limits: ReaderLimits | None = None) -> Evidence:
     all_problems = reader.problems + problems + logs.problems
     return Evidence(source=os.fspath(path), manifest=manifest, bundle=bundle, nodes=nodes, cluster=cluster,
                     log_index=log_index, problems=all_problems, members=members)
+
+
+def _node_set(reader: BundleReader, node_members: dict[str, list[str]], manifest_nodes: dict[str, Any],
+              problems: list[Problem]) -> list[str]:
+    """The bundle's nodes: its node directories (the reader keeps at most `max_nodes`, empty
+    ones included) and the nodes the manifest names without a directory (a node the collector
+    could not reach), within the same cap: every node costs a fixed share of the analysis."""
+    held = set(reader.node_names) | set(node_members)
+    cap = reader.limits.max_nodes
+    extra = [n for n in manifest_nodes if n not in held]
+    room = max(cap - len(held), 0)
+    if len(extra) > room:
+        problems.append(Problem("limit", f"manifest.json names {len(extra):,} nodes the bundle holds no directory "
+                                f"for; {room:,} kept, {len(extra) - room:,} left out (cap: nodes per bundle)", MANIFEST))
+        extra = extra[:room]
+    return sorted(held | set(extra))
 
 
 def _split_node(rel: str) -> tuple[str, str]:
@@ -220,12 +235,11 @@ def _run_parsers(specs: list[ParserSpec], data: bytes, scope_path: str, member_p
     stem = scope_path.rsplit("/", 1)[-1].split(".", 1)[0]
     for spec in specs:
         try:
-            value, capped = spec.run_capped(text, scope_path)   # caps: parsers/__init__.py
+            value = spec.run(text, scope_path)
         except Exception as exc:  # noqa: BLE001 - a parser failure is a finding, not a crash
             problems.append(Problem("parse-error", f"could not parse {member_path} ({spec.name}): {_oneline(exc)}",
                                     member_path, node))
             continue
-        problems += [Problem(kind, f"{member_path}: {note}", member_path, node) for kind, note in capped]
         if value is None:
             continue     # "not mine" (e.g. a .conf that is no kubeconfig)
         fact = spec.fact.format(stem=stem) if "{" in spec.fact else spec.fact
@@ -246,8 +260,6 @@ def _load_manifest(raw: bytes | None, problems: list[Problem]) -> dict[str, Any]
     if not isinstance(doc, dict):
         problems.append(Problem("parse-error", "manifest.json is not a JSON object", MANIFEST))
         return {}
-    doc, notes = check_manifest(doc)   # wrong JSON types dropped here, once, for every reader
-    problems += [Problem("parse-error", note, MANIFEST) for note in notes]
     version = doc.get("format_version")
     if version is not None:
         major, _, minor = str(version).partition(".")

@@ -338,6 +338,56 @@ def _parse_frame(frame: pl.DataFrame, fmt: _Format) -> pl.DataFrame:
     )
 
 
+# -- caps -----------------------------------------------------------------------------------------
+_KiB, _MiB, _GiB = 1024, 1024**2, 1024**3
+
+
+@dataclass(frozen=True)
+class IndexLimits:
+    """What the index keeps at most (README, "Caps on hostile input"); the index's memory is
+    about the bytes kept plus ~50 bytes a line, so these caps bound it whatever the input.
+
+    Past a cap the rest of the file is still read (a tarball must be inflated to reach the next
+    member) but only counted, and one `Problem(kind="limit")` per file names the cap, what was
+    indexed and what was left out. Files left out whole because a node or bundle cap was reached
+    earlier are summed up in one problem per node and cap. The defaults sit far above real
+    bundles: the collector keeps 16 MiB per log by default, the 1 GB bench bundle holds 5M lines.
+    """
+
+    max_line_bytes: int = 64 * _KiB          # a longer line keeps its first 65,536 characters
+    max_file_lines: int = 2_000_000           # lines per log file
+    max_file_bytes: int = 512 * _MiB          # bytes of text per log file
+    max_node_lines: int = 8_000_000           # lines per node, over all its logs
+    max_total_lines: int = 40_000_000         # lines in the whole index
+    max_total_bytes: int = 4 * _GiB           # bytes of text in the whole index
+
+
+def human_bytes(n: int) -> str:
+    """`1.9 GiB`, `512 KiB`, `17 bytes`: sizes in the messages of caps."""
+    for unit, size in (("GiB", _GiB), ("MiB", _MiB), ("KiB", _KiB)):
+        if n >= size:
+            value = n / size
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:,.0f} {unit}"
+    return f"{n:,} bytes"
+
+
+@dataclass
+class _FileCount:
+    """What happened to one log file on its way into the index."""
+
+    node: str
+    file: str
+    lines: int = 0                # lines indexed (blank ones included: they keep their numbers)
+    bytes: int = 0                # bytes of text indexed
+    cap: str | None = None        # the cap that stopped the file, once one did
+    left_lines: int = 0           # lines and bytes read past it and left out
+    left_bytes: int = 0
+    cut_lines: int = 0            # lines longer than max_line_bytes, cut
+    cut_bytes: int = 0
+    nul_bytes: int = 0            # NUL bytes skipped
+    binary: bool = False
+
+
 # -- building -----------------------------------------------------------------------------------
 @dataclass
 class _Part:
@@ -349,33 +399,56 @@ class _Part:
 class LogIndexBuilder:
     """Feed log members in any order with `add_file`; `finish()` returns the DataFrame."""
 
-    def __init__(self, chunk_bytes: int = CHUNK_BYTES) -> None:
+    def __init__(self, chunk_bytes: int = CHUNK_BYTES, limits: IndexLimits | None = None) -> None:
         self.chunk_bytes = chunk_bytes
+        self.limits = limits or IndexLimits()
         self.problems: list[Problem] = []
         self.formats: dict[str, str] = {}       # file -> format name (for tests and --debug)
         self._parts: list[_Part] = []
         self.bytes_read = 0
+        self.lines = 0                           # lines and bytes of text indexed, in all
+        self.text_bytes = 0
+        self._node_lines: dict[str, int] = {}
+        # (node or None, cap) -> [files, lines, bytes] of files left out whole
+        self._skipped: dict[tuple[str | None, str], list[int]] = {}
 
     def add_file(self, node: str, source: str, file: str, chunks: Iterable[bytes]) -> None:
         """Index one log file; `chunks` are its raw bytes (gzip members are inflated)."""
         if file.endswith(".gz"):
             chunks = _gunzip(chunks, self, file, node)
+        count = _FileCount(node, file)
         fmt: _Format | None = None
         inner: tuple[str, str] | None = None
         line_no = 1
-        for block in _utf8_blocks(chunks, self, self.chunk_bytes * 4):
+        whole = self._room(count)[0] <= 0        # a node or bundle cap bit before this file
+        if whole:
+            count.cap = self._room(count)[1]
+        for block in _text_blocks(chunks, self, count):
+            if count.cap is not None:
+                # Past a cap: only count what is left out (cheap byte scans, no parsing).
+                count.left_lines += block.count(b"\n") + (not block.endswith(b"\n"))
+                count.left_bytes += len(block)
+                continue
             if fmt is None:
-                if _looks_binary(block[:65536]):
-                    self.problems.append(Problem("parse-error", "not a text log (binary content); not indexed",
-                                                 file, node))
-                    for _ in chunks:   # drain what is left of the member
-                        pass
-                    return
                 sample = block[:65536].decode("utf-8", "replace").split("\n", SNIFF_LINES * 2)[: SNIFF_LINES * 2]
                 fmt = sniff_format(sample)
                 self.formats[file] = fmt.name
                 inner = self._sniff_inner(fmt, sample)
-            line_no = self._add_block(node, source, file, fmt, inner, block, line_no)
+            line_no = self._add_block(count, source, fmt, inner, block, line_no)
+        if count.binary:
+            self.problems.append(Problem("parse-error", "not a text log (binary content); not indexed", file, node))
+            return
+        self._report(count, whole)
+
+    def _room(self, count: _FileCount) -> tuple[int, str, int, str]:
+        """(lines, the cap that sets it, bytes, the cap that sets it) the file may still add."""
+        lim = self.limits
+        lines = min((lim.max_file_lines - count.lines, "lines per log"),
+                    (lim.max_node_lines - self._node_lines.get(count.node, 0), "lines per node"),
+                    (lim.max_total_lines - self.lines, "lines per bundle"), key=lambda r: r[0])
+        size = min((lim.max_file_bytes - count.bytes, "bytes per log"),
+                   (lim.max_total_bytes - self.text_bytes, "bytes per bundle"), key=lambda r: r[0])
+        return lines[0], lines[1], size[0], size[1]
 
     def _sniff_inner(self, fmt: _Format, sample: list[str]) -> tuple[str, str] | None:
         if fmt.name in ("klog", "journal-json", "eventlog-json", "rfc5424"):
@@ -386,27 +459,85 @@ class LogIndexBuilder:
         messages = _parse_frame(frame, fmt)["message"].drop_nulls().to_list()
         return _sniff_inner_level(messages)
 
-    def _add_block(self, node: str, source: str, file: str, fmt: _Format, inner: tuple[str, str] | None,
+    def _add_block(self, count: _FileCount, source: str, fmt: _Format, inner: tuple[str, str] | None,
                    block: bytes, first_line: int) -> int:
+        room_lines, line_cap, room_bytes, byte_cap = self._room(count)
+        if len(block) > room_bytes:
+            # Keep the whole lines that fit; the rest of the file is left out.
+            keep = block.rfind(b"\n", 0, max(room_bytes, 0)) + 1
+            self._leave(count, byte_cap, block[keep:])
+            block = block[:keep]
         frame = _read_lines(block, first_line)
-        count = frame.height
+        if frame.height > room_lines:
+            kept = frame.head(max(room_lines, 0))
+            kept_bytes = int(kept["raw"].str.len_bytes().sum() or 0) + kept.height
+            count.cap = count.cap or line_cap
+            count.left_lines += frame.height - kept.height
+            count.left_bytes += max(len(block) - kept_bytes, 0)
+            block_bytes, frame = kept_bytes, kept
+        else:
+            block_bytes = len(block)
+        lines = frame.height
+        count.lines += lines
+        count.bytes += block_bytes
+        self.lines += lines
+        self.text_bytes += block_bytes
+        self._node_lines[count.node] = self._node_lines.get(count.node, 0) + lines
+        frame = _cut_long_lines(frame, self.limits.max_line_bytes, count)
         frame = frame.filter(pl.col("raw").str.len_bytes() > 0)
         frame = _parse_frame(frame, fmt)
         if inner is not None:
             frame = _apply_inner(frame, inner)
         frame = frame.with_columns(
-            pl.lit(node).cast(pl.Categorical).alias("node"),
+            pl.lit(count.node).cast(pl.Categorical).alias("node"),
             pl.lit(source).cast(pl.Categorical).alias("source"),
-            pl.lit(file).cast(pl.Categorical).alias("file"),
+            pl.lit(count.file).cast(pl.Categorical).alias("file"),
             pl.col("level").cast(pl.Categorical),
             pl.col("ident").cast(pl.Categorical),
         )
         max_kind = int(frame["kind"].max() or 0) if frame.height else 0
-        self._parts.append(_Part(node, frame, max_kind))
-        return first_line + count
+        if frame.height:
+            self._parts.append(_Part(count.node, frame, max_kind))
+        return first_line + lines
+
+    @staticmethod
+    def _leave(count: _FileCount, cap: str, rest: bytes) -> None:
+        count.cap = count.cap or cap
+        if rest:
+            count.left_lines += rest.count(b"\n") + (not rest.endswith(b"\n"))
+            count.left_bytes += len(rest)
+
+    def _report(self, count: _FileCount, whole: bool) -> None:
+        """The file's problems: the cap that stopped it, cut lines, skipped NULs."""
+        def add(message: str) -> None:
+            self.problems.append(Problem("limit", message, count.file, count.node))
+
+        if count.cap is not None and count.left_lines:
+            if whole:
+                key = (None if count.cap.endswith("bundle") else count.node, count.cap)
+                total = self._skipped.setdefault(key, [0, 0, 0])
+                total[0] += 1
+                total[1] += count.left_lines
+                total[2] += count.left_bytes
+            else:
+                add(f"indexed the first {count.lines:,} lines; {count.left_lines:,} lines "
+                    f"({human_bytes(count.left_bytes)}) left out (cap: {count.cap})")
+        if count.cut_lines:
+            add(f"{count.cut_lines:,} line(s) longer than {human_bytes(self.limits.max_line_bytes)} cut to their "
+                f"first {self.limits.max_line_bytes:,} characters; {human_bytes(count.cut_bytes)} left out "
+                "(cap: line length)")
+        if count.nul_bytes:
+            add(f"skipped {human_bytes(count.nul_bytes)} of NUL bytes (blocks a power loss or a preallocating "
+                "writer leaves); the text around them was indexed (cap: NUL bytes are not text)")
 
     def finish(self, created_at: dt.datetime | None = None, utc_offsets: dict[str, int] | None = None) -> pl.DataFrame:
         """Apply the year and zone fix-ups and return the index (columns of SCHEMA)."""
+        skipped = sorted(self._skipped.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))
+        for (node, cap), (files, lines, size) in skipped:
+            whose = "this node's" if node is not None else "the bundle's"
+            self.problems.append(Problem("limit", f"{files:,} more of {whose} log files not indexed: {lines:,} lines "
+                                         f"({human_bytes(size)}) left out (cap: {cap})", None, node))
+        self._skipped = {}
         utc_offsets = utc_offsets or {}
         if created_at is None:
             created_at = self._latest_absolute() or dt.datetime.now(dt.timezone.utc)
@@ -453,14 +584,21 @@ def empty_log_index() -> pl.DataFrame:
     return pl.DataFrame(schema=SCHEMA)
 
 
-def _utf8_blocks(chunks: Iterable[bytes], builder: LogIndexBuilder, max_line: int) -> Iterator[bytes]:
+def _text_blocks(chunks: Iterable[bytes], builder: LogIndexBuilder, count: _FileCount) -> Iterator[bytes]:
     """UTF-8 blocks of whole lines (the last block may lack its final newline).
 
     The encoding is sniffed from the start (BOM, UTF-16 NUL pattern); anything but UTF-8 is
-    transcoded with an incremental decoder (invalid bytes become U+FFFD). A line longer than
-    `max_line` bytes is cut rather than held in memory whole."""
+    transcoded with an incremental decoder (invalid bytes become U+FFFD). NUL bytes are not
+    text: they are dropped and counted (a byte scan, so a gigabyte of them costs about as much
+    as inflating it); line numbers stay those of the file, NULs hold no newline. A line longer
+    than `max_line_bytes` is cut there, and the rest of it skipped as it streams by, so no
+    line is ever held whole. A file whose first text is dense with NULs is binary: `count.binary`
+    is set and nothing is yielded."""
+    max_line = builder.limits.max_line_bytes
     decoder = None
     first = True
+    checked = False
+    skipping = False          # inside a line already cut at max_line: drop up to its newline
     carry = b""
     for chunk in chunks:
         if not chunk:
@@ -474,25 +612,74 @@ def _utf8_blocks(chunks: Iterable[bytes], builder: LogIndexBuilder, max_line: in
                 decoder = codecs.getincrementaldecoder(codec)(errors="replace")
         if decoder is not None:
             chunk = decoder.decode(chunk).encode("utf-8", "replace")
+        # translate() deletes NULs at memory speed; replace() crawls through long runs of them.
+        text = chunk.translate(None, b"\0") if b"\0" in chunk else chunk
+        if not checked and text:
+            checked = True
+            if len(text) < len(chunk) and _looks_binary(chunk[:65536]):
+                count.binary = True
+                return
+        count.nul_bytes += len(chunk) - len(text)
+        chunk = text
+        if skipping and chunk:
+            end = chunk.find(b"\n")
+            count.cut_bytes += len(chunk) if end == -1 else end
+            if end == -1:
+                continue
+            chunk = chunk[end + 1 :]
+            skipping = False
+        if not chunk:
+            continue
         data = carry + chunk if carry else chunk
         cut = data.rfind(b"\n")
         if cut == -1:
             carry = data
-            if len(carry) > max_line:
-                yield carry + b"\n"
-                carry = b""
-            continue
-        yield data[: cut + 1]
-        carry = data[cut + 1 :]
+        else:
+            yield data[: cut + 1]
+            carry = data[cut + 1 :]
+        if len(carry) > max_line:
+            yield _utf8_prefix(carry, max_line) + b"\n"
+            count.cut_lines += 1
+            count.cut_bytes += len(carry) - max_line
+            carry = b""
+            skipping = True
     if decoder is not None:
-        carry += decoder.decode(b"", final=True).encode("utf-8", "replace")
-    if carry:
+        carry += decoder.decode(b"", final=True).encode("utf-8", "replace").translate(None, b"\0")
+    if carry and not skipping:
         yield carry
+
+
+def _utf8_prefix(data: bytes, size: int) -> bytes:
+    """The first `size` bytes of `data`, less a UTF-8 character cut in two at the end."""
+    end = size
+    while end > size - 4 and end > 0 and 0x80 <= data[end] < 0xC0:
+        end -= 1
+    return data[:end]
+
+
+def _cut_long_lines(frame: pl.DataFrame, max_line: int, count: _FileCount) -> pl.DataFrame:
+    """Lines of a block longer than `max_line` keep their first `max_line` characters."""
+    if frame.height == 0:
+        return frame
+    size = frame["raw"].str.len_bytes()
+    if (size.max() or 0) <= max_line:
+        return frame
+    long = size > max_line
+    cut = frame.with_columns(pl.when(long).then(pl.col("raw").str.slice(0, max_line))
+                             .otherwise(pl.col("raw")).alias("raw"))
+    count.cut_lines += int(long.sum())
+    count.cut_bytes += int(size.sum()) - int(cut["raw"].str.len_bytes().sum())
+    return cut
+
+
+_NUL_BLOCKS = re.compile(rb"\0{512,}")
 
 
 def _looks_binary(head: bytes) -> bool:
     """A journal file, core dump or image among the logs: NULs are rare in text (UTF-16 text
-    was transcoded before this check)."""
+    was transcoded before this check). Runs of 512 NULs or more are not counted: a text log a
+    power loss damaged holds whole disk blocks of them, and its text is still text."""
+    head = _NUL_BLOCKS.sub(b"", head)
     return len(head) >= 64 and head.count(0) > len(head) // 100
 
 
@@ -535,9 +722,10 @@ def _gunzip(chunks: Iterable[bytes], builder: LogIndexBuilder, file: str, node: 
 
 
 def build_log_index(files: Iterable[tuple[str, str, bytes]], created_at: dt.datetime | None = None,
-                    utc_offsets: dict[str, int] | None = None, chunk_bytes: int = CHUNK_BYTES) -> pl.DataFrame:
+                    utc_offsets: dict[str, int] | None = None, chunk_bytes: int = CHUNK_BYTES,
+                    limits: IndexLimits | None = None) -> pl.DataFrame:
     """Index (node, source, data) triples in one call (tests, tools); file = nodes/<node>/logs/<source>."""
-    builder = LogIndexBuilder(chunk_bytes)
+    builder = LogIndexBuilder(chunk_bytes, limits)
     for node, source, data in files:
         pieces = [data[i : i + chunk_bytes] for i in range(0, len(data), chunk_bytes)] or [b""]
         builder.add_file(node, source, f"nodes/{node}/logs/{source}", pieces)

@@ -196,3 +196,85 @@ def test_coredns_bracket_levels_in_a_cri_log() -> None:
         b"2026-11-22T03:00:01.1Z stdout F [ERROR] plugin/errors: 2 example.com. A: read udp 10.244.0.5:4353->8.8.8.8:53: i/o timeout\n"))
     assert [r["level"] for r in rows] == ["I", "E"]
     assert rows[1]["message"].startswith("[ERROR] plugin/errors")
+
+
+# -- issue 11: the caps on what the index keeps ---------------------------------------------------
+from k8s_bundle.analyzer.logindex import IndexLimits, human_bytes  # noqa: E402
+
+
+def build(files: list, **limits: int) -> tuple[LogIndexBuilder, "pl.DataFrame"]:
+    builder = LogIndexBuilder(limits=IndexLimits(**limits))
+    for node, source, chunks in files:
+        builder.add_file(node, source, f"nodes/{node}/logs/{source}", iter(chunks))
+    return builder, builder.finish(CREATED, OFFSETS)
+
+
+def messages(builder: LogIndexBuilder) -> list[tuple[str | None, str]]:
+    return [(p.path, p.message) for p in builder.problems if p.kind == "limit"]
+
+
+def test_lines_per_log_default_cap_with_a_stream_of_short_lines() -> None:
+    # 2,100,000 lines of `a` streamed in 1 MiB pieces: nothing this size is held or stored.
+    piece = b"a\n" * (512 * 1024)
+    builder, df = build([("cp1", "kubelet.log", [piece] * 4 + [b"a\n" * 2_404])])
+    assert df.height == 2_000_000 and df["line"].max() == 2_000_000
+    assert messages(builder) == [("nodes/cp1/logs/kubelet.log", "indexed the first 2,000,000 lines; 99,556 lines "
+                                  "(194 KiB) left out (cap: lines per log)")]
+
+
+def test_lines_per_node_and_per_bundle_caps_sum_up_files_left_out_whole() -> None:
+    lines = b"".join(b"Nov 22 11:30:%02d h kubelet[1]: line %d\n" % (i % 60, i) for i in range(1000))
+    files = [("cp1", f"f{i}.log", [lines]) for i in range(4)] + [("w1", "g.log", [lines]), ("w2", "h.log", [lines])]
+    builder, df = build(files, max_node_lines=2500, max_total_lines=4000)
+    per_file = df.group_by("file").len().sort("file").rows()
+    assert per_file == [("nodes/cp1/logs/f0.log", 1000), ("nodes/cp1/logs/f1.log", 1000),
+                        ("nodes/cp1/logs/f2.log", 500), ("nodes/w1/logs/g.log", 1000), ("nodes/w2/logs/h.log", 500)]
+    got = messages(builder)
+    half = "indexed the first 500 lines; 500 lines (19 KiB) left out"
+    assert ("nodes/cp1/logs/f2.log", f"{half} (cap: lines per node)") in got
+    assert ("nodes/w2/logs/h.log", f"{half} (cap: lines per bundle)") in got
+    assert (None, "1 more of this node's log files not indexed: 1,000 lines (38 KiB) left out "
+                  "(cap: lines per node)") in got
+    assert [p.node for p in builder.problems if p.path is None] == ["cp1"]
+
+
+def test_bytes_per_log_cap_keeps_whole_lines() -> None:
+    line = b"x" * 99 + b"\n"
+    builder, df = build([("cp1", "a.log", [line * 50, line * 50])], max_file_bytes=1234)
+    assert df.height == 12 and set(df["message"].to_list()) == {"x" * 99}
+    assert messages(builder) == [("nodes/cp1/logs/a.log", "indexed the first 12 lines; 88 lines (8.6 KiB) left out "
+                                  "(cap: bytes per log)")]
+
+
+def test_long_lines_are_cut_in_a_block_and_across_chunks() -> None:
+    head = b"short one\n" + b"y" * 5000 + b"\nafter\n"
+    streamed = [b"z" * 3000] * 10 + [b"zz\nlast line\n"]          # one 30,002-byte line across 11 chunks
+    builder, df = build([("cp1", "a.log", [head] + streamed)], max_line_bytes=1000)
+    rows = df.select("line", "message").rows()
+    assert rows == [(1, "short one"), (2, "y" * 1000), (3, "after"), (4, "z" * 1000), (5, "last line")]
+    assert messages(builder) == [("nodes/cp1/logs/a.log", "2 line(s) longer than 1,000 bytes cut to their first "
+                                  "1,000 characters; 32 KiB left out (cap: line length)")]
+
+
+def test_nul_runs_are_skipped_and_the_text_around_them_kept() -> None:
+    before = b"Nov 22 11:29:59 h kubelet[1]: before the power loss\n"
+    after = b"Nov 22 11:31:00 h kubelet[1]: after the reboot\n"
+    # a file that starts with NUL blocks, text, 3 MiB of NULs in pieces, text
+    chunks = [bytes(4096), before, bytes(1024**2), bytes(1024**2), bytes(1024**2) + after]
+    builder, df = build([("cp1", "messages", chunks)])
+    assert df.select("line", "message").rows() == [(1, "before the power loss"), (2, "after the reboot")]
+    assert df["timestamp"].null_count() == 0
+    assert messages(builder) == [("nodes/cp1/logs/messages", "skipped 3.0 MiB of NUL bytes (blocks a power loss or a "
+                                  "preallocating writer leaves); the text around them was indexed "
+                                  "(cap: NUL bytes are not text)")]
+
+
+def test_a_gigabyte_of_nuls_streams_through_without_being_held() -> None:
+    zeros = bytes(8 * 1024**2)
+    builder, df = build([("cp1", "k.log", (b"one line\n" if i == 0 else zeros for i in range(129)))])
+    assert df["message"].to_list() == ["one line"] and "1.0 GiB of NUL" in messages(builder)[0][1]
+
+
+def test_human_bytes() -> None:
+    assert [human_bytes(n) for n in (17, 2048, 1536 * 1024, 5 * 1024**3, 40 * 1024**3)] == [
+        "17 bytes", "2.0 KiB", "1.5 MiB", "5.0 GiB", "40 GiB"]
