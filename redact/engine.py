@@ -75,6 +75,8 @@ class Job:
         # (value, placeholder) of each replacement while set (a CRI run maps them back to its lines)
         self.capture: list[tuple[bytes, bytes]] | None = None
         self.depth = 0   # documents decoded from base64 inside this item, one in another
+        self.b64_docs = 0   # documents decoded from base64 in this item, and their bytes
+        self.b64_bytes = 0
 
     def hasher(self) -> Any:
         return hmac.new(self.redactor._key, digestmod=hashlib.sha256)

@@ -227,6 +227,7 @@ class RuleSet:
     ppk_rule: Rule | None
     b64doc_rule: Rule | None
     key_words: tuple[bytes, ...]    # lower-case words a secret key name contains (prefilter)
+    scan_plan: Any = None           # text.py's words and regexes for this rule set, made once
     _key_cache: dict[tuple[str, bool, bool], tuple[Rule, ...]] = field(default_factory=dict)
 
     def classify_key(self, name: str, *, flag: bool = False, structured: bool = True,

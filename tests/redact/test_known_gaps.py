@@ -515,3 +515,14 @@ def test_cri_run_held_open_by_the_other_stream_is_bounded() -> None:
     assert tok.encode() not in out
     lines = out.decode().splitlines()
     assert len(lines) == 20001 and lines[-1] == "t19999 stderr F line 19999" and lines[300] == "t299 stderr F line 299"
+
+
+def test_base64_documents_past_the_per_item_budget_are_replaced_whole() -> None:
+    from k8s_bundle.redact.text import B64_DOCS_PER_ITEM
+
+    doc = base64.b64encode(KUBECONFIG.encode()).decode()
+    text = "".join(f"env{i} KCFG_B64={doc}\n" for i in range(B64_DOCS_PER_ITEM + 5))
+    out, by_rule = redact(text)
+    assert "Tk7qqq" not in out and doc not in out
+    assert by_rule["kubeconfig-token"] == B64_DOCS_PER_ITEM and by_rule["base64-document"] == B64_DOCS_PER_ITEM + 5
+    assert out.splitlines()[-1].startswith(f"env{B64_DOCS_PER_ITEM + 4} KCFG_B64=<redacted:secret:")
