@@ -256,6 +256,13 @@ def blind_spots(rules: list[Rule], evidence: Evidence) -> list[Finding]:
         presence.update(kubernetes_presence(evidence, unknown))
     foreign = _foreign_tool(evidence)
     findings: list[Finding] = []
+    # Both depend on the rules and the platform only, or on the node's own items: computed once,
+    # not per node (thousands of nodes, or a manifest of 100,000 items, made this quadratic).
+    reading: dict[tuple[str, str | None], int] = {}
+    items_of: dict[str, list[dict[str, Any]]] = {}
+    for item in (evidence.manifest or {}).get("items") or []:
+        if isinstance(item, dict) and isinstance(item.get("node"), str):
+            items_of.setdefault(item["node"], []).append(item)
     for node in nodes:
         facts = (evidence.nodes or {}).get(node) or {}
         is_k8s = (facts.get("kubernetes") or presence.get(node) or {}).get("node")
@@ -266,13 +273,16 @@ def blind_spots(rules: list[Rule], evidence: Evidence) -> list[Finding]:
             if name in ("kubelet", "runtime") and is_k8s is False:
                 continue   # a plain host: not-a-kubernetes-node says so
             comp = cov["component"]
-            n_rules = rules_reading(rules, comp, os_name)
+            if (comp, os_name) not in reading:
+                reading[comp, os_name] = rules_reading(rules, comp, os_name)
+            n_rules = reading[comp, os_name]
             if n_rules == 0:
                 continue   # nothing in this rule set would have read it
             severity = "warning" if name in ("kubelet", "runtime") and is_k8s and not foreign else "info"
             if name == "runtime" and os_name == "windows":
                 severity = "info"   # containerd as a Windows service often logs to ETW only
-            findings.append(_finding(node, name, comp, n_rules, severity, _items(evidence, node, comp), foreign))
+            findings.append(_finding(node, name, comp, n_rules, severity, _items(items_of.get(node, []), comp),
+                                     foreign))
     return findings
 
 
@@ -298,7 +308,7 @@ def _finding(node: str, name: str, comp: str, n_rules: int, severity: str,
     )
 
 
-def _items(evidence: Evidence, node: str, comp: str) -> list[dict[str, Any]]:
+def _items(node_items: list[dict[str, Any]], comp: str) -> list[dict[str, Any]]:
     """The manifest records that should have held the component's lines: its own items
     whatever their status, the syslog files, and any other log item that failed."""
     ids = set(_ITEMS.get(comp, ())) | set(_SYSLOG_ITEMS)
@@ -306,9 +316,7 @@ def _items(evidence: Evidence, node: str, comp: str) -> list[dict[str, Any]]:
         ids |= set(_ITEMS["containerd"]) | set(_ITEMS["docker"]) | set(_ITEMS["crio"])
     keep = ("node", "id", "path", "kind", "source", "status", "exit_code", "error", "fallback")
     out = []
-    for item in (evidence.manifest or {}).get("items") or []:
-        if not isinstance(item, dict) or item.get("node") != node:
-            continue
+    for item in node_items:
         if str(item.get("id") or "").split(":", 1)[0] not in ids:
             continue
         empty = item.get("status") == "ok" and not item.get("path")
@@ -325,10 +333,14 @@ def _os(evidence: Evidence, node: str) -> str | None:
     facts = (evidence.nodes or {}).get(node) or {}
     if facts.get("os"):
         return str(facts["os"])
-    for n in (evidence.manifest or {}).get("nodes") or []:
-        if isinstance(n, dict) and n.get("name") == node and n.get("os"):
-            return str(n["os"])
-    return None
+    by_name = evidence.__dict__.get("_manifest_os")   # built once: a manifest may name 50,000 nodes
+    if by_name is None:
+        by_name = {}
+        for n in (evidence.manifest or {}).get("nodes") or []:
+            if isinstance(n, dict) and isinstance(n.get("name"), str) and n.get("os"):
+                by_name.setdefault(n["name"], str(n["os"]))
+        evidence.__dict__["_manifest_os"] = by_name
+    return by_name.get(node)
 
 
 def _foreign_tool(evidence: Evidence) -> str | None:
