@@ -340,7 +340,7 @@ def _evaluate_rule(rule: Rule, node: str | None, ctx: _Context) -> Finding | Non
         except CelFailure:
             continue
         if value not in (None, "", []):
-            got.lines.append(str(value))
+            got.lines.append(_clip(str(value)))
     values: dict[str, Any] = {name: from_cel(v) for name, v in variables}
     for k, v in got.values.items():
         values.setdefault(k, v)
@@ -448,7 +448,7 @@ def _check(cond: Condition, node: str | None, rule: Rule, ctx: _Context, act: di
             i for i in ctx.items
             if i.get("id") == cond.id and (node is None or i.get("node") == node) and i.get("status") in cond.statuses
         ]
-        got.items += matched
+        got.items += matched[:MAX_ITEMS_PER_FINDING]
         return bool(matched), got
     if isinstance(cond, ProblemCond):
         probs = [
@@ -457,7 +457,7 @@ def _check(cond: Condition, node: str | None, rule: Rule, ctx: _Context, act: di
         ]
         if not probs:
             return False, got
-        got.lines += [f"{p.path}: {p.message}" if p.path else p.message for p in probs[:50]]
+        got.lines += [f"{p.path}: {p.message}" if p.path and p.path not in p.message else p.message for p in probs[:50]]
         if len(probs) > 50:
             got.lines.append(f"... and {len(probs) - 50} more")
         got.values.setdefault("problem", probs[0].message)
@@ -506,6 +506,11 @@ def _item_for_path(ctx: _Context, path: str) -> dict[str, Any] | None:
 
 
 _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# What one finding may carry into the report: hostile facts (10,000 expired certificates)
+# would otherwise make messages and evidence lines of megabytes.
+MAX_LIST_IN_MESSAGE = 20
+MAX_TEXT = 2_000
+MAX_ITEMS_PER_FINDING = 50
 
 
 def format_message(template: str, values: dict[str, Any]) -> str:
@@ -526,10 +531,18 @@ def format_message(template: str, values: dict[str, Any]) -> str:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, list):
-            return ", ".join(str(v) for v in value)
+            shown = ", ".join(str(v) for v in value[:MAX_LIST_IN_MESSAGE])
+            more = len(value) - MAX_LIST_IN_MESSAGE
+            return shown + (f", … (+{more})" if more > 0 else "")
         return str(value)
 
-    return _FIELD.sub(sub, template)
+    return _clip(_FIELD.sub(sub, template))
+
+
+def _clip(text: str, limit: int = 0) -> str:
+    """A message or evidence line cut to MAX_TEXT characters (hostile facts can be long)."""
+    limit = limit or MAX_TEXT
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def correlate(findings: list[Finding], explains: dict[str, list[str]]) -> None:

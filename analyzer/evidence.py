@@ -21,6 +21,7 @@ import orjson
 from k8s_bundle import FORMAT_VERSION
 from k8s_bundle.analyzer.decode import decode_text
 from k8s_bundle.analyzer.logindex import LogIndexBuilder
+from k8s_bundle.analyzer.manifest_check import check_manifest
 from k8s_bundle.analyzer.model import Evidence, Problem
 from k8s_bundle.analyzer.parsers import FinalizeContext, ParserSpec, combine, registry, set_fact
 from k8s_bundle.analyzer.reader import MANIFEST, BundleReader, ReaderLimits, open_bundle
@@ -235,11 +236,12 @@ def _run_parsers(specs: list[ParserSpec], data: bytes, scope_path: str, member_p
     stem = scope_path.rsplit("/", 1)[-1].split(".", 1)[0]
     for spec in specs:
         try:
-            value = spec.run(text, scope_path)
+            value, capped = spec.run_capped(text, scope_path)   # caps: parsers/__init__.py
         except Exception as exc:  # noqa: BLE001 - a parser failure is a finding, not a crash
             problems.append(Problem("parse-error", f"could not parse {member_path} ({spec.name}): {_oneline(exc)}",
                                     member_path, node))
             continue
+        problems += [Problem(kind, f"{member_path}: {note}", member_path, node) for kind, note in capped]
         if value is None:
             continue     # "not mine" (e.g. a .conf that is no kubeconfig)
         fact = spec.fact.format(stem=stem) if "{" in spec.fact else spec.fact
@@ -260,6 +262,9 @@ def _load_manifest(raw: bytes | None, problems: list[Problem]) -> dict[str, Any]
     if not isinstance(doc, dict):
         problems.append(Problem("parse-error", "manifest.json is not a JSON object", MANIFEST))
         return {}
+    doc, notes, limits = check_manifest(doc)   # wrong JSON types dropped here, once, for every reader
+    problems += [Problem("parse-error", note, MANIFEST) for note in notes]
+    problems += [Problem("limit", note, MANIFEST) for note in limits]
     version = doc.get("format_version")
     if version is not None:
         major, _, minor = str(version).partition(".")

@@ -20,11 +20,15 @@ _TOP = {
     "partial_reason": _TEXT, "tool": (dict,), "collection": (dict,), "nodes": (list,), "items": (list,),
 }
 _NODE = {"os": (str,), "timezone": (str,), "utc_offset_seconds": (int,), "transport": (str,)}
+# The collector writes about 60-150 items per node (one per command, file and log).
+MAX_ITEMS_PER_NODE = 2_000
 
 
-def check_manifest(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """(the manifest with wrong-typed fields dropped, one message per kind of correction)."""
+def check_manifest(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[str]]:
+    """(the manifest with wrong-typed fields dropped, one message per kind of correction,
+    one message per cap reached)."""
     notes: list[str] = []
+    limits: list[str] = []
     out: dict[str, Any] = {}
     for key, value in doc.items():
         want = _TOP.get(key)
@@ -37,8 +41,8 @@ def check_manifest(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     if "nodes" in out:
         out["nodes"] = _nodes(out["nodes"], notes)
     if "items" in out:
-        out["items"] = _items(out["items"], notes)
-    return out, notes
+        out["items"] = _items(out["items"], notes, limits)
+    return out, notes, limits
 
 
 def _nodes(nodes: list[Any], notes: list[str]) -> list[dict[str, Any]]:
@@ -60,14 +64,22 @@ def _nodes(nodes: list[Any], notes: list[str]) -> list[dict[str, Any]]:
     return kept
 
 
-def _items(items: list[Any], notes: list[str]) -> list[dict[str, Any]]:
+def _items(items: list[Any], notes: list[str], limits: list[str]) -> list[dict[str, Any]]:
     """Items keep their place; a field that should be text and is a list or object becomes
-    its JSON text, so that the report still shows what the bundle said."""
+    its JSON text, so that the report still shows what the bundle said. At most
+    MAX_ITEMS_PER_NODE items per node are kept (node facts and rules read them all)."""
     kept: list[dict[str, Any]] = []
     dropped = fixed = 0
+    per_node: dict[str, int] = {}
+    over: dict[str, int] = {}
     for item in items:
         if not isinstance(item, dict):
             dropped += 1
+            continue
+        node = str(item.get("node"))
+        per_node[node] = per_node.get(node, 0) + 1
+        if per_node[node] > MAX_ITEMS_PER_NODE:
+            over[node] = over.get(node, 0) + 1
             continue
         clean: dict[str, Any] = {}
         changed = False
@@ -81,6 +93,11 @@ def _items(items: list[Any], notes: list[str]) -> list[dict[str, Any]]:
         kept.append(clean)
     if dropped:
         notes.append(f"manifest.json: {dropped} of {len(items)} items are not objects; left out")
+    if over:
+        worst = max(over, key=lambda n: over[n])
+        limits.append(f"manifest.json: {sum(over.values()):,} items left out on {len(over)} node(s) past "
+                      f"{MAX_ITEMS_PER_NODE:,} per node (max_items_per_node; node {worst}: "
+                      f"{per_node[worst]:,} items)")
     if fixed:
         notes.append(f"manifest.json: {fixed} items have fields that are lists or objects; shown as text")
     return kept

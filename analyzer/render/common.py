@@ -45,14 +45,37 @@ def node_overview(evidence: Evidence, findings: list[Finding]) -> list[dict[str,
     return rows
 
 
+# The report lists at most this many collection problems per node and counts the rest: a
+# manifest of 120,000 failed items made a 40 MB HTML report.
+MAX_PROBLEMS_SHOWN_PER_NODE = 50
+
+
 def collection_problems(evidence: Evidence) -> list[dict[str, Any]]:
+    """The items the collector did not get, the first MAX_PROBLEMS_SHOWN_PER_NODE per node."""
+    return _collection(evidence)[0]
+
+
+def collection_problems_left_out(evidence: Evidence) -> dict[str, int]:
+    """node ("" for items of no node) -> problem items not listed in the report."""
+    return _collection(evidence)[1]
+
+
+def _collection(evidence: Evidence) -> tuple[list[dict[str, Any]], dict[str, int]]:
     items = (evidence.manifest or {}).get("items") or []
     keep = ("node", "id", "path", "kind", "source", "status", "exit_code", "error")
-    return [
-        {k: i.get(k) for k in keep}
-        for i in items
-        if isinstance(i, dict) and i.get("status") in PROBLEM_STATUSES
-    ]
+    shown: list[dict[str, Any]] = []
+    per_node: dict[str, int] = {}
+    left_out: dict[str, int] = {}
+    for i in items:
+        if not isinstance(i, dict) or i.get("status") not in PROBLEM_STATUSES:
+            continue
+        node = str(i.get("node") or "")
+        per_node[node] = per_node.get(node, 0) + 1
+        if per_node[node] > MAX_PROBLEMS_SHOWN_PER_NODE:
+            left_out[node] = left_out.get(node, 0) + 1
+        else:
+            shown.append({k: i.get(k) for k in keep})
+    return shown, left_out
 
 
 def bundle_info(evidence: Evidence) -> dict[str, Any]:

@@ -21,7 +21,8 @@ from markupsafe import Markup
 
 from k8s_bundle import __version__
 from k8s_bundle.analyzer.model import Evidence, Finding
-from k8s_bundle.analyzer.render.common import bundle_info, collection_problems, counts, node_overview, now_utc
+from k8s_bundle.analyzer.render.common import (MAX_PROBLEMS_SHOWN_PER_NODE, bundle_info, collection_problems,
+                                               collection_problems_left_out, counts, node_overview, now_utc)
 
 UI: dict[str, dict[str, str]] = {
     "title": {"en": "Support bundle report", "zh": "诊断包分析报告"},
@@ -72,6 +73,8 @@ UI: dict[str, dict[str, str]] = {
     "no_nodes": {"en": "The bundle names no node.", "zh": "诊断包中没有节点信息。"},
     "collection": {"en": "Collection problems", "zh": "采集问题"},
     "no_collection_problems": {"en": "Every item was collected.", "zh": "所有项目均已采集。"},
+    "left_out": {"en": "… and {n} more items with problems on this node, not listed (the report lists the first {shown})",
+                 "zh": "…… 该节点另有 {n} 个有问题的采集项未列出（报告只列出前 {shown} 个）"},
     "unexplained": {"en": "Errors no rule explains", "zh": "没有规则解释的错误"},
     "unexplained_help": {
         "en": "Warning and error lines that no rule matched, grouped by what stays the same between occurrences "
@@ -221,6 +224,10 @@ def render_html(evidence: Evidence, findings: list[Finding], lang: str = "en",
         nodes=nodes,
         node_filter=node_filter,
         collection_problems=collection_problems(evidence),
+        collection_left_out=[
+            (node, {lang: text.format(n=n, shown=MAX_PROBLEMS_SHOWN_PER_NODE) for lang, text in UI["left_out"].items()})
+            for node, n in collection_problems_left_out(evidence).items()
+        ],
         unexplained=unexplained,
         unexplained_first=bool(unexplained) and unexplained_first(findings, unexplained),
     )

@@ -8,7 +8,8 @@ import orjson
 
 from k8s_bundle import __version__
 from k8s_bundle.analyzer.model import Evidence, Finding
-from k8s_bundle.analyzer.render.common import bundle_info, collection_problems, counts, node_overview, now_utc
+from k8s_bundle.analyzer.render.common import (bundle_info, collection_problems, collection_problems_left_out, counts,
+                                               node_overview, now_utc)
 
 if TYPE_CHECKING:   # the renderers stay importable without polars
     from k8s_bundle.analyzer.unexplained import Template
@@ -61,6 +62,8 @@ def report_document(evidence: Evidence, findings: list[Finding],
             for row in node_overview(evidence, findings)
         ],
         "collection_problems": collection_problems(evidence),
+        # node -> problem items beyond the first MAX_PROBLEMS_SHOWN_PER_NODE, not listed above
+        "collection_problems_left_out": collection_problems_left_out(evidence),
         "input_problems": [dataclasses.asdict(p) for p in evidence.problems],
         "findings": [finding_document(f) for f in findings],
         # error lines no rule explains, grouped into templates, best first (analyzer/unexplained.py)

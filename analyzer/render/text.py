@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from k8s_bundle.analyzer.model import Evidence, Finding
-from k8s_bundle.analyzer.render.common import collection_problems, counts
+from k8s_bundle.analyzer.render.common import collection_problems, collection_problems_left_out, counts
 
 if TYPE_CHECKING:
     from k8s_bundle.analyzer.unexplained import Template
@@ -73,9 +73,9 @@ def render_text(evidence: Evidence, findings: list[Finding], lang: str = "en",
     checked = _logs_checked(evidence, lab)
     if checked:
         lines.append(checked)
-    problems = collection_problems(evidence)
+    problems = len(collection_problems(evidence)) + sum(collection_problems_left_out(evidence).values())
     if problems:
-        lines.append(f"{len(problems)} {lab['items']}")
+        lines.append(f"{problems} {lab['items']}")
     if report_path:
         lines.append(f"{lab['report']}: {report_path}")
     return "\n".join(lines) + "\n"

@@ -191,3 +191,34 @@ def test_node_json_keys_of_any_type(tmp_path: Path, rules: list, key: str, value
     """node.json merges into the top of the node's facts: every fact name it sets may clash."""
     evidence, _ = analyze(bundle(tmp_path, {"nodes/n1/node.json": {**node_json(), key: value}}), rules)
     assert evidence.nodes["n1"]["name"] == "n1"
+
+
+# -- what the report shows ------------------------------------------------------------------
+def test_a_manifest_of_many_failed_items_gives_a_small_report(tmp_path: Path, rules: list) -> None:
+    """120,000 failed items made a 40 MB HTML report in 116 s."""
+    from k8s_bundle.analyzer.manifest_check import MAX_ITEMS_PER_NODE
+    from k8s_bundle.analyzer.render.common import MAX_PROBLEMS_SHOWN_PER_NODE
+
+    items = [{"id": f"cmd{i}", "node": "n1", "status": "failed", "error": f"exit {i}", "kind": "command"}
+             for i in range(MAX_ITEMS_PER_NODE + 3000)]
+    manifest = {"format_version": "1.0", "created_at": CREATED, "nodes": [{"name": "n1"}], "items": items}
+    evidence = load_evidence(str(bundle(tmp_path, {}, manifest)))
+    findings = evaluate(rules, evidence)
+    assert len(evidence.nodes["n1"]["items"]) == MAX_ITEMS_PER_NODE
+    assert "3,000 items left out" in finding_text(findings, "bundle-limit-reached")
+    html = render.render_html(evidence, findings, lang="en")
+    assert len(html) < 500_000 and html.count("exit ") == MAX_PROBLEMS_SHOWN_PER_NODE
+    assert f"{MAX_ITEMS_PER_NODE - MAX_PROBLEMS_SHOWN_PER_NODE} more items with problems on this node" in html
+    doc = json.loads(render.render_json(evidence, findings))
+    assert len(doc["collection_problems"]) == MAX_PROBLEMS_SHOWN_PER_NODE
+    assert doc["collection_problems_left_out"] == {"n1": MAX_ITEMS_PER_NODE - MAX_PROBLEMS_SHOWN_PER_NODE}
+    text = render.render_text(evidence, findings, lang="en", report_path=None, color=False)
+    assert f"{MAX_ITEMS_PER_NODE} collection item(s) failed" in text
+
+
+def test_messages_list_at_most_a_few_values() -> None:
+    from k8s_bundle.analyzer.engine import MAX_LIST_IN_MESSAGE, MAX_TEXT, format_message
+
+    msg = format_message("Expired: {certs}", {"certs": [f"c{i}.crt" for i in range(5000)]})
+    assert msg.endswith(f", … (+{5000 - MAX_LIST_IN_MESSAGE})") and msg.count(".crt") == MAX_LIST_IN_MESSAGE
+    assert len(format_message("{x}", {"x": "a" * 100_000})) == MAX_TEXT
