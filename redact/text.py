@@ -169,7 +169,12 @@ class _ScanPlan:
         # Measured on node logs: for short words re's literal search (which skips ahead on the
         # first byte) beats bytes.find by up to 2x; for long ones bytes.find is as fast or faster.
         self.long_words = [w for w in self.words if len(w) >= SHORT_WORD]
-        self.short_word_searches = [re.compile(re.escape(w)).search for w in self.words if len(w) < SHORT_WORD]
+        # re's literal search stops at every occurrence of a word's first character: "e", the most
+        # frequent letter in logs, is left off a short word's front when 2+ characters remain
+        # ("eyj" is searched as "yj": 29 ms against 55 ms per 100 MB; a line with "yj" but no
+        # "eyj" is a candidate no rule takes)
+        self.short_word_searches = [re.compile(re.escape(w[1:] if w[:1] == b"e" and len(w) >= 3 else w)).search
+                                    for w in self.words if len(w) < SHORT_WORD]
         # Rules may share a prefilter regex (YAML anchors): each distinct one scans a block once.
         unique = {r.prefilter_regex.pattern: r.prefilter_regex for r in rs.text_rules if r.prefilter_regex is not None}
         self.prefilter_regexes = list(unique.values())
