@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import os
 import sys
 import tarfile
 from pathlib import Path
@@ -177,3 +179,74 @@ def test_members_in_any_encoding_parse(tmp_path: Path) -> None:
     assert n1["os"] == "linux" and n1["sysctl"] == {"net.ipv4.ip_forward": "1", "vm.swappiness": "0"}
     assert n1["lsmod"] == ["overlay"] and n1["resolv"]["nameservers"] == ["10.96.0.10"]
     assert ev.problems == []
+
+
+# -- issue 11: the node set and hostile logs, end to end ----------------------------------------
+def _limits(**kw: int):
+    from k8s_bundle.analyzer.reader import ReaderLimits
+
+    return ReaderLimits(**kw)
+
+
+def test_manifest_only_nodes_fill_the_node_cap_and_the_rest_is_reported(tmp_path: Path) -> None:
+    names = [{"name": f"node-{i:05d}", "os": "linux"} for i in range(50)]
+    path = write_bundle(tmp_path / "b.tgz", manifest={**MANIFEST, "nodes": MANIFEST["nodes"] + names})
+    ev = load_evidence(str(path), _limits(max_nodes=10))
+    assert ev.bundle["node_names"] == ["cp1", *[f"node-{i:05d}" for i in range(8)], "w1"]
+    assert set(ev.nodes) == set(ev.bundle["node_names"])
+    limit = [p for p in ev.problems if p.kind == "limit"]
+    assert [(p.path, p.message) for p in limit] == [("manifest.json", "manifest.json names 50 nodes the bundle holds "
+                                                     "no directory for; 8 kept, 42 left out (cap: nodes per bundle)")]
+
+
+def test_node_directories_past_the_cap_are_left_out(tmp_path: Path) -> None:
+    extra = {f"nodes/n{i}/commands/uname.txt": b"Linux\n" for i in range(5)}
+    ev = load_evidence(str(write_bundle(tmp_path / "b.tgz", extra=extra)), _limits(max_nodes=4))
+    assert ev.bundle["node_names"] == ["cp1", "n0", "n1", "w1"]
+    assert not any(m.startswith(("nodes/n2/", "nodes/n3/", "nodes/n4/")) for m in ev.members)
+    assert any("3 more (3 members) left out (cap: nodes per bundle)" in p.message for p in ev.problems)
+
+
+def test_empty_node_directory_is_a_node(tmp_path: Path) -> None:
+    root = tmp_path / "b"
+    (root / "nodes" / "lost").mkdir(parents=True)
+    (root / "nodes" / "cp1" / "commands").mkdir(parents=True)
+    (root / "nodes" / "cp1" / "commands" / "swaps.txt").write_bytes(b"Filename\tType\tSize\tUsed\tPriority\n")
+    (root / "manifest.json").write_text('{"format_version": "1.0", "created_at": "2026-11-22T03:30:00Z"}')
+    ev = load_evidence(str(root))
+    assert ev.bundle["node_names"] == ["cp1", "lost"] and ev.nodes["lost"]["name"] == "lost"
+
+
+def test_node_directory_name_that_is_not_utf8_is_shown_escaped(tmp_path: Path) -> None:
+    import orjson
+
+    root = tmp_path / "b"
+    node = root / "nodes" / "n1"
+    (node / "logs" / "journal").mkdir(parents=True)
+    (node / "logs" / "journal" / "kubelet.log").write_bytes(b"Nov 22 11:29:00 n1 kubelet[1]: hello\n")
+    bad = os.path.join(os.fsencode(root / "nodes"), b"n\xff\xfe2")
+    os.makedirs(os.path.join(bad, b"logs", b"journal"))
+    with open(os.path.join(bad, b"logs", b"journal", b"kubelet.log"), "wb") as fh:
+        fh.write(b"Nov 22 11:29:00 n2 kubelet[1]: hello\n")
+    (root / "manifest.json").write_text('{"format_version": "1.0", "created_at": "2026-11-22T03:30:00Z"}')
+    ev = load_evidence(str(root))
+    assert ev.bundle["node_names"] == ["n1", "n\\xff\\xfe2"]
+    assert sorted(ev.log_index["node"].cast(str).unique().to_list()) == ["n1", "n\\xff\\xfe2"]
+    orjson.dumps({"nodes": ev.nodes, "members": ev.members})     # no surrogate left to break JSON
+
+
+def test_sparse_log_is_indexed_as_its_data(tmp_path: Path) -> None:
+    line = b"Nov 22 11:29:00 cp1 kubelet[812]: one line before 2 GiB of holes\n"
+    body = b"1\n0\n%d\n" % len(line)
+    body = body + b"\0" * (-len(body) % 512) + line + b"\0" * (-len(line) % 512)
+    info = tarfile.TarInfo(f"{TOP}/nodes/cp1/logs/journal/GNUSparseFile.0/kubelet.log")
+    info.size = len(body)
+    info.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.realsize": str(2 * 1024**3),
+                        "GNU.sparse.name": f"{TOP}/nodes/cp1/logs/journal/kubelet.log"}
+    path = tmp_path / "s.tgz"
+    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        tar.addfile(info, io.BytesIO(body))
+    ev = load_evidence(str(path))
+    assert ev.log_index["message"].to_list() == ["one line before 2 GiB of holes"]
+    assert any("bytes of holes left out" in p.message and p.path == "nodes/cp1/logs/journal/kubelet.log"
+               for p in ev.problems)
