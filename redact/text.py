@@ -5,8 +5,12 @@ all rules (plain `bytes.find`, no regex); only the lines holding one of them run
 regexes. On ordinary logs ~99% of the bytes therefore cost a handful of substring scans.
 
 State that crosses line boundaries (a PEM private key block spread over lines, a secret flag
-whose value is on the next line of a NUL-separated command line) makes the scanner process the
-following lines one by one until the state ends.
+whose value is on the next line of a NUL-separated command line, a CRI `P` line whose text goes
+on in the next line of its stream) makes the scanner process the following lines one by one
+until the state ends.
+
+A base64 value on a candidate line that decodes to a text document is redacted as a document of
+its own and encoded again (`redact_base64_document`, also used for structured values).
 """
 from __future__ import annotations
 
