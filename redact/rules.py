@@ -105,12 +105,15 @@ _SHAPED = re.compile(rb"[A-Za-z0-9+/=_~-]{12,}")
 # an identifier, not key material: words in one case joined by "_" or "-" (K8S_NODE_NAME,
 # kube-api-access-x7k2p, a CRI env `{"key": "SLACK_WEBHOOK_URL"}`); a UUID is not one of them
 _IDENTIFIER = re.compile(rb"(?:[A-Z0-9]+|[a-z0-9]+)(?:[_-](?:[A-Z0-9]+|[a-z0-9]+))+")
+# a path (etcd's "key":"/registry/leases/kube-node-lease/cp1"); base64 may start with "/" too,
+# but its pieces are not all lower case
+_LOWER_PATH = re.compile(rb"(?:/[a-z0-9._-]*)+/?")
 _UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def _secret_shaped(value: bytes) -> bool:
     v = value.strip().strip(b"\"'")
-    if not _SHAPED.fullmatch(v) or v.startswith(b"/") or b"//" in v:
+    if not _SHAPED.fullmatch(v) or _LOWER_PATH.fullmatch(v):
         return False
     if _IDENTIFIER.fullmatch(v) and not _UUID.fullmatch(v):
         return False

@@ -177,6 +177,16 @@ class StructuredRedactor:
         if rule is not None:
             self._redact_all_obj(parent, k, rule)
             return
+        if isinstance(value, list) and scalars is not None and keys is not None and value \
+                and not any(isinstance(x, (dict, list)) for x in value):
+            # a secret key holding a list of values (containerd hosts header `X-Key = ["..."]`)
+            rule = self.key_rule(k, scalars, keys)
+            if rule is not None:
+                for i, item in enumerate(value):
+                    new = self.replacement(rule, item)
+                    if new is not None:
+                        value[i] = new
+                return
         if isinstance(value, (dict, list)):
             self.walk_obj(value, path, anchors)
             return
@@ -322,6 +332,17 @@ class StructuredRedactor:
         if rule is not None:
             self._redact_all_node(node, rule)
             return
+        if isinstance(node, yaml.SequenceNode) and scalars is not None and keys is not None and node.value \
+                and all(isinstance(x, yaml.ScalarNode) for x in node.value):
+            rule = self.key_rule(key, scalars, keys)
+            if rule is not None:  # a secret key holding a list of values
+                for item in node.value:
+                    if item.tag not in _YAML_SKIP_TAGS:
+                        self.job.line = item.start_mark.line + 1
+                        new = self.replacement(rule, item.value)
+                        if new is not None:
+                            self.splices.append((item.start_mark.index, item.end_mark.index, new))
+                return
         if not isinstance(node, yaml.ScalarNode):
             self._walk_node(node, path, anchors)
             return

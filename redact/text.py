@@ -106,6 +106,9 @@ _FLAG = re.compile(rb"(?<![\w-])--(?P<key>[A-Za-z][\w-]{0,80})(?:=|[ \t]+(?!-))"
 _LINE_KV = re.compile(
     rb"^[ \t]*(?:- )?(?P<key>[A-Za-z_][\w.-]{0,80})[ \t]*[:=][ \t]*(?P<value>[^\s\"'{\[<][^\r\n]*?)[ \t]*(?:\r)?$"
 )
+# `key = ["a", "b"]` (TOML, YAML flow): a secret key's quoted items, one by one
+_LINE_KV_LIST = re.compile(rb"^[ \t]*(?:- )?(?P<key>[A-Za-z_][\w.-]{0,80})[ \t]*[:=][ \t]*\[(?P<items>[^\[\]\n]*)\][ \t\r]*$")
+_LIST_ITEM = re.compile(rb"\"(?P<v2>(?:[^\"\\\n]|\\.)*)\"|'(?P<v3>[^'\n]*)'")
 _LONE_FLAG = re.compile(rb"^[ \t]*--(?P<key>[A-Za-z][\w-]{0,80})[ \t\r]*$")
 # The key (or --flag) that leads a line, and its value on that line if any: the lines a
 # `sibling_lines` rule looks at (`username: x` above `password: y`, argv one word a line).
@@ -712,6 +715,20 @@ class LineRedactor:
                     # a value the rule's check keeps (prose after `auth:`, etcd's `auth-token:
                     # simple`): not taken word by word below either
                     lead_key = whole_line.start("key")
+        listed = _LINE_KV_LIST.match(line) if whole_line is None and b"[" in line else None
+        if listed is not None:
+            rule = rs.classify_key(listed.group("key").decode("latin-1"), structured=False, sibling=sibling)
+            if rule is not None and rule.action != "cert-metadata":
+                def item_cb(m: re.Match[bytes]) -> bytes:
+                    g = "v2" if m.group("v2") is not None else "v3"
+                    v = m.group(g)
+                    if skip_value(v) or not rule.accepts(v):
+                        return m.group(0)
+                    s, e = m.span(g)
+                    return m.group(0)[: s - m.start()] + job.replace(rule, v, self.line_no) + m.group(0)[e - m.start():]
+
+                s, e = listed.span("items")
+                return line[:s] + _LIST_ITEM.sub(item_cb, line[s:e]) + line[e:]
         if b"--" in line:
             line = _FLAG.sub(flag_cb, line)
             lone = _LONE_FLAG.match(line)

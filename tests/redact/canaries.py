@@ -680,6 +680,7 @@ affinity:
 
     # 2. containerd registry hosts (https://github.com/containerd/containerd/blob/main/docs/hosts.md)
     reg_key = c.canary("hosts-toml-x-registry-key", g.tok(40))
+    reg_list = c.canary("hosts-toml-header-array", g.tok(36))   # header values may be arrays
     reg_basic_pw = c.canary("hosts-toml-authorization-basic-password", g.tok(16))
     reg_basic = base64.b64encode(f"puller:{reg_basic_pw}".encode()).decode()
     c.canary("hosts-toml-authorization-basic", reg_basic)
@@ -690,10 +691,13 @@ affinity:
   skip_verify = false
   [host."https://mirror.example.com:5000".header]
     X-Registry-Key = "{reg_key}"
+    X-Mirror-Key = ["{reg_list}"]
+    x-custom-2 = ["value1", "value2"]
     Authorization = "Basic {reg_basic}"
 """.encode()
     c.keep["/etc/containerd/certs.d/registry.example.com/hosts.toml"] = [
-        'server = "https://registry.example.com"', 'capabilities = ["pull", "resolve"]', "skip_verify = false"]
+        'server = "https://registry.example.com"', 'capabilities = ["pull", "resolve"]', "skip_verify = false",
+        'x-custom-2 = ["value1", "value2"]']
     c.encoded_only.add("hosts-toml-authorization-basic-password")
 
     # 3. redis.conf and sentinel.conf (https://raw.githubusercontent.com/redis/redis/unstable/redis.conf)

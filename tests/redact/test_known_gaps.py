@@ -490,6 +490,18 @@ def test_round_two_secrets_go(line: str, secret: str) -> None:
         assert "<redacted:" in out
 
 
+@pytest.mark.parametrize("path, text", [
+    ("nodes/n/files/etc/containerd/certs.d/r/hosts.toml",
+     '[host."https://r".header]\n  X-Registry-Key = ["Ab12Cd34Ef56Gh78", \'Zy98Xw76Vu54\']\n  x-custom-2 = ["value1", "value2"]\n'),
+    ("nodes/n/commands/hosts.json", '{"header": {"X-Registry-Key": ["Ab12Cd34Ef56Gh78", "Zy98Xw76Vu54"], "x-custom-2": ["value1"]}}'),
+    ("nodes/n/files/etc/app/hosts.yaml", "header:\n  X-Registry-Key:\n  - Ab12Cd34Ef56Gh78\n  - Zy98Xw76Vu54\n  x-custom-2: [value1]\n"),
+])
+def test_secret_key_holding_a_list(path: str, text: str) -> None:
+    out, by_rule = redact(text, path)
+    assert "Ab12Cd34Ef56Gh78" not in out and "Zy98Xw76Vu54" not in out and "value1" in out
+    assert by_rule == {"key-name": 2}
+
+
 def test_webhook_url_keeps_its_host() -> None:
     out, by_rule = redact("alert https://hooks.slack.com/services/T0A1B2C3D/B4E5F6G7H/aBcDeFgHiJkLmNoPqRsTuVwX sent\n")
     assert out.startswith("alert https://hooks.slack.com/services/<redacted:webhook:") and out.endswith("> sent\n")
