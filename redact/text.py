@@ -117,6 +117,7 @@ _LEAD_KEY = re.compile(
     rb"|(?:- )?[\"']?(?P<key>[A-Za-z_][\w.-]{0,80}?)[\"']?[ \t]*[:=][ \t]*)"
     rb"[\"']?(?P<value>[^\s\"',;\\]*)"
 )
+_PLACEHOLDER = re.compile(rb"<redacted:[^>\n]*>")
 _LINE_FLAGS = re.compile(rb"(?<![\w-])--([A-Za-z][\w-]{0,80})")
 # PuTTY .ppk: the private part is "Private-Lines: N" and the N lines after it, then a MAC.
 _PPK_BEGIN = re.compile(rb"PuTTY-User-Key-File-\d+:", re.I)
@@ -631,7 +632,9 @@ class LineRedactor:
         def sibling(pattern: re.Pattern[str]) -> bool:
             nonlocal line_keys
             if line_keys is None:
-                line_keys = [k.decode("latin-1") for k in _LINE_KEYS.findall(line)]
+                # a placeholder names its kind (`<redacted:password:...>`), not a key on the line
+                keyed = _PLACEHOLDER.sub(b"", line) if b"<redacted:" in line else line
+                line_keys = [k.decode("latin-1") for k in _LINE_KEYS.findall(keyed)]
                 if b"--" in line:  # `--username x --password y`
                     line_keys += [k.decode("latin-1") for k in _LINE_FLAGS.findall(line)]
             return any(pattern.fullmatch(k) for k in line_keys)

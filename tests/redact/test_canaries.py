@@ -1,6 +1,7 @@
 """Canary corpus -> `k8s-bundle redact` (real subprocess, real tarball) -> not one canary left."""
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -103,3 +104,19 @@ def test_verify_exit_codes_and_never_prints_values(tmp_path: Path, corpus_dir: P
     clean = run_cli("verify", str(out))
     assert clean.returncode == 0, clean.stdout
     assert clean.stdout == ""
+
+
+def test_redactor_scan_reports_every_file_and_nothing_once_redacted(corpus: canaries.Corpus) -> None:
+    # Redactor.scan (the redactor's own detectors, without writing): a hit in every corpus file
+    # as written, with a line number inside the file, and none in the redacted output
+    from k8s_bundle.redact import Redactor
+
+    redactor = Redactor()
+    for node_path, data in corpus.files.items():
+        path = f"input/node{node_path}"
+        hits = Redactor().scan(path, [data])
+        assert hits, node_path
+        text = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+        assert all(0 <= h.line <= text.count(b"\n") + 1 for h in hits), node_path
+        assert canaries.leaks(corpus, {"hits": repr(hits).encode()}) == []
+        assert Redactor().scan(path, [redactor.redact_bytes(path, data)]) == [], node_path
