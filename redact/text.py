@@ -93,7 +93,8 @@ def _value(stop_sep: bytes) -> bytes:
         rb"|\"(?P<v2>(?:[^\"\\\n]|\\.)*)\""
         rb"|'(?P<v3>[^'\n]*)'"
         rb"|(?P<v4>(?![{\[])(?:" + plain
-        + rb"|[,;&](?![\s,;&]|$|[\"']?[A-Za-z_][\w.-]{0,80}[\"']?[ \t]*" + stop_sep + rb")"
+        + rb"|[,;&](?![\s,;&]|$|[\"']?[A-Za-z_][\w.-]{0,80}[\"']?[ \t]*" + stop_sep
+        + rb"|\"[^\"\n]{0,80}\"[ \t]*" + stop_sep + rb")"   # any quoted JSON key, "" too
         + rb"|[)\]}\"'](?=" + plain + rb"))+))"
     )
 

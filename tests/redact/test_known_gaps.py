@@ -538,3 +538,13 @@ def test_base64_documents_past_the_per_item_budget_are_replaced_whole() -> None:
     assert "Tk7qqq" not in out and doc not in out
     assert by_rule["kubeconfig-token"] == B64_DOCS_PER_ITEM and by_rule["base64-document"] == B64_DOCS_PER_ITEM + 5
     assert out.splitlines()[-1].startswith(f"env{B64_DOCS_PER_ITEM + 4} KCFG_B64=<redacted:secret:")
+
+
+def test_an_unquoted_value_ends_before_any_quoted_json_key() -> None:
+    # the text pass over a compact JSON document: `"USER":null,"":null` (an empty key, found by
+    # the property test) must not take `null,` as a username and break the JSON
+    import json
+
+    doc = json.dumps({"payload": {"USER": None, "": None, "a b": 1}, "spec": {"auth": {"password": "Pw0000000000A"}}})
+    out, _ = redact(doc, "nodes/n/commands/doc.json")
+    assert json.loads(out)["payload"] == {"USER": None, "": None, "a b": 1} and "Pw0000000000A" not in out
