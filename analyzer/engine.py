@@ -96,6 +96,11 @@ class _Context:
         # digests of the vars computed so far for the rule and node being evaluated
         self.var_digests: dict[str, bytes | None] = {}
         self.members = list(evidence.members or [])
+        self._globs: dict[str, re.Pattern[str]] = {}
+        self._activations: dict[str | None, dict[str, Any]] = {}
+        self._orders: dict[int, list[Condition]] = {}     # by id() of conditions of the rules evaluated
+        self._node_members: dict[str, list[str]] | None = None
+        self._node_items: dict[str, list[dict[str, Any]]] | None = None
         items = (evidence.manifest or {}).get("items") or []
         self.items = [i for i in items if isinstance(i, dict)]
 
@@ -105,6 +110,8 @@ class _Context:
 
         An evaluation that stops at its step budget (cel_eval.py) is false for the rule and
         recorded as a `limit` problem naming the rule and the node."""
+        if not expr.guards_hold(act):     # a fact it needs is absent: no memo key to compute
+            raise CelFailure("a fact the expression needs is absent")
         key = self._memo_key(expr, node, self.var_digests)
         if key is not None and key in self._memo:
             ok, value = self._memo[key]
@@ -186,6 +193,49 @@ class _Context:
                 src = (self.evidence.cluster if root == "cluster" else self.evidence.bundle) or {}
             self._digests[cache_key] = digest_of(src[key]) if isinstance(src, dict) and key in src else b"-"
         return self._digests[cache_key]
+
+    def glob(self, glob: str) -> re.Pattern[str]:
+        if glob not in self._globs:
+            self._globs[glob] = glob_to_regex(glob)
+        return self._globs[glob]
+
+    def members_of(self, node: str | None) -> list[str]:
+        """Member paths of `node` relative to its directory (all members for None)."""
+        if node is None:
+            return self.members
+        if self._node_members is None:
+            self._node_members = {}
+            for m in self.members:
+                if m.startswith("nodes/"):
+                    parts = m.split("/", 2)
+                    if len(parts) == 3:
+                        self._node_members.setdefault(parts[1], []).append(parts[2])
+        return self._node_members.get(node, [])
+
+    def items_of(self, node: str | None) -> list[dict[str, Any]]:
+        """Manifest items whose path lies in the node's directory (every item for None)."""
+        if node is None:
+            return self.items
+        if self._node_items is None:
+            self._node_items = {}
+            for item in self.items:
+                p = item.get("path")
+                if isinstance(p, str) and p.startswith("nodes/"):
+                    self._node_items.setdefault(p.split("/", 2)[1], []).append(item)
+        return self._node_items.get(node, [])
+
+    def activation(self, node: str | None) -> dict[str, Any]:
+        """The CEL names of a rule without vars on `node`, built once per node."""
+        if node not in self._activations:
+            self._activations[node] = activation(self.cel_node(node), self.cel_cluster(), self.cel_bundle())
+        return self._activations[node]
+
+    def cheap_first(self, cond: AllCond | AnyCond) -> list[Condition]:
+        """The parts of an all/any, precomputed ones (logs, members, manifest) before CEL."""
+        key = id(cond)
+        if key not in self._orders:
+            self._orders[key] = sorted(cond.parts, key=_needs_cel)
+        return self._orders[key]
 
     def cel_node(self, node: str | None) -> Any:
         if node is None:
@@ -303,7 +353,7 @@ def _evaluate_rule(rule: Rule, node: str | None, ctx: _Context) -> Finding | Non
     variables: list[tuple[str, Any]] = []
     digests: dict[str, bytes | None] = {}     # vars' digests, for the memo keys of what reads them
     ctx.var_digests = digests
-    act = activation(ctx.cel_node(node), ctx.cel_cluster(), ctx.cel_bundle(), variables)
+    act = ctx.activation(node)    # rebuilt below only when the rule computes vars
 
     def compute_vars() -> dict[str, Any]:
         nonlocal act
@@ -432,14 +482,16 @@ def _check(cond: Condition, node: str | None, rule: Rule, ctx: _Context, act: di
         return ctx.truth(cond.expr, node, act), got
     if isinstance(cond, FileCond):
         prefix = f"nodes/{node}/" if node is not None else ""
-        pattern = glob_to_regex(prefix + cond.glob.lstrip("/"))
-        found = [m for m in ctx.members if pattern.match(m)]
+        # the node's own members against the glob compiled once (not every member of the
+        # bundle against a regex compiled per node: that grew with nodes x members)
+        pattern = ctx.glob(cond.glob.lstrip("/"))
+        found = [prefix + m for m in ctx.members_of(node) if pattern.match(m)]
         if cond.present:
             got.lines += [f"present in the bundle: {m}" for m in found[:5]]
             return bool(found), got
         if found:
             return False, got
-        item = _item_for_path(ctx, prefix + cond.glob.lstrip("/"))
+        item = _item_for_path(ctx, node, cond.glob.lstrip("/"))
         why = f" (collector: {item.get('status')}{': ' + str(item['error']) if item.get('error') else ''})" if item else ""
         got.lines.append(f"not in the bundle: {prefix}{cond.glob.lstrip('/')}{why}")
         return True, got
@@ -466,7 +518,7 @@ def _check(cond: Condition, node: str | None, rule: Rule, ctx: _Context, act: di
         return True, got
     if isinstance(cond, AllCond):
         # Cheap conditions (precomputed log hits, members, manifest) before CEL ones.
-        for part in sorted(cond.parts, key=_needs_cel):
+        for part in ctx.cheap_first(cond):
             ok, sub = _check(part, node, rule, ctx, act, relaxed)
             if not ok:
                 return False, _Collected()
@@ -475,7 +527,7 @@ def _check(cond: Condition, node: str | None, rule: Rule, ctx: _Context, act: di
     if isinstance(cond, AnyCond):
         any_ok = False
         short: list[_Collected] = []   # relaxed: branches true only below their threshold
-        for part in sorted(cond.parts, key=_needs_cel):
+        for part in ctx.cheap_first(cond):
             if any_ok and not _bears_evidence(part):
                 continue  # already true, and a pure fact branch adds no evidence
             ok, sub = _check(part, node, rule, ctx, act, relaxed)
@@ -496,11 +548,13 @@ def _check(cond: Condition, node: str | None, rule: Rule, ctx: _Context, act: di
     raise TypeError(f"unknown condition {cond!r}")
 
 
-def _item_for_path(ctx: _Context, path: str) -> dict[str, Any] | None:
-    pattern = glob_to_regex(path)
-    for item in ctx.items:
+def _item_for_path(ctx: _Context, node: str | None, glob: str) -> dict[str, Any] | None:
+    """The manifest item whose path matches `glob` (relative to the node's directory)."""
+    pattern = ctx.glob(glob)
+    prefix = f"nodes/{node}/" if node is not None else ""
+    for item in ctx.items_of(node):
         p = item.get("path")
-        if isinstance(p, str) and pattern.match(p):
+        if isinstance(p, str) and p.startswith(prefix) and pattern.match(p[len(prefix):]):
             return item
     return None
 

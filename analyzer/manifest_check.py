@@ -20,6 +20,9 @@ _TOP = {
     "partial_reason": _TEXT, "tool": (dict,), "collection": (dict,), "nodes": (list,), "items": (list,),
 }
 _NODE = {"os": (str,), "timezone": (str,), "utc_offset_seconds": (int,), "transport": (str,)}
+# Item fields readers show or compare as text, and those that are numbers.
+_ITEM_TEXT = ("id", "node", "status", "path", "kind", "source", "area", "error", "sha256")
+_ITEM_NUMBER = ("exit_code", "bytes", "duration_ms", "redactions")
 # The collector writes about 60-150 items per node (one per command, file and log).
 MAX_ITEMS_PER_NODE = 2_000
 
@@ -65,8 +68,9 @@ def _nodes(nodes: list[Any], notes: list[str]) -> list[dict[str, Any]]:
 
 
 def _items(items: list[Any], notes: list[str], limits: list[str]) -> list[dict[str, Any]]:
-    """Items keep their place; a field that should be text and is a list or object becomes
-    its JSON text, so that the report still shows what the bundle said. At most
+    """Items keep their place; a field that should be text and is not becomes its JSON text,
+    so that the report still shows what the bundle said; a number field that is no number is
+    dropped (None). At most
     MAX_ITEMS_PER_NODE items per node are kept (node facts and rules read them all)."""
     kept: list[dict[str, Any]] = []
     dropped = fixed = 0
@@ -84,11 +88,14 @@ def _items(items: list[Any], notes: list[str], limits: list[str]) -> list[dict[s
         clean: dict[str, Any] = {}
         changed = False
         for k, v in item.items():
-            if isinstance(v, _SCALAR) and not (isinstance(v, bool) and k in ("exit_code", "bytes", "duration_ms")):
-                clean[k] = v
-            else:
+            if k in _ITEM_TEXT and not isinstance(v, _TEXT):
                 clean[k] = _text(v)
-                changed = True
+            elif k in _ITEM_NUMBER and (isinstance(v, bool) or not isinstance(v, (int, float, type(None)))):
+                clean[k] = None
+            else:
+                clean[k] = v      # other fields (fallback: {from, ...}) as written
+                continue
+            changed = True
         fixed += changed
         kept.append(clean)
     if dropped:
@@ -99,7 +106,8 @@ def _items(items: list[Any], notes: list[str], limits: list[str]) -> list[dict[s
                       f"{MAX_ITEMS_PER_NODE:,} per node (max_items_per_node; node {worst}: "
                       f"{per_node[worst]:,} items)")
     if fixed:
-        notes.append(f"manifest.json: {fixed} items have fields that are lists or objects; shown as text")
+        notes.append(f"manifest.json: {fixed} items have text or number fields of another JSON type; "
+                     f"shown as text (numbers: ignored)")
     return kept
 
 
