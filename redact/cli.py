@@ -23,12 +23,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_redact)
 
     v = subparsers.add_parser(
-        "verify", help="rescan a bundle for anything secret-looking (exit 1 if found)",
-        description="Rescan a bundle (.tgz or directory) with the redaction detectors and print "
-                    "each hit as PATH:LINE:KIND (never the value). Exit 0 when clean, 1 when "
-                    "something secret-looking remains, 4 when the input is unusable.")
+        "verify", help="second opinion: scan a bundle for anything secret-looking (exit 1 if found)",
+        description="Scan a bundle (.tgz, .tar or directory) with the analyzer's hardened reader and "
+                    "verify's own detectors (independent of redact's rules) and print each hit as "
+                    "PATH:LINE:KIND (RULE) ***(N chars), never the value. A member the reader refuses "
+                    "(links, devices, escaping or duplicate names) or cannot read whole (a cap reached) "
+                    "is a finding too. Exit 0 when clean, 1 when something secret-looking or a refused "
+                    "member is found, 4 when the input is unusable. See docs/redaction.md.")
     v.add_argument("bundle", metavar="BUNDLE")
-    v.add_argument("--redact-rules", metavar="FILE", help="custom rules YAML to detect as well")
+    v.add_argument("--redact-rules", metavar="FILE",
+                   help="custom rules YAML: its regex and literal rules are detected as well")
     v.add_argument("--quiet", action="store_true", help="print only the summary line")
     v.set_defaults(func=_run_verify)
 
@@ -84,6 +88,6 @@ def _run_redact(args: argparse.Namespace) -> int:
 
 
 def _run_verify(args: argparse.Namespace) -> int:
-    from k8s_bundle.redact.command import run_verify
+    from k8s_bundle.redact.verify import run_verify
 
     return run_verify(args)

@@ -1,4 +1,4 @@
-"""The `redact` and `verify` commands (imported only when one of them runs)."""
+"""The `redact` command (imported only when it runs); `verify` lives in redact/verify.py."""
 from __future__ import annotations
 
 import argparse
@@ -18,7 +18,7 @@ import orjson
 
 from k8s_bundle import FORMAT_VERSION, __version__
 from k8s_bundle.bundle_writer import MANIFEST_NAME, REDACTION_NAME, BundleWriter
-from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, EXIT_WARNINGS, UserError
+from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, UserError
 from k8s_bundle.redact.cli import build_redactor
 from k8s_bundle.redact.engine import RedactionError, Redactor
 from k8s_bundle.redact.obfuscate import write_map
@@ -415,50 +415,3 @@ def _build_manifest(args: argparse.Namespace, previous: dict[str, Any] | None, i
         "nodes": [],
         "items": items,
     }
-
-
-# -- verify ------------------------------------------------------------------------------------
-def run_verify(args: argparse.Namespace) -> int:
-    path = Path(args.bundle)
-    if not path.exists():
-        raise UserError(f"{path}: no such file or directory", EXIT_BAD_INPUT)
-    try:
-        redactor = Redactor(custom_rules=args.redact_rules)
-    except RuleFileError as exc:
-        raise UserError(str(exc), EXIT_BAD_INPUT) from None
-    if path.is_dir():
-        root = _bundle_root_dir(path) or path
-        sources: Iterator[Source] = _walk_dir(root, "", [])
-    elif path.is_file():
-        if not _tar_like(path):
-            raise UserError(f"{path}: not a bundle (expected a .tgz or a directory)", EXIT_BAD_INPUT)
-        top, _, _ = _tar_top(path)
-        sources = _walk_tar(path, strip_top=top is not None, prefix="")
-    else:
-        raise UserError(f"{path}: not a file or directory", EXIT_BAD_INPUT)
-    files = 0
-    hits = 0
-    out = sys.stdout
-    for src in sources:
-        if src.rel == REDACTION_NAME:
-            continue  # our own counts per rule id, never values
-        files += 1
-        for hit in redactor.scan(src.rel, src.chunks()):
-            hits += 1
-            if not args.quiet:
-                out.write(f"{hit.path}:{hit.line}:{hit.kind} ({hit.rule}) {hit.fragment}\n")
-    if files == 0:
-        raise UserError(f"{path}: holds no files to verify", EXIT_BAD_INPUT)
-    if hits:
-        print(f"verify: {hits} secret-looking value(s) in {files} files: do not attach this bundle; "
-              f"run `k8s-bundle redact` on it", file=sys.stderr)
-        return EXIT_WARNINGS
-    print(f"verify: clean ({files} files scanned)", file=sys.stderr)
-    return EXIT_OK
-
-
-def _tar_like(path: Path) -> bool:
-    try:
-        return tarfile.is_tarfile(path)
-    except OSError:
-        return False
