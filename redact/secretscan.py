@@ -81,6 +81,7 @@ _DIGEST = re.compile(rb"^(?:sha\d+|md5|blake2\w*)[:=]", re.I)
 _DIGIT = re.compile(rb"[0-9]")
 _CRYPT = re.compile(rb"^\$(?:1|2[abxy]|5|6|y|gy|7|sha1|md5)\$[./A-Za-z0-9$=,]{8,}")
 _SEGMENT_SEP = re.compile(rb"[-_./:]")
+_BARE_TOKEN = re.compile(rb"[A-Za-z0-9._~+/-]{16,}={0,2}")
 _CONSTANT = re.compile(rb"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 # Runs of base64 characters found from an uppercase letter: the regex engine skips the
 # (mostly lowercase) text between candidates fast, where a run pattern with a lookbehind costs
@@ -492,7 +493,7 @@ class SecretScanner:
         data = state.whole.strip() if state.whole is not None else b""
         if not data or _PLACEHOLDER.fullmatch(data) or data == b"REDACTED":
             return
-        if b"\n" not in data and b" " not in data and (_random(data) or _TOKEN_FILES.search(path)):
+        if _BARE_TOKEN.fullmatch(data) and ((_random(data) and not _text_in_base64(data)) or _TOKEN_FILES.search(path)):
             if not _trivial(data):
                 yield Finding(path, 1, 1, "secret", "secret-file", len(data))
                 return

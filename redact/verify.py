@@ -31,16 +31,15 @@ from k8s_bundle.redact.secretscan import Finding, SecretScanner, custom_patterns
 _CHUNK = 1 << 20
 
 
-def shown(text: str, *, backslash: bool = True) -> str:
+def shown(text: str) -> str:
     """`text` safe for a terminal: one line, no control or bidi characters, bytes that were not
-    UTF-8 (kept by tarfile as surrogate escapes) shown as \\xNN."""
+    UTF-8 shown as \\xNN (the reader already writes them so; a surrogate escape that reaches
+    here, from a message, is written the same way)."""
     out = []
     for ch in text:
         o = ord(ch)
         if 0xDC80 <= o <= 0xDCFF:                      # surrogateescape: an undecodable byte
             out.append(f"\\x{o - 0xDC00:02x}")
-        elif ch == "\\" and backslash:
-            out.append("\\\\")
         elif o < 0x20 or 0x7F <= o < 0xA0 or unicodedata.category(ch) in ("Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
             out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}")
         else:
@@ -99,7 +98,7 @@ def verify_path(path: Path, patterns: list | None = None, out: TextIO | None = N
             emit_finding(name, f)
         report.bytes += counted.total
         for note in scanner.notes:
-            emit_problem(f"{shown(name)}:0:not-scanned (verify) {shown(note, backslash=False)}")
+            emit_problem(f"{shown(name)}:0:not-scanned (verify) {shown(note)}")
 
     def refused(member: Member) -> None:
         # The reader already recorded why; the content is checked under its raw name.
@@ -118,7 +117,7 @@ def verify_path(path: Path, patterns: list | None = None, out: TextIO | None = N
 def _flush_problems(reader: BundleReader, start: int, emit) -> int:  # noqa: ANN001
     for p in reader.problems[start:]:
         where = shown(p.path) if p.path else shown(str(reader.path))
-        emit(f"{where}:0:{p.kind}-member (reader) {shown(p.message, backslash=False)}")
+        emit(f"{where}:0:{p.kind}-member (reader) {shown(p.message)}")
     return len(reader.problems)
 
 
