@@ -713,6 +713,7 @@ masterauth "{masterauth}"
 maxmemory-policy allkeys-lru
 """.encode()
     c.keep["/etc/redis/redis.conf"] = ["# requirepass foobared", "port 6379", "maxmemory-policy allkeys-lru"]
+    # https://redis.io/docs/latest/operate/oss_and_stack/management/sentinel/ (sentinel auth-pass)
     sentinel = c.canary("redis-sentinel-auth-pass", g.tok(21))
     c.files["/etc/redis/sentinel.conf"] = (
         "port 26379\nsentinel monitor mymaster 10.0.0.21 6379 2\n"
@@ -896,7 +897,13 @@ spec:
         "2026-11-22T11:32:00.000005+0000 cp1 systemd[1]: Started deployer.service - Deployer agent.\n").encode()
     c.keep["/var/log/journal/deployer.log"] = [" for 768h", "Started deployer.service - Deployer agent.", " 204"]
 
-    # 11. registry and tool credentials files
+    # 11. registry and tool credentials files: the kubelet's own config.json
+    # (https://kubernetes.io/docs/concepts/containers/images/#configuring-nodes-to-authenticate-to-a-private-registry),
+    # .netrc (https://everything.curl.dev/usingcurl/netrc), .pgpass
+    # (https://www.postgresql.org/docs/current/libpq-pgpass.html), .my.cnf
+    # (https://dev.mysql.com/doc/refman/8.0/en/option-files.html), helm's repositories.yaml
+    # (`helm repo add --username --password` writes it), gitlab-runner's config.toml
+    # (https://docs.gitlab.com/runner/configuration/advanced-configuration.html)
     kl_pw = c.canary("kubelet-config-json-auth-password", g.tok(20))
     kl_auth = base64.b64encode(f"_json_key:{kl_pw}".encode()).decode()
     c.canary("kubelet-config-json-auth", kl_auth)
@@ -984,7 +991,8 @@ receivers:
 """.encode()
     c.keep["/etc/alertmanager/alertmanager.yml"] = ["resolve_timeout: 5m", "receiver: ops", "smtp_smarthost: smtp.example.com:587"]
 
-    # 14. RKE2 config and an env file
+    # 14. RKE2 config (https://docs.rke2.io/security/token: K10<CA hash>::server:<password>) and an
+    # env file read by a unit's EnvironmentFile= (/etc/default/*)
     # K10<sha256 of the cluster CA>::server:<password>: the password is the secret part
     rke2 = "K10" + g.hexs(64) + "::server:" + c.canary("rke2-config-token", g.hexs(32))
     c.files["/etc/rancher/rke2/config.yaml"] = f"server: https://10.0.0.10:9345\ntoken: {rke2}\nnode-label:\n  - pool=workers\n".encode()
