@@ -751,8 +751,16 @@ def _text_in_base64(value: bytes) -> bool:
 
 
 def _mostly_text(data: bytes) -> bool:
+    """Valid UTF-8 and nearly all printable: what decoded base64 of a document looks like
+    (decoding a long camelCase word yields bytes, never this)."""
     sample = data[:2048]
-    if not sample:
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(sample) - 3:     # not just a character cut at the sample's end
+            return False
+        text = sample[:exc.start].decode("utf-8")
+    if not text:
         return False
-    bad = sum(1 for c in sample if c < 9 or 13 < c < 32 or c == 127)
-    return bad <= len(sample) * 0.02
+    bad = sum(1 for ch in text if not (ch.isprintable() or ch in "\t\r\n"))
+    return bad <= len(text) * 0.02
