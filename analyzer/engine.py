@@ -265,11 +265,16 @@ def digest_of(value: Any) -> bytes | None:
 
 
 def node_names(evidence: Evidence) -> list[str]:
+    capped = (evidence.bundle or {}).get("node_names")
+    if isinstance(capped, list):
+        return list(capped)   # load_evidence's node set: directories and manifest nodes, within max_nodes
     names = list(evidence.nodes or {})
+    seen = set(names)
     for n in (evidence.manifest or {}).get("nodes") or []:
         name = n.get("name") if isinstance(n, dict) else None
-        if isinstance(name, str) and name not in names:
+        if isinstance(name, str) and name not in seen:
             names.append(name)
+            seen.add(name)
     return names
 
 

@@ -21,10 +21,12 @@ def node_overview(evidence: Evidence, findings: list[Finding]) -> list[dict[str,
     from k8s_bundle.analyzer.blindspots import coverage
 
     logs = coverage(evidence)      # what was checked: where each node's kubelet/runtime/kernel lines are
-    names = list(evidence.nodes or {})
-    for n in (evidence.manifest or {}).get("nodes") or []:
-        if isinstance(n, dict) and isinstance(n.get("name"), str) and n["name"] not in names:
-            names.append(n["name"])
+    from k8s_bundle.analyzer.engine import node_names
+
+    names = node_names(evidence)   # the capped node set (a manifest may name 50,000 nodes)
+    by_node: dict[str | None, list[Finding]] = {}
+    for f in findings:
+        by_node.setdefault(f.node, []).append(f)
     rows = []
     for name in names:
         facts = (evidence.nodes or {}).get(name) or {}
@@ -39,7 +41,7 @@ def node_overview(evidence: Evidence, findings: list[Finding]) -> list[dict[str,
             "roles": [str(r) for r in roles],
             "runtime": _s(facts.get("runtime")),
             "versions": [(str(k), str(v)) for k, v in versions.items() if v],
-            "counts": counts([f for f in findings if f.node == name]),
+            "counts": counts(by_node.get(name, [])),
             "logs": logs.get(name, {}),
         })
     return rows
