@@ -593,10 +593,12 @@ def _text_blocks(chunks: Iterable[bytes], builder: LogIndexBuilder, count: _File
     as inflating it); line numbers stay those of the file, NULs hold no newline. A line longer
     than `max_line_bytes` is cut there, and the rest of it skipped as it streams by, so no
     line is ever held whole. A file whose first text is dense with NULs is binary: `count.binary`
-    is set and nothing is yielded."""
+    is set and nothing is yielded. A file whose first 64 KiB of text end lines with CR alone
+    (classic Mac) has its CRs read as line ends."""
     max_line = builder.limits.max_line_bytes
     decoder = None
     first = True
+    cr_only = False           # old Mac line ends: a file whose first text has CRs and no LF
     checked = False
     skipping = False          # inside a line already cut at max_line: drop up to its newline
     carry = b""
@@ -619,8 +621,10 @@ def _text_blocks(chunks: Iterable[bytes], builder: LogIndexBuilder, count: _File
             if len(text) < len(chunk) and _looks_binary(chunk[:65536]):
                 count.binary = True
                 return
+            head = text[:65536]
+            cr_only = b"\n" not in head and b"\r" in head
         count.nul_bytes += len(chunk) - len(text)
-        chunk = text
+        chunk = text.translate(_CR_TO_LF) if cr_only else text
         if skipping and chunk:
             end = chunk.find(b"\n")
             count.cut_bytes += len(chunk) if end == -1 else end
@@ -647,6 +651,9 @@ def _text_blocks(chunks: Iterable[bytes], builder: LogIndexBuilder, count: _File
         carry += decoder.decode(b"", final=True).encode("utf-8", "replace").translate(None, b"\0")
     if carry and not skipping:
         yield carry
+
+
+_CR_TO_LF = bytes.maketrans(b"\r", b"\n")
 
 
 def _utf8_prefix(data: bytes, size: int) -> bytes:

@@ -278,3 +278,8 @@ def test_a_gigabyte_of_nuls_streams_through_without_being_held() -> None:
 def test_human_bytes() -> None:
     assert [human_bytes(n) for n in (17, 2048, 1536 * 1024, 5 * 1024**3, 40 * 1024**3)] == [
         "17 bytes", "2.0 KiB", "1.5 MiB", "5.0 GiB", "40 GiB"]
+
+
+def test_cr_only_line_ends_are_line_ends() -> None:
+    builder, df = build([("cp1", "mac.log", [b"Nov 22 11:30:00 h app[1]: one\rNov 22 11:30:01 h app[1]: two\r"])])
+    assert df.select("line", "message").rows() == [(1, "one"), (2, "two")] and builder.problems == []
