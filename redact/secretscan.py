@@ -265,13 +265,19 @@ class SecretScanner:
     # -- public -----------------------------------------------------------------------------
     def scan(self, path: str, chunks: Iterable[bytes]) -> Iterator[Finding]:
         state = _MemberState(self, path)
+        # Duplicates come from the joined CRI pass and from the overlap of a long line's pieces,
+        # so only this block's and the previous block's findings are remembered (bounded).
         seen: set[tuple[int, str]] = set()
+        before: set[tuple[int, str]] = set()
+        found = False
         for block, first_line in _blocks(_text_stream(chunks, self.cap, state)):
+            before, seen = seen, set()
             for f in self._scan_block(path, block, first_line, state):
-                if (f.line, f.rule) not in seen:
+                if (f.line, f.rule) not in seen and (f.line, f.rule) not in before:
                     seen.add((f.line, f.rule))
+                    found = True
                     yield f
-        if state.whole is not None and not seen:
+        if state.whole is not None and not found:
             yield from self._whole_file(path, state)
         self.notes = state.notes
 
@@ -493,7 +499,7 @@ class SecretScanner:
         data = state.whole.strip() if state.whole is not None else b""
         if not data or _PLACEHOLDER.fullmatch(data) or data == b"REDACTED":
             return
-        if _BARE_TOKEN.fullmatch(data) and ((_random(data) and not _text_in_base64(data)) or _TOKEN_FILES.search(path)):
+        if _BARE_TOKEN.fullmatch(data) and ((_generated(data) and not _text_in_base64(data)) or _TOKEN_FILES.search(path)):
             if not _trivial(data):
                 yield Finding(path, 1, 1, "secret", "secret-file", len(data))
                 return

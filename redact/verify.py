@@ -54,10 +54,10 @@ def run_verify(args: argparse.Namespace) -> int:
     report = verify_path(Path(args.bundle), patterns, out=None if args.quiet else sys.stdout)
     if report.files == 0 and not report.problems:
         raise UserError(f"{shown(str(args.bundle))}: holds no files to verify", EXIT_BAD_INPUT)
-    if report.findings or report.problems:
+    if report.count or report.problems:
         parts = []
-        if report.findings:
-            parts.append(f"{len(report.findings)} secret-looking value(s)")
+        if report.count:
+            parts.append(f"{report.count} secret-looking value(s)")
         if report.problems:
             parts.append(f"{len(report.problems)} member(s) refused or not fully scanned")
         print(f"verify: {' and '.join(parts)} in {report.files} files: do not attach this bundle; "
@@ -67,8 +67,12 @@ def run_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+KEEP_FINDINGS = 10_000   # findings kept in memory (all are printed and counted)
+
+
 class Report:
     def __init__(self) -> None:
+        self.count = 0                    # findings in all
         self.findings: list[Finding] = []
         self.problems: list[str] = []     # escaped one-line descriptions
         self.files = 0
@@ -83,7 +87,9 @@ def verify_path(path: Path, patterns: list | None = None, out: TextIO | None = N
     report = Report()
 
     def emit_finding(name: str, f: Finding) -> None:
-        report.findings.append(f)
+        report.count += 1
+        if len(report.findings) < KEEP_FINDINGS:
+            report.findings.append(f)
         if out is not None:
             out.write(f"{shown(name)}:{f.line}:{f.kind} ({f.rule}) ***({f.length} chars)\n")
 

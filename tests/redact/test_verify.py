@@ -203,9 +203,12 @@ def test_unusable_input_is_one_line_exit_4(tmp_path: Path) -> None:
 
 
 # -- bounded memory --------------------------------------------------------------------------------
-def test_a_10gib_member_of_zeros_is_read_in_bounded_memory(tmp_path: Path) -> None:
+def test_a_member_of_zeros_past_the_cap_is_read_in_bounded_memory(tmp_path: Path) -> None:
+    # 3 GiB: the reader hands over the first 2 GiB (max_member_bytes) and skips the rest. (A
+    # 10 GiB member declares more than max_total_bytes and is not read at all: the hostile
+    # suite's verify-10gib-zeros.)
     bundle = _tgz(tmp_path / "zeros.tgz",
-                  lambda t: t.repeated("nodes/n1/logs/var/log/huge.log", b"", b"\0" * UNIT, (10 << 30) // UNIT))
+                  lambda t: t.repeated("nodes/n1/logs/var/log/huge.log", b"", b"\0" * UNIT, (3 << 30) // UNIT))
     assert bundle.stat().st_size < 20 << 20
     with open(tmp_path / "out", "wb") as out_fh, open(tmp_path / "err", "wb") as err_fh:
         child = subprocess.Popen([sys.executable, "-m", "k8s_bundle.cli", "verify", str(bundle)],
