@@ -37,6 +37,8 @@ _INI_SECTION = re.compile(r"^[ \t]*\[[^\]\n]+\][ \t]*$", re.M)
 _INI_KV = re.compile(r"^(?P<lead>[ \t]*)(?P<key>\"[^\"\n]+\"|'[^'\n]+'|[\w.-]+)[ \t]*(?P<sep>[=:])[ \t]*(?P<value>.*?)[ \t\r]*$")
 _FLAG_NAME = re.compile(r"[A-Za-z][\w-]{0,80}")
 MAX_DEPTH = 200
+# keys that hold the value of their parent: under a secret name, the secret itself
+_HOLDER_KEYS = frozenset({"value", "data", "text", "content", "plain", "plaintext", "raw", "string", "b64", "base64"})
 _B64_VALUE = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
 
 
@@ -104,7 +106,7 @@ class StructuredRedactor:
                 return rule
         return None
 
-    def key_rule(self, key: str, scalars: dict[str, Any], keys: Any) -> "Rule | None":
+    def key_rule(self, key: str, scalars: dict[str, Any], keys: Any, path: tuple[Any, ...] = ()) -> "Rule | None":
         for rule in self.rs.pair_rules:
             spec = rule.pair
             assert spec is not None
@@ -114,10 +116,18 @@ class StructuredRedactor:
                     spec.unless is not None and spec.unless.fullmatch(name)
                 ):
                     return rule
-        return self.rs.classify_key(
+        rule = self.rs.classify_key(
             key, structured=True,
             sibling=lambda p: any(isinstance(k, str) and k != key and p.fullmatch(k) for k in keys)
         )
+        if rule is None and isinstance(key, str) and key.lower() in _HOLDER_KEYS and len(path) >= 2 \
+                and isinstance(path[-2], str):
+            # the path says it: `password: {value: x}`, `clientSecret: {data: x}` (a strong name
+            # only: one whose rule takes any value, not `key:` or `auth:` with their checks)
+            parent = self.rs.classify_key(path[-2], structured=True)
+            if parent is not None and parent.validate is None and parent.action == "redact":
+                return parent
+        return rule
 
     def replacement(self, rule: "Rule", value: Any) -> str | None:
         """The new scalar text for a value a rule selected, or None to keep it."""
@@ -180,7 +190,7 @@ class StructuredRedactor:
         if isinstance(value, list) and scalars is not None and keys is not None and value \
                 and not any(isinstance(x, (dict, list)) for x in value):
             # a secret key holding a list of values (containerd hosts header `X-Key = ["..."]`)
-            rule = self.key_rule(k, scalars, keys)
+            rule = self.key_rule(k, scalars, keys, path)
             if rule is not None:
                 for i, item in enumerate(value):
                     new = self.replacement(rule, item)
@@ -191,7 +201,7 @@ class StructuredRedactor:
             self.walk_obj(value, path, anchors)
             return
         if scalars is not None and keys is not None:
-            rule = self.key_rule(k, scalars, keys)
+            rule = self.key_rule(k, scalars, keys, path)
             if rule is not None:
                 new = self.replacement(rule, value)
                 if new is not None:
@@ -334,7 +344,7 @@ class StructuredRedactor:
             return
         if isinstance(node, yaml.SequenceNode) and scalars is not None and keys is not None and node.value \
                 and all(isinstance(x, yaml.ScalarNode) for x in node.value):
-            rule = self.key_rule(key, scalars, keys)
+            rule = self.key_rule(key, scalars, keys, path)
             if rule is not None:  # a secret key holding a list of values
                 for item in node.value:
                     if item.tag not in _YAML_SKIP_TAGS:
@@ -350,7 +360,7 @@ class StructuredRedactor:
             return
         self.job.line = node.start_mark.line + 1
         if scalars is not None and keys is not None:
-            rule = self.key_rule(key, scalars, keys)
+            rule = self.key_rule(key, scalars, keys, path)
             if rule is not None:
                 new = self.replacement(rule, node.value)
                 if new is not None:

@@ -642,6 +642,7 @@ def _round_two(c: Corpus, g: _Gen) -> None:
     helm_slack = c.canary("helm-slack-webhook", slack_path())
     helm_key = c.canary("helm-license-key", g.tok(32))
     db_pass = c.canary("helm-db-pass-camel", g.tok(18))
+    nested_value = c.canary("helm-password-value-by-path", g.tok(21))
     c.files["/root/charts/app/values.yaml"] = f"""# Default values for app.
 replicaCount: 2
 image:
@@ -661,6 +662,9 @@ redis:
 database:
   dbPass: {db_pass}
   existingSecret: app-db
+  replicaPassword:
+    value: {nested_value}
+    rotate: false
 alerting:
   slack:
     channel: "#ops"

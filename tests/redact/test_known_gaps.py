@@ -502,6 +502,18 @@ def test_secret_key_holding_a_list(path: str, text: str) -> None:
     assert by_rule == {"key-name": 2}
 
 
+@pytest.mark.parametrize("path, text", [
+    ("nodes/n/files/etc/app/values.yaml",
+     "db:\n  password:\n    value: Pv7secretval\n    rotate: false\nenv:\n- name: LOG\n  value: debug\nkey:\n  value: app\n"),
+    ("nodes/n/commands/cfg.json",
+     '{"db": {"password": {"value": "Pv7secretval", "rotate": false}}, "env": [{"name": "LOG", "value": "debug"}], "key": {"value": "app"}}'),
+])
+def test_a_value_under_a_secret_name_goes(path: str, text: str) -> None:
+    out, by_rule = redact(text, path)
+    assert "Pv7secretval" not in out and "debug" in out and "app" in out and "rotate" in out
+    assert by_rule == {"secret-key": 1}
+
+
 def test_webhook_url_keeps_its_host() -> None:
     out, by_rule = redact("alert https://hooks.slack.com/services/T0A1B2C3D/B4E5F6G7H/aBcDeFgHiJkLmNoPqRsTuVwX sent\n")
     assert out.startswith("alert https://hooks.slack.com/services/<redacted:webhook:") and out.endswith("> sent\n")
