@@ -448,6 +448,8 @@ def test_base64_that_is_no_document_or_holds_no_secret_stays() -> None:
     "existingSecret: app-redis",
     "NO_PUBKEY 234654DA9A296436",
     "password: $DB_PASSWORD",
+    "git config core.hooksPath .git/hooks/pre-commit; see https://git-scm.com/docs/githooks",
+    "GET https://ci.example.com/hooks/github 200",
 ])
 def test_round_two_lookalikes_stay(line: str) -> None:
     for path in (LOG, "nodes/n/files/etc/app/settings.yaml"):
@@ -481,6 +483,7 @@ def test_round_two_lookalikes_stay(line: str) -> None:
      "3f786850e387550fdab836ed7e6dc881"),
     ("webhook_url: https://discord.com/api/webhooks/123456789012345678/Dw3bh00kT0ken-abc_DEF", "Dw3bh00kT0ken-abc_DEF"),
     ("upstream replied: Bearer Br7arerT0ken", "Br7arerT0ken"),
+    ("curl -X POST -d @msg.json https://mm.example.com/hooks/xk3p9q2m7r5t8w1y4z6a0b2c9d", "xk3p9q2m7r5t8w1y4z6a0b2c9d"),
     ("passwd: $6$rounds=5000$Sa1t$HashHashHashHashHashHash", "HashHashHashHash"),
 ])
 def test_round_two_secrets_go(line: str, secret: str) -> None:
