@@ -1,7 +1,9 @@
 """Run one hostile case in a subprocess and measure it: exit code, wall time, peak memory.
 
-Peak memory is the child's own `ru_maxrss` from `os.wait4`, so the measuring process (pytest,
-the bench) does not count. A run past the case's timeout, or whose resident memory passes
+Peak memory is the child's own high-water mark (VmHWM in /proc/PID/status, polled every 20 ms;
+it only grows, so the last reading is the peak up to then). Not `ru_maxrss`: Linux carries a
+process's maximum resident size across fork and exec, so the child of a 300 MB pytest would
+report at least 300 MB whatever it did. A run past the case's timeout, or whose resident memory passes
 twice its bound (read from /proc while it runs, so that a runaway case cannot take the machine
 down with it), is killed and marked as such.
 """
@@ -56,20 +58,22 @@ def run(case: Case, work: Path) -> Outcome:
         proc = subprocess.Popen(argv, stdout=o, stderr=e, cwd=work, start_new_session=True)
         code: int | None = None
         killed = ""
+        peak = 0.0
         while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            peak = max(peak, _status_mb(proc.pid, "VmHWM"))
+            pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 code = os.waitstatus_to_exitcode(status)
                 break
             if time.monotonic() - start > case.timeout:
                 killed = "timeout"
-            elif _rss_mb(proc.pid) > 2 * case.max_mb:
+            elif _status_mb(proc.pid, "VmRSS") > 2 * case.max_mb:
                 killed = "memory"
             if killed:
                 os.killpg(proc.pid, signal.SIGKILL)
-                _, status, usage = os.wait4(proc.pid, 0)
+                os.wait4(proc.pid, 0)
                 break
-            time.sleep(0.05)
+            time.sleep(0.02)
         proc.returncode = code if code is not None else -9
     seconds = time.monotonic() - start
     report = None
@@ -78,13 +82,17 @@ def run(case: Case, work: Path) -> Outcome:
             report = orjson.loads((work / "report.json").read_bytes())
         except orjson.JSONDecodeError:
             report = None
-    return Outcome(code, seconds, usage.ru_maxrss / 1024, out.read_text(errors="replace"),
+    return Outcome(code, seconds, peak, out.read_text(errors="replace"),
                    err.read_text(errors="replace"), report, size, killed)
 
 
-def _rss_mb(pid: int) -> float:
+def _status_mb(pid: int, field: str) -> float:
+    """A `kB` field of /proc/PID/status in MB; 0 once the process is gone."""
     try:
-        with open(f"/proc/{pid}/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
     except (OSError, ValueError, IndexError):
-        return 0.0
+        pass
+    return 0.0
