@@ -234,3 +234,16 @@ def test_verify_stays_out_of_the_analyzer_heavy_dependencies(tmp_path: Path, cor
 def test_placeholders_are_not_findings() -> None:
     assert SecretScanner().scan_bytes("var/lib/kubelet/token", b"<redacted:secret-file:c18f65>\n") == []
     assert SecretScanner().scan_bytes("a.yaml", b"key: |\n  <redacted:private-key:500e77>\n") == []
+
+
+def test_custom_rules_are_detected_as_well(tmp_path: Path) -> None:
+    rules = tmp_path / "mine.yaml"
+    rules.write_text("version: 1\nrules:\n  - id: corp-badge\n    kind: badge\n    regex: 'BADGE-[0-9]{8}'\n")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "app.log").write_text("door opened by BADGE-12345678\n")
+    assert run_cli("verify", str(tmp_path / "in")).returncode == 0
+    got = run_cli("verify", str(tmp_path / "in"), "--redact-rules", str(rules))
+    assert got.returncode == 1 and "app.log:1:badge (corp-badge)" in got.stdout, got.stdout
+    rules.write_text("rules: [{id: x}]\n")
+    bad = run_cli("verify", str(tmp_path / "in"), "--redact-rules", str(rules))
+    assert bad.returncode == 4 and bad.stderr.count("\n") == 1
