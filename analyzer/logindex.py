@@ -372,6 +372,10 @@ def human_bytes(n: int) -> str:
     return f"{n:,} bytes"
 
 
+def _lines(n: int) -> str:
+    return f"{n:,} line" if n == 1 else f"{n:,} lines"
+
+
 @dataclass
 class _FileCount:
     """What happened to one log file on its way into the index."""
@@ -514,14 +518,14 @@ class LogIndexBuilder:
             self.problems.append(Problem("limit", message, count.file, count.node))
 
         if count.cap is not None and count.left_lines:
-            if whole:
+            if whole or count.lines == 0:
                 key = (None if count.cap.endswith("bundle") else count.node, count.cap)
                 total = self._skipped.setdefault(key, [0, 0, 0])
                 total[0] += 1
                 total[1] += count.left_lines
                 total[2] += count.left_bytes
             else:
-                add(f"indexed the first {count.lines:,} lines; {count.left_lines:,} lines "
+                add(f"indexed the first {_lines(count.lines)}; {_lines(count.left_lines)} "
                     f"({human_bytes(count.left_bytes)}) left out (cap: {count.cap})")
         if count.cut_lines:
             add(f"{count.cut_lines:,} line(s) longer than {human_bytes(self.limits.max_line_bytes)} cut to their "
@@ -536,7 +540,7 @@ class LogIndexBuilder:
         skipped = sorted(self._skipped.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))
         for (node, cap), (files, lines, size) in skipped:
             whose = "this node's" if node is not None else "the bundle's"
-            self.problems.append(Problem("limit", f"{files:,} more of {whose} log files not indexed: {lines:,} lines "
+            self.problems.append(Problem("limit", f"{files:,} more of {whose} log files not indexed: {_lines(lines)} "
                                          f"({human_bytes(size)}) left out (cap: {cap})", None, node))
         self._skipped = {}
         utc_offsets = utc_offsets or {}

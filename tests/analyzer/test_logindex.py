@@ -283,3 +283,13 @@ def test_human_bytes() -> None:
 def test_cr_only_line_ends_are_line_ends() -> None:
     builder, df = build([("cp1", "mac.log", [b"Nov 22 11:30:00 h app[1]: one\rNov 22 11:30:01 h app[1]: two\r"])])
     assert df.select("line", "message").rows() == [(1, "one"), (2, "two")] and builder.problems == []
+
+
+def test_bytes_per_bundle_cap() -> None:
+    line = b"x" * 99 + b"\n"
+    builder, df = build([("cp1", "a.log", [line * 30]), ("w1", "b.log", [line * 30]), ("w2", "c.log", [line])],
+                        max_total_bytes=4500)
+    assert df.group_by("file").len().sort("file").rows() == [("nodes/cp1/logs/a.log", 30), ("nodes/w1/logs/b.log", 15)]
+    assert messages(builder) == [
+        ("nodes/w1/logs/b.log", "indexed the first 15 lines; 15 lines (1.5 KiB) left out (cap: bytes per bundle)"),
+        (None, "1 more of the bundle's log files not indexed: 1 line (100 bytes) left out (cap: bytes per bundle)")]
