@@ -64,6 +64,12 @@ def check_output(target: str | os.PathLike[str], *, force: bool, directory: bool
     The directory the output goes into must exist (it is not created: a typo in -o should not
     grow a tree); a file output must not be a directory; an existing output needs `force`
     (`directory`: an existing directory is fine when empty)."""
+    raw = os.fspath(target)
+    if not directory and raw.endswith(("/", os.sep)):
+        # Path() drops a trailing slash: `-o out/` (meant as a directory) used to write a file
+        # named `out`. A file output never ends in a separator.
+        raise UserError(f"cannot write {shown(raw)}: a file name is needed, not a directory "
+                        f"(a name ending in {os.sep})", EXIT_BAD_INPUT)
     try:
         return _check_output(Path(target), force=force, directory=directory, exists_code=exists_code)
     except OSError as exc:          # EACCES on a parent (not root), ELOOP, ...: still one line

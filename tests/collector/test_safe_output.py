@@ -189,6 +189,17 @@ def test_full_disk_is_exit_6_and_leaves_nothing(tmp_path: Path) -> None:
         assert os.listdir(small) == []
 
 
+def test_a_file_output_ending_in_a_slash_is_refused_not_written_without_it(tmp_path: Path) -> None:
+    # `-o out/` (a directory meant) wrote a file named `out`: Path() drops the slash.
+    for target in (f"{tmp_path}/new/", f"{tmp_path}/"):
+        with pytest.raises(UserError) as err:
+            check_output(target, force=True)
+        assert err.value.exit_code == EXIT_BAD_INPUT and "a file name is needed" in str(err.value)
+    assert os.listdir(tmp_path) == []
+    # a directory output (redact -o DIR/) keeps its slash
+    assert check_output(f"{tmp_path}/out/", force=False, directory=True) == tmp_path / "out"
+
+
 def test_device_nodes_fifos_and_dev_stdout_are_refused_not_replaced(tmp_path: Path) -> None:
     # `-o /dev/stdout` with stdout redirected to a file used to rename the report over the
     # system's /dev/stdout link (and `-o /dev/null` over the device node), as root.
