@@ -33,7 +33,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 PATTERNS_FILE = Path(__file__).with_name("verify_patterns.yaml")
 
@@ -52,10 +52,7 @@ _KEYWORD = re.compile(rb"pass|pwd|secret|token|key|auth|credential|cookie|signat
 _STRONG = re.compile(rb"pass|pwd|secret|credential|private")
 _KEYWORDS = frozenset(_KEYWORD.pattern.split(b"|"))
 _WORD_DOT_DASH = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
-_KEY_BEFORE = re.compile(rb"[A-Za-z0-9_.-]*$")
 _KEY_AFTER = re.compile(rb"[A-Za-z0-9_.-]{0,64}")
-# Literals that turn on the detectors written in code (besides the table's hints).
-_CODE_HINTS = (b"-----begin", b"private-lines:")
 # Names that look secret but hold metadata (a hash, a file, a setting), not a secret.
 _NOT_SECRET_KEY = re.compile(
     rb"(?:hash|digest|fingerprint|checksum|sha\d*|thumbprint|file|path|dir|ttl|name|ref|mode|type|usage"
@@ -82,6 +79,9 @@ _DIGIT = re.compile(rb"[0-9]")
 _CRYPT = re.compile(rb"^\$(?:1|2[abxy]|5|6|y|gy|7|sha1|md5)\$[./A-Za-z0-9$=,]{8,}")
 _SEGMENT_SEP = re.compile(rb"[-_./:]")
 _BARE_TOKEN = re.compile(rb"[A-Za-z0-9._~+/-]{16,}={0,2}")
+# Uppercase status words that hold a secret-like name (`--- PASS: TestX` in go test output).
+_STATUS_WORDS = frozenset({b"PASS", b"PASSED", b"BYPASS"})
+_CASE_CHANGE = re.compile(rb"[a-z][A-Z]|[A-Z][a-z]")
 _CONSTANT = re.compile(rb"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 # Runs of base64 characters found from an uppercase letter: the regex engine skips the
 # (mostly lowercase) text between candidates fast, where a run pattern with a lookbehind costs
@@ -185,13 +185,25 @@ def _random(value: bytes) -> bool:
         return False  # a path or URL (`k8s.io/47313/extract-47313-ctssv`); base64 has no `.`/`-`
     if _CONSTANT.match(value) and len(_DIGIT.findall(value)) * 4 <= len(value):
         return False  # an environment variable's name (`K8S_NODE_NAME_LABEL`)
-    segments = _SEGMENT_SEP.split(value)
-    if len(segments) > 1 and all(s.isalpha() or s.isdigit() or not s for s in segments):
+    if _joined_words(value):
         return False  # words and numbers joined (`etcd-cluster-1`), the shape of a name
     upper, lower, digit = _classes(value)
     if len(value) >= 20 and upper + lower + digit >= 2 and _entropy(value) >= 3.5:
         return True
     return digit and (upper or lower) and _entropy(value) >= 3.0 and not value.isalpha()
+
+
+def _joined_words(value: bytes) -> bool:
+    """Words and numbers joined by -_./: (`etcd-cluster-1`, `TestReconcile/case_204`): each
+    part all digits, or letters that change case at most three times (a random string of
+    mixed case changes case every other letter or so)."""
+    segments = _SEGMENT_SEP.split(value)
+    if len(segments) < 2:
+        return False
+    for seg in segments:
+        if seg and not seg.isdigit() and not (seg.isalpha() and len(_CASE_CHANGE.findall(seg)) <= 3):
+            return False
+    return True
 
 
 def _generated(value: bytes) -> bool:
@@ -235,8 +247,8 @@ def secret_value(key: bytes, value: bytes) -> bool:
         # symbol or mixed case is
         if v.isalpha() and (v.islower() or v.isupper()) and len(v) < 16:
             return False
-        if _WORDS.match(v):
-            return False  # `value-that-must-not-leave-the-node`: words, the shape of a setting
+        if _WORDS.match(v) or (b"/" in v and _joined_words(v)):
+            return False  # `value-that-must-not-leave-the-node`, `TestReconcile/case_204`: names
         return b" " not in v or len(v) <= 64
     if _HEX.match(v) and len(v) >= 32:
         return True  # a hex key (certificate-key, key ids, MACs) beside a key-like name
@@ -318,7 +330,7 @@ class SecretScanner:
                 start -= 1   # rare: a run that starts lowercase (`ghp_`-less tokens, base64)
             run = block[start:m.end()]
             upper, low, digit = _classes(run)
-            if digit or (low and len(run) >= 32):
+            if digit or (low and len(run) >= 20):
                 ls, le = _line_start(block, start), _line_end(block, m.end())
                 if spans and ls <= spans[-1][1] + 1:
                     spans[-1] = (spans[-1][0], max(le, spans[-1][1]))
@@ -382,12 +394,13 @@ class SecretScanner:
         n = len(block)
         flagged_pw: list[int] = []
         for kw_start, kw_end in keywords:
-            before = _KEY_BEFORE.search(block, max(0, kw_start - 64), kw_start)
-            s = before.start() if before else kw_start
+            s = kw_start   # back to the start of the name (names are short: a loop beats a regex)
+            while s > 0 and block[s - 1] in _WORD_DOT_DASH and kw_start - s < 64:
+                s -= 1
             after = _KEY_AFTER.match(block, kw_end)
             e = after.end() if after else kw_end
             key = block[s:e]
-            if not key.strip(b"-_."):
+            if not key.strip(b"-_.") or key in _STATUS_WORDS:
                 continue
             sep = _SEP.match(block, e)
             vpos = sep.end() if sep else e
