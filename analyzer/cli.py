@@ -90,7 +90,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     out = None if to_stdout else Path(args.output) if args.output else default_output(args.bundle, args.format)
     if out is not None:
         # An unusable report place fails before the analysis (and before its heavy imports).
-        check_output(args.output or out, force=True)   # the raw -o: `-o dir/` is refused, not written as `dir`
+        check_output(args.output or out, force=True, inputs=(args.bundle,))   # the raw -o: `-o dir/` is refused
     from k8s_bundle.analyzer import render
     from k8s_bundle.analyzer.engine import evaluate
     from k8s_bundle.analyzer.evidence import load_evidence

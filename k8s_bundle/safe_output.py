@@ -58,7 +58,7 @@ def output_error(exc: OSError, target: Any) -> UserError:
 
 
 def check_output(target: str | os.PathLike[str], *, force: bool, directory: bool = False,
-                 exists_code: int = EXIT_BAD_INPUT) -> Path:
+                 exists_code: int = EXIT_BAD_INPUT, inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
     """Refuse at once an output the run could never write (before minutes of collection).
 
     The directory the output goes into must exist (it is not created: a typo in -o should not
@@ -71,6 +71,12 @@ def check_output(target: str | os.PathLike[str], *, force: bool, directory: bool
         raise UserError(f"cannot write {shown(raw)}: a file name is needed, not a directory "
                         f"(a name ending in {os.sep})", EXIT_BAD_INPUT)
     try:
+        for source in inputs:
+            # `analyze b.tgz -o b.tgz` replaced the bundle with its own report (analyze
+            # overwrites reports without --force, so the check cannot be left to `force`).
+            if os.path.lexists(target) and os.path.exists(source) and os.path.samefile(target, source):
+                raise UserError(f"cannot write {shown(raw)}: it is the input {shown(source)}; choose "
+                                f"another name with -o", EXIT_BAD_INPUT)
         return _check_output(Path(target), force=force, directory=directory, exists_code=exists_code)
     except OSError as exc:          # EACCES on a parent (not root), ELOOP, ...: still one line
         raise output_error(exc, target) from None

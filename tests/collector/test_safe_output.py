@@ -200,6 +200,22 @@ def test_a_file_output_ending_in_a_slash_is_refused_not_written_without_it(tmp_p
     assert check_output(f"{tmp_path}/out/", force=False, directory=True) == tmp_path / "out"
 
 
+def test_the_input_is_never_the_output(tmp_path: Path) -> None:
+    # `analyze b.tgz -o b.tgz` replaced the bundle with its report (analyze needs no --force).
+    bundle = tmp_path / "b.tgz"
+    bundle.write_bytes(b"bundle")
+    os.link(bundle, tmp_path / "hard.tgz")
+    for target in (bundle, tmp_path / "hard.tgz", f"{tmp_path}/./b.tgz"):
+        with pytest.raises(UserError) as err:
+            check_output(target, force=True, inputs=[str(bundle)])
+        assert err.value.exit_code == EXIT_BAD_INPUT and "it is the input" in str(err.value)
+    assert check_output(tmp_path / "b.html", force=True, inputs=[str(bundle)]) == tmp_path / "b.html"
+    proc = subprocess.run([sys.executable, "-m", "k8s_bundle.cli", "analyze", str(bundle), "-o", str(bundle)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == EXIT_BAD_INPUT and "it is the input" in proc.stderr, proc.stderr
+    assert bundle.read_bytes() == b"bundle"
+
+
 def test_device_nodes_fifos_and_dev_stdout_are_refused_not_replaced(tmp_path: Path) -> None:
     # `-o /dev/stdout` with stdout redirected to a file used to rename the report over the
     # system's /dev/stdout link (and `-o /dev/null` over the device node), as root.
