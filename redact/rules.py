@@ -129,6 +129,14 @@ def _secret_shaped(value: bytes) -> bool:
 _ETCD_AUTH_MODE = re.compile(rb"(?:simple|jwt(?:,[\w-]+=[^,\s]*)*)")
 
 
+def _not_count_or_test_name(value: bytes) -> bool:
+    v = value.strip().strip(b"\"'")
+    if v.isdigit() and len(v) <= 5:
+        return False  # a count
+    # go test's `--- PASS: TestName (0.00s)` / `PASS: TestName/sub`: a test name, not a password
+    return not re.fullmatch(rb"Test[A-Z_0-9][\w/.-]*", v)
+
+
 def _not_etcd_auth_mode(value: bytes) -> bool:
     return not _ETCD_AUTH_MODE.fullmatch(value.strip().strip(b"\"'"))
 
@@ -168,6 +176,7 @@ VALIDATORS: dict[str, Callable[[bytes], bool]] = {
     "not-prose": _not_prose,
     "secret-shaped": _secret_shaped,
     "not-etcd-auth-mode": _not_etcd_auth_mode,
+    "not-count-or-test-name": _not_count_or_test_name,
     "bootstrap-not-event-name": _bootstrap_not_event_name,
     "mixed-case-digit": _mixed_case_digit,
 }

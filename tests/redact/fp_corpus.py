@@ -84,6 +84,11 @@ _TEMPLATES = [
     'etcd[700]: {{"level":"info","ts":"2026-11-22T09:00:{s2}.{us}Z","caller":"flags/flag.go:113","msg":"recognized and used environment variable","variable-name":"ETCD_AUTH_TOKEN","variable-value":"jwt,pub-key=/etc/etcd/jwt_ec384.pub,priv-key=/etc/etcd/jwt_ec384.key,sign-method=ES384,ttl=10m"}}',
     'ps[1]: root 700 2.1 1.3 11214392 98012 ? Ssl 09:00 1:02 etcd --advertise-client-urls=https://192.168.1.{o}:2379 --auth-token=simple --cert-file=/etc/kubernetes/pki/etcd/server.crt --client-cert-auth=true --data-dir=/var/lib/etcd --initial-cluster-token=etcd-cluster-1 --key-file=/etc/kubernetes/pki/etcd/server.key --peer-key-file=/etc/kubernetes/pki/etcd/peer.key --name={node}',
     'etcd[700]: {{"level":"info","ts":"2026-11-22T09:00:{s2}.{us}Z","caller":"embed/config.go:{port}","msg":"jwt token","auth-token":"jwt,pub-key=/etc/etcd/jwt.pub,priv-key=/etc/etcd/jwt.key,sign-method=RS256,ttl=5m"}}',
+    # `pass` as a count or a test result (CI pods' logs, kube-bench's JSON), not a password
+    'ci-runner[{port}]: --- PASS: TestReconcile{r5} ({s2}.{us}s)',
+    'ci-runner[{port}]:     --- PASS: TestReconcile/case_{o} (0.00s)',
+    'kube-bench[{port}]: {{"total_pass": {o}, "total_fail": 0, "total_warn": 3, "total_info": 0}}',
+    'e2e[{port}]: summary pass={o} fail=0 skip=2',
     # key ids, cache keys, label keys
     'apt[{port}]: W: GPG error: https://pkgs.k8s.io/core:/stable:/v1.29/deb  InRelease: The following signatures could not be verified because the public key is not available: NO_PUBKEY 234654DA9A296436',
     'containerd[812]: time="2026-11-22T09:00:{s2}Z" level=debug msg="prepare snapshot" key=k8s.io/{port}/extract-{port}-{r5} parent="sha256:{h64}"',

@@ -448,6 +448,9 @@ def test_base64_that_is_no_document_or_holds_no_secret_stays() -> None:
     "existingSecret: app-redis",
     "NO_PUBKEY 234654DA9A296436",
     "password: $DB_PASSWORD",
+    "--- PASS: TestReconcile (0.01s)",
+    '{"total_pass": 45, "total_fail": 0}',
+    "summary pass=12 fail=0",
     "git config core.hooksPath .git/hooks/pre-commit; see https://git-scm.com/docs/githooks",
     "GET https://ci.example.com/hooks/github 200",
 ])
@@ -465,6 +468,7 @@ def test_round_two_lookalikes_stay(line: str) -> None:
     ('    X-Registry-Key = "r3gistryK3yValue77"', "r3gistryK3yValue77"),
     ("  userKey: AQCtL0pkAAAAABAAk2Lx9Qz1aXwZ6i8Lq0w5bw==", "AQCtL0pkAAAAABAA"),
     ("smtp.pass=Sm7pPass", "Sm7pPass"),
+    ("SMTP_PASS=123456", "123456"),
     ("  dbPass: Db9passw0rd", "Db9passw0rd"),
     ("requirepass Rq5passValue", "Rq5passValue"),
     ('masterauth "Ma5ter auth"', "Ma5ter auth"),
