@@ -249,6 +249,9 @@ def _refs(text: str) -> dict[str, tuple[str, ...]] | None:
     return {root: tuple(sorted(keys)) for root, keys in sorted(refs.items())}
 
 
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
 def to_cel(value: Any) -> Any:
     """Convert JSON-like facts into CEL values (unknown types become strings)."""
     if value is None:
@@ -256,13 +259,20 @@ def to_cel(value: Any) -> Any:
     if isinstance(value, bool):
         return celtypes.BoolType(value)
     if isinstance(value, int):
-        return celtypes.IntType(value)
+        # int.__new__ skips IntType's per-call range-check wrapper (most of to_cel's time on a
+        # list of records); an integer past int64 (YAML has no bound) is a double, as CEL
+        # would not hold it, instead of celpy's ValueError.
+        if _INT64_MIN <= value <= _INT64_MAX:
+            return int.__new__(celtypes.IntType, value)
+        return celtypes.DoubleType(float(value)) if abs(value) < 2 ** 1023 else celtypes.StringType(str(value))
     if isinstance(value, float):
         return celtypes.DoubleType(value)
     if isinstance(value, str):
-        return celtypes.StringType(value)
+        return str.__new__(celtypes.StringType, value)
     if isinstance(value, dict):
-        return celtypes.MapType({celtypes.StringType(str(k)): to_cel(v) for k, v in value.items()})
+        out = celtypes.MapType()     # filled as a dict: MapType's checks are for CEL literals
+        dict.update(out, {str.__new__(celtypes.StringType, str(k)): to_cel(v) for k, v in value.items()})
+        return out
     if isinstance(value, (list, tuple, set, frozenset)):
         return celtypes.ListType([to_cel(v) for v in value])
     if isinstance(value, (_dt.datetime, _dt.date)):

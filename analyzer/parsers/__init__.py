@@ -63,7 +63,7 @@ MERGES = ("single", "list", "dict")
 # No real node comes near these (a busy node: ~200 mounts, a few thousand processes, ~30
 # certificates, a few hundred sockets); CEL walks a list in about 10 us per record and rule,
 # and a parser builds a dict per line, so they bound both the time and the memory of a fact.
-DEFAULT_MAX_LINES = 200_000
+DEFAULT_MAX_LINES = 50_000
 DEFAULT_MAX_RECORDS = 10_000
 # kube-proxy's iptables/ipset/nftables rules: tens of thousands on big clusters (a rule a line)
 RULESET_MAX_LINES = 1_000_000

@@ -256,7 +256,7 @@ def parse_lsmod(text: str) -> list[str]:
     return [ln.split()[0] for ln in text.splitlines() if ln.strip() and not ln.startswith("Module ")]
 
 
-@parser("commands/processes.json", fact="processes", max_records=50_000)
+@parser("commands/processes.json", fact="processes", max_records=20_000)
 def parse_processes(text: str) -> list[Any]:
     doc = load_json(text)
     if isinstance(doc, dict):   # {"processes": [...]} is accepted too

@@ -104,7 +104,7 @@ def test_processes_keep_their_larger_cap() -> None:
     spec = next(s for s in registry().parsers if s.fact == "processes")
     procs = [{"pid": i, "name": "x"} for i in range(spec.max_records + 1)]
     value, notes = spec.run_capped(json.dumps(procs), "commands/processes.json")
-    assert spec.max_records >= 20_000 and len(value) == spec.max_records and notes
+    assert spec.max_records >= 20_000 and len(value) == spec.max_records and notes   # a busy node: a few thousand
 
 
 def test_hostile_certificates_cost_linear_time(tmp_path: Path, rules: list) -> None:
@@ -222,3 +222,10 @@ def test_messages_list_at_most_a_few_values() -> None:
     msg = format_message("Expired: {certs}", {"certs": [f"c{i}.crt" for i in range(5000)]})
     assert msg.endswith(f", … (+{5000 - MAX_LIST_IN_MESSAGE})") and msg.count(".crt") == MAX_LIST_IN_MESSAGE
     assert len(format_message("{x}", {"x": "a" * 100_000})) == MAX_TEXT
+
+
+def test_integers_past_int64_in_yaml_give_a_report(tmp_path: Path, rules: list) -> None:
+    """YAML integers have no bound; celpy refuses ints past int64 (was exit 5 in the engine)."""
+    config = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nmaxPods: 99999999999999999999999\n"
+    evidence, _ = analyze(bundle(tmp_path, {"nodes/n1/files/var/lib/kubelet/config.yaml": config}), rules)
+    assert evidence.nodes["n1"]["kubelet_config"]["maxPods"] == 99999999999999999999999
