@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 
 from k8s_bundle import FORMAT_VERSION, __version__
 from k8s_bundle.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
+from k8s_bundle.safe_output import shown
 
 # (module, function) pairs; each function takes the sub-parsers object and registers commands,
 # setting `func` (args -> exit code) on each parser.
@@ -95,7 +96,9 @@ def _main(argv: Sequence[str] | None) -> int:
             return 2
         return int(func(args) or 0)
     except UserError as exc:
-        print(f"k8s-bundle: error: {exc}", file=sys.stderr)
+        # escaped: a message names paths from the command line or a bundle, and an ESC or OSC
+        # sequence in one must not reach the terminal (nor a newline split the one line)
+        print(f"k8s-bundle: error: {shown(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("k8s-bundle: interrupted", file=sys.stderr)
@@ -106,7 +109,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if debug:
             raise
         print(
-            f"k8s-bundle: internal error: {type(exc).__name__}: {exc} "
+            f"k8s-bundle: internal error: {type(exc).__name__}: {shown(str(exc))} "
             "(run again with --debug for the traceback and report it)",
             file=sys.stderr,
         )

@@ -216,6 +216,18 @@ def test_the_input_is_never_the_output(tmp_path: Path) -> None:
     assert bundle.read_bytes() == b"bundle"
 
 
+def test_error_lines_never_carry_control_characters(tmp_path: Path) -> None:
+    # A path on the command line (or in a bundle) is echoed in the one-line error: an ESC/OSC
+    # sequence in it reached the terminal raw.
+    name = str(tmp_path / "x\x1b]0;pwned\x07\x1b[2J\nsecond")
+    for args in (["analyze", name], ["verify", name], ["redact", name, "-o", str(tmp_path / "o.tgz")]):
+        proc = subprocess.run([sys.executable, "-m", "k8s_bundle.cli", *args], capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == EXIT_BAD_INPUT, proc.stderr
+        assert "\x1b" not in proc.stderr and proc.stderr.count("\n") == 1, repr(proc.stderr)
+        assert "x\\x1b]0;pwned" in proc.stderr
+
+
 def test_device_nodes_fifos_and_dev_stdout_are_refused_not_replaced(tmp_path: Path) -> None:
     # `-o /dev/stdout` with stdout redirected to a file used to rename the report over the
     # system's /dev/stdout link (and `-o /dev/null` over the device node), as root.
