@@ -45,6 +45,12 @@ B64_MIN = 24             # shortest base64 run decoded and scanned again
 B64_MAX_DEPTH = 3
 B64_BUDGET = 64 << 20    # decoded bytes per member (bounds the cost of hostile input)
 WHOLE_FILE_MAX = 4096    # a file this small holding one random token is a secret file
+# Candidates looked at per block (a block of ordinary logs has a few hundred): past these the
+# rest of the block is not checked and verify says so, so hostile text costs bounded time.
+MAX_CANDIDATES = 20_000
+# Candidates in all (one scanner, one verify run): about 20 s of work per million; the 20-node
+# bench bundle (1 GB of logs) holds 1.5 million. Past it nothing more is checked (reported).
+RUN_BUDGET = 10_000_000
 
 _PLACEHOLDER = re.compile(rb"<redacted(?::[^>\n]*)?>")
 # Lowercase names that make the value beside them a secret; `strong` ones need less evidence.
@@ -273,6 +279,7 @@ class SecretScanner:
         self._hinted = [p for p in self.patterns if p.gate != "run"]
         self._kw_finders = [(w, re.compile(re.escape(w))) for w in sorted(_KEYWORDS)]
         self.notes: list[str] = []   # after scan(): what of the last member could not be scanned
+        self.budget = RUN_BUDGET      # candidates left for this scanner
 
     # -- public -----------------------------------------------------------------------------
     def scan(self, path: str, chunks: Iterable[bytes]) -> Iterator[Finding]:
@@ -298,6 +305,9 @@ class SecretScanner:
 
     # -- blocks -----------------------------------------------------------------------------
     def _scan_block(self, path: str, block: bytes, first_line: int, state: "_MemberState") -> list[Finding]:
+        if self.budget <= 0:
+            state.note(f"verify's budget of {RUN_BUDGET} candidates is used up: not checked")
+            return []
         if b"<redacted" in block:
             # Placeholders become a word that is never a secret (same line count).
             block = _PLACEHOLDER.sub(b"REDACTED", block)
@@ -324,7 +334,11 @@ class SecretScanner:
         lower = block.lower()
         # 1. runs of base64 characters: decoded and scanned again, and they gate the token formats
         spans: list[tuple[int, int]] = []    # line ranges holding a random-looking run
-        for m in _RUN.finditer(block):
+        for count, m in enumerate(_RUN.finditer(block)):
+            if count >= MAX_CANDIDATES:
+                state.note(f"more than {MAX_CANDIDATES} base64 runs in a block: the rest of it not checked")
+                break
+            self.budget -= 1
             start = m.start()
             while start > 0 and block[start - 1] in _B64_CHARS and m.start() - start < 512:
                 start -= 1   # rare: a run that starts lowercase (`ghp_`-less tokens, base64)
@@ -344,6 +358,10 @@ class SecretScanner:
         # 2. values beside secret-like names (and the rules whose hint is one of these names)
         present = {w for w in _KEYWORDS if w in lower}
         keywords = sorted((m.start(), m.end()) for w, rx in self._kw_finders if w in present for m in rx.finditer(lower))
+        if len(keywords) > MAX_CANDIDATES:
+            state.note(f"more than {MAX_CANDIDATES} secret-like names in a block: the rest of it not checked")
+            keywords = keywords[:MAX_CANDIDATES]
+        self.budget -= len(keywords)
         for p in self._hinted:
             if not p.hints or any((h in present) if h in _KEYWORDS else (h in lower) for h in p.hints):
                 self._apply(p, block, p.regex.finditer(lower if p.lower else block), hits, depth, state)
@@ -530,6 +548,10 @@ class _MemberState:
         self.whole: bytes | None = b""     # the text while it is small (whole-file rules)
         self.config = bool(_CONFIG_PATH.search(path))
         self.notes: list[str] = []          # what could not be scanned (reported by verify)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     def feed(self, text: bytes) -> None:
         if self.whole is not None:
