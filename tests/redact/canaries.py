@@ -978,6 +978,7 @@ runcmd:
     am_teams = c.canary("alertmanager-teams-webhook", teams_path())
     am_discord = c.canary("alertmanager-discord-webhook", f"{g.tok(18, string.digits)}/{g.tok(68, string.ascii_letters + string.digits + '_-')}")
     am_smtp = c.canary("alertmanager-smtp-auth-password", g.tok(18))
+    am_flow = c.canary("alertmanager-teams-workflow-sig", g.tok(43, string.ascii_letters + string.digits + "_-"))
     c.files["/etc/alertmanager/alertmanager.yml"] = f"""global:
   resolve_timeout: 5m
   smtp_smarthost: smtp.example.com:587
@@ -992,6 +993,8 @@ receivers:
   - webhook_url: https://contoso.webhook.office.com/webhookb2/{am_teams}
   discord_configs:
   - webhook_url: https://discord.com/api/webhooks/{am_discord}
+  msteamsv2_configs:
+  - webhook_url: https://prod-21.westeurope.logic.azure.com:443/workflows/{g.hexs(32)}/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig={am_flow}
 """.encode()
     c.keep["/etc/alertmanager/alertmanager.yml"] = ["resolve_timeout: 5m", "receiver: ops", "smtp_smarthost: smtp.example.com:587"]
 

@@ -487,6 +487,8 @@ def test_round_two_lookalikes_stay(line: str) -> None:
      "3f786850e387550fdab836ed7e6dc881"),
     ("webhook_url: https://discord.com/api/webhooks/123456789012345678/Dw3bh00kT0ken-abc_DEF", "Dw3bh00kT0ken-abc_DEF"),
     ("upstream replied: Bearer Br7arerT0ken", "Br7arerT0ken"),
+    ("webhook_url: https://prod-21.westeurope.logic.azure.com:443/workflows/3f78a1b2c3d4e5f6a7b8c9d0e1f2a3b4/triggers/manual/paths/invoke"
+     "?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=Wf7kQ2mN4pR6tV8xZ0bD3fH5jL7nP9rT1vX3zB5dF7h", "Wf7kQ2mN4pR6tV8xZ0bD3fH5jL7nP9r"),
     ("curl -X POST -d @msg.json https://mm.example.com/hooks/xk3p9q2m7r5t8w1y4z6a0b2c9d", "xk3p9q2m7r5t8w1y4z6a0b2c9d"),
     ("passwd: $6$rounds=5000$Sa1t$HashHashHashHashHashHash", "HashHashHashHash"),
 ])
