@@ -38,14 +38,15 @@ class CelCaps:
     """Evaluation steps (CEL tree nodes visited, about 5-10 us each) rule expressions may take.
 
     Real bundles stay far below: the shipped samples take under 1,000 steps per expression
-    and about 10,000 per bundle; 50,000 processes or iptables rules walked once take about
-    350,000. A nested walk over hostile lists (certs x certs) stops at the first cap instead
-    of running for minutes, and so does a bundle of many nodes each holding such lists.
+    and about 10,000 per bundle; 20,000 processes walked once take about 140,000, and the
+    firewall rule's walk of 50,000 filter-table rules (Calico with many policies) 800,000.
+    A nested walk over hostile lists (certs x certs) stops at the first cap instead of
+    running for minutes, and so does a bundle of many nodes each holding such lists.
     """
 
-    max_steps_per_expression: int = 500_000
-    max_steps_per_node: int = 2_000_000
-    max_steps_per_bundle: int = 10_000_000
+    max_steps_per_expression: int = 1_500_000
+    max_steps_per_node: int = 4_000_000
+    max_steps_per_bundle: int = 16_000_000
 
 
 CEL_CAPS = CelCaps()
