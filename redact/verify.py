@@ -60,8 +60,8 @@ def run_verify(args: argparse.Namespace) -> int:
             parts.append(f"{report.count} secret-looking value(s)")
         if report.problems:
             parts.append(f"{len(report.problems)} member(s) refused or not fully scanned")
-        print(f"verify: {' and '.join(parts)} in {report.files} files: do not attach this bundle; "
-              f"run `k8s-bundle redact` on it (refused members are left out of its output)", file=sys.stderr)
+        print(f"verify: {' and '.join(parts)} in {report.files} files: do not attach this bundle "
+              f"(run `k8s-bundle redact` on it, then verify the output)", file=sys.stderr)
         return EXIT_WARNINGS
     print(f"verify: clean ({report.files} files, {report.bytes} bytes scanned)", file=sys.stderr)
     return EXIT_OK
