@@ -293,3 +293,42 @@ def test_bytes_per_bundle_cap() -> None:
     assert messages(builder) == [
         ("nodes/w1/logs/b.log", "indexed the first 15 lines; 15 lines (1.5 KiB) left out (cap: bytes per bundle)"),
         (None, "1 more of the bundle's log files not indexed: 1 line (100 bytes) left out (cap: bytes per bundle)")]
+
+
+SMALL_LOGS = [
+    ("cp1", "journal/kubelet.log", b"2026-11-22T11:29:59.1+0800 cp1 kubelet[812]: E1122 11:29:59.123000     812 k.go:1] "
+                                   b"boom\n-- Boot 0f3c --\n"),
+    ("w1", "var/log/pods/ns_p_1/c/0.log", b"2026-11-22T03:00:00.1Z stdout F I1122 03:00:00.100000 1 a.go:2] cri+klog\n"
+                                          b"2026-11-22T03:00:01.1Z stderr F plain text\n"),
+    ("cp1", "var/log/messages", b"Nov 22 11:30:00 cp1 containerd[9]: time=\"2026-11-22T11:30:00Z\" level=error "
+                                b"msg=\"x\"\nDec 31 23:59:59 cp1 systemd[1]: last year\n"),
+    ("w1", "var/log/syslog", b"Nov 22 11:30:00 w1 kernel: no year, node zone\n"),
+    ("cp1", "plain.txt", b"no timestamp at all\n\nline three, no final newline"),
+    ("w2", "coredns.log", b"2026-11-22T03:00:00.1Z stdout F [ERROR] plugin/errors: 2 x. A: i/o timeout\n"),
+]
+
+
+def test_small_files_are_parsed_in_one_batch_with_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    import polars as pl
+
+    import k8s_bundle.analyzer.logindex as logindex
+
+    def rows(batched: bool) -> tuple[pl.DataFrame, int]:
+        monkeypatch.setattr(logindex, "SMALL_FILE_BYTES", 1024**2 if batched else 0)
+        builder = LogIndexBuilder()
+        for node, source, data in SMALL_LOGS * 3:
+            builder.add_file(node, source, f"nodes/{node}/logs/{source}", [data])
+        parts = len(builder._parts) + bool(builder._pending)      # noqa: SLF001 - what the batch saves
+        return builder.finish(CREATED, {"cp1": 28800, "w1": 3600}), parts
+
+    (batched, one), (single, many) = rows(True), rows(False)
+    assert one == 1 and many >= 18
+    assert batched.equals(single) and batched.height == 30
+    assert batched.filter(pl.col("source") == "var/log/syslog")["timestamp"].to_list()[0] == t(2026, 11, 22, 10, 30)
+
+
+def test_a_small_file_a_cap_would_cut_takes_the_ordinary_path() -> None:
+    builder, df = build([("cp1", "a.log", [b"x\n" * 10]), ("cp1", "b.log", [b"y\n" * 10])], max_node_lines=15)
+    assert df.height == 15
+    assert messages(builder) == [("nodes/cp1/logs/b.log", "indexed the first 5 lines; 5 lines (10 bytes) left out "
+                                  "(cap: lines per node)")]
