@@ -247,3 +247,19 @@ def test_custom_rules_are_detected_as_well(tmp_path: Path) -> None:
     rules.write_text("rules: [{id: x}]\n")
     bad = run_cli("verify", str(tmp_path / "in"), "--redact-rules", str(rules))
     assert bad.returncode == 4 and bad.stderr.count("\n") == 1
+
+
+def test_dense_hostile_text_is_capped_and_reported(tmp_path: Path) -> None:
+    # 40,000 secret-like names in one block: past MAX_CANDIDATES the rest is not looked at, and
+    # verify says so instead of calling the member clean.
+    from k8s_bundle.redact import secretscan
+
+    scanner = SecretScanner()
+    data = b"".join(b"tokenkey=%d " % i for i in range(40_000)) + b"\n"
+    assert len(data) < secretscan.BLOCK
+    list(scanner.scan("dense.log", [data]))
+    assert any(str(secretscan.MAX_CANDIDATES) in n for n in scanner.notes), scanner.notes
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "dense.log").write_bytes(data)
+    got = run_cli("verify", "--quiet", str(tmp_path / "in"))
+    assert got.returncode == 1 and "not fully scanned" in got.stderr
