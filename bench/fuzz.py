@@ -59,7 +59,9 @@ def fuzz_reader(data: bytes) -> None:
 
 def fuzz_logindex(data: bytes) -> None:
     frame = build_log_index([("n1", "journal/kubelet.log", data)])
-    assert frame.height <= data.count(b"\n") + 1, (frame.height, data.count(b"\n"))
+    # a file whose first text ends lines with CR alone has its CRs read as line ends (logindex)
+    ends = data.count(b"\n") + data.count(b"\r")
+    assert frame.height <= ends + 1, (frame.height, ends)
 
 
 def fuzz_redact(data: bytes) -> None:
