@@ -5,8 +5,8 @@
 
 The cases are tests/hostile/cases.py (the test suite runs the same ones under their memory
 bound). Each is generated under bench/out/hostile/ (git-ignored), run as a `k8s-bundle`
-subprocess, and printed with its ratio against a baseline measured in the same run: `analyze`
-and `verify` of a small honest bundle (one node, one kubelet log), so the table reads "this
+subprocess, and printed with its ratio against a baseline measured in the same run: `analyze`,
+`verify` and `redact` of a small honest bundle (one node, one kubelet log), so the table reads "this
 attack costs N times what a normal small bundle costs". Not a test: run on demand.
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _measure(case: Case) -> Outcome:
 def main(names: list[str]) -> int:
     honest = _tgz(lambda t: t.file(KUBELET_LOG, KLOG * 1000))
     base = {cmd: _measure(Case(f"baseline-{cmd}", honest, command=cmd, codes=(0, 1, 3)))
-            for cmd in ("analyze", "verify")}
+            for cmd in ("analyze", "verify", "redact")}
     for cmd, b in base.items():
         print(f"baseline {cmd}: {b.seconds:.2f} s, {b.peak_mb:.0f} MB (an honest one-node bundle)")
     print(f"{'case':34} {'bundle':>9} {'exit':>6} {'wall s':>8} {'x base':>7} {'peak MB':>8} {'x base':>7}  verdict")

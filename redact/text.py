@@ -86,13 +86,15 @@ CRI_RUN_MAX_BYTES = 4 * 1024 * 1024
 # structure (one followed by a blank, punctuation or the end), and at ",", ";" or "&" only when
 # a blank, the end or the next `key=` (or JSON's `"key":`) follows: `password=a,b` is one value,
 # `a=1,password=x,b=2`, `Password=x;Database=y` and `"Authorization":null,"Name":"n"` are lists. `stop_sep` is the separator that marks a next key.
+# Runs of ordinary characters are matched possessively (`++`): `(?:a|b)+` one character at a
+# time keeps a backtracking entry per character in Python's re (a 1 MB value cost 300 MB).
 def _value(stop_sep: bytes) -> bytes:
     plain = rb"[^\s\"'\\,;&})\]<>]"
     return (
-        rb"(?:\\\"(?P<v1>(?:(?!\\\")[^\n])*)\\\""
-        rb"|\"(?P<v2>(?:[^\"\\\n]|\\.)*)\""
+        rb"(?:\\\"(?P<v1>(?:[^\\\n]++|\\(?!\"))*)\\\""
+        rb"|\"(?P<v2>(?:[^\"\\\n]++|\\.)*)\""
         rb"|'(?P<v3>[^'\n]*)'"
-        rb"|(?P<v4>(?![{\[])(?:" + plain
+        rb"|(?P<v4>(?![{\[])(?:" + plain + rb"++"
         + rb"|[,;&](?![\s,;&]|$|[\"']?[A-Za-z_][\w.-]{0,80}[\"']?[ \t]*" + stop_sep
         + rb"|\"[^\"\n]{0,80}\"[ \t]*" + stop_sep + rb")"   # any quoted JSON key, "" too
         + rb"|[)\]}\"'](?=" + plain + rb"))+))"

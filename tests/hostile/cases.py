@@ -29,7 +29,7 @@ MiB = 1024**2
 class Case:
     name: str
     build: Callable[[Path], Path]          # directory to work in -> the bundle
-    command: str = "analyze"               # analyze | verify
+    command: str = "analyze"               # analyze | verify | redact
     codes: tuple[int, ...] = REPORT
     finding: str | None = None             # a finding id the JSON report must hold
     mentions: tuple[str, ...] = ()         # ...whose text names these (the file, the cap)
@@ -179,6 +179,34 @@ def _zeros(t: TarStream) -> None:
     t.repeated("nodes/n1/logs/var/log/huge.log", b"", b"\0" * UNIT, 10 * GiB // UNIT)
 
 
+def _zeros_3gib(t: TarStream) -> None:
+    t.repeated("nodes/n1/logs/var/log/huge.log", b"", b"\0" * UNIT, 3 * GiB // UNIT)
+    t.file("nodes/n1/files/etc/app/app.env", f"DB_PASSWORD={PASSWORD}\n".encode())
+
+
+# -- redact ------------------------------------------------------------------------------------
+POD_LOG = "nodes/n1/logs/var/log/pods/default_web-0_0b1c/web/0.log"
+
+
+def _cri_partial_flood(t: TarStream) -> None:
+    """A pod log of 4 million CRI partial lines that mention a token: runs the redactor must join."""
+    line = b"2026-12-01T00:00:01.000000001Z stdout P Authorization: Bearer abcdefghijklmnopqrstuvwxyz0123456789-\n"
+    t.repeated(POD_LOG, b"", line * (UNIT // len(line)), 32)
+
+
+def _base64_documents(t: TarStream) -> None:
+    """20,000 base64-encoded kubeconfigs in environment lines (decoded, redacted, re-encoded)."""
+    import base64
+    doc = (b"apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: "
+           b"Zk3vQ9pL2xR7mN4sT8wY1cB6dH0jF5gA\n")
+    line = b"KUBECONFIG_B64=" + base64.b64encode(doc) + b"\n"
+    t.file("nodes/n1/files/etc/default/app", line * 20_000)
+
+
+def _one_long_line(t: TarStream) -> None:
+    t.repeated(KUBELET_LOG, b"password=", b"x" * UNIT, 64, b"\n")
+
+
 def _report_link(work: Path) -> Path:
     bundle = _tgz(lambda t: t.file(KUBELET_LOG, KLOG))(work)
     victim = work / "victim.txt"
@@ -214,4 +242,10 @@ CASES: list[Case] = [
     Case("verify-traversal-secret", _tgz(_traversal_secret), command="verify", codes=(1,),
          mentions=("app.env",)),
     Case("verify-escapes-in-names", _tgz(_escapes_in_names), command="verify", codes=(1,)),
+    Case("redact-cri-partial-flood", _tgz(_cri_partial_flood), command="redact", codes=(0,), max_mb=300),
+    Case("redact-20000-base64-documents", _tgz(_base64_documents), command="redact", codes=(0,), max_mb=300),
+    Case("redact-512mib-line", _tgz(_one_long_line), command="redact", codes=(0,), max_mb=300),
+    Case("verify-512mib-line", _tgz(_one_long_line), command="verify", codes=(1,), max_mb=300),
+    Case("verify-3gib-zeros", _tgz(_zeros_3gib), command="verify", codes=(1,), max_mb=300,
+         notes="a member past max_member_bytes that is really read (10 GiB is refused from its header)"),
 ]

@@ -42,6 +42,8 @@ def command_for(case: Case, bundle: Path, work: Path) -> list[str]:
     base = [sys.executable, "-m", "k8s_bundle.cli"]
     if case.command == "verify":
         return base + ["verify", str(bundle)]
+    if case.command == "redact":
+        return base + ["redact", str(bundle), "-o", str(work / "redacted.tgz")]
     if case.extra.get("default_output"):
         return base + ["analyze", "-q", str(bundle)]
     fmt = "html" if case.extra.get("html") else "json"
