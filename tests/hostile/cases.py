@@ -204,7 +204,8 @@ def _base64_documents(t: TarStream) -> None:
 
 
 def _one_long_line(t: TarStream) -> None:
-    t.repeated(KUBELET_LOG, b"password=", b"x" * UNIT, 64, b"\n")
+    """One line of 512 MiB with a password at its end."""
+    t.repeated(KUBELET_LOG, b"msg=", b"x" * UNIT, 64, f" password={PASSWORD}\n".encode())
 
 
 def _report_link(work: Path) -> Path:

@@ -6,6 +6,7 @@ asserted: figures are for bench/hostile_bench.py.
 """
 from __future__ import annotations
 
+import gzip
 import sys
 from pathlib import Path
 
@@ -41,6 +42,19 @@ def test_hostile_case(case: Case, tmp_path: Path) -> None:
             assert word in text, f"{case.name}: output does not name {word!r}"
     if case.command == "verify":
         assert PASSWORD not in got.stdout + got.stderr, "verify printed the secret it found"
+    if case.command == "redact":
+        assert not _holds(tmp_path / "redacted.tgz", PASSWORD.encode()), "the secret survived redaction"
+
+
+def _holds(tgz: Path, needle: bytes) -> bool:
+    """Whether the decompressed stream holds `needle` (read in blocks, never whole)."""
+    tail = b""
+    with gzip.open(tgz, "rb") as fh:
+        while block := fh.read(1 << 22):
+            if needle in tail + block[: len(needle)] or needle in block:
+                return True
+            tail = block[-len(needle):]
+    return False
 
 
 def test_planted_report_links_are_not_followed(tmp_path: Path) -> None:
