@@ -98,7 +98,10 @@ class ParserSpec:
         text, total = first_lines(text, self.max_lines)
         if total > self.max_lines:
             notes.append(("limit", f"read the first {self.max_lines:,} of {total:,} lines (max_lines of {self.name})"))
-        value = self.run(text, path)
+        try:
+            value = self.run(text, path)
+        except CapExceeded as exc:      # a document too large to parse at all: the fact is absent
+            return None, notes + [("limit", f"{exc} ({self.name})")]
         if isinstance(value, Partial):
             notes += [("parse-error", note) for note in value.notes]
             value = value.value
@@ -110,6 +113,11 @@ class ParserSpec:
         if pruned:
             notes.append(("limit", f"left out {pruned:,} values nested deeper than {MAX_DEPTH} levels (max_depth)"))
         return kept, notes
+
+
+class CapExceeded(ValueError):
+    """Raised by a parser (or its helpers) for a member past a size cap it cannot parse in
+    part; reported as a limit problem, the fact stays absent."""
 
 
 @dataclass

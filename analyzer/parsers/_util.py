@@ -10,6 +10,8 @@ from typing import Any, Iterator
 import orjson
 import yaml
 
+from k8s_bundle.analyzer.parsers import CapExceeded
+
 # Anything that is not one of these JSON-like types is refused in facts (YAML timestamps, sets).
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -36,7 +38,8 @@ _CLOADER = getattr(yaml, "CSafeLoader", None)
 
 def _check_size(text: str, what: str, limit: int = MAX_CONFIG_CHARS) -> None:
     if len(text) > limit:
-        raise ValueError(f"{what} document of {len(text):,} characters is larger than {limit:,}; not parsed")
+        raise CapExceeded(f"{what} document of {len(text):,} characters is larger than {limit:,} "
+                          f"(max config size); not parsed")
 
 
 def _yaml_docs(text: str) -> Iterator[Any]:

@@ -229,3 +229,11 @@ def test_integers_past_int64_in_yaml_give_a_report(tmp_path: Path, rules: list) 
     config = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nmaxPods: 99999999999999999999999\n"
     evidence, _ = analyze(bundle(tmp_path, {"nodes/n1/files/var/lib/kubelet/config.yaml": config}), rules)
     assert evidence.nodes["n1"]["kubelet_config"]["maxPods"] == 99999999999999999999999
+
+
+def test_a_config_past_the_size_cap_is_a_limit_finding(tmp_path: Path, rules: list) -> None:
+    body = "{a: [" + ",".join(["1"] * (MAX_CONFIG_CHARS // 2)) + "]}"
+    evidence, findings = analyze(bundle(tmp_path, {"nodes/n1/files/var/lib/kubelet/config.yaml": body}), rules)
+    assert "kubelet_config" not in evidence.nodes["n1"]
+    text = finding_text(findings, "bundle-limit-reached")
+    assert "config.yaml" in text and "max config size" in text
