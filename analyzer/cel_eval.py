@@ -13,7 +13,8 @@ hostile input, so here:
 - every evaluation has a budget of steps (tree nodes visited, nested macro bodies included);
   past it `CelBudgetExceeded` is raised and the caller reports the cap instead of running on.
 - chains of single-child grammar nodes (`expr -> conditionalor -> ... -> member`) are walked
-  in one step and literals are decoded once per tree, which is most of celpy's per-node cost.
+  in one step, found once per tree, and literals are decoded once per tree, which is most of
+  celpy's per-node cost.
 """
 from __future__ import annotations
 
@@ -55,6 +56,15 @@ class Budget:
 _PASS_THROUGH = frozenset({"expr", "conditionalor", "conditionaland", "relation", "addition",
                            "multiplication", "unary", "member"})
 _LITERAL_ATTR = "_k8s_bundle_literal"
+_PLAN_ATTR = "_k8s_bundle_plan"
+
+
+def _plan(tree: lark.Tree) -> tuple[lark.Tree, str]:
+    """(the node a chain of single-child nodes leads to, its rule name as a plain str), kept
+    on the tree: comparing lark's Token rule names goes through a Python-level __eq__."""
+    while str(tree.data) in _PASS_THROUGH and len(tree.children) == 1 and isinstance(tree.children[0], lark.Tree):
+        tree = tree.children[0]
+    return tree, str(tree.data)
 _or = eval_error("no such overload", TypeError)(celtypes.logical_or)
 _and = eval_error("no such overload", TypeError)(celtypes.logical_and)
 
@@ -72,16 +82,19 @@ class BoundedEvaluator(Evaluator):
         budget.left -= 1
         if budget.left < 0:
             raise CelBudgetExceeded(f"the expression went past {budget.limit} evaluation steps")
-        while tree.data in _PASS_THROUGH and len(tree.children) == 1 and isinstance(tree.children[0], lark.Tree):
-            tree = tree.children[0]
-        if tree.data == "literal":
-            cached = getattr(tree, _LITERAL_ATTR, _LITERAL_ATTR)
+        plan = getattr(tree, _PLAN_ATTR, None)
+        if plan is None:
+            plan = _plan(tree)
+            setattr(tree, _PLAN_ATTR, plan)
+        target, name = plan
+        if name == "literal":
+            cached = getattr(target, _LITERAL_ATTR, _LITERAL_ATTR)
             if cached is _LITERAL_ATTR:
-                cached = self.literal(tree)
+                cached = self.literal(target)
                 if not isinstance(cached, CELEvalError):
-                    setattr(tree, _LITERAL_ATTR, cached)
+                    setattr(target, _LITERAL_ATTR, cached)
             return cached
-        return getattr(self, tree.data)(tree)
+        return getattr(self, name)(target)
 
     def _logical(self, tree: lark.Tree, op: str, stop: bool) -> Any:
         """`left op right`, not evaluating `right` when `left` alone decides."""
