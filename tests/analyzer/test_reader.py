@@ -451,3 +451,17 @@ def test_node_cap_in_a_directory(tmp_path: Path) -> None:
     got, reader = read_all(root, ReaderLimits(max_nodes=2))
     assert reader.node_names == ["n0", "n1"] and set(got) == {"manifest.json", "nodes/n0/a.txt", "nodes/n1/a.txt"}
     assert "3 more left out (cap: nodes per bundle)" in reader.problems[0].message
+
+
+@pytest.mark.parametrize("sparse_map, expect", [("0,5", "ok"), ("0,-5", "rejected"), ("x,y", "damaged")])
+def test_gnu_sparse_01_maps(tmp_path: Path, sparse_map: str, expect: str) -> None:
+    member = _header(f"{TOP}/nodes/cp1/logs/k.log", 512, {"GNU.sparse.map": sparse_map, "GNU.sparse.size": "4096"})
+    good = _header(f"{TOP}/nodes/cp1/a.txt", 2) + _padded(b"ok")
+    path = _write_tgz(tmp_path, [good, member + _padded(b"hello"), *MANIFEST_BLOCKS])
+    got, reader = read_all(path)
+    if expect == "ok":
+        assert got["nodes/cp1/logs/k.log"] == b"hello" and "holes left out" in reader.problems[0].message
+    elif expect == "rejected":
+        assert "nodes/cp1/logs/k.log" not in got and reader.problems[0].kind == "rejected"
+    else:
+        assert reader.truncated and "manifest.json" not in got
