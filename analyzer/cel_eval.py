@@ -65,6 +65,8 @@ def _plan(tree: lark.Tree) -> tuple[lark.Tree, str]:
     while str(tree.data) in _PASS_THROUGH and len(tree.children) == 1 and isinstance(tree.children[0], lark.Tree):
         tree = tree.children[0]
     return tree, str(tree.data)
+
+
 _or = eval_error("no such overload", TypeError)(celtypes.logical_or)
 _and = eval_error("no such overload", TypeError)(celtypes.logical_and)
 

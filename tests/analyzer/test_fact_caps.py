@@ -123,7 +123,7 @@ def test_hostile_certificates_cost_linear_time(tmp_path: Path, rules: list) -> N
 def test_facts_nested_too_deep_are_pruned(tmp_path: Path, rules: list) -> None:
     deep = '{"kubelet": ' + '{"a": [' * 450 + '"leaf"' + ']}' * 450 + '}'     # 900 levels: orjson reads 1,024
     evidence, _ = analyze(bundle(tmp_path, {"nodes/n1/commands/binaries.json": deep}), rules)
-    assert any("max_depth" in m and "binaries.json" in m for m in limit_messages(evidence))
+    assert any(f"deeper than {MAX_DEPTH} levels (max_depth)" in m and "binaries.json" in m for m in limit_messages(evidence))
     assert "kubelet" in evidence.nodes["n1"]["binaries"]
 
 
