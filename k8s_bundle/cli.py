@@ -14,8 +14,7 @@ import threading
 from typing import Callable, Sequence
 
 from k8s_bundle import FORMAT_VERSION, __version__
-from k8s_bundle.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UserError
-from k8s_bundle.safe_output import shown
+from k8s_bundle.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UserError, shown
 
 # (module, function) pairs; each function takes the sub-parsers object and registers commands,
 # setting `func` (args -> exit code) on each parser.

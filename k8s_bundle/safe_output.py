@@ -30,7 +30,7 @@ import stat
 from pathlib import Path
 from typing import Any, Iterable
 
-from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_NO_SPACE, UserError
+from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_NO_SPACE, UserError, shown
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -41,12 +41,6 @@ _PART_RE = re.compile(r"^\..*\.k8s-bundle-(\d+)-[0-9a-f]{8}\.part$", re.S)
 # Bytes of the final name kept in a part's name: the part must stay under NAME_MAX (255).
 _NAME_KEEP = 200
 _NO_SPACE = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
-
-
-def shown(path: Any) -> str:
-    """A path for a one-line message: control characters escaped (a name may hold a newline)."""
-    return "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" if ord(c) < 256
-                   else f"\\u{ord(c):04x}" for c in os.fspath(path))
 
 
 def output_error(exc: OSError, target: Any) -> UserError:
@@ -74,7 +68,7 @@ def check_output(target: str | os.PathLike[str], *, force: bool, directory: bool
         for source in inputs:
             # `analyze b.tgz -o b.tgz` replaced the bundle with its own report (analyze
             # overwrites reports without --force, so the check cannot be left to `force`).
-            if os.path.lexists(target) and os.path.exists(source) and os.path.samefile(target, source):
+            if os.path.exists(target) and os.path.exists(source) and os.path.samefile(target, source):
                 raise UserError(f"cannot write {shown(raw)}: it is the input {shown(source)}; choose "
                                 f"another name with -o", EXIT_BAD_INPUT)
         return _check_output(Path(target), force=force, directory=directory, exists_code=exists_code)

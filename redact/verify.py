@@ -20,31 +20,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import unicodedata
 from pathlib import Path
 from typing import TextIO
 
 from k8s_bundle.analyzer.reader import MANIFEST, BundleReader, Member, ReaderLimits, open_bundle
-from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_WARNINGS, UserError
+from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_WARNINGS, UserError, shown
 from k8s_bundle.redact.secretscan import Finding, SecretScanner, custom_patterns, load_patterns
 
 _CHUNK = 1 << 20
-
-
-def shown(text: str) -> str:
-    """`text` safe for a terminal: one line, no control or bidi characters, bytes that were not
-    UTF-8 shown as \\xNN (the reader already writes them so; a surrogate escape that reaches
-    here, from a message, is written the same way)."""
-    out = []
-    for ch in text:
-        o = ord(ch)
-        if 0xDC80 <= o <= 0xDCFF:                      # surrogateescape: an undecodable byte
-            out.append(f"\\x{o - 0xDC00:02x}")
-        elif o < 0x20 or 0x7F <= o < 0xA0 or unicodedata.category(ch) in ("Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
-            out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def run_verify(args: argparse.Namespace) -> int:

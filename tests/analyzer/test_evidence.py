@@ -52,14 +52,19 @@ def write_bundle(path: Path, manifest: dict | None = MANIFEST, extra: dict[str, 
         w.add_json("cluster/nodes.json", {"kind": "NodeList", "items": [{"metadata": {"name": "cp1"}}]})
         for name, data in (extra or {}).items():
             w.add_bytes(name, data)
-        if manifest is None:
-            w._tar.close()  # noqa: SLF001 - a bundle cut before its manifest, as a crash leaves it
-            w._raw.close()  # noqa: SLF001
-            w.part_path.rename(path)
-            w._closed = True  # noqa: SLF001
-            return path
-        w.finish(manifest, {"version": 1, "total": 3, "by_rule": {"kubeconfig-token": 3}})
+        w.finish(manifest or {}, {"version": 1, "total": 3, "by_rule": {"kubeconfig-token": 3}})
+    if manifest is None:
+        _drop_member(path, f"{TOP}/manifest.json")  # a bundle cut before its manifest, as a crash leaves it
     return path
+
+
+def _drop_member(path: Path, name: str) -> None:
+    with tarfile.open(path, "r:gz") as src:
+        kept = [(info, src.extractfile(info).read() if info.isfile() else None)  # type: ignore[union-attr]
+                for info in src.getmembers() if info.name != name]
+    with tarfile.open(path, "w:gz") as dst:
+        for info, data in kept:
+            dst.addfile(info, io.BytesIO(data) if data is not None else None)
 
 
 def test_full_bundle(tmp_path: Path) -> None:

@@ -107,10 +107,9 @@ class TarStream:
         sparse_map = f"1\n0\n{len(data)}\n".encode()
         sparse_map += b"\0" * (-len(sparse_map) % BLOCK)
         body = sparse_map + data + b"\0" * (-len(data) % BLOCK)
-        real = self._name(name)
-        folder, _, base = real.rpartition("/")
+        folder, _, base = name.rpartition("/")
         self.header(f"{folder}/GNUSparseFile.0/{base}" if folder else f"GNUSparseFile.0/{base}", len(body), pax={
-            "GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": real,
+            "GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": self._name(name),
             "GNU.sparse.realsize": str(real_size),
         })
         self.raw(body)

@@ -24,7 +24,8 @@ import fp_corpus
 from redact_helpers import run_cli
 
 from k8s_bundle.redact.secretscan import SecretScanner, secret_value
-from k8s_bundle.redact.verify import shown, verify_path
+from k8s_bundle.errors import shown
+from k8s_bundle.redact.verify import verify_path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "hostile"))
