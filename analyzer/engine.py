@@ -514,10 +514,12 @@ def _check(cond: Condition, node: str | None, rule: Rule, ctx: _Context, act: di
         ]
         if not probs:
             return False, got
-        got.lines += [f"{p.path}: {p.message}" if p.path and p.path not in p.message else p.message for p in probs[:50]]
+        shown = [f"{p.path}: {p.message}" if p.path and p.path not in p.message else p.message for p in probs[:50]]
+        got.lines += shown
         if len(probs) > 50:
             got.lines.append(f"... and {len(probs) - 50} more")
-        got.values.setdefault("problem", probs[0].message)
+        # the message names the file, and says when it is one of several (all are in the evidence)
+        got.values.setdefault("problem", shown[0] + (f" (and {len(probs) - 1} more)" if len(probs) > 1 else ""))
         got.values.setdefault("path", probs[0].path or "")
         got.values.setdefault("problems", len(probs))
         return True, got
