@@ -125,3 +125,20 @@ def test_engine_node_budget_is_shared_by_the_node_rules(tmp_path, monkeypatch) -
     messages = [f.message["en"] for f in findings if f.rule_id == "bundle-limit-reached"]
     assert len(messages) == 1 and "max_steps_per_node" in messages[0]
     assert {p.node for p in ev.problems if p.kind == "limit"} == {"n0", "n1"}
+
+
+def test_a_big_real_ruleset_stays_within_the_expression_cap() -> None:
+    """50,000 filter-table rules (Calico with many policies) walked by the firewall rule: a
+    real node's facts must not reach max_steps_per_expression."""
+    from k8s_bundle.analyzer.parsers.network import parse_iptables_save
+
+    rules = "".join(f"-A cali-pi-{i // 20:06d} -s 10.{i % 250}.0.0/16 -p tcp -m comment --comment \"cali:{i:016x}\" "
+                    f"-m multiport --dports 8080,9090 -j MARK --set-xmark 0x10000/0x10000\n" for i in range(50_000))
+    chains = "".join(f":cali-pi-{c:06d} - [0:0]\n" for c in range(2_500))
+    facts = {"name": "node1", "os": "linux",
+             "iptables": parse_iptables_save("*filter\n:INPUT ACCEPT [0:0]\n" + chains + rules + "COMMIT\n")}
+    firewall = [r for r in load_rules() if r.id in ("node-firewall-blocking", "bundle-limit-reached")]
+    assert len(firewall) == 2
+    ev = evidence(nodes={"node1": facts})
+    evaluate(firewall, ev)
+    assert not [p for p in ev.problems if p.kind == "limit"]
