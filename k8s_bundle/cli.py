@@ -7,6 +7,7 @@ the static collector binary leaves polars and jinja2 out.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -14,7 +15,9 @@ import threading
 from typing import Callable, Sequence
 
 from k8s_bundle import FORMAT_VERSION, __version__
-from k8s_bundle.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UserError, shown
+from k8s_bundle.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NO_SPACE, UserError, shown
+
+_NO_SPACE = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 # (module, function) pairs; each function takes the sub-parsers object and registers commands,
 # setting `func` (args -> exit code) on each parser.
@@ -105,6 +108,12 @@ def _main(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into one line
+        if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+            # standard output on a full disk (`analyze -o - > file`, `verify x > file`): the
+            # place is full, not our bug; the files we create handle this in safe_output
+            print("k8s-bundle: error: no space left on device while writing standard output",
+                  file=sys.stderr)
+            return EXIT_NO_SPACE
         if debug:
             raise
         print(

@@ -228,6 +228,20 @@ def test_error_lines_never_carry_control_characters(tmp_path: Path) -> None:
         assert "x\\x1b]0;pwned" in proc.stderr
 
 
+def test_standard_output_on_a_full_disk_is_exit_6_not_an_internal_error(tmp_path: Path) -> None:
+    # `analyze b -o - > file` and `verify b > file` on a full disk ended in exit 5.
+    bundle = tmp_path / "b"
+    (bundle / "nodes" / "n1").mkdir(parents=True)
+    (bundle / "nodes" / "n1" / "app.env").write_text("DB_PASSWORD=Hq7vR2pZ9wK4mDx8\n")
+    (bundle / "manifest.json").write_text('{"format_version": "1.0", "nodes": [{"name": "n1", "os": "linux"}], "items": []}')
+    for args in (["analyze", str(bundle), "-o", "-"], ["verify", str(bundle)]):
+        with open("/dev/full", "wb") as full:
+            proc = subprocess.run([sys.executable, "-m", "k8s_bundle.cli", *args], stdout=full,
+                                  stderr=subprocess.PIPE, text=True, timeout=120)
+        assert proc.returncode == EXIT_NO_SPACE and "no space left" in proc.stderr, proc.stderr
+        assert proc.stderr.count("\n") == 1
+
+
 def test_device_nodes_fifos_and_dev_stdout_are_refused_not_replaced(tmp_path: Path) -> None:
     # `-o /dev/stdout` with stdout redirected to a file used to rename the report over the
     # system's /dev/stdout link (and `-o /dev/null` over the device node), as root.
