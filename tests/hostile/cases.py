@@ -116,6 +116,32 @@ def _certs(count: int) -> Callable[[TarStream], None]:
     return lambda t: t.json("nodes/n1/certs.json", {"certificates": [_cert(i) for i in range(count)]})
 
 
+def _certs_nested(t: TarStream) -> None:
+    """Every record a CA that kubeconfigs embed: the shape that makes the rules' nested walks
+    (for each certificate, every other one) do the most work."""
+    recs = [{**_cert(i), "path": "/etc/kubernetes/pki/ca.crt", "source": "kubeconfig", "is_ca": True,
+             "kubeconfig": f"/etc/kubernetes/kubelet{i}.conf#clusters[0].cluster.certificate-authority-data"}
+            for i in range(1000)]
+    t.json("nodes/n1/certs.json", {"certificates": recs})
+
+
+def _huge_int_config(t: TarStream) -> None:
+    t.file("nodes/n1/files/var/lib/kubelet/config.yaml",
+           b"apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nmaxPods: 100000000000000000000\n"
+           b"evictionHard:\n  memory.available: 100000000000000000000Gi\n")
+
+
+def _nested_json(t: TarStream) -> None:
+    t.file("nodes/n1/commands/crictl-ps.json", b'{"containers": ' + b"[" * 900 + b"]" * 900 + b"}")
+
+
+def _iptables_50k(t: TarStream) -> None:
+    rules = "".join(f"-A KUBE-SVC-{i:016X} -m comment --comment \"ns/svc-{i}:http\" -j KUBE-SEP-{i:016X}\n"
+                    for i in range(50_000))
+    t.file("nodes/n1/commands/iptables-save.txt",
+           ("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n" + rules + "COMMIT\n").encode())
+
+
 def _mounts(t: TarStream) -> None:
     unit = b"".join(b"%d 35 98:0 / /var/lib/kubelet/pods/%08d/volumes/kubernetes.io~projected/kube-api-access rw,relatime shared:1 - tmpfs tmpfs rw,size=1024k\n"
                     % (i + 100, i) for i in range(10_000))
@@ -229,7 +255,12 @@ CASES: list[Case] = [
     Case("nodes-200000-empty", _tgz(_empty_nodes(200_000)), finding="bundle-limit-reached"),
     Case("manifest-50000-nodes", _tgz(lambda t: None, _manifest_nodes(50_000))),
     Case("certs-1000", _tgz(_certs(1000))),
-    Case("mounts-1m-lines", _tgz(_mounts)),
+    Case("certs-5000", _tgz(_certs(5000)), finding="bundle-limit-reached", mentions=("certs.json",)),
+    Case("certs-1000-nested-worst", _tgz(_certs_nested)),
+    Case("config-integer-past-int64", _tgz(_huge_int_config)),
+    Case("json-nested-900-levels", _tgz(_nested_json), finding="bundle-limit-reached", mentions=("crictl-ps.json",)),
+    Case("iptables-50000-rules", _tgz(_iptables_50k)),
+    Case("mounts-1m-lines", _tgz(_mounts), finding="bundle-limit-reached", mentions=("mounts.txt",)),
     Case("kubelet-config-4mb-flow", _tgz(_flow_config)),
     Case("manifest-120000-failed-items", _tgz(lambda t: None, _failed_items(120_000)), extra={"html": True}),
     Case("node-name-invalid-utf8-tgz", _bad_utf8_tgz, codes=REPORT_OR_REFUSED),
