@@ -19,7 +19,9 @@ _TOP = {
     "format_version": (str, int, float), "created_at": (str,), "finished_at": (str,), "partial": (bool,),
     "partial_reason": _TEXT, "tool": (dict,), "collection": (dict,), "nodes": (list,), "items": (list,),
 }
-_NODE = {"os": (str,), "timezone": (str,), "utc_offset_seconds": (int,), "transport": (str,)}
+# null is "not known" (the collector and the collectlogs reader write it), never a wrong type
+_NODE = {"os": (str, type(None)), "timezone": (str, type(None)), "utc_offset_seconds": (int, type(None)),
+         "transport": (str, type(None))}
 # Item fields readers show or compare as text, and those that are numbers.
 _ITEM_TEXT = ("id", "node", "status", "path", "kind", "source", "area", "error", "sha256")
 _ITEM_NUMBER = ("exit_code", "bytes", "duration_ms", "redactions")

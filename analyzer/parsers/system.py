@@ -31,11 +31,12 @@ def parse_node_json(text: str) -> dict[str, Any] | Partial:
     dropped: list[str] = []
     for key, value in doc.items():
         want = _NODE_JSON.get(key)
+        # null is "not known" (the collector writes it when a value could not be read)
         ok = (want is None and key not in others and key not in _NODE_JSON_RESERVED) or (
-            want is not None and isinstance(value, want) and not isinstance(value, bool))
-        if ok and key == "roles":
+            want is not None and (value is None or isinstance(value, want) and not isinstance(value, bool)))
+        if ok and key == "roles" and value is not None:
             ok = all(isinstance(r, str) for r in value)
-        if ok and key == "versions":
+        if ok and key == "versions" and value is not None:
             ok = all(isinstance(v, (str, type(None))) for v in value.values())
         if ok:
             out[key] = value

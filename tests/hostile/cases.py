@@ -280,5 +280,6 @@ CASES: list[Case] = [
     Case("redact-512mib-line", _tgz(_one_long_line), command="redact", codes=(0,), max_mb=300),
     Case("verify-512mib-line", _tgz(_one_long_line), command="verify", codes=(1,), max_mb=300),
     Case("verify-3gib-zeros", _tgz(_zeros_3gib), command="verify", codes=(1,), max_mb=300,
+         mentions=("max_member_bytes", "huge.log", "app.env"),
          notes="a member past max_member_bytes that is really read (10 GiB is refused from its header)"),
 ]

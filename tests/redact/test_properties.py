@@ -9,13 +9,16 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from k8s_bundle.redact import RedactionError, Redactor
+from k8s_bundle.redact.rules import is_file_reference
 
 PLACEHOLDER = re.compile(rb"<redacted:([a-z0-9-]+):([0-9a-f]{6})>")
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Secrets as they occur: long enough to matter, alphanumeric plus a few safe symbols.
+# A value shaped like a file path under a well-known root (`/etc/0000000`) is a file reference
+# by design (`client-key: /var/lib/kubelet/pki/...`, rules.is_file_reference), not a secret.
 secrets_ = st.text(alphabet=string.ascii_letters + string.digits + "_+/", min_size=12, max_size=40).filter(
-    lambda s: any(c.isdigit() for c in s) and any(c.isalpha() for c in s))
+    lambda s: any(c.isdigit() for c in s) and any(c.isalpha() for c in s) and not is_file_reference(s.encode()))
 
 # The places a secret is written: (path, template). Each puts it behind a secret-looking key.
 PLACES = [
