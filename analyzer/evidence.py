@@ -232,6 +232,11 @@ def _stream(reader: Any, reg: Any) -> Iterator[tuple[str, str, Any]]:
 
 def _run_parsers(specs: list[ParserSpec], data: bytes, scope_path: str, member_path: str, node: str | None,
                  results: _Results, problems: list[Problem]) -> None:
+    if len(data) >= ReaderLimits.max_parsed_bytes and specs:
+        # Member.read() stopped at the cap: say so by name (a JSON document cut there also
+        # fails to parse, and that error alone would not say why)
+        problems.append(Problem("limit", f"{member_path}: only the first {len(data):,} bytes were handed to its "
+                                "parser (max_parsed_bytes)", member_path, node))
     text = decode_text(data)
     stem = scope_path.rsplit("/", 1)[-1].split(".", 1)[0]
     for spec in specs:

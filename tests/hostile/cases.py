@@ -142,6 +142,14 @@ def _iptables_50k(t: TarStream) -> None:
            ("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n" + rules + "COMMIT\n").encode())
 
 
+def _pods_json(t: TarStream) -> None:
+    """cluster/pods.json of about 1.1 million pods (80 MB of JSON, past the 64 MiB parser cap)."""
+    pod = (b'{"metadata":{"name":"web-0","namespace":"default"},"spec":{"nodeName":"n1"},'
+           b'"status":{"phase":"Running"}},')
+    t.repeated("cluster/pods.json", b'{"kind":"PodList","items":[', pod * (UNIT // len(pod)), 10,
+               pod[:-1] + b"]}")
+
+
 def _mounts(t: TarStream) -> None:
     unit = b"".join(b"%d 35 98:0 / /var/lib/kubelet/pods/%08d/volumes/kubernetes.io~projected/kube-api-access rw,relatime shared:1 - tmpfs tmpfs rw,size=1024k\n"
                     % (i + 100, i) for i in range(10_000))
@@ -260,6 +268,7 @@ CASES: list[Case] = [
     Case("config-integer-past-int64", _tgz(_huge_int_config)),
     Case("json-nested-900-levels", _tgz(_nested_json), finding="bundle-limit-reached", mentions=("crictl-ps.json",)),
     Case("iptables-50000-rules", _tgz(_iptables_50k)),
+    Case("cluster-pods-1m", _tgz(_pods_json), finding="bundle-limit-reached", mentions=("pods.json", "max_parsed_bytes")),
     Case("mounts-1m-lines", _tgz(_mounts), finding="bundle-limit-reached", mentions=("mounts.txt",)),
     Case("kubelet-config-4mb-flow", _tgz(_flow_config)),
     Case("manifest-120000-failed-items", _tgz(lambda t: None, _failed_items(120_000)), extra={"html": True}),
