@@ -357,12 +357,18 @@ def write_map(bundle: str | os.PathLike[str], mapping: dict[str, Any]) -> Path:
     return write_file(map_path_for(bundle), orjson.dumps(mapping, option=orjson.OPT_INDENT_2), mode=0o600)
 
 
+MAP_FILE_CAP = 64 << 20   # bytes of an obfuscation map (about a million mapped values)
+
+
 def load_map(path: str | os.PathLike[str]) -> dict[str, Any]:
     import orjson
 
+    from k8s_bundle.small_file import SmallFileError, read_small_file
+
     try:
-        doc = orjson.loads(Path(path).read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
+        # a regular file, at most MAP_FILE_CAP: /dev/zero or a FIFO here must not eat memory or hang
+        doc = orjson.loads(read_small_file(path, MAP_FILE_CAP))
+    except (OSError, orjson.JSONDecodeError, SmallFileError) as exc:
         raise ValueError(f"cannot read obfuscation map {path}: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("key"), str):
         raise ValueError(f"{path} is not an obfuscation map")

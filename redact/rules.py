@@ -408,12 +408,18 @@ def parse_rules(doc: Any, source: str, custom: bool) -> list[Rule]:
     return rules
 
 
+RULE_FILE_CAP = 4 << 20   # bytes of a rules file (the built-in one is ~40 KB)
+
+
 def load_rule_file(path: str | os.PathLike[str], custom: bool = True) -> list[Rule]:
     import yaml
 
+    from k8s_bundle.small_file import SmallFileError, read_small_file
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        # a regular file, at most RULE_FILE_CAP: /dev/zero or a FIFO here must not eat memory or hang
+        text = read_small_file(path, RULE_FILE_CAP).decode("utf-8")
+    except (OSError, UnicodeDecodeError, SmallFileError) as exc:
         raise RuleFileError(f"cannot read rule file {path}: {exc}") from None
     try:
         doc = yaml.safe_load(text)
