@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_CRITICAL, EXIT_OK, EXIT_WARNINGS, UserError
+from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_CRITICAL, EXIT_OK, EXIT_WARNINGS, UserError, shown
 
 FORMATS = ("html", "json", "text")
 
@@ -87,6 +87,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if not Path(args.bundle).exists():
         raise UserError(f"{args.bundle}: no such file or directory", EXIT_BAD_INPUT)
     to_stdout = args.output == "-"
+    if to_stdout and sys.stdout is None:
+        # started with standard output closed (`>&-`): Python leaves sys.stdout None
+        raise UserError("cannot write the report to standard output: it is closed", EXIT_BAD_INPUT)
     out = None if to_stdout else Path(args.output) if args.output else default_output(args.bundle, args.format)
     if out is not None:
         # An unusable report place fails before the analysis (and before its heavy imports).
@@ -116,9 +119,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     else:
         write_file(out, data)   # hidden part, O_EXCL|O_NOFOLLOW, rename: no planted link is followed
-        if not args.quiet:
-            summary = render.render_text(
-                evidence, findings, lang=args.lang, report_path=str(out), color=sys.stdout.isatty(),
+        if not args.quiet and sys.stdout is not None:     # None: started with stdout closed
+            summary = render.render_text(   # the path escaped: it may hold an ESC sequence
+                evidence, findings, lang=args.lang, report_path=shown(out), color=sys.stdout.isatty(),
                 unexplained=unexplained,
             )
             sys.stdout.write(summary)

@@ -5,8 +5,9 @@ import argparse
 import os
 import re
 import sys
+from typing import Any
 
-from k8s_bundle.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
+from k8s_bundle.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError, shown
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$", re.I)
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*$", re.I)
@@ -101,6 +102,13 @@ def _add_winrm_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--winrm-key", metavar="FILE", help="its private key (PEM)")
 
 
+def _remove_quietly(path: Any) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 def run_collect(args: argparse.Namespace) -> int:
     from k8s_bundle.collector.engine import CollectOptions, collect
     from k8s_bundle.collector.linux import AREAS
@@ -129,6 +137,12 @@ def run_collect(args: argparse.Namespace) -> int:
 
         # A missing directory, a directory, a read-only place: one line before collecting.
         check_output(args.output, force=args.force)
+        if getattr(args, "obfuscate", ""):
+            from k8s_bundle.redact.obfuscate import map_path_for
+
+            # the map's place as well (a name too long, a directory there): found after the
+            # collection it left a bundle whose map was lost
+            check_output(map_path_for(args.output), force=True)
     root = os.path.abspath(args.root)
     if not ssh and not os.path.isdir(root):  # with --ssh the root is on the remote node
         raise UserError(f"--root {args.root}: not a directory", EXIT_USAGE)
@@ -169,11 +183,17 @@ def run_collect(args: argparse.Namespace) -> int:
         if progress is not None:
             stop_display(progress)
         raise
+    try:
+        map_path = write_obfuscation_map(redactor, result.output)
+    except UserError:
+        # all or nothing: a bundle whose map was not written cannot be read back consistently
+        # (the map is small: a full disk is the likely cause)
+        _remove_quietly(result.output)
+        raise
     if mode != "json":
         for r in earlier:
             print(summary_text(r), file=sys.stderr)
         print(summary_text(result), file=sys.stderr)
-    map_path = write_obfuscation_map(redactor, result.output)
     if map_path is not None:
-        print(f"obfuscation map (keep it private, never attach it) at {map_path}", file=sys.stderr)
+        print(f"obfuscation map (keep it private, never attach it) at {shown(map_path)}", file=sys.stderr)
     return EXIT_INTERRUPTED if result.partial else EXIT_OK

@@ -12,6 +12,7 @@ import orjson
 
 from k8s_bundle.collector.engine import CollectResult, Progress
 from k8s_bundle.collector.items import Item
+from k8s_bundle.errors import shown
 
 PROBLEM_STATUSES = ("failed", "timeout", "redaction_failed", "permission_denied")
 
@@ -108,7 +109,7 @@ def summary_text(result: CollectResult, limit: int = 25) -> str:
     counts = status_counts(result)
     lines = [
         f"k8s-bundle: {'PARTIAL bundle (' + (result.partial_reason or '') + ')' if result.partial else 'bundle'}"
-        f" written: {result.output}",
+        f" written: {shown(result.output)}",   # escaped: -o may hold an ESC sequence
         f"  node {result.node}: {len(result.items)} items in {result.duration_s:.1f}s ("
         + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")",
     ]

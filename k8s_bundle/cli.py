@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from k8s_bundle import FORMAT_VERSION, __version__
 from k8s_bundle.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NO_SPACE, UserError, shown
@@ -73,15 +73,67 @@ def _term_is_an_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+class _QuietWhenClosed:
+    """Standard output or error for one run. When the reader goes away (`verify x | head -1`),
+    the rest of the output is dropped and the command runs to its end, so the exit code is the
+    command's real outcome (verify 1 when secrets were found, analyze 3) and not 0: a script's
+    `verify x | head` must not read as clean. The file descriptor is pointed at /dev/null so
+    Python's own flush at exit does not complain either."""
+
+    def __init__(self, stream: Any, closed: list[bool] | None = None) -> None:
+        self._stream = stream
+        self._closed = closed if closed is not None else [False]   # shared with .buffer
+
+    def write(self, data: Any) -> int:
+        if not self._closed[0]:
+            try:
+                return self._stream.write(data)
+            except BrokenPipeError:
+                self._silence()
+        return len(data)
+
+    def flush(self) -> None:
+        if not self._closed[0]:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._silence()
+
+    @property
+    def buffer(self) -> "_QuietWhenClosed":
+        return _QuietWhenClosed(self._stream.buffer, self._closed)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def _silence(self) -> None:
+        self._closed[0] = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, self._stream.fileno())
+            finally:
+                os.close(null)
+        except (OSError, ValueError, AttributeError):   # no descriptor (a test's capture)
+            pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM (timeout, systemd, a deleted pod) unwinds like Ctrl-C, so `redact` and `analyze`
     # remove their hidden output parts on the way out; `collect` sets its own handlers for the
     # run (a partial bundle). Restored on return: main() also runs inside tests.
     on_main_thread = threading.current_thread() is threading.main_thread()
     old_term = signal.signal(signal.SIGTERM, _term_is_an_interrupt) if on_main_thread else None
+    old_out, old_err = sys.stdout, sys.stderr
+    # None when started with the descriptor closed (`>&-`): left None, print() then writes nothing
+    if old_out is not None:
+        sys.stdout = _QuietWhenClosed(old_out)     # type: ignore[assignment]
+    if old_err is not None:
+        sys.stderr = _QuietWhenClosed(old_err)     # type: ignore[assignment]
     try:
         return _main(argv)
     finally:
+        sys.stdout, sys.stderr = old_out, old_err
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
 
@@ -106,6 +158,8 @@ def _main(argv: Sequence[str] | None) -> int:
         print("k8s-bundle: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
+        # not from stdout or stderr (_QuietWhenClosed drops those): a pipe the command wrote
+        # to itself went away
         return 0
     except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into one line
         if isinstance(exc, OSError) and exc.errno in _NO_SPACE:

@@ -59,6 +59,11 @@ def check_output(target: str | os.PathLike[str], *, force: bool, directory: bool
     grow a tree); a file output must not be a directory; an existing output needs `force`
     (`directory`: an existing directory is fine when empty)."""
     raw = os.fspath(target)
+    if raw == "-":
+        # `-o -` means standard output to most tools; only `analyze -o -` writes there (it
+        # handles "-" before calling us). Anything else wrote a file named "-".
+        raise UserError("cannot write to standard output (-o -) with this command; name a file "
+                        "(./- for a file named -)", EXIT_BAD_INPUT)
     if not directory and raw.endswith(("/", os.sep)):
         # Path() drops a trailing slash: `-o out/` (meant as a directory) used to write a file
         # named `out`. A file output never ends in a separator.
@@ -82,6 +87,12 @@ def _check_output(path: Path, *, force: bool, directory: bool, exists_code: int)
     if not parent.is_dir():
         why = "is not a directory" if os.path.lexists(parent) else "does not exist"
         raise UserError(f"cannot write {shown(path)}: directory {shown(named)} {why}", EXIT_BAD_INPUT)
+    name_max = _name_max(parent)
+    if len(os.fsencode(path.name)) > name_max:
+        # found here, not after the work: the rename into place (or a map beside the output)
+        # failed with ENAMETOOLONG once the bundle was already written
+        raise UserError(f"cannot write {shown(path)}: its name is longer than the {name_max} bytes "
+                        f"a file name may have here", EXIT_BAD_INPUT)
     if _system_directory(parent):
         # /dev/stdout is a link: renaming our file over it would replace the system's
         # /dev/stdout for every process (as root), whatever stdout is redirected to.
@@ -112,6 +123,13 @@ def _check_output(path: Path, *, force: bool, directory: bool, exists_code: int)
         raise UserError(f"cannot write {shown(path)}: directory {shown(named)} is not writable "
                         f"(read-only file system or no permission); choose another place with -o", EXIT_BAD_INPUT)
     return path
+
+
+def _name_max(directory: Path) -> int:
+    try:
+        return int(os.pathconf(directory, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):    # Windows has no pathconf
+        return 255
 
 
 def _system_directory(parent: Path) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import itertools
 import os
@@ -18,10 +19,10 @@ import orjson
 
 from k8s_bundle import FORMAT_VERSION, __version__
 from k8s_bundle.bundle_writer import MANIFEST_NAME, REDACTION_NAME, BundleWriter
-from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, UserError
+from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, UserError, shown
 from k8s_bundle.redact.cli import build_redactor
 from k8s_bundle.redact.engine import RedactionError, Redactor
-from k8s_bundle.redact.obfuscate import write_map
+from k8s_bundle.redact.obfuscate import map_path_for, write_map
 from k8s_bundle.redact.rules import RuleFileError
 from k8s_bundle.safe_output import PartDir, check_output, create_new, output_error
 
@@ -134,6 +135,13 @@ def _tar_top(path: Path) -> tuple[str | None, bool, list[str]]:
     return None, False, safe
 
 
+def _readable_kind(path: str) -> bool:
+    """A regular file, a directory or a pipe (`redact <(kubectl logs ...)` names a pipe, which
+    ends when its writer does). A device never ends (/dev/zero, a disk) and a socket is no file."""
+    mode = os.stat(path).st_mode
+    return stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISFIFO(mode)
+
+
 def _stamp() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
@@ -147,15 +155,25 @@ def run_redact(args: argparse.Namespace) -> int:
     out = Path(args.output)
     for p in args.paths:
         if not os.path.exists(p):
-            raise UserError(f"{p}: no such file or directory", EXIT_BAD_INPUT)
+            raise UserError(f"{shown(p)}: no such file or directory", EXIT_BAD_INPUT)
+        if not _readable_kind(p):
+            raise UserError(f"{shown(p)}: a device or socket, not a file, directory or pipe", EXIT_BAD_INPUT)
         if Path(p).resolve() == out.resolve():
             raise UserError(f"{p}: the output cannot also be an input", EXIT_USAGE)
     to_tar = _is_archive(str(out))
+    if args.output.endswith(("/", os.sep)) and _is_archive(args.output.rstrip("/" + os.sep)):
+        # `-o out.tgz/` wrote a directory named out.tgz: ambiguous, refused like collect does
+        raise UserError(f"cannot write {shown(args.output)}: an archive name ending in {os.sep} "
+                        f"(drop the {os.sep} for a bundle, or choose a directory name)", EXIT_BAD_INPUT)
     # A missing directory, a read-only place, a file where a directory goes (or the reverse),
     # an existing output without --force: one line before any work.
     check_output(out, force=args.force, directory=not to_tar, exists_code=EXIT_BAD_INPUT if to_tar else EXIT_USAGE)
     redactor = build_redactor(args)
     categories = redactor.obfuscator.categories if redactor.obfuscator else frozenset()
+    if categories:
+        # the map's place too (a name too long, a directory there): the output and its map are
+        # written together or not at all
+        check_output(map_path_for(out), force=True)
     redactor.add_hostnames(args.hostname)
     redactor.add_usernames(args.username)
 
@@ -170,7 +188,8 @@ def run_redact(args: argparse.Namespace) -> int:
             for src in inputs.sources:
                 items.append(_redact_one(redactor, src, lambda rel, chunks: _add_once(writer, rel, chunks)))
             manifest = _manifest(args, inputs.manifest, items, skipped, started, redactor)
-            writer.finish(manifest, redactor.report())
+            with _map_first(redactor, out, categories):
+                writer.finish(manifest, redactor.report())
     else:
         # Built in a hidden part directory beside `out` and moved into place at the end: a
         # failure (full disk, interrupt) leaves nothing of it; a killed run's part is removed
@@ -183,17 +202,34 @@ def run_redact(args: argparse.Namespace) -> int:
             manifest = _manifest(args, inputs.manifest, items, skipped, started, redactor)
             _write_file(root, REDACTION_NAME, [orjson.dumps(redactor.report(), option=orjson.OPT_INDENT_2)], out)
             _write_file(root, MANIFEST_NAME, [orjson.dumps(manifest, option=orjson.OPT_INDENT_2)], out)
-            staging.commit()
-    map_note = ""
-    if categories:
-        map_path = write_map(out, redactor.obfuscation_map())
-        map_note = f"; obfuscation map (keep it private) at {map_path}"
+            with _map_first(redactor, out, categories):
+                staging.commit()
+    map_note = f"; obfuscation map (keep it private) at {shown(map_path_for(out))}" if categories else ""
     report = redactor.report()
     dropped = len(report["dropped"])
-    print(f"redacted {len(items)} files into {out}: {report['total']} values replaced"
+    print(f"redacted {len(items)} files into {shown(out)}: {report['total']} values replaced"
           f"{f', {dropped} dropped (could not be redacted safely)' if dropped else ''}"
           f"{f', {len(skipped)} skipped' if skipped else ''}{map_note}", file=sys.stderr)
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _map_first(redactor: Redactor, out: Path, categories: frozenset[str]) -> Iterator[None]:
+    """Write the obfuscation map, then let the output be moved into place; remove the map when
+    that fails. All or nothing: an output without its map cannot be read back, and a map without
+    its output would be a stray copy of the real names."""
+    if not categories:
+        yield
+        return
+    map_path = write_map(out, redactor.obfuscation_map())
+    try:
+        yield
+    except BaseException:
+        try:
+            os.unlink(map_path)
+        except OSError:
+            pass
+        raise
 
 
 @dataclass
