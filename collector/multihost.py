@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from k8s_bundle.errors import EXIT_BAD_INPUT, UserError
+from k8s_bundle.errors import EXIT_BAD_INPUT, UserError, shown
 from k8s_bundle.safe_output import PartDir, check_output
 
 
@@ -56,7 +56,7 @@ def collect_hosts(hosts: list[str], opts: Any, redactor: Any, *, connect: Callab
             try:
                 transport = connect(host)
             except UserError as exc:
-                print(f"k8s-bundle: {exc} (the other hosts are still collected)", file=sys.stderr)
+                print(f"k8s-bundle: {shown(str(exc))} (the other hosts are still collected)", file=sys.stderr)
                 failed.append({"host": redactor.redact_text(host), "transport": transport_name,
                                "error": redactor.redact_text(str(exc))})
                 continue

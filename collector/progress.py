@@ -118,7 +118,8 @@ def summary_text(result: CollectResult, limit: int = 25) -> str:
         lines.append(f"  {len(problems)} items failed:")
         for r in problems[:limit]:
             err = (r.get("error") or "").splitlines()[0][:120] if r.get("error") else ""
-            lines.append(f"    {r['area']}/{r['id']}: {r['status']}" + (f" ({err})" if err else ""))
+            # escaped too: an error text quotes a command's stderr or a file name of the node
+            lines.append(f"    {r['area']}/{shown(r['id'])}: {r['status']}" + (f" ({shown(err)})" if err else ""))
         if len(problems) > limit:
             lines.append(f"    ... and {len(problems) - limit} more (see manifest.json)")
     roots = result.needs_root
