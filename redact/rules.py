@@ -18,7 +18,7 @@ BUILTIN_RULES = Path(__file__).with_name("builtin_rules.yaml")
 _RULE_FIELDS = {
     "id", "kind", "description", "action", "regex", "prefilter", "prefilter_regex", "validate",
     "literals", "keys", "unless", "with_sibling", "text", "flags_only", "paths", "where", "pair",
-    "files", "detector", "keep_paths", "context_lines", "sibling_lines",
+    "files", "detector", "keep_paths", "context_lines", "sibling_lines", "config_only",
 }
 _SHAPES = ("regex", "literals", "keys", "paths", "pair", "files", "detector")
 _KIND_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
@@ -166,7 +166,48 @@ def _aws_secret_shape(value: bytes) -> bool:
     return has_upper and has_lower and has_other
 
 
+# /etc/nsswitch.conf maps a database to its sources (`passwd: files systemd`, `passwd: sss
+# files [NOTFOUND=return] ldap`), nsswitch.conf(5): source names and actions, not a password
+_NSSWITCH_SOURCES = re.compile(
+    rb"(?:(?:files|db|dns|nis|nisplus|compat|hesiod|systemd|sss|ldap|winbind|wins|altfiles|extrausers|usrfiles"
+    rb"|cache|mymachines|resolve|myhostname|mdns[46]?(?:_minimal)?|libvirt(?:_guest)?|nss_\w+"
+    rb"|\[!?[A-Za-z]+=[A-Za-z]+(?:[ \t]+!?[A-Za-z]+=[A-Za-z]+)*\])[ \t]*)+")
+
+
+def _not_nsswitch_sources(value: bytes) -> bool:
+    return not _NSSWITCH_SOURCES.fullmatch(value.strip().strip(b"\"'"))
+
+
+# A Kubernetes object name (DNS-1123, lower case) or namespace/name, as a key naming a Secret
+# holds it (Helm `backupTargetCredentialSecret: longhorn-backup-credentials`, `secret:
+# longhorn.local-tls`, klog `secret="kube-system/bootstrap-token-q7x2mf"`). Taken as a name only
+# when it reads as one: two or more pieces joined by "-" or ".", one of them a word of 3+ letters,
+# no piece with a digit longer than 10 characters (a generated suffix, not a random secret) and
+# not a UUID (Consul tokens are UUIDs).
+_DNS_NAME = re.compile(rb"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?")
+_NAME_PIECE = re.compile(rb"[-.]")
+
+
+def _is_object_name(name: bytes) -> bool:
+    if not _DNS_NAME.fullmatch(name) or _UUID.fullmatch(name) or b".." in name or b"--" in name:
+        return False
+    pieces = _NAME_PIECE.split(name)
+    if len(pieces) < 2 or not any(len(p) >= 3 and p.isalpha() for p in pieces):
+        return False
+    return all(p.isalpha() or len(p) <= 10 for p in pieces)
+
+
+def _not_object_name(value: bytes) -> bool:
+    v = value.strip().strip(b"\"'")
+    ns, sep, name = v.partition(b"/")
+    if sep:
+        return not (_DNS_NAME.fullmatch(ns) is not None and len(ns) <= 63 and b"." not in ns and _is_object_name(name))
+    return not _is_object_name(v)
+
+
 VALIDATORS: dict[str, Callable[[bytes], bool]] = {
+    "not-nsswitch-sources": _not_nsswitch_sources,
+    "not-object-name": _not_object_name,
     "aws-secret-shape": _aws_secret_shape,
     "not-port-path": _not_port_path,
     "base64-not-certificate": _base64_not_certificate,
@@ -213,6 +254,7 @@ class Rule:
     custom: bool = False
     context_lines: int = 0          # regex rules: also run on this many lines after a prefilter hit
     sibling_lines: int = 0          # with_sibling in text: the sibling may be this many lines away
+    config_only: bool = False       # regex rules: items that are not logs only (text.is_log_path)
 
     def accepts(self, value: bytes) -> bool:
         """Whether a value this key rule selected is to be replaced: not a file reference
@@ -324,7 +366,7 @@ def _parse_rule(raw: Any, where: str, custom: bool) -> Rule:
         raise RuleFileError(f"{where}: action must be one of {', '.join(sorted(_ACTIONS))}")
     rule = Rule(id=rid, kind=kind, action=action, custom=custom,
                 text=bool(raw.get("text", True)), flags_only=bool(raw.get("flags_only", False)),
-                keep_paths=bool(raw.get("keep_paths", False)))
+                keep_paths=bool(raw.get("keep_paths", False)), config_only=bool(raw.get("config_only", False)))
     for name in ("context_lines", "sibling_lines"):
         if name in raw:
             value = raw[name]
@@ -441,7 +483,12 @@ def builtin_rules() -> list[Rule]:
 
 # Words that every secret-looking key name of the built-in key rules contains; they make the
 # line prefilter for key=value scanning. Custom key rules add their literal names.
-_BUILTIN_KEY_WORDS = (b"pass", b"pwd", b"secret", b"token", b"credential", b"key", b"auth")
+# "pw" (not "pwd"): nslcd/pam_ldap `bindpw`, slapd `rootpw` as well, at no extra scan.
+_BUILTIN_KEY_WORDS = (b"pass", b"pw", b"secret", b"token", b"credential", b"key", b"auth")
+# Words of secret key names that only configuration files hold (NetworkManager/wpa_supplicant
+# `psk`, Consul `encrypt` and its ACL `initial_management`/`agent_recovery` tokens): scanned for
+# in items that are not logs only, where one more scan of every block costs little.
+CONFIG_KEY_WORDS = (b"psk", b"encrypt", b"_management", b"_recovery")
 
 
 def build_ruleset(custom: Iterable[Rule] = ()) -> RuleSet:

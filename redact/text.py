@@ -19,6 +19,8 @@ import re
 from typing import TYPE_CHECKING, Any, Callable
 
 
+from k8s_bundle.redact.rules import CONFIG_KEY_WORDS
+
 if TYPE_CHECKING:
     from k8s_bundle.redact.engine import Job
     from k8s_bundle.redact.rules import Rule
@@ -106,6 +108,7 @@ _KV = re.compile(
     + _value(rb"(?(colon)[=:]|=)")
 )
 _FLAG = re.compile(rb"(?<![\w-])--(?P<key>[A-Za-z][\w-]{0,80})(?:=|[ \t]+(?!-))" + _value(rb"="))
+_FLAG1 = re.compile(rb"(?<![\w-])-(?P<key>[A-Za-z][\w.-]{0,80})=" + _value(rb"="))
 _LINE_KV = re.compile(
     rb"^[ \t]*(?:- )?(?P<key>[A-Za-z_][\w.-]{0,80})[ \t]*[:=][ \t]*(?P<value>[^\s\"'{\[<][^\r\n]*?)[ \t]*(?:\r)?$"
 )
@@ -135,7 +138,28 @@ _SKIP_VALUES = {
 }
 # `$VAR`, `${VAR}`, `$(cmd)` refer to a value elsewhere; a crypt(3) hash ($6$salt$..., $y$..., $2b$...)
 # starts with "$" too and is a secret
-_MASK_ONLY = re.compile(rb"^(?:\*+|x+|X+|\.+|#+|<[\w -]+>|\{\{.*\}\}|\$(?![0-9a-z]{1,12}\$).*|%[\w(].*)$")
+# `kubectl describe secret` prints each key's size (`token:  912 bytes`), and documentation a
+# scheme before a placeholder (`Authorization: Bearer <token>`)
+_MASK_ONLY = re.compile(rb"^(?:\*+|x+|X+|\.+|#+|<[\w -]+>|\{\{.*\}\}|\$(?![0-9a-z]{1,12}\$).*|%[\w(].*"
+                        rb"|\d+ bytes|(?i:bearer|basic|token|digest)[ \t]+<[\w -]+>)$")
+# Items that are logs (by path): a line there is an event, not a setting. Elsewhere (configuration
+# files, command outputs, shell history) a line of two words `KEY VALUE` is a setting
+# (keepalived `auth_pass X`, nslcd `bindpw X`, fluent-bit `HTTP_Passwd X`), and the words of
+# secret key names only configuration files hold (rules.CONFIG_KEY_WORDS) are scanned for too.
+_LOG_PATH = re.compile(r"(?:^|/)(?:logs?|journal)/|\.(?:log|jsonl|ndjson)(?:[.-][\w.-]*)?$"
+                       r"|(?:^|/)(?:messages|syslog|kern\.log|daemon\.log|auth\.log|secure)(?:[.-][\w.-]*)?$", re.I)
+_LINE_SPACED = re.compile(
+    rb"^[ \t]*(?P<key>[A-Za-z_][\w.-]{0,80})[ \t]+(?:\"(?P<v2>[^\"\n]*)\"|'(?P<v3>[^'\n]*)'|(?P<v4>[^\s\"'=:][^\s]*))[ \t]*\r?$")
+_PROSE_VALUE = re.compile(rb"[a-z]{1,20}[.!]?")
+# <password>SECRET</password> (Maven settings.xml, Windows unattend.xml, Tomcat users): the
+# element's name is the key
+_XML_ELEM = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,40}:)?(?P<key>[A-Za-z_][\w.-]{0,80})(?:[ \t][^<>\n]*)?>"
+                       rb"(?P<value>[^<>\n]{1,4096})</(?:[A-Za-z_][\w.-]{0,40}:)?(?P=key)[ \t]*>")
+
+
+def is_log_path(path: str) -> bool:
+    """Whether a bundle item is a log (by its path), where `KEY VALUE` lines are prose."""
+    return bool(_LOG_PATH.search(path.replace("\\", "/")))
 
 
 def skip_value(value: bytes) -> bool:
@@ -160,12 +184,14 @@ def _looks_random(value: bytes) -> bool:
 class _ScanPlan:
     """The words and regexes whose hits make a line a candidate, for one rule set."""
 
-    def __init__(self, rs: Any) -> None:
-        words: set[bytes] = set(rs.key_words) | {b"private key"}
+    def __init__(self, rs: Any, config: bool = False) -> None:
+        # configuration items: the words of config-only key names and the config_only rules too
+        words: set[bytes] = set(rs.key_words) | {b"private key"} | set(CONFIG_KEY_WORDS if config else ())
         if rs.b64doc_rule is not None:
             words.update(rs.b64doc_rule.prefilter)
         always = False
-        for r in rs.text_rules:
+        self.rules = [r for r in rs.text_rules if config or not r.config_only]
+        for r in self.rules:
             if r.prefilter:
                 words.update(r.prefilter)
             elif r.prefilter_regex is None:
@@ -187,7 +213,7 @@ class _ScanPlan:
         self.short_word_searches = [re.compile(re.escape(w[1:] if w[:1] == b"e" and len(w) >= 3 else w)).search
                                     for w in self.words if len(w) < SHORT_WORD]
         # Rules may share a prefilter regex (YAML anchors): each distinct one scans a block once.
-        unique = {r.prefilter_regex.pattern: r.prefilter_regex for r in rs.text_rules if r.prefilter_regex is not None}
+        unique = {r.prefilter_regex.pattern: r.prefilter_regex for r in self.rules if r.prefilter_regex is not None}
         self.prefilter_regexes = list(unique.values())
         # Rules that keep running on a few lines after their prefilter matched (context_lines),
         # and key rules whose sibling may sit on a nearby line (sibling_lines).
@@ -204,12 +230,16 @@ class LineRedactor:
     def __init__(self, job: "Job") -> None:
         self.job = job
         rs = job.ruleset
-        self.rules = rs.text_rules
         # What to scan for is the same for every item of a rule set: worked out once (an item
         # may start hundreds of nested redactors: documents decoded from base64)
-        plan = rs.scan_plan
+        self.config = not is_log_path(job.path)
+        plans = rs.scan_plan
+        if plans is None:
+            plans = rs.scan_plan = {}
+        plan = plans.get(self.config)
         if plan is None:
-            plan = rs.scan_plan = _ScanPlan(rs)
+            plan = plans[self.config] = _ScanPlan(rs, self.config)
+        self.rules = plan.rules
         self.words = plan.words
         self.long_words = plan.long_words
         self.short_word_searches = plan.short_word_searches
@@ -228,7 +258,7 @@ class LineRedactor:
         self.ppk_taken = 0
         self.ppk_hmac: Any = None
         self.always = always
-        self.key_words = tuple(w for w in rs.key_words if w)
+        self.key_words = tuple(w for w in rs.key_words if w) + (CONFIG_KEY_WORDS if self.config else ())
         self.b64doc = rs.b64doc_rule is not None
         # cross-line state
         self.in_pem = False
@@ -713,7 +743,7 @@ class LineRedactor:
                     self.block = (len(line) - len(line.lstrip()), rule)
                     return line
                 if skip_value(value) or value.startswith((b"&", b"*", b"!")):
-                    pass
+                    lead_key = whole_line.start("key")   # `token:  912 bytes`: not word by word either
                 elif rule.accepts(value):
                     s, e = whole_line.span("value")
                     return line[:s] + job.replace(rule, value, self.line_no) + line[e:]
@@ -735,6 +765,33 @@ class LineRedactor:
 
                 s, e = listed.span("items")
                 return line[:s] + _LIST_ITEM.sub(item_cb, line[s:e]) + line[e:]
+        if whole_line is None and listed is None and self.config:
+            spaced = _LINE_SPACED.match(line)
+            if spaced is not None:
+                rule = rs.classify_key(spaced.group("key").decode("latin-1"), structured=False, sibling=sibling)
+                g = next(g for g in ("v2", "v3", "v4") if spaced.group(g) is not None)
+                if rule is not None and rule.action != "cert-metadata":
+                    (s, e), v = spaced.span(g), spaced.group(g)
+                    # a lower-case word after the key is prose as often as a setting ("token
+                    # expired", "Password protection"): kept; a generated value has more to it
+                    if not skip_value(v) and not _PROSE_VALUE.fullmatch(v) and rule.accepts(v):
+                        return line[:s] + job.replace(rule, v, self.line_no) + line[e:]
+                    return line
+        if b"</" in line:
+            def xml_cb(m: re.Match[bytes]) -> bytes:
+                rule = rs.classify_key(m.group("key").decode("latin-1"), structured=False, sibling=sibling)
+                v = m.group("value").strip()
+                if rule is None or rule.action == "cert-metadata" or skip_value(v) or not rule.accepts(v):
+                    return m.group(0)
+                s = m.start("value") + m.group("value").find(v) - m.start()
+                whole = m.group(0)
+                return whole[:s] + job.replace(rule, v, self.line_no) + whole[s + len(v):]
+
+            line = _XML_ELEM.sub(xml_cb, line)
+        if b"-" in line:
+            # single-dash flags with "=": Go's flag package (flannel `-etcd-password=X`), Java's
+            # system properties (`-Djavax.net.ssl.keyStorePassword=X`)
+            line = _FLAG1.sub(flag_cb, line)
         if b"--" in line:
             line = _FLAG.sub(flag_cb, line)
             lone = _LONE_FLAG.match(line)

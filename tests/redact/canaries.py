@@ -500,6 +500,7 @@ resources:
     c.files["/etc/kubernetes/known_tokens.csv"] = f"{csv_tok},admin,1,system:masters\n".encode()
     _known_gaps(c, g)
     _round_two(c, g)
+    _round_three(c, g)
     c.encoded_only.update({"docker-auth-password", "log-basic-password", "secret-data",
                            "secretlist-last-applied", "secretlist-data"})
     return c
@@ -1010,6 +1011,140 @@ receivers:
         f"VAULT_ADDR=https://vault.example:8200\nVAULT_TOKEN={env_vault}\n"
         f"ALERT_URL=https://hooks.slack.com/services/{env_slack}\nOPTS=\"--verbose\"\n").encode()
     c.keep["/etc/default/deployer"] = ["VAULT_ADDR=https://vault.example:8200", 'OPTS="--verbose"']
+
+
+def _round_three(c: Corpus, g: _Gen) -> None:
+    """Issue 11, round two of the red-team: `KEY VALUE` settings without "=" or ":", key names with
+    passwd/pw/authtok/psk/pass_phrase, single-dash flags, XML elements, the password options of
+    more tools, token formats, crypt hashes, and files that are secrets as a whole."""
+    b64 = string.ascii_letters + string.digits + "+/"
+
+    # fluent-bit classic config: `Key  Value` (https://docs.fluentbit.io/manual/administration/configuring-fluent-bit/classic-mode)
+    fb_pw = c.canary("fluent-bit-http-passwd", g.tok(20))
+    fb_tok = c.canary("fluent-bit-splunk-token", f"{g.hexs(8)}-{g.hexs(4)}-{g.hexs(4)}-{g.hexs(4)}-{g.hexs(12)}")
+    c.files["/etc/fluent-bit/fluent-bit.conf"] = f"""[SERVICE]
+    Flush        1
+    Log_Level    warn
+
+[OUTPUT]
+    Name         http
+    Match        kube.*
+    Host         logs.example.com
+    HTTP_User    shipper
+    HTTP_Passwd  {fb_pw}
+
+[OUTPUT]
+    Name         splunk
+    Splunk_Token {fb_tok}
+""".encode()
+    c.keep["/etc/fluent-bit/fluent-bit.conf"] = ["Log_Level    warn", "Match        kube.*", "HTTP_User    shipper"]
+    # keepalived (keepalived.conf(5): authentication { auth_type PASS auth_pass X })
+    ka = c.canary("keepalived-auth-pass", g.tok(8))
+    c.files["/etc/keepalived/keepalived.conf"] = f"""vrrp_instance VI_2 {{
+    interface ens3
+    virtual_router_id 52
+    authentication {{
+        auth_type PASS
+        auth_pass {ka}
+    }}
+}}
+""".encode()
+    c.keep["/etc/keepalived/keepalived.conf"] = ["virtual_router_id 52", "auth_type PASS"]
+    # nslcd.conf(5) `bindpw`, sssd.conf(5) `ldap_default_authtok`
+    bindpw = c.canary("nslcd-bindpw", g.tok(16))
+    c.files["/etc/nslcd.conf"] = f"uri ldaps://ldap.example.org/\nbinddn cn=reader,dc=example,dc=org\nbindpw {bindpw}\n".encode()
+    c.keep["/etc/nslcd.conf"] = ["binddn cn=reader,dc=example,dc=org"]
+    authtok = c.canary("sssd-ldap-default-authtok", g.tok(18))
+    c.files["/etc/sssd/sssd.conf"] = (f"[domain/example]\nid_provider = ldap\nldap_default_authtok_type = password\n"
+                                      f"ldap_default_authtok = {authtok}\n").encode()
+    c.keep["/etc/sssd/sssd.conf"] = ["ldap_default_authtok_type = password"]
+    # iscsid.conf: mutual CHAP (`..._in`), open-iscsi's README
+    chap_in = c.canary("iscsi-password-in", g.tok(14))
+    c.files["/etc/iscsi/iscsid.conf"] = (f"node.startup = automatic\nnode.session.auth.authmethod = CHAP\n"
+                                         f"node.session.auth.password_in = {chap_in}\n").encode()
+    c.keep["/etc/iscsi/iscsid.conf"] = ["node.session.auth.authmethod = CHAP"]
+    # NetworkManager keyfile (nm-settings-keyfile(5)) and wpa_supplicant.conf(5)
+    nm_psk = c.canary("networkmanager-psk", g.tok(18))
+    c.files["/etc/NetworkManager/system-connections/edge.nmconnection"] = (
+        f"[connection]\nid=edge\ntype=wifi\n\n[wifi-security]\nkey-mgmt=wpa-psk\npsk={nm_psk}\n").encode()
+    c.keep["/etc/NetworkManager/system-connections/edge.nmconnection"] = ["key-mgmt=wpa-psk"]
+    wpa = c.canary("wpa-supplicant-psk", g.tok(20))
+    c.files["/etc/wpa_supplicant/wpa_supplicant.conf"] = f'network={{\n    ssid="edge"\n    psk="{wpa}"\n}}\n'.encode()
+    # OCI CLI config (https://docs.oracle.com/iaas/Content/API/Concepts/sdkconfig.htm)
+    oci = c.canary("oci-pass-phrase", g.tok(18))
+    c.files["/root/.oci/config"] = (f"[DEFAULT]\nregion=eu-frankfurt-1\nkey_file=~/.oci/oci_api_key.pem\n"
+                                    f"pass_phrase={oci}\n").encode()
+    c.keep["/root/.oci/config"] = ["region=eu-frankfurt-1"]
+    # flanneld's Go flags (single dash) in its sysconfig, Maven settings.xml
+    fl = c.canary("flannel-single-dash-flag", g.tok(20))
+    c.files["/etc/sysconfig/flanneld"] = f'FLANNEL_OPTIONS="-iface=eth1 -etcd-password={fl}"\n'.encode()
+    c.keep["/etc/sysconfig/flanneld"] = ["-iface=eth1"]
+    mvn = c.canary("maven-settings-password", g.tok(18))
+    c.files["/root/.m2/settings.xml"] = (f"<settings>\n  <servers>\n    <server>\n      <id>releases</id>\n"
+                                         f"      <password>{mvn}</password>\n    </server>\n  </servers>\n</settings>\n").encode()
+    c.keep["/root/.m2/settings.xml"] = ["<id>releases</id>"]
+    # haproxy.cfg: stats auth USER:PASS, userlist insecure-password
+    hs = c.canary("haproxy-stats-auth", g.tok(17))
+    hu = c.canary("haproxy-insecure-password", g.tok(15))
+    c.files["/etc/haproxy/haproxy.cfg"] = (f"listen stats\n    bind *:8404\n    stats auth admin:{hs}\n"
+                                           f"userlist ops\n    user ops insecure-password {hu}\n").encode()
+    c.keep["/etc/haproxy/haproxy.cfg"] = ["bind *:8404", "stats auth admin:"]
+    # shell history: the password options of az, ldapsearch, smbclient, htpasswd, etcdctl
+    az = c.canary("history-az-login-p", g.tok(34))
+    ldap = c.canary("history-ldapsearch-w", g.tok(15))
+    smb = c.canary("history-smbclient-percent", g.tok(14))
+    htp = c.canary("history-htpasswd-b", g.tok(15))
+    etcd = c.canary("history-etcdctl-user", g.tok(16))
+    c.files["/home/ops/.bash_history"] = (
+        f"az login --service-principal -u 5e1c0a4e-1111-2222-3333-444455556666 -p {az} --tenant example.org\n"
+        f"ldapsearch -x -H ldaps://ldap.example.org -D cn=admin,dc=example,dc=org -w {ldap} -b dc=example,dc=org\n"
+        f"smbclient //files/share -U backup%{smb} -c ls\n"
+        f"htpasswd -bc /etc/nginx/.htpasswd admin {htp}\n"
+        f"etcdctl --endpoints=https://10.0.0.11:2379 --user root:{etcd} member list\n").encode()
+    c.keep["/home/ops/.bash_history"] = ["-b dc=example,dc=org", "-c ls", "member list"]
+    # token formats: Stripe (https://docs.stripe.com/keys), SendGrid, a Sentry DSN's key
+    stripe = c.canary("stripe-live-key", g.tok(24))
+    sg = c.canary("sendgrid-key", g.tok(22) + "." + g.tok(43))
+    c.files["/etc/default/billing"] = f"STRIPE=sk_live_{stripe}\nMAIL=SG.{sg}\nREGION=eu-west-1\n".encode()
+    c.keep["/etc/default/billing"] = ["REGION=eu-west-1"]
+    dsn = c.canary("sentry-dsn-key", g.hexs(32))
+    c.files["/opt/app/sentry.yaml"] = f"sentry:\n  dsn: https://{dsn}@o450123.ingest.sentry.io/5512345\n  env: prod\n".encode()
+    c.keep["/opt/app/sentry.yaml"] = ["@o450123.ingest.sentry.io/5512345", "env: prod"]
+    # crypt hashes (crypt(5)) in an .htpasswd
+    apr1 = c.canary("htpasswd-apr1", g.tok(22, string.ascii_letters + string.digits + "./"))
+    bcrypt = c.canary("htpasswd-bcrypt", g.tok(53, string.ascii_letters + string.digits + "./"))
+    c.files["/etc/nginx/.htpasswd"] = f"admin:$apr1${g.tok(8)}${apr1}\nmetrics:$2y$05${bcrypt}\n".encode()
+    c.keep["/etc/nginx/.htpasswd"] = ["admin:", "metrics:"]
+    # Consul (https://developer.hashicorp.com/consul/docs/agent/config/config-files), Vault init output
+    gossip = c.canary("consul-encrypt", base64.b64encode(g.rng.randbytes(32)).decode())
+    mgmt = c.canary("consul-initial-management", f"{g.hexs(8)}-{g.hexs(4)}-{g.hexs(4)}-{g.hexs(4)}-{g.hexs(12)}")
+    c.files["/etc/consul.d/consul.hcl"] = (f'datacenter = "dc1"\nencrypt = "{gossip}"\nacl {{\n  enabled = true\n'
+                                           f'  tokens {{\n    initial_management = "{mgmt}"\n  }}\n}}\n').encode()
+    c.keep["/etc/consul.d/consul.hcl"] = ['datacenter = "dc1"', "enabled = true"]
+    unseal = c.canary("vault-unseal-key", g.tok(44, b64))
+    c.files["/var/log/vault-init.log"] = f"Unseal Key 1: {unseal}\n\nVault initialized with 5 key shares and a key threshold of 3.\n".encode()
+    c.keep["/var/log/vault-init.log"] = ["Vault initialized with 5 key shares"]
+    # snmpd.conf(5) communities and USM users; `ip xfrm state` keys (ip-xfrm(8))
+    comm = c.canary("snmpd-rocommunity", g.tok(14))
+    usm = c.canary("snmpd-usm-auth", g.tok(16))
+    priv = c.canary("snmpd-usm-priv", g.tok(16))
+    c.files["/etc/snmp/snmpd.conf"] = (f"sysLocation rack-3\nrocommunity {comm} 10.0.0.0/8\n"
+                                       f'createUser monitor SHA "{usm}" AES "{priv}"\nrouser monitor priv\n').encode()
+    c.keep["/etc/snmp/snmpd.conf"] = ["sysLocation rack-3", "rouser monitor priv"]
+    xfrm = c.canary("ip-xfrm-aead-key", g.hexs(40))
+    c.files["/commands/ip-xfrm-state.txt"] = (f"src 10.0.0.11 dst 10.0.0.12\n\tproto esp spi 0x00000003 reqid 1 mode tunnel\n"
+                                              f"\taead rfc4106(gcm(aes)) 0x{xfrm} 128\n").encode()
+    c.keep["/commands/ip-xfrm-state.txt"] = ["proto esp spi 0x00000003 reqid 1 mode tunnel"]
+    # whole files that are secrets: a Secret volume's key, apt's auth.conf, chrony keys, ppp
+    # chap-secrets, Erlang's cookie, Cilium's IPsec keys
+    c.files["/var/lib/kubelet/pods/6f0e0c1a-aaaa-bbbb-cccc-1234567890ab/volumes/kubernetes.io~secret/db/password"] = \
+        c.canary("kubelet-secret-volume-file", g.tok(20)).encode()
+    c.files["/etc/apt/auth.conf.d/corp.conf"] = (
+        f"machine apt.example.org login reader password {c.canary('apt-auth-conf', g.tok(20))}\n").encode()
+    c.files["/etc/chrony.keys"] = f"1 SHA1 HEX:{c.canary('chrony-key', g.hexs(40).upper())}\n".encode()
+    c.files["/etc/ppp/chap-secrets"] = f"modem\t*\t{c.canary('ppp-chap-secret', g.tok(14))}\t*\n".encode()
+    c.files["/var/lib/rabbitmq/.erlang.cookie"] = c.canary("erlang-cookie", g.tok(20, string.ascii_uppercase)).encode()
+    c.files["/etc/ipsec/keys"] = f"3+ rfc4106(gcm(aes)) {c.canary('cilium-ipsec-key', g.hexs(40))} 128\n".encode()
 
 
 def _encoded_windows(core: str) -> set[bytes]:

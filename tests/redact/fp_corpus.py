@@ -293,6 +293,46 @@ spec:
 
 auth: deprecate the static token file (use OIDC)
 """
+    # issue 11, round two (red-team): every Debian/Ubuntu node's nsswitch.conf (nsswitch.conf(5):
+    # a database and its sources), `kubectl describe secret` (sizes, not values), Helm values and
+    # klog lines naming Secret objects, documentation placeholders
+    out["nodes/cp1/files/etc/nsswitch.conf"] = b"""# /etc/nsswitch.conf
+passwd:         files systemd
+group:          files systemd
+shadow:         files
+gshadow:        files
+hosts:          files mdns4_minimal [NOTFOUND=return] dns myhostname
+"""
+    out["nodes/cp1/files/etc/nsswitch-rhel.conf"] = b"passwd:     sss files systemd\nshadow:     files sss\n"
+    out["nodes/cp1/cluster/describe-secrets.txt"] = b"""Name:         default-token-x7k2p
+Namespace:    default
+Type:  kubernetes.io/service-account-token
+
+Data
+====
+ca.crt:     1099 bytes
+namespace:  7 bytes
+token:      912 bytes
+"""
+    out["nodes/cp1/files/opt/helm/longhorn-values.yaml"] = b"""defaultSettings:
+  backupTarget: s3://backups@us-east-1/
+  backupTargetCredentialSecret: longhorn-backup-credentials
+ingress:
+  enabled: true
+  tls: true
+  secret: longhorn.local-tls
+  tlsSecretName: longhorn-ui-tls
+certs:
+  secretName: webhook-server-cert
+"""
+    out["nodes/cp1/logs/components/kube-controller-manager.log"] = (
+        b'I1206 08:10:26.000000       1 tokencleaner.go:139] "Deleting expired secret" '
+        b'secret="kube-system/bootstrap-token-q7x2mf"\n')
+    out["nodes/cp1/files/etc/app/README"] = b"""Call the API with the header
+Authorization: Bearer <token>
+Password protection
+token expired
+"""
     for path in sorted(SIMNODE_OUTPUTS.rglob("*")):
         if path.is_file():
             out[f"nodes/cp1/commands/sim-{path.relative_to(SIMNODE_OUTPUTS).as_posix().replace('/', '-')}"] = path.read_bytes()

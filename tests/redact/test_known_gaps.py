@@ -569,3 +569,70 @@ def test_an_unquoted_value_ends_before_any_quoted_json_key() -> None:
     doc = json.dumps({"payload": {"USER": None, "": None, "a b": 1}, "spec": {"auth": {"password": "Pw0000000000A"}}})
     out, _ = redact(doc, "nodes/n/commands/doc.json")
     assert json.loads(out)["payload"] == {"USER": None, "": None, "a b": 1} and "Pw0000000000A" not in out
+
+
+# -- issue 11, red-team round two: where the new rules stop -----------------------------------
+CONF = "nodes/n/files/etc/app/app.conf"
+
+
+@pytest.mark.parametrize("value, kept", [
+    ("longhorn-backup-credentials", True),      # a Secret object's name (DNS-1123, words)
+    ("longhorn.local-tls", True),
+    ("kube-system/bootstrap-token-q7x2mf", True),  # namespace/name (klog)
+    ("app-tls-2", True),
+    ("8975ec38-f12a-ae42-7708-a6d0ecfb1b34", False),  # a UUID: Consul tokens are UUIDs
+    ("3c760f623431839c62b1e7e2323c9674", False),       # hex: no pieces, no word
+    ("mysecret123", False),                            # one piece: not a name
+    ("abcdef.0123456789abcdef", False),                # a bootstrap token: a 16-character piece
+    ("Kx8-longhorn-tls", False),                       # upper case: not DNS-1123
+])
+def test_a_key_naming_a_secret_keeps_object_names_only(value: str, kept: bool) -> None:
+    for text in (f"backupTargetCredentialSecret: {value}\n", f'msg="x" secret="{value}"\n'):
+        out, _ = redact(text, CONF)
+        assert (value in out) is kept, (text, out)
+    # a key whose value is the secret itself takes any shape
+    out, _ = redact(f"clientSecret: {value}\n", CONF)
+    assert value not in out
+
+
+def test_nsswitch_sources_stay_and_other_passwd_values_go() -> None:
+    out, _ = redact("passwd:         sss files [NOTFOUND=return] systemd\nshadow: files\n", "nodes/n/files/etc/nsswitch.conf")
+    assert out == "passwd:         sss files [NOTFOUND=return] systemd\nshadow: files\n"
+    out, _ = redact("users:\n  - name: ops\n    passwd: Zq8xLr2mWt5s\n", "nodes/n/files/var/lib/cloud/user-data.yaml")
+    assert "Zq8xLr2mWt5s" not in out
+
+
+def test_key_value_without_separator_is_a_setting_in_configs_and_prose_in_logs() -> None:
+    secret = "O04MFw6xq"
+    out, by_rule = redact(f"    auth_pass {secret}\n    bindpw {secret}\n", CONF)
+    assert secret not in out and by_rule == {"pass-key": 1, "secret-key": 1}, by_rule
+    # a log line of two words is an event; a lower-case word is prose in any file
+    out, _ = redact(f"token {secret}\n", LOG)
+    assert secret in out
+    text = "Password protection\ntoken expired\ntoken:      912 bytes\nAuthorization: Bearer <token>\n"
+    assert redact(text, CONF)[0] == text
+
+
+def test_config_only_rules_do_not_run_on_logs() -> None:
+    line = "\taead rfc4106(gcm(aes)) 0x053905d567fdc16526ff46723953dd2ea3683561 128\n"
+    assert "0x0539" not in redact(line, "nodes/n/commands/ip-xfrm-state.txt")[0]
+    assert redact(line, LOG)[0] == line
+
+
+@pytest.mark.parametrize("line, secret", [
+    ('FLANNEL_OPTIONS="-iface=eth0 -etcd-password=xaSu6x74vtJIGvWW"', "xaSu6x74vtJIGvWW"),
+    ("java -Djavax.net.ssl.keyStorePassword=Jk2mW8qLx0 -jar app.jar", "Jk2mW8qLx0"),
+    ("      <password>FwQNFx2pWvIagL7G</password>", "FwQNFx2pWvIagL7G"),
+    ("smbclient //fs/b -U svc%spcgDOR82s -c ls", "spcgDOR82s"),
+    ("ldapmodify -x -D cn=admin -w GbEm9ivls -f x.ldif", "GbEm9ivls"),
+    ("htpasswd -nb admin PPTGuQlTg", "PPTGuQlTg"),
+    ("etcdctl --user=root:B2KIQVRGLX member list", "B2KIQVRGLX"),
+    ("az login -u app -p CkD15XuFvmqC", "CkD15XuFvmqC"),
+    ("metrics:$2y$05$I816HX.0yuzKNYxOW0ul1/KCK4Me77Jh/vFDSezBxziN5j73hhqL4", "I816HX.0yuzKNYx"),
+    ("dsn: https://3c760f623431839c62b1e7e2323c9674@sentry.example.org/4", "3c760f623431839c"),
+    ("Recovery Key 2: 6AOWo+BTaj2y34iuIYAq4KkFeLrQBDqM", "6AOWo+BTaj2y34iu"),
+])
+def test_round_two_shapes_in_any_file(line: str, secret: str) -> None:
+    for path in (LOG, CONF):
+        out, _ = redact(line + "\n", path)
+        assert secret not in out, (path, out)
