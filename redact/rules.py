@@ -188,11 +188,12 @@ _DNS_NAME = re.compile(rb"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?")
 _NAME_PIECE = re.compile(rb"[-.]")
 
 
-def _is_object_name(name: bytes) -> bool:
+def _is_object_name(name: bytes, namespaced: bool = False) -> bool:
     if not _DNS_NAME.fullmatch(name) or _UUID.fullmatch(name) or b".." in name or b"--" in name:
         return False
     pieces = _NAME_PIECE.split(name)
-    if len(pieces) < 2 or not any(len(p) >= 3 and p.isalpha() for p in pieces):
+    # after `namespace/` a name may be one piece (`kube-system/regcred`): the form says reference
+    if not namespaced and (len(pieces) < 2 or not any(len(p) >= 3 and p.isalpha() for p in pieces)):
         return False
     return all(p.isalpha() or len(p) <= 10 for p in pieces)
 
@@ -201,7 +202,7 @@ def _not_object_name(value: bytes) -> bool:
     v = value.strip().strip(b"\"'")
     ns, sep, name = v.partition(b"/")
     if sep:
-        return not (_DNS_NAME.fullmatch(ns) is not None and len(ns) <= 63 and b"." not in ns and _is_object_name(name))
+        return not (_DNS_NAME.fullmatch(ns) is not None and len(ns) <= 63 and b"." not in ns and _is_object_name(name, True))
     return not _is_object_name(v)
 
 

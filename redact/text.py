@@ -470,8 +470,16 @@ class LineRedactor:
                     break
                 m = search(low, le + 1)
         for rx in self.prefilter_regexes:
-            for m in rx.finditer(block):
-                found.add(block.rfind(b"\n", 0, m.start()) + 1)
+            # one hit a line is enough: on to the next line (a long line holding thousands of hits
+            # cost a look back to its start for each)
+            m = rx.search(block)
+            while m is not None:
+                pos = m.start()
+                found.add(block.rfind(b"\n", 0, pos) + 1)
+                le = block.find(b"\n", pos)
+                if le == -1:
+                    break
+                m = rx.search(block, le + 1)
         return sorted(found)
 
     # -- CRI partial lines ---------------------------------------------------------------------

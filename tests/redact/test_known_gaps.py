@@ -636,3 +636,19 @@ def test_round_two_shapes_in_any_file(line: str, secret: str) -> None:
     for path in (LOG, CONF):
         out, _ = redact(line + "\n", path)
         assert secret not in out, (path, out)
+
+
+def test_secret_name_fields_and_namespaced_references_stay() -> None:
+    # secretName was never a secret name (a Pod's volume, an Ingress tls entry); after
+    # `namespace/` a one-piece name is a reference too
+    text = "spec:\n  volumes:\n  - secret:\n      secretName: regcred\n  tls:\n  - secretName: example-tls\n"
+    assert redact(text, "nodes/n/files/etc/kubernetes/manifests/x.yaml")[0] == text
+    out, _ = redact('I1206 "Deleting" secret="kube-system/regcred" x secret="kube-system/Zm9vYmFy12345"\n')
+    assert 'secret="kube-system/regcred"' in out and "Zm9vYmFy12345" not in out
+
+
+@pytest.mark.parametrize("line", ["htpasswd -b -c /etc/nginx/.htpasswd admin PPTGuQlT1",
+                                  "sudo htpasswd -B -C 10 -b f u PPTGuQlT1 && echo ok"])
+def test_htpasswd_batch_password_is_the_last_argument(line: str) -> None:
+    out, _ = redact(line + "\n", CONF)
+    assert "PPTGuQlT1" not in out and " -b" in out
