@@ -407,9 +407,12 @@ class StructuredRedactor:
                 raw = m.group("value")
                 quote = raw[:1] if raw[:1] in ("'", '"') and raw.endswith(raw[:1]) and len(raw) >= 2 else ""
                 value = raw[1:-1] if quote else raw
-                if not value or skip_value(value.encode("utf-8")) or not rule.accepts(value.encode("utf-8")):
+                # the text was decoded with surrogateescape (engine._structured): bytes that are
+                # not UTF-8 go back as they came
+                raw_value = value.encode("utf-8", "surrogateescape")
+                if not value or skip_value(raw_value) or not rule.accepts(raw_value):
                     continue
                 self.job.line = i + 1
-                placeholder = self.job.replace(rule, value.encode("utf-8"), i + 1).decode("utf-8")
+                placeholder = self.job.replace(rule, raw_value, i + 1).decode("utf-8", "surrogateescape")
                 lines[i] = f"{m.group('lead')}{m.group('key')} {m.group('sep')} {quote}{placeholder}{quote}"
         return "\n".join(lines)

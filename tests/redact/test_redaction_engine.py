@@ -258,3 +258,11 @@ def test_json_null_value_ends_at_the_next_quoted_key() -> None:
     secret = b'{"Authorization":"Bearer s3cr3tT0kenValue","Name":"node1"}\n'
     out = b"".join(Redactor().redact_stream("nodes/n1/commands/x.json", [secret]))
     assert b"s3cr3tT0kenValue" not in out and json.loads(out)["Name"] == "node1"
+
+
+def test_ini_values_that_are_not_utf8_are_redacted_not_dropped() -> None:
+    # Found by bench/fuzz.py (redact): an INI value with bytes that are not UTF-8 beside a
+    # username raised UnicodeEncodeError, and the whole file was dropped (fail closed).
+    out = Redactor().redact_bytes("nodes/n1/files/etc/app/app.ini",
+                                  b"[db]\nuser = \xff\xfeadmin\npassword = \xffZq8vN3xLr5Tw1Ky7\n")
+    assert b"Zq8vN3x" not in out and b"admin" not in out and out.startswith(b"[db]\nuser = <redacted:")
