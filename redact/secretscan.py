@@ -54,15 +54,26 @@ RUN_BUDGET = 10_000_000
 
 _PLACEHOLDER = re.compile(rb"<redacted(?::[^>\n]*)?>")
 # Lowercase names that make the value beside them a secret; `strong` ones need less evidence.
-_KEYWORD = re.compile(rb"pass|pwd|secret|token|key|auth|credential|cookie|signature|private")
-_STRONG = re.compile(rb"pass|pwd|secret|credential|private")
+# `pw` covers pwd and the short names (nslcd/slapd `bindpw`, `rootpw`), `psk` a Wi-Fi or IPsec
+# pre-shared key (wpa_supplicant, NetworkManager `psk=`, ipsec.secrets `: PSK`).
+_KEYWORD = re.compile(rb"pass|pw|secret|token|key|auth|credential|cookie|signature|private|psk")
+_STRONG = re.compile(rb"pass|pw(?:d|$|[-_.])|secret|credential|private|authtok|psk")
+_PASSWORD_KEY = re.compile(rb"pass|pw(?:d|$|[-_.])")
 _KEYWORDS = frozenset(_KEYWORD.pattern.split(b"|"))
+_KEYWORD_ENDS = tuple(_KEYWORDS)
+_PRINTABLE = re.compile(rb"[!-~]+")
+# A Debian/RPM version (`1:4.13+dfsg1-1+deb12u1` after `passwd` in `dpkg -l`), not a password.
+_VERSION = re.compile(rb"^(?:\d+:)?\d+(?:\.\d+)+(?:[-+~.][\w.+~]*)*$")
 _WORD_DOT_DASH = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _KEY_AFTER = re.compile(rb"[A-Za-z0-9_.-]{0,64}")
 # Names that look secret but hold metadata (a hash, a file, a setting), not a secret.
 _NOT_SECRET_KEY = re.compile(
     rb"(?:hash|digest|fingerprint|checksum|sha\d*|thumbprint|file|path|dir|ttl|name|ref|mode|type|usage"
-    rb"|length|size|count|policy|algorithm|method|format|expir\w*|enabled|required|version|header|hint)$|"
+    rb"|length|size|count|policy|algorithm|method|format|expir\w*|enabled|required|version|header|hint"
+    # an identifier (`application-credential-id`, audit's `credential-id`; Vault's secret_id is
+    # a secret), a public key (WireGuard `PublicKey`), a list of variable names (systemd
+    # `PassEnvironment=HTTP_PROXY`)
+    rb"|(?<!secret)(?<!secret[-_.])ids?|environment|encryption|hashes)$|pub(?:lic)?[-_.]?keys?|"
     rb"^(?:keys?|tokens?|auth|secrets?)$")
 # Bare names (no `=`/`:`) whose next word is their value: `requirepass X`, `aws configure set
 # aws_secret_access_key X`.
@@ -82,6 +93,7 @@ _REFERENCE = re.compile(rb"^(?:\$|%[\w(]|\{\{|<[\w -]*>|\*+$|x{3,}$|X{3,}$|\.{3,
 _PATHLIKE = re.compile(rb"^(?:/|\./|\.\./|~/|[A-Za-z]:[\\/]|file:)|\.(?:key|pem|crt|cer|csv|pub|json|ya?ml|conf|txt|token|p12|pfx|jks)$")
 _DIGEST = re.compile(rb"^(?:sha\d+|md5|blake2\w*)[:=]", re.I)
 _DIGIT = re.compile(rb"[0-9]")
+_PLACEHOLDER_IN_VALUE = re.compile(rb"[:=]REDACTED")
 _CRYPT = re.compile(rb"^\$(?:1|2[abxy]|5|6|y|gy|7|sha1|md5)\$[./A-Za-z0-9$=,]{8,}")
 _SEGMENT_SEP = re.compile(rb"[-_./:]")
 _BARE_TOKEN = re.compile(rb"[A-Za-z0-9._~+/-]{16,}={0,2}")
@@ -99,8 +111,9 @@ _UUID = re.compile(rb"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{
 _HEX = re.compile(rb"^[0-9a-fA-F:]+$")
 _B64_TAIL = re.compile(rb"[A-Za-z0-9+/_-]*={0,2}")
 _AWS_SECRET = re.compile(rb"(?<![A-Za-z0-9/+])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
-_PEM_BEGIN = re.compile(rb"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----")
-_PEM_BODY = re.compile(rb"[A-Za-z0-9+/=]{40,}")
+# PEM private keys, and OpenVPN's static key (tls-auth/tls-crypt `ta.key`: 2048 bits in hex).
+_PEM_BEGIN = re.compile(rb"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----|-----BEGIN OpenVPN Static key V1-----")
+_PEM_BODY = re.compile(rb"[A-Za-z0-9+/=]{32,}")   # 64 per PEM line, 32 hex per OpenVPN key line
 _PPK_LINES = re.compile(rb"Private-Lines:\s*(\d{1,3})")
 _FLAG_ALONE = re.compile(rb"^\s*--?([\w.-]+)\s*$")
 _USER_KEY = re.compile(rb"(?i)(?:^|[\s\"'{,-])(?:--?)?(user(?:_?name)?|login)\\?[\"']?[ \t]*(?:[:=][ \t]*|[ \t]*\n[ \t]*)\\?[\"']?([^\s\"',;]{3,128})")
@@ -115,12 +128,22 @@ _ENV_PAIR = re.compile(rb"""\bname\\?["']?\s*[:=]\s*\\?["']?([\w.-]{2,128})\\?["
 # is reported whatever the key is called (kubeconfig exec env values, custom settings).
 _CONFIG_VALUE = re.compile(rb"""^[ \t]*(?:-[ \t]+)?["']?([\w.-]{1,128})["']?[ \t]*[:=][ \t]*["']?([A-Za-z0-9+/_=-]{20,512})["']?[ \t]*,?\r?$""",
                            re.M)
-_CONFIG_PATH = re.compile(r"(?:\.(?:ya?ml|json|toml|ini|conf|cfg|env|properties|kubeconfig)|/config|/kubeconfig[^/]*)$", re.I)
+_CONFIG_PATH = re.compile(r"(?:\.(?:ya?ml|json|toml|ini|conf|cfg|env|properties|kubeconfig|hcl)|/config|/kubeconfig[^/]*)$", re.I)
 # Keys whose generated-looking values are identifiers, not secrets.
-_ID_KEY = re.compile(rb"(?:id|uid|uuid|hash|digest|sha\d*|checksum|version|image|name|etag|nonce|revision|"
+_ID_KEY = re.compile(rb"(?:id|uid|uuid|hash|digest|sha\d*|checksum|version|image|name|etag|nonce|revision|pub(?:lic)?[-_.]?key|"
                      rb"serial|fingerprint|thumbprint|generation)$", re.I)
 
-_TOKEN_FILES = re.compile(r"(?:^|/)(?:token|[\w.-]*\.token|known_tokens\.csv|tokens\.csv|basic_auth\.csv|"
+# Logs (the bulk of a bundle): configuration-file formats (`scope: files` patterns) are not
+# looked for in them, which keeps the cost of each new format off the gigabytes of logs.
+_LOG_PATH = re.compile(r"(?:^|/)(?:logs?|journal)/|\.log(?:\.\d+)?$", re.I)
+# Formats found from a secret-like name already being looked at (no scan of their own):
+# `htpasswd -b [-c] FILE USER PASSWORD` / `htpasswd -nb USER PASSWORD` (the password is the last
+# argument), and `vault operator init`'s "Unseal Key 1: <base64>" / "Recovery Key 1: ...".
+_HTPASSWD_BATCH = re.compile(rb"""htpasswd[ \t]+(?:-[A-Za-z]+[ \t]+)*?-[A-Za-z]*b[A-Za-z]*[ \t]+(?:-[A-Za-z]+[ \t]+)*"""
+                             rb"""(?:[^\s-]\S*[ \t]+){1,2}?([^\s'"]+)[ \t]*(?:\r?\n|$|[;&|])""")
+_UNSEAL_KEY = re.compile(rb"Key(?: \d+)?:[ \t]*([A-Za-z0-9+/=]{20,})")
+_SECRETS_TABLE = re.compile(r"(?:^|/)(?:chap|pap)-secrets$")
+_TOKEN_FILES = re.compile(r"(?:^|/)(?:token|[\w.-]*\.token|known_tokens\.csv|tokens\.csv|basic_auth\.csv|\.erlang\.cookie|"
                           r"[\w.-]*_accesskeys\.csv|credentials|\.git-credentials|\.pgpass|\.netrc)$", re.I)
 
 
@@ -145,6 +168,7 @@ class _Pattern:
     check: str | None
     gate: str | None = None
     lower: bool = False
+    files_only: bool = False   # `scope: files`: not run on logs (see verify_patterns.yaml)
 
 
 def load_patterns(path: Path = PATTERNS_FILE) -> list[_Pattern]:
@@ -154,7 +178,8 @@ def load_patterns(path: Path = PATTERNS_FILE) -> list[_Pattern]:
     out = []
     for p in doc["patterns"]:
         out.append(_Pattern(p["id"], p["kind"], tuple(h.encode() for h in p["hints"]),
-                            re.compile(p["regex"].encode()), p.get("check"), p.get("gate"), bool(p.get("lower"))))
+                            re.compile(p["regex"].encode()), p.get("check"), p.get("gate"), bool(p.get("lower")),
+                            p.get("scope") == "files"))
     return out
 
 
@@ -228,7 +253,8 @@ def _trivial(value: bytes) -> bool:
         return True
     if _DIGEST.match(v) or v.isdigit() or len(set(v)) <= 2:
         return True
-    return False
+    # a placeholder after a prefix: openssl's `-pass pass:<redacted:...>`, `user:<redacted...>`
+    return _PLACEHOLDER_IN_VALUE.search(v) is not None
 
 
 def secret_value(key: bytes, value: bytes) -> bool:
@@ -241,8 +267,10 @@ def secret_value(key: bytes, value: bytes) -> bool:
     lkey = key.lower().lstrip(b"-")
     if _NOT_SECRET_KEY.search(lkey) and not (lkey in (b"key", b"keys", b"token", b"secret") and _random(v)):
         return False
-    if _UUID.match(v) and not _STRONG.search(lkey):
+    if _VERSION.match(v):
         return False
+    if _UUID.match(v) and not (_STRONG.search(lkey) or lkey.endswith(b"token")):
+        return False  # an id, unless named a token (Splunk HEC tokens, Consul ACL tokens are UUIDs)
     if len(v) >= 64 and _public_material(v):
         return False  # certificate-authority-data: a certificate is public
     upper, lower, digit = _classes(v)
@@ -266,6 +294,20 @@ def _bootstrap(value: bytes) -> bool:
     # suffix is hex) and the token holds a digit somewhere (host names mostly do not).
     secret = value[7:]
     return bool(re.search(rb"[g-z]", secret)) and bool(re.search(rb"\d", value))
+
+
+def _secrets_table(block: bytes, hits: list) -> None:
+    """pppd's chap-secrets and pap-secrets: `client server secret [addresses]` per line, the
+    secret in the third column (pppd(8), "AUTHENTICATION")."""
+    pos = 0
+    for line in block.split(b"\n"):
+        fields = line.split()
+        if len(fields) >= 3 and not fields[0].startswith(b"#"):
+            secret = fields[2].strip(b"\"")
+            if secret not in (b"*", b"-", b"") and not _trivial(secret):
+                start = pos + line.find(fields[2])
+                hits.append((start, start + len(fields[2]), "ppp-secrets-file", "password", len(secret)))
+        pos += len(line) + 1
 
 
 # -- the scanner --------------------------------------------------------------------------------
@@ -313,6 +355,8 @@ class SecretScanner:
             block = _PLACEHOLDER.sub(b"REDACTED", block)
         hits: list[tuple[int, int, str, str, int]] = []   # (pos, end, rule, kind, length)
         self._find(block, hits, 0, state)
+        if state.secrets_table:
+            _secrets_table(block, hits)
         if b" P " in block:
             for m in _CRI_RUN.finditer(block):
                 joined = b"".join(_CRI_HEAD.sub(b"", l, count=1) for l in m.group(0).split(b"\n"))
@@ -362,8 +406,18 @@ class SecretScanner:
             state.note(f"more than {MAX_CANDIDATES} secret-like names in a block: the rest of it not checked")
             keywords = keywords[:MAX_CANDIDATES]
         self.budget -= len(keywords)
+        # each hint looked for once per block (a scan of the block each: they are the cost here)
+        looked: dict[bytes, bool] = {}
         for p in self._hinted:
-            if not p.hints or any((h in present) if h in _KEYWORDS else (h in lower) for h in p.hints):
+            if p.files_only and state.log:
+                continue
+            for h in p.hints:
+                got = looked.get(h)
+                if got is None:
+                    got = looked[h] = (h in present) if h in _KEYWORDS else (h in lower)
+                if got:
+                    break
+            if not p.hints or got:
                 self._apply(p, block, p.regex.finditer(lower if p.lower else block), hits, depth, state)
         if keywords:
             self._key_values(block, keywords, hits)
@@ -380,8 +434,8 @@ class SecretScanner:
                         and not _text_in_base64(val):
                     hits.append((m.start(2), m.end(2), "random-config-value", "secret", len(val)))
         # 3. private keys
-        if b"private" in present:   # `-----BEGIN ... PRIVATE KEY-----`, PuTTY's Private-Lines
-            self._pem(block, hits)
+        if b"private" in present or b"-----begin openvpn static key" in lower:
+            self._pem(block, hits)   # `-----BEGIN ... PRIVATE KEY-----`, PuTTY's Private-Lines
             if b"private-lines:" in lower:
                 self._ppk(block, hits)
 
@@ -411,21 +465,39 @@ class SecretScanner:
     def _key_values(self, block: bytes, keywords: list[tuple[int, int]], hits: list) -> None:
         n = len(block)
         flagged_pw: list[int] = []
+        last_key = -1
         for kw_start, kw_end in keywords:
             s = kw_start   # back to the start of the name (names are short: a loop beats a regex)
             while s > 0 and block[s - 1] in _WORD_DOT_DASH and kw_start - s < 64:
                 s -= 1
+            if s == last_key:
+                continue   # a second keyword of the same name (`pw` and `pass` in `bindpw_pass`)
+            last_key = s
             after = _KEY_AFTER.match(block, kw_end)
             e = after.end() if after else kw_end
             key = block[s:e]
             if not key.strip(b"-_.") or key in _STATUS_WORDS:
                 continue
+            if key == b"Key" and (block.endswith(b"Unseal ", 0, s) or block.endswith(b"Recovery ", 0, s)):
+                self._local(_UNSEAL_KEY, block, s, hits, "vault-unseal-key", "secret")
+                continue
+            if key.lower() == b"htpasswd":
+                self._local(_HTPASSWD_BATCH, block, s, hits, "htpasswd-batch-password", "password")
+            if s > 0 and block[s - 1] == 0x3C and block[e:e + 1] == b">":
+                self._xml_element(block, key, e + 1, hits, flagged_pw)
+                continue
             sep = _SEP.match(block, e)
             vpos = sep.end() if sep else e
+            spaced = False
             if sep is not None and sep.group(1) is None:
-                # a list comma or whitespace: only a flag or a bare name takes its value so
+                # a list comma or whitespace: only a flag, a bare name, or a name and its value
+                # alone on a line (`auth_pass X`, below) take their value so
+                if sep.group(3) is not None and block[s - 1:s] == b"/":
+                    continue  # a path (`/etc/pam.d/passwd <md5>` in dpkg's status), not a name
                 if not (key.startswith(b"-") or (sep.group(3) is not None and key.lower() in _BARE_NAMES)):
-                    continue
+                    if sep.group(3) is None or (s > 0 and block[s - 1] not in b" \t\n"):
+                        continue
+                    spaced = True
             vm = _VALUE.match(block, vpos) if sep is not None else None
             if vm is None or vpos >= n or block[vpos:vpos + 1] == b"\n":
                 # `--token` alone on its line: argv split one per line; the value is the next line
@@ -442,15 +514,44 @@ class SecretScanner:
             val = _cut_at_next_key(val)
             if sep.group(1) is None and val.startswith(b"-"):
                 continue  # `--password --verbose`: the next word is another flag
-            if sep.group(3) is not None and not key.startswith(b"-") and not _random(val):
+            if spaced:
+                # Space-separated configuration (keepalived `auth_pass X`, nslcd `bindpw X`,
+                # fluent-bit `HTTP_Passwd  X`, haproxy `insecure-password X`): the value ends
+                # its line. A strong name first on its line is judged like `name = value`;
+                # anywhere else (prose) the value must also look generated.
+                # (`Certification Authority 2017` in prose or binary: a weak name must end the
+                # name, `Splunk_Token`, and the value be printable)
+                if block[vm.end():_line_end(block, vm.end())].strip() or not _PRINTABLE.fullmatch(val):
+                    continue
+                first = not block[_line_start(block, s):s].strip()
+                strong = _STRONG.search(key.lower())
+                if not (first and strong) and not (_random(val) and (strong or key.lower().endswith(_KEYWORD_ENDS))):
+                    continue
+            elif sep.group(3) is not None and not key.startswith(b"-") and not _random(val):
                 continue  # a bare name in prose (`password policy: ...`) needs a generated value
             if secret_value(key, val):
-                kind = "password" if re.search(rb"pass|pwd", key.lower()) else "secret"
+                kind = "password" if _PASSWORD_KEY.search(key.lower()) else "secret"
                 hits.append((vm.start(), vm.start() + len(val), "secret-value", kind, len(val)))
                 if _STRONG.search(key.lower()):
                     flagged_pw.append(vm.start())
         for pos in flagged_pw:
             self._user_near(block, pos, hits)
+
+    @staticmethod
+    def _local(rx: re.Pattern[bytes], block: bytes, pos: int, hits: list, rule: str, kind: str) -> None:
+        m = rx.match(block, pos)
+        if m and not _trivial(m.group(1)):
+            hits.append((m.start(1), m.end(1), rule, kind, len(m.group(1))))
+
+    def _xml_element(self, block: bytes, key: bytes, start: int, hits: list, flagged_pw: list) -> None:
+        """`<password>X</password>` (Maven settings.xml, Jenkins, Tomcat contexts)."""
+        close = block.find(b"</", start, start + 1026)
+        val = block[start:close].strip() if close > 0 else b""
+        if val and not re.search(rb"\s", val) and secret_value(key, val):   # prose is not a secret
+            kind = "password" if _PASSWORD_KEY.search(key.lower()) else "secret"
+            hits.append((start, close, "secret-xml-element", kind, len(val)))
+            if _STRONG.search(key.lower()):
+                flagged_pw.append(start)
 
     def _user_near(self, block: bytes, pos: int, hits: list) -> None:
         """A user name within three lines of a flagged password is reported with it."""
@@ -520,7 +621,8 @@ class SecretScanner:
         # A decoded `user:password` or a decoded random token is a secret as well.
         if b"\n" not in text and b" " not in text and len(text) <= 512:
             user, colon, pw = text.partition(b":")
-            if colon and re.fullmatch(rb"[\w.@+-]{1,128}", user) and not _trivial(pw) and len(pw) >= 6 \
+            # (`$` for Harbor robot accounts, `robot$deploy`, in a containerd `auth = "..."`)
+            if colon and re.fullmatch(rb"[\w.@+$-]{1,128}", user) and not _trivial(pw) and len(pw) >= 6 \
                     and b"/" not in user and not _HEX.match(text):
                 hits.append((pos, pos + len(blob), "base64-user-password", "password", len(blob)))
             elif not colon and len(text) >= 16 and _random(text):
@@ -547,6 +649,8 @@ class _MemberState:
         self.b64_budget = B64_BUDGET
         self.whole: bytes | None = b""     # the text while it is small (whole-file rules)
         self.config = bool(_CONFIG_PATH.search(path))
+        self.log = bool(_LOG_PATH.search(path))
+        self.secrets_table = bool(_SECRETS_TABLE.search(path))
         self.notes: list[str] = []          # what could not be scanned (reported by verify)
 
     def note(self, text: str) -> None:

@@ -74,7 +74,9 @@ def verify_path(path: Path, patterns: list | None = None, out: TextIO | None = N
         if len(report.findings) < KEEP_FINDINGS:
             report.findings.append(f)
         if out is not None:
-            out.write(f"{shown(name)}:{f.line}:{f.kind} ({f.rule}) ***({f.length} chars)\n")
+            # a hit over several lines (a private key block) names its last line too
+            span = f", lines {f.line}-{f.end_line}" if f.end_line > f.line else ""
+            out.write(f"{shown(name)}:{f.line}:{f.kind} ({f.rule}) ***({f.length} chars{span})\n")
 
     def emit_problem(text: str) -> None:
         report.problems.append(text)
