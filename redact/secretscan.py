@@ -618,8 +618,9 @@ class SecretScanner:
         if sub:
             hits.append((pos, pos + len(blob), "base64(" + sub[0][2] + ")", sub[0][3], len(blob)))
             return
-        # A decoded `user:password` or a decoded random token is a secret as well.
-        if b"\n" not in text and b" " not in text and len(text) <= 512:
+        # A decoded `user:password` or a decoded random token is a secret as well (not a line of
+        # a certificate, whose 48 bytes may be text: a CRL URL in a CA bundle).
+        if b"\n" not in text and b" " not in text and len(text) <= 512 and not _in_certificate(block, pos):
             user, colon, pw = text.partition(b":")
             # (`$` for Harbor robot accounts, `robot$deploy`, in a containerd `auth = "..."`)
             if colon and re.fullmatch(rb"[\w.@+$-]{1,128}", user) and not _trivial(pw) and len(pw) >= 6 \
@@ -880,6 +881,12 @@ def _b64decode(blob: bytes) -> bytes | None:
         return base64.b64decode(s, validate=True)
     except (binascii.Error, ValueError):
         return None
+
+
+def _in_certificate(block: bytes, pos: int) -> bool:
+    """Whether `pos` is inside a PEM certificate (asked only of a would-be hit: a search back)."""
+    begin = block.rfind(b"-----BEGIN ", 0, pos)
+    return begin >= 0 and block.startswith(b"CERTIFICATE", begin + 11) and block.find(b"-----END", begin, pos) < 0
 
 
 def _public_material(value: bytes) -> bool:

@@ -349,6 +349,10 @@ def test_round_two_lookalikes_are_clean() -> None:
         "var/log/messages": "kernel: Loaded X.509 cert from the Certification Authority\nsshd: Changing password for root\n",
         "etc/maven/settings.xml": "<passphrase>optional; leave empty if not used.</passphrase>\n",
         "etc/postgresql/15/main/postgresql.conf": "#password_encryption = scram-sha-256\t# scram-sha-256 or md5\n",
+        # a CA bundle line whose 48 bytes decode to text (D-Trust's CRL URL, Debian's ca-certificates)
+        "etc/ssl/certs/ca-certificates.crt": "-----BEGIN CERTIFICATE-----\n"
+        "MIIEMzCCAxugAwIBAgIDCYPzMA0GCSqGSIb3DQEBCwUAME0xCzAJBgNVBAYTAkRF\n"
+        "MENBJTIwMiUyMDIwMDksTz1ELVRydXN0JTIwR21iSCxDPURFP2NlcnRpZmljYXRl\n-----END CERTIFICATE-----\n",
         # `htpasswd -B` (bcrypt, prompts for the password) names no password
         "home/ops/.bash_history2": "htpasswd -B -c /etc/nginx/.htpasswd admin\n",
     }
