@@ -369,3 +369,10 @@ def test_a_multiline_hit_names_its_last_line(tmp_path: Path) -> None:
     got = run_cli("verify", str(tmp_path / "in"))
     assert got.returncode == 1 and "ta.key:1:private-key (pem-private-key) ***(" in got.stdout
     assert ", lines 1-18)" in got.stdout, got.stdout
+
+
+def test_ids_are_not_secrets_but_vault_secret_id_is() -> None:
+    value = b"Xq7vR2pZ9wK4mDx8Lp3"
+    assert not secret_value(b"application-credential-id", value) and not secret_value(b"PublicKey", value)
+    # Vault AppRole's secret_id is the secret half of the login (role_id is the other)
+    assert secret_value(b"secret_id", value) and secret_value(b"secretId", value) and secret_value(b"PrivateKey", value)
