@@ -242,6 +242,15 @@ def _one_long_line(t: TarStream) -> None:
     t.repeated(KUBELET_LOG, b"msg=", b"x" * UNIT, 64, f" password={PASSWORD}\n".encode())
 
 
+def _dense_secret_words(t: TarStream) -> None:
+    """64 MiB of 1 MiB lines packed with the words the secret rules start from (each was quadratic
+    in a line's length once: htpasswd, $1$, -a-token=)."""
+    words = b"password=x htpasswd -b f u $1$ Bearer --token redis-cli -a mysql -p curl -u eyJ auth: "
+    line = words * ((1 << 20) // len(words)) + b"\n"
+    t.repeated("nodes/n1/logs/var/log/app.log", b"", line * 8, 8)
+    t.repeated("nodes/n1/files/etc/app/app.conf", b"", line * 8, 1)
+
+
 def _report_link(work: Path) -> Path:
     bundle = _tgz(lambda t: t.file(KUBELET_LOG, KLOG))(work)
     victim = work / "victim.txt"
@@ -287,6 +296,8 @@ CASES: list[Case] = [
     Case("redact-cri-partial-flood", _tgz(_cri_partial_flood), command="redact", codes=(0,), max_mb=300),
     Case("redact-20000-base64-documents", _tgz(_base64_documents), command="redact", codes=(0,), max_mb=300),
     Case("redact-512mib-line", _tgz(_one_long_line), command="redact", codes=(0,), max_mb=300),
+    Case("redact-dense-secret-words", _tgz(_dense_secret_words), command="redact", codes=(0,), max_mb=300),
+    Case("verify-dense-secret-words", _tgz(_dense_secret_words), command="verify", codes=(0, 1), max_mb=300),
     Case("verify-512mib-line", _tgz(_one_long_line), command="verify", codes=(1,), max_mb=300),
     Case("verify-3gib-zeros", _tgz(_zeros_3gib), command="verify", codes=(1,), max_mb=300,
          mentions=("max_member_bytes", "huge.log", "app.env"),
