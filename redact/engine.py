@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
+from k8s_bundle.redact.compressed import compression, inflate
 from k8s_bundle.redact.obfuscate import Obfuscator, parse_categories
 from k8s_bundle.redact.rules import Rule, RuleSet, build_ruleset, load_custom
 from k8s_bundle.redact.structured import StructuredRedactor
@@ -254,7 +255,7 @@ class Redactor:
             head += c
             if len(head) >= SNIFF_BYTES:
                 break
-        codec = _compression(head)
+        codec = compression(head)
         if codec is not None:
             yield from self._compressed(job, codec, _chain([head], it), keep_input)
             return
@@ -356,32 +357,6 @@ class Redactor:
 DECOMPRESSED_MAX = 2 * 1024 * 1024 * 1024
 
 
-def _compression(head: bytes) -> str | None:
-    if head.startswith(b"\x1f\x8b"):
-        return "gzip"
-    if head.startswith(b"BZh") and head[3:4].isdigit():
-        return "bzip2"
-    if head.startswith(b"\xfd7zXZ\x00"):
-        return "xz"
-    if head.startswith(b"\x28\xb5\x2f\xfd"):
-        return "zstd"
-    if head.startswith(b"PK\x03\x04"):
-        return "zip"
-    return None
-
-
-def _decompressor(codec: str) -> Any:
-    import bz2
-    import lzma
-    import zlib
-
-    if codec == "gzip":
-        return zlib.decompressobj(wbits=31)
-    if codec == "bzip2":
-        return bz2.BZ2Decompressor()
-    return lzma.LZMADecompressor()
-
-
 def _compressor(codec: str) -> Any:
     import bz2
     import lzma
@@ -395,22 +370,15 @@ def _compressor(codec: str) -> Any:
 
 
 def _decompress(codec: str, stream: Iterator[bytes]) -> Iterator[bytes]:
-    dec = _decompressor(codec)
     total = 0
-    for chunk in stream:
-        while chunk:
-            out = dec.decompress(chunk)
+    try:
+        for out in inflate(codec, stream):
             total += len(out)
             if total > DECOMPRESSED_MAX:
                 raise RedactionError("decompressed size past the limit; dropped")
-            if out:
-                yield out
-            # concatenated members (gzip -c a b > c.gz, pigz, logrotate appends): start again
-            chunk = dec.unused_data if getattr(dec, "eof", False) else b""
-            if chunk:
-                dec = _decompressor(codec)
-    if not getattr(dec, "eof", True):
-        raise RedactionError("compressed stream ends early; dropped")
+            yield out
+    except EOFError:
+        raise RedactionError("compressed stream ends early; dropped") from None
 
 
 def _first_significant_line(data: bytes) -> bytes:

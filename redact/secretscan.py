@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import bz2
 import codecs
 import lzma
 import math
@@ -34,6 +33,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
+
+from k8s_bundle.redact.compressed import compression, inflate
 
 PATTERNS_FILE = Path(__file__).with_name("verify_patterns.yaml")
 
@@ -675,11 +676,11 @@ def _text_stream(chunks: Iterable[bytes], cap: int, state: _MemberState) -> Iter
         if len(head) >= 4096:
             break
     stream: Iterator[bytes] = _chain(head, it)
-    if head.startswith((b"\x28\xb5\x2f\xfd", b"PK\x03\x04")):
+    codec = compression(head)
+    if codec in ("zstd", "zip"):
         # no stdlib decoder: the content cannot be checked, which verify reports
-        state.notes.append(f"{'zstd' if head[:1] == b'(' else 'zip'} content cannot be scanned")
+        state.notes.append(f"{codec} content cannot be scanned")
         return
-    codec = _compression(head)
     if codec:
         stream = _decompressed(codec, stream, cap, state)
         head = b""
@@ -753,20 +754,10 @@ def _chain(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def _compression(head: bytes) -> str | None:
-    if head.startswith(b"\x1f\x8b"):
-        return "gzip"
-    if head.startswith(b"BZh") and head[3:4].isdigit():
-        return "bzip2"
-    if head.startswith(b"\xfd7zXZ\x00"):
-        return "xz"
-    return None
-
-
 def _decompressed(codec: str, stream: Iterator[bytes], cap: int, state: _MemberState) -> Iterator[bytes]:
     total = 0
     try:
-        for out in _inflate(codec, stream):
+        for out in inflate(codec, stream):
             total += len(out)
             if total > cap:
                 state.notes.append(f"{codec} content past {cap} decompressed bytes not scanned")
@@ -774,39 +765,6 @@ def _decompressed(codec: str, stream: Iterator[bytes], cap: int, state: _MemberS
             yield out
     except (zlib.error, OSError, EOFError, lzma.LZMAError) as exc:
         state.notes.append(f"{codec} content damaged after {total} bytes ({exc}); the rest not scanned")
-
-
-def _inflate(codec: str, stream: Iterator[bytes]) -> Iterator[bytes]:
-    """Decompressed pieces of at most 1 MiB each (a bomb never lands in memory at once)."""
-    step = 1 << 20
-    if codec == "gzip":
-        d = zlib.decompressobj(47)
-        for chunk in stream:
-            data = chunk
-            while data:
-                out = d.decompress(data, step)
-                if out:
-                    yield out
-                if d.eof:
-                    data = d.unused_data
-                    if not data.startswith(b"\x1f\x8b"):
-                        return          # trailing bytes after the last gzip member
-                    d = zlib.decompressobj(47)   # concatenated members are one stream
-                else:
-                    data = d.unconsumed_tail
-        return
-    dec: Any = bz2.BZ2Decompressor() if codec == "bzip2" else lzma.LZMADecompressor()
-    for chunk in stream:
-        data = chunk
-        while not dec.eof:
-            out = dec.decompress(data, step)
-            data = b""
-            if out:
-                yield out
-            if dec.needs_input:
-                break
-        if dec.eof:
-            return
 
 
 def _utf16(head: bytes) -> str | None:

@@ -251,6 +251,13 @@ def _dense_secret_words(t: TarStream) -> None:
     t.repeated("nodes/n1/files/etc/app/app.conf", b"", line * 8, 1)
 
 
+def _gz_log_bomb(t: TarStream) -> None:
+    """A rotated log, syslog.2.gz, of 1.5 MB that inflates to 1.5 GiB (redact decompresses it)."""
+    import gzip
+    member = gzip.compress(b"\0" * UNIT, mtime=0) * 192
+    t.file("nodes/n1/logs/var/log/syslog.2.gz", member)
+
+
 def _report_link(work: Path) -> Path:
     bundle = _tgz(lambda t: t.file(KUBELET_LOG, KLOG))(work)
     victim = work / "victim.txt"
@@ -298,6 +305,8 @@ CASES: list[Case] = [
     Case("redact-512mib-line", _tgz(_one_long_line), command="redact", codes=(0,), max_mb=300),
     Case("redact-dense-secret-words", _tgz(_dense_secret_words), command="redact", codes=(0,), max_mb=300),
     Case("verify-dense-secret-words", _tgz(_dense_secret_words), command="verify", codes=(0, 1), max_mb=300),
+    Case("redact-gz-log-bomb", _tgz(_gz_log_bomb), command="redact", codes=(0,), max_mb=300),
+    Case("verify-gz-log-bomb", _tgz(_gz_log_bomb), command="verify", codes=(0, 1), max_mb=300),
     Case("verify-512mib-line", _tgz(_one_long_line), command="verify", codes=(1,), max_mb=300),
     Case("verify-3gib-zeros", _tgz(_zeros_3gib), command="verify", codes=(1,), max_mb=300,
          mentions=("max_member_bytes", "huge.log", "app.env"),
