@@ -162,14 +162,31 @@ def reference_link(ref: dict[str, str]) -> dict[str, str | None]:
     return {"text": ", ".join(f"{k}: {v}" for k, v in ref.items()), "href": None}
 
 
+# The page's style and script, inlined in this order (each file one concern). The script is
+# allowed by its hash in the CSP, so the files are joined before hashing.
+CSS_FILES = ("report.css",)
+JS_FILES = ("report.js",)
+
+
+class _PackageLoader(jinja2.BaseLoader):
+    """Templates from the installed k8s_bundle.report_templates (also inside the static binary)."""
+
+    def get_source(self, environment: jinja2.Environment, name: str) -> tuple[str, None, Any]:
+        node = importlib.resources.files("k8s_bundle.report_templates").joinpath(name)
+        if "/" in name or not node.is_file():
+            raise jinja2.TemplateNotFound(name)
+        return node.read_text(encoding="utf-8"), None, lambda: True
+
+
 @functools.lru_cache(maxsize=1)
 def _assets() -> tuple[jinja2.Template, Markup, Markup, str]:
     folder = importlib.resources.files("k8s_bundle.report_templates")
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+    env = jinja2.Environment(loader=_PackageLoader(), autoescape=True, undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=False)
     env.filters["markdown"] = markdown
-    template = env.from_string(folder.joinpath("report.html.j2").read_text(encoding="utf-8"))
-    css = folder.joinpath("report.css").read_text(encoding="utf-8")
-    js = folder.joinpath("report.js").read_text(encoding="utf-8")
+    template = env.get_template("report.html.j2")
+    css = "\n".join(folder.joinpath(n).read_text(encoding="utf-8") for n in CSS_FILES)
+    js = "\n".join(folder.joinpath(n).read_text(encoding="utf-8") for n in JS_FILES)
     digest = base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode("ascii")
     # Our own static files: safe to inline verbatim (no bundle data in them).
     return template, Markup(css), Markup(js), f"sha256-{digest}"
@@ -196,8 +213,9 @@ def render_html(evidence: Evidence, findings: list[Finding], lang: str = "en",
     """The report page; `unexplained`: analyzer.unexplained templates (None: no such section)."""
     template, css, js, script_hash = _assets()
     rows = []
-    for f in findings:
+    for i, f in enumerate(findings, 1):
         rows.append({
+            "anchor": f"f-{i}",
             "rule_id": f.rule_id, "severity": f.severity, "node": f.node, "nodes": f.nodes,
             "filter_nodes": f.nodes or ([f.node] if f.node else []),
             "title": f.title, "message": f.message, "cause": f.cause, "fix": f.fix,
