@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_CRITICAL, EXIT_OK, EXIT_WARNINGS, UserError, shown
+from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_WARNINGS, UserError, shown
 
 FORMATS = ("html", "json", "text")
 
@@ -72,15 +72,6 @@ def default_output(bundle: str, fmt: str) -> Path:
     return p.with_name(name + ext)
 
 
-def exit_code_for(findings: list) -> int:
-    severities = {f.severity for f in findings}
-    if "critical" in severities:
-        return EXIT_CRITICAL
-    if "warning" in severities:
-        return EXIT_WARNINGS
-    return EXIT_OK
-
-
 def cmd_analyze(args: argparse.Namespace) -> int:
     from k8s_bundle.safe_output import check_output, write_file
 
@@ -95,18 +86,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         # An unusable report place fails before the analysis (and before its heavy imports).
         check_output(args.output or out, force=True, inputs=(args.bundle,))   # the raw -o: `-o dir/` is refused
     from k8s_bundle.analyzer import render
-    from k8s_bundle.analyzer.engine import evaluate
-    from k8s_bundle.analyzer.evidence import load_evidence
-    from k8s_bundle.analyzer.unexplained import unexplained_templates
+    from k8s_bundle.analyzer.analysis import analyze_bundle, exit_code_for
 
     rules = _load(args.rules)
-    evidence = load_evidence(args.bundle)
-    findings = evaluate(rules, evidence)
-    # Logs the bundle lacks (kubelet, runtime, kernel): said, so that silence is not read as health.
-    from k8s_bundle.analyzer.blindspots import with_blind_spots
-    findings = with_blind_spots(findings, rules, evidence)
-    # error lines no rule explains, grouped into templates (analyzer/unexplained.py)
-    unexplained = unexplained_templates(evidence, rules)
+    result = analyze_bundle(args.bundle, rules)
+    evidence, findings, unexplained = result.evidence, result.findings, result.unexplained
     if args.format == "html":
         data = render.render_html(evidence, findings, lang=args.lang, unexplained=unexplained).encode("utf-8")
     elif args.format == "json":

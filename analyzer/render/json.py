@@ -49,7 +49,7 @@ def finding_document(f: Finding) -> dict[str, Any]:
 
 def report_document(evidence: Evidence, findings: list[Finding],
                     unexplained: "list[Template] | None" = None) -> dict[str, Any]:
-    from k8s_bundle.analyzer.cli import exit_code_for
+    from k8s_bundle.analyzer.analysis import exit_code_for
 
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
