@@ -5,26 +5,17 @@ run as a subprocess. One browser serves the whole module (start-up is the slow p
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from k8s_bundle.bundle_writer import BundleWriter
+from browserkit import BROWSER_MARKS, Watched, browser  # noqa: F401 (browser: a fixture)
 
-CHROMIUM = "/usr/bin/chromium"
-# CI installs chromium (scripts/apt-test-packages.txt): there a missing browser is a failure,
-# elsewhere a skip with the reason.
-if not os.path.exists(CHROMIUM) and os.environ.get("CI"):
-    pytest.fail(f"{CHROMIUM} not installed (scripts/apt-test-packages.txt)", pytrace=False)
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed (apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 
 INJECT = '<script>window.__pwned = 1</script>"><img src=x onerror="window.__pwned=2;alert(2)">'
 EVIL_NODE = 'evil"><img src=x onerror=alert(3)>'
@@ -89,51 +80,6 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
           "source": INJECT, "status": "failed", "exit_code": 1, "error": INJECT}],
     )
     return {"normal": _analyze(normal), "evil": _analyze(evil, "--lang", "zh")}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with tempfile.TemporaryDirectory(prefix="k8s-bundle-chromium-") as profile, playwright_api.sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
-        )
-        yield ctx
-        ctx.close()
-
-
-class Watched:
-    """A page whose console errors, dialogs, page errors and every request are recorded."""
-
-    def __init__(self, ctx: Any) -> None:
-        self.page = ctx.new_page()
-        self.console_errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.page_errors: list[str] = []
-        self.requests: list[str] = []
-        self.page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
-        self.page.on("pageerror", lambda e: self.page_errors.append(str(e)))
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-
-        def route(r: Any) -> None:
-            self.requests.append(r.request.url)
-            if r.request.url.startswith("file://"):
-                r.continue_()
-            else:
-                r.abort()
-
-        self.page.route("**/*", route)
-
-    def open(self, path: Path, hash_: str = "") -> Any:
-        self.page.goto(path.as_uri() + hash_)
-        self.page.wait_for_load_state("load")
-        return self.page
-
-    def assert_clean(self) -> None:
-        assert self.console_errors == [] and self.page_errors == [] and self.dialogs == []
-        assert [u for u in self.requests if not u.startswith("file://")] == []
 
 
 def test_report_renders_and_language_switch_works(browser: Any, reports: dict[str, Path]) -> None:
