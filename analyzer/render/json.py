@@ -58,7 +58,7 @@ def report_document(evidence: Evidence, findings: list[Finding],
         "bundle": bundle_info(evidence),
         "summary": {**counts(findings), "total": len(findings), "exit_code": exit_code_for(findings)},
         "nodes": [
-            {k: (dict(v) if k == "versions" else v) for k, v in row.items()}
+            {**{k: (dict(v) if k == "versions" else v) for k, v in row.items()}, **_node_drift(evidence, row["name"])}
             for row in node_overview(evidence, findings)
         ],
         "collection_problems": collection_problems(evidence),
@@ -69,6 +69,14 @@ def report_document(evidence: Evidence, findings: list[Finding],
         # error lines no rule explains, grouped into templates, best first (analyzer/unexplained.py)
         "unexplained": [dataclasses.asdict(t) for t in unexplained or []],
     }
+
+
+def _node_drift(evidence: Evidence, name: str) -> dict[str, Any]:
+    """`profile` (drift fields) and `settings` (flattened configs) of a node (analyzer/profile.py)."""
+    from k8s_bundle.analyzer.profile import node_profile, node_settings
+
+    facts = (evidence.nodes or {}).get(name) or {}
+    return {"profile": node_profile(facts), "settings": node_settings(facts)}
 
 
 def render_json(evidence: Evidence, findings: list[Finding], unexplained: "list[Template] | None" = None) -> bytes:
