@@ -416,6 +416,16 @@ def _evaluate_rule(rule: Rule, node: str | None, ctx: _Context) -> Finding | Non
         n = item.get("node")
         if isinstance(n, str) and n not in nodes:
             nodes.append(n)
+    if node is None and rule.nodes_expr is not None:
+        # A cluster finding names the nodes its evidence points at (the rule's `nodes:`),
+        # when they are nodes of this bundle or Kubernetes node names.
+        try:
+            named = from_cel(ctx.cel(rule.nodes_expr, None, act))
+        except CelFailure:
+            named = None
+        for n in named if isinstance(named, list) else []:
+            if isinstance(n, str) and n and n not in nodes and len(nodes) < MAX_NAMED_NODES:
+                nodes.append(n)
     message = {lang: format_message(rule.message[lang], values) for lang in LANGS if lang in rule.message}
     thresholds: list[dict[str, Any]] = []
     if got.below:
@@ -452,6 +462,9 @@ def _evaluate_rule(rule: Rule, node: str | None, ctx: _Context) -> Finding | Non
         thresholds=thresholds,
         caveats=caveats,
     )
+
+
+MAX_NAMED_NODES = 2000   # the reader's node cap: a cluster list cannot name more nodes than a bundle holds
 
 
 def _threshold_note(t: dict[str, Any], lang: str) -> str:
@@ -609,7 +622,8 @@ def _clip(text: str, limit: int = 0) -> str:
 def correlate(findings: list[Finding], explains: dict[str, list[str]]) -> None:
     """`explains:` marks a finding as the likely root cause of those it explains, same node.
 
-    A cluster/bundle finding (node None) explains matching findings on every node.
+    A cluster/bundle finding (node None) explains matching findings on every node; a node
+    finding explains a cluster finding that points at its node (or at no node in particular).
     """
     for f in findings:
         wanted = explains.get(f.rule_id)
@@ -620,7 +634,7 @@ def correlate(findings: list[Finding], explains: dict[str, list[str]]) -> None:
         for g in findings:
             if g is f or g.rule_id not in wanted:
                 continue
-            if f.node is not None and g.node != f.node:
+            if f.node is not None and g.node != f.node and not (g.node is None and (f.node in g.nodes or not g.nodes)):
                 continue
             if f.rule_id not in g.explained_by:
                 g.explained_by.append(f.rule_id)

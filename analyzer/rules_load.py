@@ -109,6 +109,10 @@ class Rule:
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
     caveats: list[Caveat] = field(default_factory=list)
     preflight: bool = False             # a node-setup check: info on nodes that are not Kubernetes nodes
+    # A cluster rule's node-level twins: the same problem seen from a node (the report shows
+    # them as one problem), and the CEL list of node names its evidence points at.
+    same_as: list[str] = field(default_factory=list)
+    nodes_expr: CelExpr | None = None
 
     def log_conditions(self) -> list[LogCond]:
         """The log matchers of `match` and of the caveats (all run in the one log pass)."""
@@ -216,6 +220,7 @@ def build_rule(doc: Any, path: str) -> Rule:
         match = _compile_condition(doc["match"])
         variables = [(name, compile_cel(text)) for name, text in (doc.get("vars") or {}).items()]
         evidence = [compile_cel(text) for text in doc.get("evidence") or []]
+        nodes_expr = compile_cel(doc["nodes"]) if doc.get("nodes") else None
         caveats = [
             Caveat(
                 when=FactCond(compile_cel(c["when"])) if isinstance(c["when"], str) else _compile_condition(c["when"]),
@@ -245,6 +250,8 @@ def build_rule(doc: Any, path: str) -> Rule:
         raw=doc,
         caveats=caveats,
         preflight=bool(doc.get("preflight", False)),
+        same_as=list(doc.get("same_as") or []),
+        nodes_expr=nodes_expr,
     )
 
 
@@ -356,6 +363,11 @@ def lint_rules(rules: list[Rule]) -> list[str]:
                 problems.append(f"{r.path}: explains unknown rule id {other!r}")
             if other == r.id:
                 problems.append(f"{r.path}: a rule cannot explain itself")
+        for other in r.same_as:
+            if other not in ids or other == r.id:
+                problems.append(f"{r.path}: same_as names an unknown rule id or itself: {other!r}")
+        if (r.same_as or r.nodes_expr is not None) and r.scope != "cluster":
+            problems.append(f"{r.path}: same_as and nodes are for cluster rules (scope: cluster)")
         known = {"node", "count", "problem", "path", "problems"} | {name for name, _ in r.vars}
         for cond in r.log_conditions():
             known |= set(re.findall(r"\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>", cond.regex))
