@@ -17,6 +17,8 @@ service logs to ETW unless started with --log-file, so a healthy node may have n
 """
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any, Iterable
 
 import polars as pl
@@ -198,7 +200,6 @@ def coverage(evidence: Evidence) -> dict[str, dict[str, dict[str, Any]]]:
     if cached is not None:
         return cached
     counts = _line_counts(evidence)
-    shared = [glob_to_regex(g) for g in _shared_globs()]
     by_node: dict[str, list[tuple[str, str | None, int]]] = {}
     for node, source, ident, lines in counts.iter_rows():
         if node is not None and source is not None:
@@ -212,18 +213,30 @@ def coverage(evidence: Evidence) -> dict[str, dict[str, dict[str, Any]]]:
             if name == "kernel" and _os(evidence, node) == "windows":
                 continue
             comp = _component_for(name, facts)
-            own = [glob_to_regex(g) for g in _dedicated(comp)]
-            idents = _idents(comp)
             files: dict[str, int] = {}
             for source, ident, lines in rows:
-                mine = any(g.match(source) for g in own)
-                if not mine and ident and any(g.match(source) for g in shared):
-                    mine = ident.split("/")[0].lower() in idents
-                if mine:
+                if claims(comp, source, ident):
                     files[source] = files.get(source, 0) + lines
             out[node][name] = {"component": comp, "files": sorted(files), "lines": sum(files.values())}
     evidence.__dict__["_log_coverage"] = out
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def _places(component: str) -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[str], ...]]:
+    return (tuple(glob_to_regex(g) for g in _dedicated(component)),
+            tuple(glob_to_regex(g) for g in _shared_globs()))
+
+
+def claims(component: str, source: str, ident: str | None) -> bool:
+    """Whether a line of `source` (the path under nodes/<node>/logs/) from program `ident` is the
+    component's (kubelet, runtime, containerd, docker, crio, kernel): in one of its own files, or
+    in a shared file (syslog, the Application event log) under one of its program names.
+    coverage() and the report's timeline (analyzer/timeline.py) sort lines with this one test."""
+    own, shared = _places(component)
+    if any(g.match(source) for g in own):
+        return True
+    return bool(ident) and str(ident).split("/")[0].lower() in _idents(component) and any(g.match(source) for g in shared)
 
 
 def rules_reading(rules: Iterable[Rule], component: str, os_name: str | None) -> int:
