@@ -26,14 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("bundle", metavar="BUNDLE")
-    p.add_argument("-o", "--output", metavar="OUTPUT",
-                   help="report path ('-' for stdout); default: <bundle name>.html|.json beside the bundle")
-    p.add_argument("--format", choices=FORMATS, default="html")
-    p.add_argument("--lang", choices=("en", "zh"), default="en",
-                   help="language of the terminal summary and the report's initial language")
-    p.add_argument("--rules", metavar="DIR", action="append",
-                   help="rules directory (repeatable); default: the shipped rules")
-    p.add_argument("-q", "--quiet", action="store_true", help="no terminal summary")
+    add_output_options(p, "report")
     p.set_defaults(func=cmd_analyze)
 
     r = sub.add_parser("rules", help="list, lint and test rules")
@@ -50,6 +43,68 @@ def register(sub: argparse._SubParsersAction) -> None:
     test.add_argument("dirs", nargs="*", metavar="DIR")
     test.add_argument("--rule", action="append", metavar="ID", help="only this rule (repeatable)")
     test.set_defaults(func=cmd_rules_test)
+
+
+def add_output_options(p: argparse.ArgumentParser, what: str) -> None:
+    """The options `analyze` and `diff` share: output place and format, language, rule pack."""
+    p.add_argument("-o", "--output", metavar="OUTPUT",
+                   help=f"{what} path ('-' for stdout); the format follows its extension (.html/.htm, .json, "
+                        f".txt) unless --format says; default: a .html beside the input")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="html (default), json or text; must agree with the extension of -o")
+    p.add_argument("--lang", choices=("en", "zh"), default="en",
+                   help=f"language of the terminal summary and the {what}'s initial language")
+    p.add_argument("--rules", metavar="DIR", action="append",
+                   help="more rules (repeatable), added to the shipped pack; a rule with a shipped rule's "
+                        "id replaces it (a note on stderr says so)")
+    p.add_argument("--no-builtin-rules", action="store_true",
+                   help="run only the --rules directories, not the shipped pack")
+    p.add_argument("-q", "--quiet", action="store_true", help="no terminal summary")
+
+
+# The extension of -o names the format; an explicit --format must agree with it.
+EXTENSION_FORMATS = {".html": "html", ".htm": "html", ".json": "json", ".txt": "text"}
+
+
+def output_format(output: str | None, explicit: str | None) -> str:
+    """The format to write: from --format, else from the extension of -o, else html.
+
+    `-o -` (standard output) has no extension: --format alone decides. An extension we do not
+    know (`-o report.out`) leaves the choice to --format (html without it)."""
+    if output is None or output == "-":
+        return explicit or "html"
+    inferred = EXTENSION_FORMATS.get(Path(output).suffix.lower())
+    if explicit and inferred and explicit != inferred:
+        raise UserError(f"--format {explicit} contradicts the output name {shown(output)} (a {inferred} "
+                        f"extension); drop --format or rename the output", EXIT_BAD_INPUT)
+    return explicit or inferred or "html"
+
+
+def load_rule_pack(extra_dirs: list[str] | None, builtin: bool = True) -> list:
+    """The rules `analyze` and `diff` run: the shipped pack plus the --rules dirs, or (builtin
+    False, `--no-builtin-rules`) the --rules dirs alone.
+
+    A --rules rule whose id is a shipped rule's replaces it, with a note on stderr: that is how a
+    site tunes a shipped rule (a threshold, a message) without forking the pack. Two --rules
+    files with one id stay an error (exit 4), as in `rules lint`."""
+    from k8s_bundle.analyzer.engine import RuleError, load_rules
+
+    if not builtin and not extra_dirs:
+        raise UserError("--no-builtin-rules needs at least one --rules DIR (there would be no rule to run)",
+                        EXIT_BAD_INPUT)
+    try:
+        extra = load_rules(extra_dirs) if extra_dirs else []
+        if not builtin:
+            return extra
+        shipped = load_rules(None)
+    except RuleError as exc:
+        raise UserError(f"bad rule file: {exc}", EXIT_BAD_INPUT) from None
+    mine = {r.id: r for r in extra}
+    for r in shipped:
+        if r.id in mine:
+            print(f"k8s-bundle: note: rule {shown(r.id)} from {shown(mine[r.id].path)} replaces the shipped one",
+                  file=sys.stderr)
+    return [r for r in shipped if r.id not in mine] + extra
 
 
 def _load(dirs: list[str] | None) -> list:
@@ -77,23 +132,24 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     if not Path(args.bundle).exists():
         raise UserError(f"{args.bundle}: no such file or directory", EXIT_BAD_INPUT)
+    fmt = output_format(args.output, args.format)
     to_stdout = args.output == "-"
     if to_stdout and sys.stdout is None:
         # started with standard output closed (`>&-`): Python leaves sys.stdout None
         raise UserError("cannot write the report to standard output: it is closed", EXIT_BAD_INPUT)
-    out = None if to_stdout else Path(args.output) if args.output else default_output(args.bundle, args.format)
+    out = None if to_stdout else Path(args.output) if args.output else default_output(args.bundle, fmt)
     if out is not None:
         # An unusable report place fails before the analysis (and before its heavy imports).
         check_output(args.output or out, force=True, inputs=(args.bundle,))   # the raw -o: `-o dir/` is refused
     from k8s_bundle.analyzer import render
     from k8s_bundle.analyzer.analysis import analyze_bundle, exit_code_for
 
-    rules = _load(args.rules)
+    rules = load_rule_pack(args.rules, builtin=not args.no_builtin_rules)
     result = analyze_bundle(args.bundle, rules)
     evidence, findings, unexplained = result.evidence, result.findings, result.unexplained
-    if args.format == "html":
+    if fmt == "html":
         data = render.render_html(evidence, findings, lang=args.lang, unexplained=unexplained).encode("utf-8")
-    elif args.format == "json":
+    elif fmt == "json":
         data = render.render_json(evidence, findings, unexplained=unexplained)
     else:
         data = render.render_text(evidence, findings, lang=args.lang, report_path=None, color=False,

@@ -72,7 +72,7 @@ def test_json_to_stdout_and_text_format(tmp_path: Path) -> None:
     assert (tmp_path / "b.txt").exists() and "严重" in (tmp_path / "b.txt").read_text()
 
 
-def test_custom_rules_dir_replaces_the_shipped_rules(tmp_path: Path) -> None:
+def test_custom_rules_dir_with_no_builtin_rules_replaces_the_shipped_rules(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "hello.yaml").write_text(yaml.safe_dump({
@@ -80,7 +80,8 @@ def test_custom_rules_dir_replaces_the_shipped_rules(tmp_path: Path) -> None:
         "title": {"en": "hi", "zh": "hi"}, "cause": {"en": "c", "zh": "c"}, "fix": {"en": "f", "zh": "f"},
         "match": {"log": {"sources": ["journal/*.log"], "regex": "SyncLoop ADD"}},
     }))
-    proc = analyze(str(bundle(tmp_path, "b.tgz", SWAP_LOG + QUIET_LOG)), "--rules", str(rules), "--format", "json", "-o", "-")
+    proc = analyze(str(bundle(tmp_path, "b.tgz", SWAP_LOG + QUIET_LOG)), "--rules", str(rules), "--no-builtin-rules",
+                   "--format", "json", "-o", "-")
     assert proc.returncode == 0
     assert [f["rule_id"] for f in orjson.loads(proc.stdout)["findings"]] == ["hello"]
 

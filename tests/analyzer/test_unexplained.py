@@ -386,7 +386,8 @@ def test_analyze_command_writes_unexplained_in_every_format(tmp_path: Path) -> N
     rules_dir = tmp_path / "rules"
     rules_dir.mkdir()
     write_rule(rules_dir, "conntrack", {"log": {"sources": ["@kernel"], "regex": "nf_conntrack: table full"}})
-    exe = [sys.executable, "-m", "k8s_bundle.cli", "analyze", str(bundle), "--rules", str(rules_dir)]
+    exe = [sys.executable, "-m", "k8s_bundle.cli", "analyze", str(bundle), "--rules", str(rules_dir),
+           "--no-builtin-rules"]
     out = subprocess.run(exe + ["--format", "json", "-o", "-"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
