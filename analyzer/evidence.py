@@ -25,6 +25,7 @@ from k8s_bundle.analyzer.manifest_check import check_manifest
 from k8s_bundle.analyzer.model import Evidence, Problem
 from k8s_bundle.analyzer.parsers import FinalizeContext, ParserSpec, combine, registry, set_fact
 from k8s_bundle.analyzer.reader import MANIFEST, BundleReader, ReaderLimits, open_bundle
+from k8s_bundle.analyzer.reference_time import format_utc, reference_time
 from k8s_bundle.errors import EXIT_BAD_INPUT, UserError
 
 LOG_CHUNK_BYTES = 8 * 1024 * 1024
@@ -79,6 +80,10 @@ def load_evidence(path: str, limits: ReaderLimits | None = None) -> Evidence:
         "kind": reader.kind,
         "redaction": _redaction_summary(redaction_raw),
     }
+    # "now" for certificate and clock checks: the collection time, else the time of analysis
+    # (analyzer/reference_time.py); read by finalizers (days_left) and rules alike
+    ref, ref_source, _ = reference_time(manifest)
+    bundle["reference_time"], bundle["reference_time_source"] = format_utc(ref), ref_source
 
     manifest_nodes = {n["name"]: n for n in manifest.get("nodes", [])
                       if isinstance(n, dict) and isinstance(n.get("name"), str) and n["name"]}

@@ -191,9 +191,11 @@ def parse_time(value: Any) -> dt.datetime | None:
 
 @finalizer(order=0)
 def certificate_days_left(node: dict[str, Any], ctx: FinalizeContext) -> None:
-    """`days_left` of every certificate (and kubeconfig cert) from the bundle's created_at:
-    the report judges expiry as of collection, not as of analysis."""
-    now = parse_time(ctx.bundle.get("created_at")) or dt.datetime.now(dt.timezone.utc)
+    """`days_left` of every certificate (and kubeconfig cert) from the bundle's reference time:
+    the report judges expiry as of collection (created_at), not as of analysis, unless the
+    bundle has no usable created_at (analyzer/reference_time.py)."""
+    now = (parse_time(ctx.bundle.get("reference_time")) or parse_time(ctx.bundle.get("created_at"))
+           or dt.datetime.now(dt.timezone.utc))
     metas = [c for c in node.get("certs", []) if isinstance(c, dict)]
     for kc in node.get("kubeconfigs", []) or []:
         if isinstance(kc, dict):
