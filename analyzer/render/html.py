@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from k8s_bundle import __version__
 from k8s_bundle.analyzer.model import Evidence, Finding
+from k8s_bundle.analyzer.triage import Problem, triage
 from k8s_bundle.analyzer.render.common import (MAX_PROBLEMS_SHOWN_PER_NODE, bundle_info, collection_problems,
                                                collection_problems_left_out, counts, node_overview, now_utc)
 
@@ -179,12 +180,18 @@ class _PackageLoader(jinja2.BaseLoader):
 
 
 @functools.lru_cache(maxsize=1)
-def _assets() -> tuple[jinja2.Template, Markup, Markup, str]:
-    folder = importlib.resources.files("k8s_bundle.report_templates")
+def template_environment() -> jinja2.Environment:
+    """The report templates' environment (autoescape on); the multi-bundle page uses it too."""
     env = jinja2.Environment(loader=_PackageLoader(), autoescape=True, undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=False)
     env.filters["markdown"] = markdown
-    template = env.get_template("report.html.j2")
+    return env
+
+
+@functools.lru_cache(maxsize=1)
+def _assets() -> tuple[jinja2.Template, Markup, Markup, str]:
+    folder = importlib.resources.files("k8s_bundle.report_templates")
+    template = template_environment().get_template("report.html.j2")
     css = "\n".join(folder.joinpath(n).read_text(encoding="utf-8") for n in CSS_FILES)
     js = "\n".join(folder.joinpath(n).read_text(encoding="utf-8") for n in JS_FILES)
     digest = base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode("ascii")
@@ -212,10 +219,35 @@ def render_html(evidence: Evidence, findings: list[Finding], lang: str = "en",
                 unexplained: list[Any] | None = None) -> str:
     """The report page; `unexplained`: analyzer.unexplained templates (None: no such section)."""
     template, css, js, script_hash = _assets()
+    return template.render(css=css, js=js, script_hash=script_hash,
+                           **report_context(evidence, findings, lang, unexplained))
+
+
+def report_context(evidence: Evidence, findings: list[Finding], lang: str = "en",
+                   unexplained: list[Any] | None = None, id_prefix: str = "") -> dict[str, Any]:
+    """Everything report.html.j2 and its partials show of one bundle, but the page's own assets.
+
+    id_prefix goes before every element id (finding anchors `f-N`, section ids): the
+    multi-bundle report shows many bundles in one page (analyzer/render/multi_html.py)."""
+    # Root cause first (analyzer/triage.py): the finding sections follow the triage order,
+    # each root's own findings, then its symptoms, each finding once.
+    problems = triage(findings)
+    ordered: list[Finding] = []
+    placed: set[int] = set()
+    for p in problems:
+        for f in p.findings + [g for q in p.explains for g in q.findings]:
+            if id(f) not in placed:
+                placed.add(id(f))
+                ordered.append(f)
+    ordered += [f for f in findings if id(f) not in placed]
+    findings = ordered
+    anchor_of = {id(f): f"{id_prefix}f-{i}" for i, f in enumerate(findings, 1)}
     rows = []
     for i, f in enumerate(findings, 1):
         rows.append({
-            "anchor": f"f-{i}",
+            "crossrefs": {"explained_by": _crossrefs(f, f.explained_by, findings, anchor_of),
+                          "explains": _crossrefs(f, f.explains, findings, anchor_of)},
+            "anchor": f"{id_prefix}f-{i}",
             "rule_id": f.rule_id, "severity": f.severity, "node": f.node, "nodes": f.nodes,
             "filter_nodes": f.nodes or ([f.node] if f.node else []),
             "title": f.title, "message": f.message, "cause": f.cause, "fix": f.fix,
@@ -227,12 +259,10 @@ def render_html(evidence: Evidence, findings: list[Finding], lang: str = "en",
         })
     nodes = node_overview(evidence, findings)
     node_filter = sorted({n["name"] for n in nodes} | {n for r in rows for n in r["filter_nodes"]})
-    return template.render(
+    return dict(
+        id_prefix=id_prefix,
         lang=lang if lang in ("en", "zh") else "en",
         ui=UI,
-        css=css,
-        js=js,
-        script_hash=script_hash,
         version=__version__,
         generated_at=now_utc(),
         bundle=bundle_info(evidence),
@@ -248,4 +278,35 @@ def render_html(evidence: Evidence, findings: list[Finding], lang: str = "en",
         ],
         unexplained=unexplained,
         unexplained_first=bool(unexplained) and unexplained_first(findings, unexplained),
+        problems=[_problem_row(p, anchor_of) for p in problems],
     )
+
+
+def _crossrefs(f: Finding, rule_ids: list[str], findings: list[Finding],
+               anchor_of: dict[int, str]) -> list[dict[str, Any]]:
+    """The findings behind an explains/explained_by list, as links: the same node's first,
+    then the cluster finding, then any node's (as engine.correlate linked them)."""
+    out = []
+    for rid in rule_ids:
+        same = [g for g in findings if g.rule_id == rid]
+        best = ([g for g in same if g.node == f.node] or [g for g in same if g.node is None] or same)[:1]
+        for g in best:
+            out.append({"href": "#" + anchor_of[id(g)], "title": g.title, "rule_id": rid, "node": g.node})
+        if not best:
+            out.append({"href": None, "title": {}, "rule_id": rid, "node": None})
+    return out
+
+
+def _problem_row(p: Problem, anchor_of: dict[int, str]) -> dict[str, Any]:
+    """One entry of "What to fix first": the problem, links to its findings and symptoms."""
+    def link(q: Problem) -> dict[str, Any]:
+        return {"key": q.key, "title": q.lead.title, "severity": q.severity, "nodes": q.nodes,
+                "href": "#" + anchor_of[id(q.lead)], "first_seen": q.first_seen or "",
+                "last_seen": q.last_seen or q.first_seen or "",
+                "anchors": [anchor_of[id(f)] for f in q.findings]}
+    return {**link(p), "root": p.root, "effective_severity": p.effective_severity,
+            "below_threshold": all(f.below_threshold for f in p.findings),
+            "findings": [{"href": "#" + anchor_of[id(f)], "node": f.node, "rule_id": f.rule_id,
+                          "title": f.title, "severity": f.severity} for f in p.findings],
+            "explains": [link(q) for q in p.explains],
+            "explained_by": [link(q) for q in p.explained_by]}
