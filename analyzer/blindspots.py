@@ -27,7 +27,7 @@ from k8s_bundle.analyzer.engine import node_names
 from k8s_bundle.analyzer.engine_logs import glob_to_regex
 from k8s_bundle.analyzer.model import Evidence, Finding
 from k8s_bundle.analyzer.node_kind import kubernetes_presence
-from k8s_bundle.analyzer.rules_load import Rule, expand_sources
+from k8s_bundle.analyzer.rules_load import LogCond, Rule, expand_sources
 
 RULE_ID = "log-blind-spot"
 COMPONENTS = ("kubelet", "runtime", "kernel")
@@ -243,20 +243,23 @@ def rules_reading(rules: Iterable[Rule], component: str, os_name: str | None) ->
     """How many rules (for this platform) have a log condition that reads the component: a
     glob naming one of its places, or a catch-all glob (`**`, `journal/*.log`, Windows' `C/**`)
     in a rule about that component (`components:`)."""
-    probes = _PROBES.get(component, ())
-    about = {component} | ({"containerd", "docker", "crio", "cri-o", "runtime"} if component == "runtime" else set())
     n = 0
     for rule in rules:
         if os_name and "any" not in rule.platforms and os_name not in rule.platforms:
             continue
-        mine = bool(about & {c.lower() for c in rule.components})
-        for cond in rule.log_conditions():
-            globs = [glob_to_regex(g) for g in cond.sources]
-            if any(g.match(p) and (mine or not any(g.match(u) for u in _UNRELATED))
-                   for g in globs for p in probes):
-                n += 1
-                break
+        if any(log_reads(rule, cond, component) for cond in rule.log_conditions()):
+            n += 1
     return n
+
+
+def log_reads(rule: Rule, cond: LogCond, component: str) -> bool:
+    """Whether one log condition of `rule` reads the component's log (the test rules_reading
+    counts with; the coverage of analyzer/coverage.py asks it per condition)."""
+    probes = _PROBES.get(component, ())
+    about = {component} | ({"containerd", "docker", "crio", "cri-o", "runtime"} if component == "runtime" else set())
+    mine = bool(about & {c.lower() for c in rule.components})
+    globs = [glob_to_regex(g) for g in cond.sources]
+    return any(g.match(p) and (mine or not any(g.match(u) for u in _UNRELATED)) for g in globs for p in probes)
 
 
 def blind_spots(rules: list[Rule], evidence: Evidence) -> list[Finding]:
