@@ -1,8 +1,11 @@
-"""The short terminal summary `analyze` prints: counts, one line per finding, the report path."""
+"""The short terminal summary `analyze` prints: counts, one line per finding, the failed
+collection items, the report path, and what the exit code means."""
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING
 
+from k8s_bundle.analyzer.analysis import exit_code_for
 from k8s_bundle.analyzer.model import Evidence, Finding
 from k8s_bundle.analyzer.render.common import collection_problems, collection_problems_left_out, counts
 
@@ -21,15 +24,38 @@ _COLORS = {"critical": "\033[1;31m", "warning": "\033[33m", "info": "\033[36m"}
 _RESET = "\033[0m"
 _LABEL = {
     "en": {"critical": "critical", "warning": "warning", "info": "info", "none": "No problem found.",
-           "report": "Report", "items": "collection item(s) failed, timed out or were truncated",
+           "report": "Report", "items": "collection item(s) failed, timed out or were truncated:",
            "root": "root cause", "whole": "(bundle)", "note": "note",
            "checked": "logs checked (nodes with lines)", "kubelet": "kubelet", "runtime": "runtime",
            "kernel": "kernel"},
     "zh": {"critical": "严重", "warning": "警告", "info": "提示", "none": "未发现问题。",
-           "report": "报告", "items": "个采集项失败、超时或被截断", "root": "根因", "whole": "(诊断包)", "note": "注意",
+           "report": "报告", "items": "个采集项失败、超时或被截断：", "root": "根因", "whole": "(诊断包)", "note": "注意",
            "checked": "已检查的日志（有日志行的节点）", "kubelet": "kubelet", "runtime": "容器运行时",
            "kernel": "内核"},
 }
+
+
+# The severity word of a finding line, padded to one column width (CJK characters are two wide).
+_SEVERITY_WORD = {
+    "en": {"critical": "CRITICAL", "warning": "WARNING", "info": "INFO"},
+    "zh": {"critical": "严重", "warning": "警告", "info": "提示"},
+}
+# The last line: what the exit code of the run means, so a reader of a CI log need not look it up.
+EXIT_MEANING = {
+    "en": {0: "exit 0: nothing worse than info", 1: "exit 1: warnings, no critical finding",
+           3: "exit 3: critical findings"},
+    "zh": {0: "退出码 0：没有比提示更严重的问题", 1: "退出码 1：有警告，没有严重问题", 3: "退出码 3：有严重问题"},
+}
+# Failed collection items named in the summary; the rest are counted ("and N more").
+ITEMS_NAMED = 5
+_ITEMS_MORE = {"en": "and {n} more (see the report)", "zh": "另有 {n} 项（见报告）"}
+
+
+def severity_word(severity: str, lang: str) -> str:
+    """The severity of a finding as the summary prints it, padded to 8 columns."""
+    word = _SEVERITY_WORD.get(lang, _SEVERITY_WORD["en"]).get(severity, severity.upper())
+    width = sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in word)
+    return word + " " * max(8 - width, 0)
 
 
 def _clean(text: str, limit: int = 160) -> str:
@@ -50,7 +76,7 @@ def render_text(evidence: Evidence, findings: list[Finding], lang: str = "en",
     if not findings:
         lines.append(lab["none"])
     for f in findings:
-        sev = f"{f.severity.upper():<8}"
+        sev = severity_word(f.severity, lang)
         if color:
             sev = f"{_COLORS.get(f.severity, '')}{sev}{_RESET}"
         title = f.message.get(lang) or f.message.get("en") or f.title.get(lang) or f.title.get("en", "")
@@ -73,11 +99,19 @@ def render_text(evidence: Evidence, findings: list[Finding], lang: str = "en",
     checked = _logs_checked(evidence, lab)
     if checked:
         lines.append(checked)
-    problems = len(collection_problems(evidence)) + sum(collection_problems_left_out(evidence).values())
+    listed = collection_problems(evidence)
+    problems = len(listed) + sum(collection_problems_left_out(evidence).values())
     if problems:
         lines.append(f"{problems} {lab['items']}")
+        for i in listed[:ITEMS_NAMED]:
+            where = f"{i.get('node')}/{i.get('id')}" if i.get("node") else str(i.get("id"))
+            error = f"  {_clean(str(i.get('error')), 100)}" if i.get("error") else ""
+            lines.append(f"  {_clean(where, 80)}: {_clean(str(i.get('status')), 20)}{error}")
+        if problems > ITEMS_NAMED:
+            lines.append("  " + _ITEMS_MORE.get(lang, _ITEMS_MORE["en"]).format(n=problems - ITEMS_NAMED))
     if report_path:
         lines.append(f"{lab['report']}: {report_path}")
+    lines.append(EXIT_MEANING.get(lang, EXIT_MEANING["en"])[exit_code_for(findings)])
     return "\n".join(lines) + "\n"
 
 

@@ -48,7 +48,7 @@ def test_default_writes_html_beside_bundle_and_prints_summary(tmp_path: Path) ->
     report = tmp_path / "case-1234.html"
     assert report.exists() and "kubelet-swap-on" in report.read_text()
     assert "CRITICAL node1  kubelet-swap-on" in proc.stdout
-    assert proc.stdout.rstrip().endswith(f"Report: {report}")
+    assert proc.stdout.rstrip().splitlines()[-2:] == [f"Report: {report}", "exit 3: critical findings"]
 
 
 def test_exit_codes_follow_the_worst_severity(tmp_path: Path) -> None:

@@ -131,3 +131,35 @@ def test_default_output_name_follows_format(tmp_path: Path) -> None:
     bundle.write_bytes(BROKEN.read_bytes())
     assert analyze(str(bundle), "--format", "json", "-q").returncode == 3
     assert orjson.loads((tmp_path / "case.json").read_bytes())["findings"]
+
+
+# -- the terminal summary -------------------------------------------------------------------
+def test_summary_names_the_failed_items_and_ends_with_the_exit_meaning(tmp_path: Path) -> None:
+    proc = analyze(str(BROKEN), "-o", str(tmp_path / "r.json"))
+    lines = proc.stdout.decode().rstrip().splitlines()
+    assert proc.returncode == 3
+    at = lines.index("1 collection item(s) failed, timed out or were truncated:")
+    assert lines[at + 1] == "  k8s-master-1/crictl-images: timeout  timed out after 10s"
+    assert lines[-2:] == [f"Report: {tmp_path / 'r.json'}", "exit 3: critical findings"]
+
+
+def test_summary_in_chinese_uses_chinese_severity_words(tmp_path: Path) -> None:
+    proc = analyze(str(BROKEN), "-o", str(tmp_path / "r.json"), "--lang", "zh")
+    out = proc.stdout.decode()
+    assert "严重     k8s-master-1  kubelet-swap-on" in out and "警告     " in out
+    assert "CRITICAL" not in out and "WARNING" not in out
+    assert out.rstrip().splitlines()[-1] == "退出码 3：有严重问题"
+
+
+def test_summary_counts_the_failed_items_past_the_first_five(tmp_path: Path) -> None:
+    from k8s_bundle.analyzer.fixtures import build_fixture_bundle
+
+    items = [{"id": f"item-{n}", "status": "failed" if n % 2 else "timeout", "error": f"boom {n}"} for n in range(8)]
+    bundle = build_fixture_bundle({"items": items}, tmp_path / "b.tgz")
+    proc = analyze(str(bundle), "-o", str(tmp_path / "r.json"))
+    lines = proc.stdout.decode().splitlines()
+    at = lines.index("8 collection item(s) failed, timed out or were truncated:")
+    assert lines[at + 1:at + 7] == [f"  node1/item-{n}: {'failed' if n % 2 else 'timeout'}  boom {n}" for n in range(5)] + [
+        "  and 3 more (see the report)"]
+    assert lines[-1] == f"exit {proc.returncode}: " + {0: "nothing worse than info", 1: "warnings, no critical finding",
+                                                        3: "critical findings"}[proc.returncode]

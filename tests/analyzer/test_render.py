@@ -110,6 +110,7 @@ def test_text_summary(hostile) -> None:
     assert out.splitlines()[0].endswith("2 critical, 0 warning, 2 info")
     assert "CRITICAL node1  evil-log: got fine" in out
     assert "nodes/node1/logs/journal/kubelet.log:3  oops fine" in out
-    assert "1 collection item(s) failed" in out and out.rstrip().endswith("Report: /tmp/r.html")
+    assert "1 collection item(s) failed" in out
+    assert out.rstrip().splitlines()[-2:] == ["Report: /tmp/r.html", "exit 3: critical findings"]
     zh = render_text(ev, findings, lang="zh")
     assert "2 严重" in zh and "得到 fine" in zh
