@@ -165,8 +165,8 @@ def reference_link(ref: dict[str, str]) -> dict[str, str | None]:
 
 # The page's style and script, inlined in this order (each file one concern). The script is
 # allowed by its hash in the CSP, so the files are joined before hashing.
-CSS_FILES = ("report.css",)
-JS_FILES = ("report.js",)
+CSS_FILES = ("report.css", "timeline.css")
+JS_FILES = ("report.js", "timeline.js")
 
 
 class _PackageLoader(jinja2.BaseLoader):
@@ -242,6 +242,7 @@ def report_context(evidence: Evidence, findings: list[Finding], lang: str = "en"
     ordered += [f for f in findings if id(f) not in placed]
     findings = ordered
     anchor_of = {id(f): f"{id_prefix}f-{i}" for i, f in enumerate(findings, 1)}
+    from k8s_bundle.analyzer.render.timeline_svg import page_timeline   # polars: only when a page is drawn
     rows = []
     for i, f in enumerate(findings, 1):
         rows.append({
@@ -279,6 +280,7 @@ def report_context(evidence: Evidence, findings: list[Finding], lang: str = "en"
         unexplained=unexplained,
         unexplained_first=bool(unexplained) and unexplained_first(findings, unexplained),
         problems=[_problem_row(p, anchor_of) for p in problems],
+        timeline=page_timeline(evidence, findings, anchor_of, id_prefix),   # analyzer/timeline.py
     )
 
 

@@ -68,7 +68,15 @@ def report_document(evidence: Evidence, findings: list[Finding],
         "findings": [finding_document(f) for f in findings],
         # error lines no rule explains, grouped into templates, best first (analyzer/unexplained.py)
         "unexplained": [dataclasses.asdict(t) for t in unexplained or []],
+        # warning/error counts over time per node and component, finding marks, boots (analyzer/timeline.py)
+        "timeline": _timeline(evidence, findings),
     }
+
+
+def _timeline(evidence: Evidence, findings: list[Finding]) -> dict[str, Any]:
+    from k8s_bundle.analyzer.timeline import build_timeline   # polars: imported when a report is built
+
+    return build_timeline(evidence, findings)
 
 
 def _node_drift(evidence: Evidence, name: str) -> dict[str, Any]:
