@@ -25,7 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "4 unusable input or bad rule file, 5 internal error."
         ),
     )
-    p.add_argument("bundle", metavar="BUNDLE")
+    p.add_argument("bundle", metavar="BUNDLE", nargs="+",
+                   help="a bundle (.tgz/.tar.gz/.tar or an extracted directory); several bundles, or a directory "
+                        "of bundles, make one report across them (default output: multi-report.html beside the "
+                        "first bundle or inside the directory)")
     add_output_options(p, "report")
     p.set_defaults(func=cmd_analyze)
 
@@ -128,8 +131,13 @@ def default_output(bundle: str, fmt: str) -> Path:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    from k8s_bundle.analyzer.multi_cli import cmd_analyze_many, many_bundles
     from k8s_bundle.safe_output import check_output, write_file
 
+    bundles = many_bundles(args.bundle)   # None: one bundle, the single report below
+    if bundles is not None:
+        return cmd_analyze_many(args, bundles)
+    args.bundle = args.bundle[0]
     if not Path(args.bundle).exists():
         raise UserError(f"{args.bundle}: no such file or directory", EXIT_BAD_INPUT)
     fmt = output_format(args.output, args.format)

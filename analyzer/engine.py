@@ -461,6 +461,7 @@ def _evaluate_rule(rule: Rule, node: str | None, ctx: _Context) -> Finding | Non
         below_threshold=bool(got.below),
         thresholds=thresholds,
         caveats=caveats,
+        same_as=list(rule.same_as),
     )
 
 

@@ -81,6 +81,8 @@ class Finding:
     # The rule's own severity when the engine lowered it (a `preflight: true` rule on a node
     # that is not a Kubernetes node); None when the severity is the rule's.
     rule_severity: str | None = None
+    # A cluster finding's node-level twins (the rule's `same_as:`): the report shows one problem.
+    same_as: list[str] = field(default_factory=list)
 
     @property
     def demoted(self) -> bool:
