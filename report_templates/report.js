@@ -1,22 +1,44 @@
 (function () {
   "use strict";
+  // The page's shared state: the language and every filter live in the URL hash
+  // (#lang=zh&severity=critical&node=n1&...), so a link reproduces the view. Other scripts of
+  // the page (timeline.js, triage.js, ...) read and write it through window.K8SB.
   var body = document.body;
   function readHash() {
     var out = {};
     location.hash.replace(/^#/, "").split("&").forEach(function (kv) {
       var i = kv.indexOf("=");
-      if (i > 0) { out[decodeURIComponent(kv.slice(0, i))] = decodeURIComponent(kv.slice(i + 1)); }
+      if (i > 0) {
+        try { out[decodeURIComponent(kv.slice(0, i))] = decodeURIComponent(kv.slice(i + 1)); } catch (e) { /* a bad escape: ignored */ }
+      }
     });
     return out;
   }
-  function writeHash(state) {
+  var state = readHash();
+  function saveState() {
     var parts = [];
     Object.keys(state).forEach(function (k) {
       if (state[k]) { parts.push(encodeURIComponent(k) + "=" + encodeURIComponent(state[k])); }
     });
     history.replaceState(null, "", "#" + parts.join("&"));
   }
-  var state = readHash();
+  // Filters compose: each toggles its own class (hide-sev, hide-node, hide-time, hide-search)
+  // on `.filterable` elements and then announces it, so counters can update.
+  function announce() { document.dispatchEvent(new Event("k8sb:filtered")); }
+  function nodesOf(el) { return (el.getAttribute("data-nodes") || "").split("\n"); }
+  // resetters: one function per filter that clears it (search.js, timeline.js push theirs);
+  // resetFilters runs them all, e.g. when a link points at a hidden finding.
+  var resetters = [];
+  function resetFilters() {
+    if (sevSelect) { sevSelect.value = ""; }
+    if (nodeSelect) { nodeSelect.value = ""; }
+    applyFilter();
+    resetters.forEach(function (r) { r(); });
+    saveState();
+  }
+  window.K8SB = { state: state, saveState: saveState, announce: announce, nodesOf: nodesOf,
+                  resetters: resetters, resetFilters: resetFilters };
+
   function setLang(lang) {
     if (lang !== "en" && lang !== "zh") { return; }
     body.setAttribute("data-lang", lang);
@@ -26,36 +48,40 @@
     });
     state.lang = lang;
   }
+  var sevSelect = document.getElementById("filter-severity");
+  var nodeSelect = document.getElementById("filter-node");
   function applyFilter() {
-    var sev = document.getElementById("filter-severity").value;
-    var node = document.getElementById("filter-node").value;
-    var shown = 0;
-    document.querySelectorAll(".finding, .finding-row").forEach(function (f) {
-      var nodes = (f.getAttribute("data-nodes") || "").split("\n");
-      var ok = (!sev || f.getAttribute("data-severity") === sev) && (!node || nodes.indexOf(node) >= 0);
-      f.classList.toggle("hidden", !ok);
-      if (ok && f.classList.contains("finding")) { shown += 1; }
+    var sev = sevSelect ? sevSelect.value : "";
+    var node = nodeSelect ? nodeSelect.value : "";
+    document.querySelectorAll(".filterable").forEach(function (el) {
+      var s = el.getAttribute("data-severity");
+      el.classList.toggle("hide-sev", !!sev && !!s && s !== sev);
+      el.classList.toggle("hide-node", !!node && nodesOf(el).indexOf(node) < 0);
     });
-    document.querySelectorAll(".unexplained-row").forEach(function (r) {
-      var nodes = (r.getAttribute("data-nodes") || "").split("\n");
-      r.classList.toggle("hidden", !!node && nodes.indexOf(node) < 0);
-    });
-    document.getElementById("no-match").classList.toggle("hidden", shown > 0);
     state.severity = sev;
     state.node = node;
+    announce();
   }
+  function updateNoMatch() {
+    var noMatch = document.querySelector(".no-match");
+    if (!noMatch) { return; }
+    var all = document.querySelectorAll(".finding.filterable");
+    var shown = 0;
+    all.forEach(function (f) { if (!/(^|\s)hide-/.test(f.className)) { shown += 1; } });
+    noMatch.classList.toggle("hidden", all.length === 0 || shown > 0);
+  }
+  document.addEventListener("k8sb:filtered", updateNoMatch);
   document.querySelectorAll("[data-set-lang]").forEach(function (b) {
-    b.addEventListener("click", function () { setLang(b.getAttribute("data-set-lang")); writeHash(state); });
+    b.addEventListener("click", function () { setLang(b.getAttribute("data-set-lang")); saveState(); });
   });
-  ["filter-severity", "filter-node"].forEach(function (id) {
-    document.getElementById(id).addEventListener("change", function () { applyFilter(); writeHash(state); });
+  [sevSelect, nodeSelect].forEach(function (sel) {
+    if (sel) { sel.addEventListener("change", function () { applyFilter(); saveState(); }); }
   });
   setLang(state.lang || body.getAttribute("data-lang"));
-  if (state.severity) { document.getElementById("filter-severity").value = state.severity; }
-  if (state.node) {
-    var sel = document.getElementById("filter-node");
-    for (var i = 0; i < sel.options.length; i++) {
-      if (sel.options[i].value === state.node) { sel.value = state.node; }
+  if (state.severity && sevSelect) { sevSelect.value = state.severity; }
+  if (state.node && nodeSelect) {
+    for (var i = 0; i < nodeSelect.options.length; i++) {
+      if (nodeSelect.options[i].value === state.node) { nodeSelect.value = state.node; }
     }
   }
   applyFilter();

@@ -89,6 +89,21 @@ UI: dict[str, dict[str, str]] = {
     "lines": {"en": "Lines", "zh": "行数"},
     "example": {"en": "example", "zh": "示例"},
     "common": {"en": "common on healthy nodes", "zh": "健康节点上也常见"},
+    "contents": {"en": "Contents", "zh": "目录"},
+    "fix_first": {"en": "What to fix first", "zh": "优先处理"},
+    "triage_help": {"en": "{roots} root causes to look at, for {problems} problems ({findings} findings). Each lists the "
+                          "problems it likely causes (folded); fix it first and they may go away.",
+                    "zh": "共 {problems} 个问题（{findings} 条发现），需先查看 {roots} 个根因。每个根因下折叠列出它可能导致的问题；"
+                          "先修复根因，这些问题可能随之消失。"},
+    "explains_n": {"en": "likely explains {n} more problems", "zh": "可能导致了另外 {n} 个问题"},
+    "also_under": {"en": "also caused by", "zh": "也可能由以下问题引起："},
+    "cluster_view": {"en": "cluster view", "zh": "集群视角"},
+    "search": {"en": "Search", "zh": "搜索"},
+    "copy": {"en": "Copy", "zh": "复制"},
+    "copied": {"en": "Copied", "zh": "已复制"},
+    "sev_critical": {"en": "critical", "zh": "严重"},
+    "sev_warning": {"en": "warning", "zh": "警告"},
+    "sev_info": {"en": "info", "zh": "提示"},
 }
 PROMINENT_TEMPLATES = 10   # the top templates that decide whether the table goes above the findings
 
@@ -105,7 +120,10 @@ def markdown(text: str | None) -> Markup:
     pos = 0
     for m in _FENCE.finditer(text):
         out.append(_blocks(text[pos:m.start()]))
-        out.append(f"<pre><code>{html.escape(m.group(1).rstrip(chr(10)))}</code></pre>")
+        # A copy button per code block (copy.js); both languages, as everything on the page.
+        out.append('<div class="code"><button type="button" class="copy" title="Copy / 复制">'
+                   '<span class="l-en">Copy</span><span class="l-zh">复制</span></button>'
+                   f"<pre><code>{html.escape(m.group(1).rstrip(chr(10)))}</code></pre></div>")
         pos = m.end()
     out.append(_blocks(text[pos:]))
     return Markup("".join(out))
@@ -166,7 +184,7 @@ def reference_link(ref: dict[str, str]) -> dict[str, str | None]:
 # The page's style and script, inlined in this order (each file one concern). The script is
 # allowed by its hash in the CSP, so the files are joined before hashing.
 CSS_FILES = ("report.css", "timeline.css")
-JS_FILES = ("report.js", "timeline.js")
+JS_FILES = ("report.js", "navigate.js", "search.js", "copy.js", "timeline.js")
 
 
 class _PackageLoader(jinja2.BaseLoader):
@@ -306,7 +324,7 @@ def _problem_row(p: Problem, anchor_of: dict[int, str]) -> dict[str, Any]:
                 "href": "#" + anchor_of[id(q.lead)], "first_seen": q.first_seen or "",
                 "last_seen": q.last_seen or q.first_seen or "",
                 "anchors": [anchor_of[id(f)] for f in q.findings]}
-    return {**link(p), "root": p.root, "effective_severity": p.effective_severity,
+    return {**link(p), "root": p.root, "effective_severity": p.effective_severity, "message": p.lead.message,
             "below_threshold": all(f.below_threshold for f in p.findings),
             "findings": [{"href": "#" + anchor_of[id(f)], "node": f.node, "rule_id": f.rule_id,
                           "title": f.title, "severity": f.severity} for f in p.findings],

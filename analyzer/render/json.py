@@ -8,6 +8,7 @@ import orjson
 
 from k8s_bundle import __version__
 from k8s_bundle.analyzer.model import Evidence, Finding
+from k8s_bundle.analyzer.triage import triage, triage_document
 from k8s_bundle.analyzer.render.common import (bundle_info, collection_problems, collection_problems_left_out, counts,
                                                node_overview, now_utc)
 
@@ -66,6 +67,8 @@ def report_document(evidence: Evidence, findings: list[Finding],
         "collection_problems_left_out": collection_problems_left_out(evidence),
         "input_problems": [dataclasses.asdict(p) for p in evidence.problems],
         "findings": [finding_document(f) for f in findings],
+        # what to fix first: one entry per problem, roots first (analyzer/triage.py)
+        "triage": triage_document(triage(findings)),
         # error lines no rule explains, grouped into templates, best first (analyzer/unexplained.py)
         "unexplained": [dataclasses.asdict(t) for t in unexplained or []],
         # warning/error counts over time per node and component, finding marks, boots (analyzer/timeline.py)

@@ -75,14 +75,15 @@ def render_text(evidence: Evidence, findings: list[Finding], lang: str = "en",
     ]
     if not findings:
         lines.append(lab["none"])
-    for f in findings:
+    for f, folded in triage_order(findings):
         sev = severity_word(f.severity, lang)
         if color:
             sev = f"{_COLORS.get(f.severity, '')}{sev}{_RESET}"
         title = f.message.get(lang) or f.message.get("en") or f.title.get(lang) or f.title.get("en", "")
-        root = f" [{lab['root']}]" if f.root_cause else ""
+        root = f" [{lab['root']}]" if f.root_cause and not folded else ""
         where = f.node or lab["whole"]
-        line = f"{sev} {_clean(where, 40)}  {f.rule_id}{root}: {_clean(title)}"
+        # a symptom is printed under the root cause that explains it, indented
+        line = f"{'  └ ' if folded else ''}{sev} {_clean(where, 40)}  {f.rule_id}{root}: {_clean(title)}"
         lines.append(line)
         if f.log_lines:
             first = f.log_lines[0]
@@ -113,6 +114,27 @@ def render_text(evidence: Evidence, findings: list[Finding], lang: str = "en",
         lines.append(f"{lab['report']}: {report_path}")
     lines.append(EXIT_MEANING.get(lang, EXIT_MEANING["en"])[exit_code_for(findings)])
     return "\n".join(lines) + "\n"
+
+
+def triage_order(findings: list[Finding]) -> list[tuple[Finding, bool]]:
+    """Each finding once, root causes first (analyzer/triage.py), each followed by the
+    findings it explains (True: folded under a root shown above)."""
+    from k8s_bundle.analyzer.triage import triage
+
+    out: list[tuple[Finding, bool]] = []
+    placed: set[int] = set()
+    for p in triage(findings):
+        for f in p.findings:
+            if id(f) not in placed:
+                placed.add(id(f))
+                out.append((f, not p.root))
+        for q in p.explains:
+            for f in q.findings:
+                if id(f) not in placed:
+                    placed.add(id(f))
+                    out.append((f, True))
+    out += [(f, False) for f in findings if id(f) not in placed]
+    return out
 
 
 def _unexplained_lines(templates: list[Template], lab: dict[str, str]) -> list[str]:

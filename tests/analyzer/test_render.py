@@ -58,7 +58,7 @@ def test_html_has_no_external_resources_and_a_strict_csp(hostile) -> None:
     assert not re.search(r"<(link|iframe|object|embed|img|audio|video|source|base)\b", page)
     assert not re.search(r"<[^>]*\s(src|srcset|action|formaction|poster)\s*=", page)
     assert "@import" not in page and "url(" not in page
-    hrefs = [h for h in re.findall(r'href="([^"]*)"', page) if not h.startswith("#f-")]  # in-page anchors
+    hrefs = [h for h in re.findall(r'href="([^"]*)"', page) if not h.startswith("#")]  # in-page anchors
     assert set(hrefs) == {"https://kubernetes.io/docs/", "https://github.com/kubernetes/kubernetes/issues/53533"}
     csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1)
     assert "default-src 'none'" in csp and "img-src data:" in csp
@@ -81,7 +81,9 @@ def test_html_content_order_and_sections(hostile) -> None:
 
 def test_markdown_subset() -> None:
     out = str(markdown("Para one\nline two\n\n- a `x`\n- b\n\n```\n<x>\n```"))
-    assert out == "<p>Para one<br>line two</p><ul><li>a <code>x</code></li><li>b</li></ul><pre><code>&lt;x&gt;</code></pre>"
+    assert out == ("<p>Para one<br>line two</p><ul><li>a <code>x</code></li><li>b</li></ul>"
+                   '<div class="code"><button type="button" class="copy" title="Copy / 复制"><span class="l-en">Copy</span>'
+                   '<span class="l-zh">复制</span></button><pre><code>&lt;x&gt;</code></pre></div>')
 
 
 def test_json_report(hostile) -> None:
