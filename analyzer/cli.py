@@ -32,6 +32,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_options(p, "report")
     p.set_defaults(func=cmd_analyze)
 
+    d = sub.add_parser(
+        "diff",
+        help="what changed between two bundles (or JSON reports) of the same nodes",
+        description=(
+            "Compare BEFORE and AFTER, each a bundle (.tgz or extracted directory) or a JSON report of "
+            "`analyze --format json`: findings fixed, new and still there (worse when the severity rose or "
+            "more lines matched), node facts that changed (versions, configs, sysctls), nodes on one side only. "
+            "Exit codes: 0 nothing new or worse, 1 something new or worse (no critical one), "
+            "3 a new or worse critical finding, 4 unusable input or bad rule file, 5 internal error."
+        ),
+    )
+    d.add_argument("before", metavar="BEFORE")
+    d.add_argument("after", metavar="AFTER")
+    add_output_options(d, "diff")
+    d.set_defaults(func=cmd_diff)
+
     r = sub.add_parser("rules", help="list, lint and test rules")
     rsub = r.add_subparsers(dest="rules_command", metavar="ACTION")
     rsub.required = True
@@ -174,6 +190,56 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             )
             sys.stdout.write(summary)
     return exit_code_for(findings)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from k8s_bundle.safe_output import check_output, write_file
+
+    for side in (args.before, args.after):
+        if not Path(side).exists():
+            raise UserError(f"{shown(side)}: no such file or directory", EXIT_BAD_INPUT)
+    fmt = output_format(args.output, args.format)
+    to_stdout = args.output == "-"
+    if to_stdout and sys.stdout is None:
+        raise UserError("cannot write the diff to standard output: it is closed", EXIT_BAD_INPUT)
+    from k8s_bundle.analyzer.diff import default_diff_output, diff_document, load_side
+
+    out = None if to_stdout else Path(args.output) if args.output else default_diff_output(args.after, fmt)
+    if out is not None:
+        check_output(args.output or out, force=True, inputs=(args.before, args.after))
+    if args.no_builtin_rules and not args.rules:
+        load_rule_pack(args.rules, builtin=False)     # the one-line error, even when both sides are reports
+    pack: list = []
+
+    def rules() -> list:   # loaded once, and only when a side is a bundle
+        if not pack:
+            pack.append(load_rule_pack(args.rules, builtin=not args.no_builtin_rules))
+        return pack[0]
+
+    before_kind, before = load_side(args.before, rules)
+    after_kind, after = load_side(args.after, rules)
+    doc = diff_document(args.before, before_kind, before, args.after, after_kind, after)
+    from k8s_bundle.analyzer.render.diff_text import render_diff_text
+
+    if fmt == "html":
+        from k8s_bundle.analyzer.render.diff_html import render_diff_html
+
+        data = render_diff_html(doc, lang=args.lang).encode("utf-8")
+    elif fmt == "json":
+        import orjson
+
+        data = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS,
+                            default=str)
+    else:
+        data = render_diff_text(doc, lang=args.lang).encode("utf-8")
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        write_file(out, data)
+        if not args.quiet and sys.stdout is not None:
+            sys.stdout.write(render_diff_text(doc, lang=args.lang, diff_path=shown(out)))
+    return doc["summary"]["exit_code"]
 
 
 def cmd_rules_list(args: argparse.Namespace) -> int:
