@@ -1,67 +1,50 @@
-// The multi-bundle report: one page shown at a time. The hash names the view: #page=N (0: the
-// overview) or the id of any element (a finding #p3-f-2), whose page is then shown and the
-// element scrolled to; `lang=zh` in the hash keeps the language. No globals.
+// The multi-bundle report: one page shown at a time. The hash names the view: page=N (0: the
+// overview) among the page state report.js keeps (lang, each page's time=...), or the id of
+// any element (a finding #p3-f-2), whose page is then shown and the element scrolled to.
+// Runs after report.js (window.K8SB: the shared state) and defines no global of its own.
 (function () {
   "use strict";
+  var K = window.K8SB;
   var body = document.body;
   body.classList.add("js");
   var pages = Array.prototype.slice.call(document.querySelectorAll(".mpage"));
-  var current = "0";
 
-  function params() {
-    var out = {};
-    location.hash.replace(/^#/, "").split("&").forEach(function (kv) {
-      var i = kv.indexOf("=");
-      if (i > 0) {
-        try { out[decodeURIComponent(kv.slice(0, i))] = decodeURIComponent(kv.slice(i + 1)); } catch (e) { /* a bad escape: ignored */ }
-      }
-    });
-    return out;
-  }
   function show(page) {
     if (!document.getElementById("page-" + page)) { page = "0"; }
-    current = page;
     pages.forEach(function (p) { p.classList.toggle("current", p.getAttribute("data-page") === page); });
     document.querySelectorAll("[data-page-link]").forEach(function (a) {
       if (a.getAttribute("data-page-link") === page) { a.setAttribute("aria-current", "page"); } else { a.removeAttribute("aria-current"); }
     });
+    if (K) {
+      K.state.page = page === "0" ? "" : page;
+      K.saveState();   // replaceState: no hashchange, the view stays
+    }
   }
-  function setLang(lang) {
-    if (lang !== "en" && lang !== "zh") { return; }
-    body.setAttribute("data-lang", lang);
-    document.documentElement.setAttribute("lang", lang === "zh" ? "zh-CN" : "en");
-    document.querySelectorAll("[data-set-lang]").forEach(function (b) {
-      b.setAttribute("aria-pressed", b.getAttribute("data-set-lang") === lang ? "true" : "false");
-    });
+  function pageParam() {
+    var m = /(?:^#|&)page=([0-9]+)(?:&|$)/.exec(location.hash);
+    return m ? m[1] : null;
   }
   function route() {
-    var raw = location.hash.replace(/^#/, "");
-    var p = params();
-    if (p.lang) { setLang(p.lang); }
-    if (p.page !== undefined && /^[0-9]+$/.test(p.page)) {
-      show(p.page);
+    var page = pageParam();
+    if (page !== null) {
+      show(page);
       window.scrollTo(0, 0);
       return;
     }
-    var id = "";
-    try { id = decodeURIComponent(raw); } catch (e) { id = raw; }
-    var el = id ? document.getElementById(id) : null;
+    var id = location.hash.replace(/^#/, "");
+    try { id = decodeURIComponent(id); } catch (e) { /* a bad escape: used as it is */ }
+    var el = id && id.indexOf("=") < 0 ? document.getElementById(id) : null;
     var holder = el ? el.closest(".mpage") : null;
     if (holder) {
       show(holder.getAttribute("data-page"));
+      for (var p = el; p && p !== body; p = p.parentNode) {
+        if (p.tagName === "DETAILS") { p.open = true; }   // a symptom folded under its root cause
+      }
       el.scrollIntoView({ block: "start" });
       return;
     }
-    show(current);
+    show(K && K.state.page ? K.state.page : "0");
   }
-  document.querySelectorAll("[data-set-lang]").forEach(function (b) {
-    b.addEventListener("click", function () {
-      var lang = b.getAttribute("data-set-lang");
-      setLang(lang);
-      // replaceState: no hashchange, so the view stays where it is
-      history.replaceState(null, "", "#page=" + current + "&lang=" + lang);
-    });
-  });
   var only = document.getElementById("drift-only");
   if (only) {
     only.addEventListener("change", function () { body.classList.toggle("drift-only", only.checked); });
