@@ -18,6 +18,7 @@ from typing import Any, Iterable, Union
 import yaml
 
 from k8s_bundle.analyzer.cel_env import CelExpr, CelSyntaxError, compile_cel
+from k8s_bundle.analyzer.fix_lint import lint_fix
 
 
 # libyaml's safe loader when PyYAML was built with it (about 10x faster; same documents).
@@ -350,7 +351,8 @@ def check_regex(regex: str) -> None:
 
 # -- lint (beyond what load checks) --------------------------------------------------------
 def lint_rules(rules: list[Rule]) -> list[str]:
-    """Problems that do not stop analysis but must not ship: missing fixtures, bad explains."""
+    """Problems that do not stop analysis but must not ship: missing fixtures, bad explains,
+    fix text that is not safe to paste whole (analyzer/fix_lint.py)."""
     problems: list[str] = []
     ids = {r.id for r in rules}
     for r in rules:
@@ -381,4 +383,6 @@ def lint_rules(rules: list[Rule]) -> list[str]:
         names = [t.get("name") for t in r.tests]
         if len(names) != len(set(names)):
             problems.append(f"{r.path}: fixture names must be unique within a rule")
+        # fix blocks are pasted whole into a root shell: nothing in them may clobber user config
+        problems += lint_fix(r.path, r.fix, r.platforms)
     return problems
