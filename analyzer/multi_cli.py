@@ -43,7 +43,7 @@ def cmd_analyze_many(args: argparse.Namespace, bundles: list[str]) -> int:
     def unusable(path: str, reason: str) -> None:
         # the reader's messages name the path already; say which input it was when they do not
         text = shown(reason) if shown(path) in shown(reason) else f"{shown(path)}: {shown(reason)}"
-        print(f"k8s-bundle: skipped {text}", file=sys.stderr)
+        print(f"k8s-bundle: warning: skipped {text}", file=sys.stderr)
 
     results = analyze_many(bundles, rules, fmt, args.lang, unusable)
     code = exit_code_of(results)

@@ -15,12 +15,14 @@ _LABEL = {
            "roots": "Root causes and their nodes:", "none": "No problem found in any bundle.",
            "drift": "Drift: values that differ from most nodes:", "most": "most nodes",
            "unusable": "Unusable inputs (not in the report):", "more": "... and {n} more (see the report)",
-           "report": "Report", "nodes": "node(s)", "bundle": "Bundle {n} of {total}: {name}"},
+           "report": "Report", "nodes": "node(s)", "bundle": "Bundle {n} of {total}: {name}",
+           "bundles": "Bundles (exit code; nodes):"},
     "zh": {"head": "{b} 个诊断包，{n} 个节点：{c} 个严重，{w} 个警告，{i} 个提示",
            "roots": "根因及其所在节点：", "none": "所有诊断包中均未发现问题。",
            "drift": "差异：与多数节点不同的值：", "most": "多数节点",
            "unusable": "无法使用的输入（未包含在报告中）：", "more": "…… 另有 {n} 项（见报告）",
-           "report": "报告", "nodes": "个节点", "bundle": "第 {n} 个诊断包，共 {total} 个：{name}"},
+           "report": "报告", "nodes": "个节点", "bundle": "第 {n} 个诊断包，共 {total} 个：{name}",
+           "bundles": "诊断包（退出码；节点）："},
 }
 
 
@@ -66,7 +68,12 @@ def render_multi_summary(results: list[BundleResult], lang: str = "en", report_p
 
 def render_multi_text(results: list[BundleResult], lang: str = "en") -> str:
     lab = _LABEL.get(lang, _LABEL["en"])
-    parts = [render_multi_summary(results, lang)]
+    labels = node_labels(results)
+    parts = [render_multi_summary(results, lang), lab["bundles"] + "\n"]
+    for r in results:
+        nodes = ", ".join(labels.get((r.page, n), n) for n, _ in r.nodes)
+        state = shown(r.error) if r.error else f"exit {r.exit_code}; {shown(nodes)}"
+        parts.append(f"  {r.page}. {shown(r.name)}: {state}\n")
     for r in results:
         if r.error is None:
             head = lab["bundle"].format(n=r.page, total=len(results), name=r.name)
