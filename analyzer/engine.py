@@ -24,6 +24,7 @@ from celpy import celtypes
 
 from k8s_bundle.analyzer.cel_env import CEL_CAPS, CelExpr, CelFailure, CelLimit, activation, from_cel, to_cel
 from k8s_bundle.analyzer.cel_eval import Budget
+from k8s_bundle.analyzer.coverage import CoverageRecorder
 from k8s_bundle.analyzer.engine_logs import CLUSTER_GROUP, LogHit, glob_to_regex, run_log_pass
 from k8s_bundle.analyzer.model import SEVERITY_RANK, Evidence, Finding, LogEvidence, Problem
 from k8s_bundle.analyzer.node_kind import kubernetes_presence
@@ -103,6 +104,8 @@ class _Context:
         self._node_items: dict[str, list[dict[str, Any]]] | None = None
         items = (evidence.manifest or {}).get("items") or []
         self.items = [i for i in items if isinstance(i, dict)]
+        self.coverage: CoverageRecorder | None = None     # what was checked (analyzer/coverage.py)
+        self._quiet_left = CEL_CAPS.max_steps_per_bundle // 4   # coverage's own CEL allowance
 
     def cel(self, expr: CelExpr, node: str | None, act: dict[str, Any]) -> Any:
         """Evaluate with a memo: nodes of one cluster mostly share their facts, and celpy
@@ -161,6 +164,31 @@ class _Context:
             return
         self._limited.add(seen)
         self.limits.append(Problem("limit", text, None, node))
+
+    def quiet_truth(self, expr: CelExpr, node: str | None, act: dict[str, Any]) -> bool | None:
+        """truth() for the coverage walk (analyzer/coverage.py): the memo first, else an
+        evaluation within coverage's own allowance, never the rules' budgets (so coverage
+        cannot change a finding) and never a `limit` problem. None: past that allowance."""
+        if not expr.guards_hold(act):
+            return False
+        key = self._memo_key(expr, node, self.var_digests)
+        if key is not None and key in self._memo:
+            ok, value = self._memo[key]
+        else:
+            if self._quiet_left <= 0:
+                return None
+            budget = Budget(min(CEL_CAPS.max_steps_per_expression, self._quiet_left))
+            try:
+                ok, value = True, expr.evaluate(act, budget)
+            except CelLimit:
+                return None
+            except CelFailure as exc:
+                ok, value = False, str(exc)
+            finally:
+                self._quiet_left -= budget.used
+            if key is not None:
+                self._memo[key] = (ok, value)   # the value the rules would compute
+        return ok and isinstance(value, (bool, celtypes.BoolType)) and bool(value)
 
     def truth(self, expr: CelExpr, node: str | None, act: dict[str, Any]) -> bool:
         try:
@@ -296,6 +324,7 @@ def evaluate(rules: list[Rule], evidence: Evidence) -> list[Finding]:
         if isinstance(facts, dict) and (presence.get(name) or {}).get("node") is not None:
             facts["kubernetes"] = presence[name]   # absent when unknown (no node.json/binaries)
     ctx = _Context(evidence, hits)
+    ctx.coverage = recorder = CoverageRecorder(rules, evidence, nodes, presence)
     findings: list[Finding] = []
     # Rules that report problems run last: a CEL evaluation stopped at its budget while the
     # other rules ran is then among the problems they report (bundle-limit-reached).
@@ -310,17 +339,21 @@ def evaluate(rules: list[Rule], evidence: Evidence) -> list[Finding]:
         if rule.scope == "cluster":
             f = _evaluate_rule(rule, None, ctx)
             if f is not None:
+                recorder.fired(rule, None)
                 findings.append(f)
             continue
         for node in nodes:
             if not _applies(rule, evidence.nodes.get(node) or {}):
+                recorder.not_applicable(rule, node)
                 continue
             f = _evaluate_rule(rule, node, ctx)
             if f is not None:
+                recorder.fired(rule, node)
                 if rule.preflight and (presence.get(node) or {}).get("node") is False:
                     _downgrade(f)
                 findings.append(f)
     evidence.problems.extend(ctx.limits)
+    evidence.coverage = recorder.finish()
     correlate(findings, {r.id: r.explains for r in rules if r.explains})
     findings.sort(key=sort_key)
     return findings
@@ -383,9 +416,11 @@ def _evaluate_rule(rule: Rule, node: str | None, ctx: _Context) -> Finding | Non
         group = CLUSTER_GROUP if node is None else node
         if not any((h := ctx.hits.get(c.key, {}).get(group)) is not None and not h.satisfied
                    for c in rule.thresholded):
+            _record_quiet(rule, node, ctx, act)
             return None
         ok, got = _check(rule.match, node, rule, ctx, act, relaxed=True)
         if not ok or not got.below:
+            _record_quiet(rule, node, ctx, act)
             return None
     if rule.vars and not vars_first:
         compute_vars()
@@ -466,6 +501,19 @@ def _evaluate_rule(rule: Rule, node: str | None, ctx: _Context) -> Finding | Non
 
 
 MAX_NAMED_NODES = 2000   # the reader's node cap: a cluster list cannot name more nodes than a bundle holds
+
+
+def _record_quiet(rule: Rule, node: str | None, ctx: _Context, act: dict[str, Any]) -> None:
+    """The rule found nothing: passed, or could not evaluate for want of an input."""
+    if ctx.coverage is None:
+        return
+
+    def leaf(cond: Condition) -> bool | None:
+        if isinstance(cond, FactCond):
+            return ctx.quiet_truth(cond.expr, node, act)
+        return _check(cond, node, rule, ctx, act)[0]
+
+    ctx.coverage.quiet(rule, node, leaf)
 
 
 def _threshold_note(t: dict[str, Any], lang: str) -> str:

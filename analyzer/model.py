@@ -39,6 +39,9 @@ class Evidence:
     log_index: Any                                # polars.DataFrame (docs/facts.md columns)
     problems: list[Problem] = field(default_factory=list)
     members: list[str] = field(default_factory=list)   # every member path read (relative)
+    # What was checked: each rule's outcome per node, set by engine.evaluate()
+    # (analyzer.coverage.Coverage; None until the rules ran)
+    coverage: Any = None
 
 
 @dataclass

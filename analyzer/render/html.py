@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from k8s_bundle import __version__
 from k8s_bundle.analyzer.model import Evidence, Finding
+from k8s_bundle.analyzer.render.coverage_view import coverage_view
 from k8s_bundle.analyzer.triage import Problem, triage
 from k8s_bundle.analyzer.render.common import (MAX_PROBLEMS_SHOWN_PER_NODE, bundle_info, collection_problems,
                                                collection_problems_left_out, counts, node_overview, now_utc)
@@ -89,6 +90,23 @@ UI: dict[str, dict[str, str]] = {
     "lines": {"en": "Lines", "zh": "行数"},
     "example": {"en": "example", "zh": "示例"},
     "common": {"en": "common on healthy nodes", "zh": "健康节点上也常见"},
+    # What was checked (coverage.html.j2)
+    "coverage": {"en": "What was checked", "zh": "检查了什么"},
+    "reference_time": {"en": "reference time", "zh": "参考时间"},
+    "cov_passed": {"en": "passed", "zh": "通过"},
+    "cov_fired": {"en": "found a problem", "zh": "发现问题"},
+    "cov_could_not": {"en": "could not evaluate", "zh": "无法评估"},
+    "cov_not_applicable": {"en": "not applicable", "zh": "不适用"},
+    "cov_could_not_title": {"en": "Checks that could not evaluate", "zh": "无法评估的检查"},
+    "cov_could_not_help": {
+        "en": "These rules found nothing only because an input they read is missing on the node: they are not "
+              "counted as passed. Collect the missing input again to check them.",
+        "zh": "这些规则没有发现问题，只是因为它们读取的输入在该节点上缺失：不计为通过。重新采集缺失的输入后才能检查。"},
+    "cov_reason": {"en": "Reason", "zh": "原因"},
+    "cov_checks": {"en": "Checks", "zh": "检查数"},
+    "cov_rules": {"en": "Rules", "zh": "规则"},
+    "cov_nodes": {"en": "Nodes", "zh": "节点"},
+    "cov_all_evaluated": {"en": "Every check had the inputs it reads.", "zh": "每项检查都有其所需的输入。"},
     "contents": {"en": "Contents", "zh": "目录"},
     "fix_first": {"en": "What to fix first", "zh": "优先处理"},
     "triage_help": {"en": "{roots} root causes to look at, for {problems} problems ({findings} findings). Each lists the "
@@ -299,6 +317,7 @@ def report_context(evidence: Evidence, findings: list[Finding], lang: str = "en"
         unexplained_first=bool(unexplained) and unexplained_first(findings, unexplained),
         problems=[_problem_row(p, anchor_of) for p in problems],
         timeline=page_timeline(evidence, findings, anchor_of, id_prefix),   # analyzer/timeline.py
+        coverage=coverage_view(evidence),   # what was checked, the reference time (analyzer/coverage.py)
     )
 
 

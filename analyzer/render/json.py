@@ -71,6 +71,8 @@ def report_document(evidence: Evidence, findings: list[Finding],
         "triage": triage_document(triage(findings)),
         # error lines no rule explains, grouped into templates, best first (analyzer/unexplained.py)
         "unexplained": [dataclasses.asdict(t) for t in unexplained or []],
+        # what was checked: rule outcomes, could-not-evaluate reasons, the reference time (analyzer/coverage.py)
+        "coverage": evidence.coverage.document() if evidence.coverage is not None else None,
         # warning/error counts over time per node and component, finding marks, boots (analyzer/timeline.py)
         "timeline": _timeline(evidence, findings),
     }

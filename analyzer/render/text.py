@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from k8s_bundle.analyzer.analysis import exit_code_for
 from k8s_bundle.analyzer.model import Evidence, Finding
 from k8s_bundle.analyzer.render.common import collection_problems, collection_problems_left_out, counts
+from k8s_bundle.analyzer.render.coverage_view import coverage_line
 
 if TYPE_CHECKING:
     from k8s_bundle.analyzer.unexplained import Template
@@ -100,6 +101,9 @@ def render_text(evidence: Evidence, findings: list[Finding], lang: str = "en",
     checked = _logs_checked(evidence, lab)
     if checked:
         lines.append(checked)
+    covered = coverage_line(evidence, lang)   # rules passed / could not evaluate, the reference time
+    if covered:
+        lines.append(_clean(covered, 400))
     listed = collection_problems(evidence)
     problems = len(listed) + sum(collection_problems_left_out(evidence).values())
     if problems:
