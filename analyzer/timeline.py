@@ -254,6 +254,14 @@ def _build(evidence: Evidence, findings: list[Finding]) -> dict[str, Any]:
     stats = _line_stats(lazy) if lazy is not None else {"n": 0}
     marks = _marks(findings)
     span = choose_span(stats, collected, [t for m in marks for t in (parse_time(m["first"]), parse_time(m["last"])) if t])
+    all_boots = _boots(evidence, lazy, list(node_names(evidence)))
+    if span is not None:
+        # a boot shortly before the lines (kubelet logs start after the node is up) is drawn:
+        # the span grows to it, by at most its own width
+        reach = span[0] - (span[1] - span[0])
+        near = [t for b in all_boots if (t := parse_time(b["time"])) is not None and reach <= t < span[0]]
+        if near:
+            span = (min(near), span[1])
     if span is None:
         return {"start": None, "end": None, "bucket_seconds": None, "buckets": 0,
                 "collected_at": None, "lines": {"timed": 0, "counted": 0, "before": 0, "after": 0, "untimed": 0},
@@ -314,7 +322,7 @@ def _build(evidence: Evidence, findings: list[Finding]) -> dict[str, Any]:
     for m in shown_marks:
         m["nodes"] = [n for n in m["nodes"] if n in drawn_set]
     left_marks = len(marks) - len(shown_marks[:MAX_MARKS])
-    boots = _boots(evidence, lazy, drawn)
+    boots = [b for b in all_boots if b["node"] in drawn_set]
     inside = [b for b in boots if start <= parse_time(b["time"]) <= end]   # type: ignore[operator]
     timed = int(stats.get("n") or 0)
     counted = int(counts["warnings"].sum() or 0) + int(counts["errors"].sum() or 0) if counts.height else 0
