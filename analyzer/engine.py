@@ -25,8 +25,9 @@ from celpy import celtypes
 from k8s_bundle.analyzer.cel_env import CEL_CAPS, CelExpr, CelFailure, CelLimit, activation, from_cel, to_cel
 from k8s_bundle.analyzer.cel_eval import Budget
 from k8s_bundle.analyzer.coverage import CoverageRecorder
-from k8s_bundle.analyzer.engine_logs import CLUSTER_GROUP, LogHit, glob_to_regex, run_log_pass
-from k8s_bundle.analyzer.model import SEVERITY_RANK, Evidence, Finding, LogEvidence, Problem
+from k8s_bundle.analyzer.engine_logs import (CLUSTER_GROUP, LogHit, add_context, context_order, glob_to_regex,
+                                             merge_hits, run_log_pass)
+from k8s_bundle.analyzer.model import SEVERITY_RANK, Evidence, Finding, Problem
 from k8s_bundle.analyzer.node_kind import kubernetes_presence
 from k8s_bundle.analyzer.rules_load import (
     AllCond,
@@ -354,6 +355,8 @@ def evaluate(rules: list[Rule], evidence: Evidence) -> list[Finding]:
                 findings.append(f)
     evidence.problems.extend(ctx.limits)
     evidence.coverage = recorder.finish()
+    # the kept lines' neighbours, for all findings at once (one filter and join on the index)
+    add_context(context_order([f.log_lines for f in sorted(findings, key=sort_key)]), evidence.log_index)
     correlate(findings, {r.id: r.explains for r in rules if r.explains})
     findings.sort(key=sort_key)
     return findings
@@ -437,11 +440,7 @@ def _evaluate_rule(rule: Rule, node: str | None, ctx: _Context) -> Finding | Non
     values.setdefault("node", node or "")
     count = sum(h.count for h in got.hits)
     values.setdefault("count", count)
-    log_lines: list[LogEvidence] = []
-    for h in got.hits:
-        for line in (h.first, h.last):
-            if line not in log_lines:
-                log_lines.append(line)
+    log_lines, log_files = merge_hits(got.hits) if got.hits else ([], [])
     seen = [h.first_seen for h in got.hits if h.first_seen]
     last = [h.last_seen for h in got.hits if h.last_seen]
     nodes: list[str] = [node] if node else []
@@ -488,6 +487,7 @@ def _evaluate_rule(rule: Rule, node: str | None, ctx: _Context) -> Finding | Non
         components=list(rule.components),
         log_lines=log_lines,
         log_count=count,
+        log_files=log_files,
         fact_lines=got.lines,
         items=got.items,
         first_seen=min(seen) if seen else None,

@@ -13,10 +13,19 @@ The log index can hold tens of millions of lines, so nothing here loops over lin
 3. per node (or for the whole bundle, for cluster rules): count, first and last line, the
    `min_count within window` test as a shifted difference over the sorted timestamps, and the
    named groups extracted from the first line only. Groups below the threshold still get a
-   hit (`satisfied` false): the engine reports them as info, never drops them.
+   hit (`satisfied` false): the engine reports them as info, never drops them. Each hit keeps
+   its first KEPT_HEAD and last KEPT_TAIL matching lines and, per file, the count and line
+   range of all of them (and of those not kept), so every matching line can be found;
+4. once the findings are known, `add_context` reads up to CONTEXT_LINES lines around every
+   kept line of every finding from the index in one filter and one join (never a query per
+   line).
+
+The cap keeps the report small: the 20-node bench bundle (bench/analyze_bench.py) gives
+about 9,000 kept lines in all; with their context that is the bulk of the page (docs/report-schema.md).
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass, field
@@ -24,11 +33,24 @@ from typing import Any, Iterable
 
 import polars as pl
 
-from k8s_bundle.analyzer.model import LogEvidence
+from k8s_bundle.analyzer.model import ContextLine, LogEvidence, LogFileCount, MatchedLine
 from k8s_bundle.analyzer.rules_load import LogCond
 from k8s_bundle import pathglob
 
 MAX_MESSAGE_CHARS = 2000       # a hostile or minified line is cut for the report, not the match
+# Matching lines a finding keeps: the first ones in time (the onset) and the last ones (whether
+# it still goes on); the rest are counted per file with their line range (LogFileCount).
+MAX_KEPT_LINES = 100
+KEPT_TAIL = 20
+KEPT_HEAD = MAX_KEPT_LINES - KEPT_TAIL
+CONTEXT_LINES = 3              # indexed lines of the same file before and after a kept line
+# Kept lines given context in one report: the first SHOWN_FIRST lines of every finding (in
+# report order), then the others in order, until this many. Context is 6 lines a line: past
+# the budget the report would grow by ~2 KB per line (measured on a bench-shaped bundle with
+# dense hits, docs/report-schema.md).
+MAX_CONTEXT_ANCHORS = 1000
+SHOWN_FIRST = 5                # lines the page shows before its "N more" toggle
+MAX_CONTEXT_CHARS = 500        # a context line is cut shorter than a matching one
 CLUSTER_GROUP = "*"            # the group key of matchers in cluster-scope rules
 
 _COLUMNS = ["node", "source", "file", "line", "timestamp", "level", "message"]
@@ -46,6 +68,8 @@ class LogHit:
     nodes: list[str] = field(default_factory=list)
     first_seen: str | None = None
     last_seen: str | None = None
+    lines: list[MatchedLine] = field(default_factory=list)      # kept: KEPT_HEAD first, KEPT_TAIL last
+    files: list[LogFileCount] = field(default_factory=list)     # every matching line, per file
 
 
 _NAMED_GROUP = re.compile(r"(?<!\\)((?:\\\\)*)\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>")
@@ -156,6 +180,8 @@ def _match_one(cond: LogCond, cluster: bool, surv: pl.DataFrame, sources: list[s
     if sub.height == 0:
         return {}
     sub = sub.sort(["grp", "timestamp", "file", "line"], nulls_last=True)
+    rank = pl.int_range(pl.len()).over("grp")
+    sub = sub.with_columns(((rank < KEPT_HEAD) | (rank >= pl.len().over("grp") - KEPT_TAIL)).alias("kept"))
     stats = sub.group_by("grp", maintain_order=True).agg(
         pl.len().alias("count"),
         pl.col("timestamp").min().alias("ts_min"),
@@ -178,6 +204,10 @@ def _match_one(cond: LogCond, cluster: bool, surv: pl.DataFrame, sources: list[s
         satisfied = set(stats.filter(pl.col("count") >= cond.min_count).get_column("grp").to_list())
     groups = _groups(first, cond.regex)
     lasts = {row["grp"]: row for row in last.iter_rows(named=True)}
+    kept: dict[str, list[MatchedLine]] = {}
+    for row in sub.filter(pl.col("kept")).iter_rows(named=True):
+        kept.setdefault(row["grp"], []).append(_evidence(row, MatchedLine))
+    files = _file_counts(sub)
     hits: dict[str, LogHit] = {}
     stat_rows = {row["grp"]: row for row in stats.iter_rows(named=True)}
     for row, grp_values in zip(first.iter_rows(named=True), groups):
@@ -192,8 +222,137 @@ def _match_one(cond: LogCond, cluster: bool, surv: pl.DataFrame, sources: list[s
             nodes=[n for n in st["nodes"] if n is not None],
             first_seen=iso_utc(st["ts_min"]),
             last_seen=iso_utc(st["ts_max"]),
+            lines=kept.get(key, []),
+            files=files.get(key, []),
         )
     return hits
+
+
+def _file_counts(sub: pl.DataFrame) -> dict[str, list[LogFileCount]]:
+    """Per group and file: all matching lines (count, first/last line) and those not kept."""
+    left = ~pl.col("kept")
+    stats = sub.group_by("grp", "node", "file").agg(
+        pl.len().alias("count"),
+        pl.col("line").min().alias("first_line"),
+        pl.col("line").max().alias("last_line"),
+        left.sum().alias("left_out"),
+        pl.col("line").filter(left).min().alias("left_out_first"),
+        pl.col("line").filter(left).max().alias("left_out_last"),
+    ).sort("grp", "node", "file")
+    out: dict[str, list[LogFileCount]] = {}
+    for row in stats.iter_rows(named=True):
+        grp = row.pop("grp")
+        row["node"] = row["node"] or ""
+        row["file"] = row["file"] or ""
+        out.setdefault(grp, []).append(LogFileCount(**row))
+    return out
+
+
+def _time_key(line: LogEvidence) -> tuple[bool, str, str, int]:
+    """Lines in time order (untimed last); `...:00Z` sorts after `...:00.5Z` as text, so pad."""
+    ts = line.timestamp or ""
+    if ts and "." not in ts:
+        ts = ts[:-1] + ".000000Z"
+    return (not ts, ts, line.file, line.line)
+
+
+def merge_hits(hits: list[LogHit]) -> tuple[list[MatchedLine], list[LogFileCount]]:
+    """The kept lines and per-file counts of a finding from its matchers' hits.
+
+    One hit (the common case) is taken as it is. Several are merged in time order, a line two
+    matchers both matched kept once (its counts stay per matcher, as the finding's log_count),
+    and the merged list capped again like one hit: the lines dropped here join their file's
+    left-out count and range."""
+    if len(hits) == 1:
+        return list(hits[0].lines), [dataclasses.replace(c) for c in hits[0].files]
+    files: dict[tuple[str, str], LogFileCount] = {}
+    for h in hits:
+        for c in h.files:
+            got = files.get((c.node, c.file))
+            if got is None:
+                files[(c.node, c.file)] = dataclasses.replace(c)
+                continue
+            got.count += c.count
+            got.first_line = min(got.first_line, c.first_line)
+            got.last_line = max(got.last_line, c.last_line)
+            _leave_out(got, c.left_out, c.left_out_first, c.left_out_last)
+    seen: set[tuple[str, int]] = set()
+    lines: list[MatchedLine] = []
+    for h in hits:
+        for line in h.lines:
+            if (line.file, line.line) not in seen:
+                seen.add((line.file, line.line))
+                lines.append(line)
+    lines.sort(key=_time_key)
+    if len(lines) > MAX_KEPT_LINES:
+        for line in lines[KEPT_HEAD:len(lines) - KEPT_TAIL]:
+            c = files.get((line.node, line.file))
+            if c is not None:
+                _leave_out(c, 1, line.line, line.line)
+        lines = lines[:KEPT_HEAD] + lines[len(lines) - KEPT_TAIL:]
+    return lines, sorted(files.values(), key=lambda c: (c.node, c.file))
+
+
+def _leave_out(c: LogFileCount, n: int, first: int | None, last: int | None) -> None:
+    if not n or first is None or last is None:
+        return
+    c.left_out += n
+    c.left_out_first = first if c.left_out_first is None else min(c.left_out_first, first)
+    c.left_out_last = last if c.left_out_last is None else max(c.left_out_last, last)
+
+
+def context_order(per_finding: list[list[MatchedLine]], budget: int = MAX_CONTEXT_ANCHORS) -> list[MatchedLine]:
+    """The lines that get context, at most `budget`: the first SHOWN_FIRST of every finding
+    (findings in report order), then each finding's others, so every finding's visible lines
+    have context before any toggle's."""
+    order = [ln for lines in per_finding for ln in lines[:SHOWN_FIRST]]
+    order += [ln for lines in per_finding for ln in lines[SHOWN_FIRST:]]
+    return order[:budget]
+
+
+def add_context(lines: list[MatchedLine], log_index: Any) -> None:
+    """Fill `before`/`after` of the given kept lines (context_order) from the index, in one pass.
+
+    The wanted (file, line) pairs of all lines go into one frame; the index is filtered once on
+    their files and line numbers and joined with it. The index holds no blank line (their
+    numbers are skipped), so a neighbour is any indexed line within CONTEXT_LINES numbers.
+    `has_context` marks the lines looked up (a line may have no indexed neighbour)."""
+    todo = [ln for ln in lines if not ln.has_context]
+    if not todo:
+        return
+    anchors = pl.DataFrame(
+        {"file": [ln.file for ln in todo], "anchor": [ln.line for ln in todo]},
+        schema={"file": pl.String, "anchor": pl.Int64},
+    ).unique()
+    offsets = pl.DataFrame({"off": [o for o in range(-CONTEXT_LINES, CONTEXT_LINES + 1) if o]},
+                           schema={"off": pl.Int64})
+    wanted = (anchors.join(offsets, how="cross")
+              .with_columns((pl.col("anchor") + pl.col("off")).alias("line"))
+              .filter(pl.col("line") >= 1))
+    files = wanted.get_column("file").unique().to_list()
+    numbers = wanted.get_column("line").unique()
+    parts = []
+    for frame in _frames(log_index):
+        pred = pl.col("file").is_in(files) & pl.col("line").cast(pl.Int64).is_in(numbers.implode())
+        got = frame.lazy().filter(pred) if isinstance(frame, pl.DataFrame) else frame.filter(pred)
+        parts.append(got.select(pl.col("file").cast(pl.String), pl.col("line").cast(pl.Int64),
+                                pl.col("message").cast(pl.String).str.slice(0, MAX_CONTEXT_CHARS + 1)).collect())
+    if not parts:
+        for ln in todo:
+            ln.has_context = True
+        return
+    found = (pl.concat(parts, how="vertical").unique(["file", "line"], keep="first")
+             .join(wanted, on=["file", "line"], how="inner")
+             .sort("file", "anchor", "line"))
+    near: dict[tuple[str, int], tuple[list[ContextLine], list[ContextLine]]] = {}
+    for file, anchor, line, message in found.select("file", "anchor", "line", "message").iter_rows():
+        before, after = near.setdefault((file, anchor), ([], []))
+        (before if line < anchor else after).append(ContextLine(line=line, message=_cut(message or "", MAX_CONTEXT_CHARS)))
+    for ln in todo:
+        ln.has_context = True
+        got = near.get((ln.file, ln.line))
+        if got is not None:
+            ln.before, ln.after = list(got[0]), list(got[1])
 
 
 def _first_window(sub: pl.DataFrame, k: int, window_us: int) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -230,11 +389,13 @@ def iso_utc(ts: Any) -> str | None:
     return text + "Z"
 
 
-def _evidence(row: dict[str, Any]) -> LogEvidence:
-    message = row["message"] or ""
-    if len(message) > MAX_MESSAGE_CHARS:
-        message = message[:MAX_MESSAGE_CHARS] + " …"
-    return LogEvidence(
+def _cut(message: str, limit: int) -> str:
+    return message[:limit] + " …" if len(message) > limit else message
+
+
+def _evidence(row: dict[str, Any], kind: type[LogEvidence] = LogEvidence) -> Any:
+    message = _cut(row["message"] or "", MAX_MESSAGE_CHARS)
+    return kind(
         node=row["node"] or "",
         file=row["file"] or "",
         line=int(row["line"] or 0),

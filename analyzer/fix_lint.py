@@ -2,8 +2,9 @@
 
 A support engineer pastes a fix block whole into a root shell (or an elevated PowerShell).
 Nothing in it may destroy what the user customised: no `>` truncation of a config file, no
-`tee` without `-a` onto one, no `sed -i` without a backup suffix, no destructive step
-(`rm -r`, `kubeadm reset`, `iptables -F`, `ip link delete`, `Remove-Item -Recurse`, ...)
+`tee` without `-a` or PowerShell `Set-Content`/`Out-File` onto one, no `cp` over one without
+keeping it, no `sed -i` without a backup suffix, no destructive step (`rm -r`, removing a
+state database, `kubeadm reset`, `iptables -F`, `ip link delete`, `Remove-Item -Recurse`, ...)
 without a test in front of it. docs/rule-format.md ("Fix text") states the rules; each check
 below is named, and its message names the rule file, the language, the line and the safe
 alternative.
@@ -338,7 +339,7 @@ _TRUNCATE_FIX = {
     SH: "write under /tmp, or a drop-in of our own behind `[ -e F ] ||`, append idempotently "
         "(`grep -q L F || echo L >> F`), or copy it first (`cp -a F F.bak.$(date +%s)`)",
     PS: "write under $env:TEMP, or a new file inside `if (-not (Test-Path F)) { ... }`, append "
-        "(`Add-Content`, `-Append`), or copy it first (`Copy-Item F F.bak`)",
+        "(`Add-Content`, `-Append`), or copy it first (`Copy-Item F F.bak.$(Get-Date -Format yyyyMMddHHmmss)`)",
 }
 
 _DESTRUCTIVE_FIX = {
@@ -347,6 +348,14 @@ _DESTRUCTIVE_FIX = {
     PS: "put it inside `if (...) { ... }` or behind `| Where-Object ...`, or a `# destructive: <why>` "
         "line above a form that asks first (-Confirm) as the last line of the block",
 }
+
+
+# A file holding a daemon's whole state (HNS.data, weave-netdata.db, bolt/sqlite stores):
+# removing it is as destructive as removing a tree; moving it aside keeps it.
+_STATE_DB = re.compile(r"\.(db|data|sqlite)$", re.IGNORECASE)
+
+_MOVE_ASIDE = {SH: "move it aside instead (`mv F F.bak.$(date +%s)`)",
+               PS: "move it aside instead (`Move-Item F \"F.bak.$(Get-Date -Format yyyyMMddHHmmss)\"`)"}
 
 
 def _destructive(cmd: Command, dialect: str) -> tuple[str, bool] | None:
@@ -358,6 +367,8 @@ def _destructive(cmd: Command, dialect: str) -> tuple[str, bool] | None:
         confirm = any(a == "-confirm" or a == "-confirm:$true" for a in low)
         if name in ("remove-item", "rm", "del", "rmdir", "ri") and any(a.startswith("-r") for a in low):
             return "Remove-Item -Recurse", confirm
+        if name in ("remove-item", "rm", "del", "ri") and any(_STATE_DB.search(a) for a in _positional(args)):
+            return f"{argv[0]} of a state database", confirm
         if name.startswith("remove-hns"):
             return argv[0], confirm
         if name in ("clear-disk", "format-volume", "remove-partition", "initialize-disk"):
@@ -369,6 +380,8 @@ def _destructive(cmd: Command, dialect: str) -> tuple[str, bool] | None:
         if all(_scratch(p) for p in _positional(args)):
             return None
         return "rm -r", "i" in opts or "I" in opts or "--interactive" in args
+    if name == "rm" and any(_STATE_DB.search(p) for p in _positional(args)):
+        return "rm of a state database", "i" in opts or "--interactive" in args
     if name == "kubeadm" and "reset" in args:
         return "kubeadm reset", not ("f" in opts or "--force" in args)
     if re.match(r"^ip6?tables(-legacy|-nft)?$", name) and (
@@ -387,6 +400,35 @@ def _destructive(cmd: Command, dialect: str) -> tuple[str, bool] | None:
     if name.startswith("mkfs") or name == "wipefs" or (name == "dd" and any(a.startswith("of=/dev/") for a in args)):
         return name, False
     return None
+
+
+def _copy_destination(name: str, args: list[str], dialect: str) -> str | None:
+    """Where a cp / install / Copy-Item writes, unless it keeps or refuses to replace a file."""
+    if dialect == SH and name in ("cp", "install"):
+        opts = "".join(a[1:] for a in args if re.match(r"^-[A-Za-z]+$", a))
+        if set(opts) & set("inbu") or any(a.startswith(("--backup", "--no-clobber", "--interactive", "--update"))
+                                          for a in args):
+            return None                    # -i asks, -n keeps, -b/--backup keeps F~, -u only newer
+        if any(a in ("-t", "--target-directory") or a.startswith("--target-directory=") for a in args):
+            return None                    # into a directory
+        pos = _positional(args, ("-S", "--suffix", "-m", "--mode", "-o", "--owner", "-g", "--group"))
+        return pos[-1] if len(pos) >= 2 else None
+    if dialect == PS and name in ("copy-item", "copy", "cpi", "cp"):
+        low = [a.lower() for a in args]
+        if "-confirm" in low:
+            return None
+        for i, a in enumerate(low):
+            if a == "-destination" and i + 1 < len(args):
+                return args[i + 1]
+        pos = _positional(args, ("-path", "-literalpath", "-filter", "-include", "-exclude", "-credential"))
+        return pos[1] if len(pos) >= 2 else None
+    return None
+
+
+def _fresh_or_dir(path: str) -> bool:
+    """A destination that names a directory or a new, time-stamped file."""
+    return (path.endswith(("/", "\\")) or path in (".", "..", "~", "$HOME") or "$(date" in path
+            or "$(Get-Date" in path)
 
 
 def check_snippet(text: str, dialect: str) -> list[Problem]:
@@ -445,7 +487,10 @@ def check_snippet(text: str, dialect: str) -> list[Problem]:
             if found and not cmd.tests:
                 what, asks = found
                 if not asks:
-                    add("destructive-unguarded", f"`{what}` is destructive and unguarded; {_DESTRUCTIVE_FIX[dialect]}")
+                    instead = _DESTRUCTIVE_FIX[dialect]
+                    if what.endswith("state database"):
+                        instead = f"{_MOVE_ASIDE[dialect]}, or {instead}"
+                    add("destructive-unguarded", f"`{what}` is destructive and unguarded; {instead}")
                 elif not noted:
                     add("destructive-unguarded", f"`{what}` is destructive: it asks first, so put a "
                         "`# destructive: <why>` line right above it (or a test in front of it)")
@@ -453,6 +498,12 @@ def check_snippet(text: str, dialect: str) -> list[Problem]:
                     # pasted whole, the prompt would take the next pasted line as its answer
                     add("destructive-unguarded", f"`{what}` asks for confirmation, so it must be the last "
                         "command of its block: the prompt would read the next pasted line as its answer")
+            # copy-overwrite: cp / Copy-Item onto a file that may exist, with nothing kept
+            dest = _copy_destination(name, args, dialect)
+            if dest and unsafe_target(dest) and not _fresh_or_dir(dest):
+                add("copy-overwrite", f"`{argv[0]} ... {dest}` replaces it if it exists; "
+                    + ("use `cp -b` (keeps F~), `cp -n`, or a test naming it (`[ -e F ] || cp ...`)" if dialect == SH
+                       else "test it first (`if (-not (Test-Path F)) { Copy-Item ... }`) or copy the old one aside"))
             # a copy of a file taken before it is overwritten makes the later write safe
             if name in ("cp", "copy-item", "copy", "cpi"):
                 if dialect == PS:

@@ -54,6 +54,41 @@ class LogEvidence:
 
 
 @dataclass
+class ContextLine:
+    """A line of the same file near a matching line, as the log index holds it (blank lines
+    are not indexed: their numbers are skipped, never filled in)."""
+
+    line: int
+    message: str
+
+
+@dataclass
+class MatchedLine(LogEvidence):
+    """A matching line a finding keeps, with up to CONTEXT_LINES indexed lines of the same file
+    before and after it (engine_logs.add_context; has_context false: beyond the report's
+    context budget, not looked up)."""
+
+    before: list[ContextLine] = field(default_factory=list)
+    after: list[ContextLine] = field(default_factory=list)
+    has_context: bool = False
+
+
+@dataclass
+class LogFileCount:
+    """Per file of a finding's matching lines: how many, where, and which of them the finding
+    did not keep (beyond its cap), so that those can be found in the bundle."""
+
+    node: str
+    file: str
+    count: int
+    first_line: int
+    last_line: int
+    left_out: int = 0                   # matching lines of this file not kept
+    left_out_first: int | None = None   # their first and last line numbers
+    left_out_last: int | None = None
+
+
+@dataclass
 class Finding:
     rule_id: str
     severity: str
@@ -64,8 +99,11 @@ class Finding:
     message: dict[str, str] = field(default_factory=dict)
     references: list[dict[str, str]] = field(default_factory=list)
     components: list[str] = field(default_factory=list)
-    log_lines: list[LogEvidence] = field(default_factory=list)   # first/last lines per matcher
-    log_count: int = 0                                           # total matching lines
+    # The matching lines kept (at most engine_logs.MAX_KEPT_LINES: the first ones in time and
+    # the last KEPT_TAIL), each with its context; log_files counts every matching line per file.
+    log_lines: list[MatchedLine] = field(default_factory=list)
+    log_count: int = 0                                           # total matching lines, exact
+    log_files: list[LogFileCount] = field(default_factory=list)
     fact_lines: list[str] = field(default_factory=list)          # evidence built from facts
     items: list[dict[str, Any]] = field(default_factory=list)    # manifest items involved
     first_seen: str | None = None

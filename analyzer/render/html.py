@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from k8s_bundle import __version__
 from k8s_bundle.analyzer.model import Evidence, Finding
+from k8s_bundle.analyzer.render.evidence_view import evidence_view
 from k8s_bundle.analyzer.render.coverage_view import coverage_view
 from k8s_bundle.analyzer.triage import Problem, triage
 from k8s_bundle.analyzer.render.common import (MAX_PROBLEMS_SHOWN_PER_NODE, bundle_info, collection_problems,
@@ -51,6 +52,13 @@ UI: dict[str, dict[str, str]] = {
     "location": {"en": "File:line", "zh": "文件:行"},
     "time": {"en": "Time (UTC)", "zh": "时间 (UTC)"},
     "line": {"en": "Log line", "zh": "日志"},
+    # Log evidence (evidence.html.j2); {placeholders} are filled with escaped values
+    "ev_more": {"en": "{n} more matching lines", "zh": "另外 {n} 条匹配日志"},
+    "ev_not_kept": {"en": "{n} more matching lines not kept in this report: see {file} lines {a}–{b}",
+                    "zh": "另有 {n} 条匹配日志未保留在报告中：见 {file} 第 {a}–{b} 行"},
+    "ev_file": {"en": "File", "zh": "文件"},
+    "ev_range": {"en": "Lines (first–last)", "zh": "行号（首–末）"},
+    "ev_node_time": {"en": "the node's local time", "zh": "节点本地时间"},
     "item": {"en": "Item", "zh": "采集项"},
     "status": {"en": "Status", "zh": "状态"},
     "source": {"en": "Command / source", "zh": "命令 / 来源"},
@@ -201,7 +209,7 @@ def reference_link(ref: dict[str, str]) -> dict[str, str | None]:
 
 # The page's style and script, inlined in this order (each file one concern). The script is
 # allowed by its hash in the CSP, so the files are joined before hashing.
-CSS_FILES = ("report.css", "timeline.css")
+CSS_FILES = ("report.css", "timeline.css", "evidence.css")
 JS_FILES = ("report.js", "navigate.js", "search.js", "copy.js", "timeline.js")
 
 
@@ -290,6 +298,7 @@ def report_context(evidence: Evidence, findings: list[Finding], lang: str = "en"
             "title": f.title, "message": f.message, "cause": f.cause, "fix": f.fix,
             "references": [reference_link(r) for r in f.references],
             "log_lines": f.log_lines, "log_count": f.log_count, "fact_lines": f.fact_lines,
+            "log_view": evidence_view(f, evidence),   # evidence.html.j2
             "items": f.items, "first_seen": f.first_seen, "last_seen": f.last_seen,
             "root_cause": f.root_cause, "explains": f.explains, "explained_by": f.explained_by,
             "below_threshold": f.below_threshold, "caveats": f.caveats,

@@ -31,8 +31,11 @@ def finding_document(f: Finding) -> dict[str, Any]:
         "references": f.references,
         "components": f.components,
         "evidence": {
+            # the kept lines (engine_logs.MAX_KEPT_LINES at most) with their context
             "log_lines": [dataclasses.asdict(line) for line in f.log_lines],
             "log_count": f.log_count,
+            # every matching line per file: count, first/last line, and those not kept
+            "log_files": [dataclasses.asdict(c) for c in f.log_files],
             "fact_lines": f.fact_lines,
             "items": f.items,
         },

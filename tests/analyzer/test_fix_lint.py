@@ -107,6 +107,13 @@ unsafe("confirmation-without-note", sh("kubeadm reset"), "destructive-unguarded"
 unsafe("confirmation-not-last", sh("# destructive: wipes the node", "kubeadm reset", "kubeadm init"),
        "destructive-unguarded", "must be the last command of its block")
 
+unsafe("copy-over-kubeconfig", sh("kubeadm certs renew all", "cp /etc/kubernetes/admin.conf $HOME/.kube/config"),
+       "copy-overwrite", "`cp ... $HOME/.kube/config` replaces it", "cp -b")
+unsafe("rm-state-db", sh("rm /var/lib/weave/weave-netdata.db && reboot"), "destructive-unguarded",
+       "`rm of a state database`", "mv F F.bak.$(date +%s)")
+unsafe("ps-remove-hns-data", ps("Stop-Service hns; Remove-Item C:\\ProgramData\\Microsoft\\Windows\\HNS\\HNS.data"),
+       "destructive-unguarded", "`Remove-Item of a state database`", "Move-Item F", platforms=("windows",))
+
 
 SAFE = [
     rule_doc("safe-scratch", sh("echo 1 > /proc/sys/net/ipv4/ip_forward", "crictl info > /dev/null 2>&1",
@@ -124,7 +131,11 @@ SAFE = [
                                           "cp -a /etc/nftables.conf /etc/nftables.conf.bak.$(date +%s)",
                                           "nft list ruleset > /etc/nftables.conf",
                                           "swapoff -a", "sed -ri.bak '/\\sswap\\s/ s/^#?/#/' /etc/fstab",
-                                          "sed -i.bak 's/a/b/' /var/lib/kubelet/config.yaml")),
+                                          "sed -i.bak 's/a/b/' /var/lib/kubelet/config.yaml",
+                                          "cp -b /etc/kubernetes/admin.conf $HOME/.kube/config",
+                                          "mkdir -p $HOME/.kube && cp -i /etc/kubernetes/admin.conf $HOME/.kube/config",
+                                          "cp ca.crt /tmp/ca.crt; cp /etc/kubernetes/pki/ca.crt /root/pki-backup/",
+                                          "mv /var/lib/weave/weave-netdata.db /var/lib/weave/weave-netdata.db.bak.$(date +%s)")),
     rule_doc("safe-guarded-destructive", sh("if [ -d /var/lib/cni/networks/cbr0 ]; then",
                                             "  rm -rf /var/lib/cni/networks/cbr0",
                                             "fi",
@@ -214,7 +225,12 @@ def test_shipped_pack_passes() -> None:
     ("Get-HNSEndpoint | Remove-HNSEndpoint", PS, ["destructive-unguarded"]),
     ("Stop-Service kubeproxy; if ((Get-Service kubeproxy).Status -eq 'Stopped') { Get-HnsPolicyList | Remove-HnsPolicyList }", PS, []),
     ("Get-Content C:\\k\\a | Set-Content C:\\k\\a", PS, ["powershell-overwrite"]),
-    ("Copy-Item C:\\k\\a C:\\k\\a.bak\n(Get-Content C:\\k\\a) -replace 'x','y' | Set-Content C:\\k\\a", PS, []),
+    ("install -m 0644 kubelet.service /etc/systemd/system/kubelet.service", SH, ["copy-overwrite"]),
+    ("install -D -t /usr/local/bin kubelet", SH, []),
+    ("Copy-Item C:\\k\\config C:\\k\\config.new", PS, ["copy-overwrite"]),
+    ("Copy-Item C:\\k\\config \"C:\\k\\config.bak.$(Get-Date -Format yyyyMMddHHmmss)\"", PS, []),
+    ("rm -i /var/lib/weave/weave-netdata.db", SH, ["destructive-unguarded"]),   # asks, but no note
+    ("Copy-Item C:\\k\\a C:\\k\\a.bak.$(Get-Date -Format yyyyMMddHHmmss)\n(Get-Content C:\\k\\a) -replace 'x','y' | Set-Content C:\\k\\a", PS, []),
 ])
 def test_tokeniser_edges(text: str, dialect: str, checks: list[str]) -> None:
     assert [p.check for p in check_snippet(text, dialect)] == checks

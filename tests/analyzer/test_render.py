@@ -95,10 +95,14 @@ def test_json_report(hostile) -> None:
     assert [f["node"] for f in doc["findings"][:2]] == [EVIL_NODE, "node1"]  # severity, then node
     first = doc["findings"][1]
     assert first["message"]["en"] == "got fine"
-    assert first["evidence"]["log_lines"][0] == {
+    line = first["evidence"]["log_lines"][0]
+    assert {k: line[k] for k in ("node", "file", "line", "timestamp", "message")} == {
         "node": "node1", "file": "nodes/node1/logs/journal/kubelet.log", "line": 3,
         "timestamp": "2026-11-22T10:00:01Z", "message": "oops fine",
     }
+    # its context (tests/analyzer/test_evidence_context.py checks the neighbours themselves)
+    assert line["has_context"] is True and all(set(c) == {"line", "message"} for c in line["before"] + line["after"])
+    assert [c["count"] for c in first["evidence"]["log_files"]] == [first["evidence"]["log_count"]]
     assert doc["collection_problems"][0]["status"] == "timeout"
     assert doc["input_problems"][0]["kind"] == "parse-error"
     assert {n["name"] for n in doc["nodes"]} == {"node1", EVIL_NODE}
