@@ -209,7 +209,7 @@ def reference_link(ref: dict[str, str]) -> dict[str, str | None]:
 
 # The page's style and script, inlined in this order (each file one concern). The script is
 # allowed by its hash in the CSP, so the files are joined before hashing.
-CSS_FILES = ("report.css", "timeline.css", "evidence.css")
+CSS_FILES = ("report.css", "timeline.css", "evidence.css", "coverage.css")
 JS_FILES = ("report.js", "navigate.js", "search.js", "copy.js", "timeline.js")
 
 
