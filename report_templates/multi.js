@@ -43,7 +43,7 @@
       el.scrollIntoView({ block: "start" });
       return;
     }
-    show(K && K.state.page ? K.state.page : "0");
+    show("0");   // no page named (#lang=zh, or nothing): the overview
   }
   var only = document.getElementById("drift-only");
   if (only) {
