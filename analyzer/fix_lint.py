@@ -249,7 +249,7 @@ def _is_test(cmd: Command, dialect: str) -> bool:
     if head == "ip" and "show" in w:
         return True
     if dialect == PS:
-        return head in ("where-object", "where", "?") or any("test-path" in x or "read-host" in x for x in w)
+        return head in ("where-object", "where", "?") or any(k in x for x in w for k in ("test-path", "read-host", "select-string"))
     return False
 
 
@@ -462,6 +462,19 @@ def check_snippet(text: str, dialect: str) -> list[Problem]:
                 if ">" in op and ">>" not in op and unsafe_target(target):
                     add("truncating-redirect", f"`{op} {target}` overwrites a file the user may have "
                         f"customised; {_TRUNCATE_FIX[dialect]}")
+            # append-not-idempotent: a second paste repeats the line (a duplicate key breaks YAML/TOML)
+            appends = [t for op, t in cmd.redirects if ">>" in op]
+            if dialect == SH and name == "tee" and any(a in ("-a", "--append") or re.match(r"^-[a-z]*a", a) for a in args):
+                appends += _positional(args)
+            if dialect == PS and (name in ("add-content", "ac") or (
+                    name in ("out-file", "tee-object") and "-append" in [a.lower() for a in args])):
+                appends += [t for t in [_ps_target(args)] if t]
+            for target in appends:
+                if not (_scratch(target) or _guarded_for(cmd, target)):
+                    add("append-not-idempotent", f"appending to {target} again on a second paste repeats the "
+                        "line; guard it with a test that names the file: "
+                        + ("`grep -q '^KEY' F || echo 'KEY: v' >> F`" if dialect == SH
+                           else "`if (-not (Select-String -Quiet -Path F -Pattern '^KEY')) { Add-Content F 'KEY = v' }`"))
             # tee-overwrite: tee without -a
             if name == "tee" and dialect == SH and not any(a in ("-a", "--append") or re.match(r"^-[a-z]*a", a) for a in args):
                 for target in _positional(args):

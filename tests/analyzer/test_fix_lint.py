@@ -114,6 +114,12 @@ unsafe("rm-state-db", sh("rm /var/lib/weave/weave-netdata.db && reboot"), "destr
 unsafe("ps-remove-hns-data", ps("Stop-Service hns; Remove-Item C:\\ProgramData\\Microsoft\\Windows\\HNS\\HNS.data"),
        "destructive-unguarded", "`Remove-Item of a state database`", "Move-Item F", platforms=("windows",))
 
+unsafe("append-yaml-key", sh("echo 'serverTLSBootstrap: true' >> /var/lib/kubelet/config.yaml"), "append-not-idempotent",
+       "appending to /var/lib/kubelet/config.yaml again on a second paste", "grep -q '^KEY' F ||")
+unsafe("append-tee", sh("echo '10.0.0.5 node1' | tee -a /etc/hosts"), "append-not-idempotent", "/etc/hosts")
+unsafe("ps-add-content", ps("Add-Content C:\\k\\config.toml 'x = 1'"), "append-not-idempotent",
+       "Select-String -Quiet", platforms=("windows",))
+
 
 SAFE = [
     rule_doc("safe-scratch", sh("echo 1 > /proc/sys/net/ipv4/ip_forward", "crictl info > /dev/null 2>&1",
@@ -127,7 +133,8 @@ SAFE = [
                                         "EOT",
                                         "sysctl --system")),
     rule_doc("safe-append-and-backup", sh("grep -q '^br_netfilter$' /etc/modules-load.d/k8s.conf || echo br_netfilter >> /etc/modules-load.d/k8s.conf",
-                                          "echo overlay | tee -a /etc/modules-load.d/k8s.conf",
+                                          "grep -qx overlay /etc/modules-load.d/k8s.conf || echo overlay | tee -a /etc/modules-load.d/k8s.conf",
+                                          "journalctl -u kubelet >> /tmp/kubelet.log",
                                           "cp -a /etc/nftables.conf /etc/nftables.conf.bak.$(date +%s)",
                                           "nft list ruleset > /etc/nftables.conf",
                                           "swapoff -a", "sed -ri.bak '/\\sswap\\s/ s/^#?/#/' /etc/fstab",
@@ -146,8 +153,8 @@ SAFE = [
                                             "kubeadm reset")),
     rule_doc("safe-powershell", ps("if (-not (Test-Path C:\\k\\x.conf)) { Set-Content C:\\k\\x.conf 'a' }",
                                    "& containerd.exe config default | Out-File \"$env:TEMP\\default.toml\"",
-                                   "'x' | Out-File C:\\k\\notes.txt -Append",
-                                   "Add-Content C:\\k\\notes.txt 'y'",
+                                   "'x' | Out-File $env:TEMP\\notes.txt -Append",
+                                   "if (-not (Select-String -Quiet -Path C:\\k\\notes.txt -Pattern '^y$')) { Add-Content C:\\k\\notes.txt 'y' }",
                                    "& crictl.exe info > $null",
                                    "Get-HnsNetwork | Where-Object Name -eq 'cbr0' | Remove-HnsNetwork",
                                    "if (-not (Get-Process kubelet -ErrorAction SilentlyContinue)) {",
