@@ -240,7 +240,9 @@ def _is_test(cmd: Command, dialect: str) -> bool:
     if not w:
         return False
     head = w[0]
-    if head in ("[", "[[", "test", "command", "pgrep", "mountpoint", "findmnt", "read", "cmp"):
+    if head in ("[", "[[", "test", "pgrep", "mountpoint", "findmnt", "read", "cmp"):
+        return True
+    if head == "command" and w[1:2] in (["-v"], ["-V"]):      # `command rm ...` runs rm
         return True
     if head in ("grep", "egrep", "fgrep") and any(re.match(r"^-[a-z]*q", x) or x == "--quiet" for x in w[1:]):
         return True
