@@ -50,13 +50,21 @@ NICE_BUCKETS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 1
                 86400, 172800, 604800, 2592000)
 
 
+# Times the timeline takes: a bundle may say year 1 or 9999 (a dead RTC, a hostile manifest);
+# outside this window a time is treated as unknown (and a log line as outside the span).
+TIME_MIN = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+TIME_MAX = dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
+
+
 def iso(t: dt.datetime) -> str:
     """RFC 3339 UTC to the second, the form every time of the report takes."""
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    t = t.astimezone(dt.timezone.utc)
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
 
 
 def parse_time(value: Any) -> dt.datetime | None:
-    """An RFC 3339 / ISO 8601 string (a time without zone is read as UTC) or None."""
+    """An RFC 3339 / ISO 8601 string (a time without zone is read as UTC) within
+    [TIME_MIN, TIME_MAX), or None."""
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
@@ -69,9 +77,10 @@ def parse_time(value: Any) -> dt.datetime | None:
     if t.tzinfo is None:
         t = t.replace(tzinfo=dt.timezone.utc)
     try:
-        return t.astimezone(dt.timezone.utc)
+        t = t.astimezone(dt.timezone.utc)
     except (OverflowError, ValueError):
         return None
+    return t if TIME_MIN <= t < TIME_MAX else None
 
 
 def _lazy(evidence: Evidence) -> pl.LazyFrame | None:
@@ -98,13 +107,15 @@ def choose_span(stats: dict[str, Any], collected: dt.datetime | None,
     if stats.get("n"):
         lo, hi = _from_us(stats["q_lo"]), _from_us(stats["q_hi"])
         margin = max(hi - lo, MIN_MARGIN)
-        points += [max(_from_us(stats["min"]), lo - margin), min(_from_us(stats["max"]), hi + margin)]
+        points += [max(_from_us(stats["min"]), lo - min(margin, lo - TIME_MIN)),
+                   min(_from_us(stats["max"]), hi + min(margin, TIME_MAX - hi))]
     if collected is not None:
         points.append(collected)
     if not points:
         points = list(fallback or [])
     if not points:
         return None
+    points = [min(max(p, TIME_MIN), TIME_MAX) for p in points]
     start, end = min(points), max(points)
     if end - start < MIN_SPAN:
         # a short span is centred on what there is, ending no earlier than the collection
@@ -128,7 +139,7 @@ def choose_buckets(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, i
 
 def _line_stats(lazy: pl.LazyFrame) -> dict[str, Any]:
     ts = pl.col("timestamp").dt.epoch("us")
-    row = (lazy.select(ts.alias("t")).filter(pl.col("t").is_not_null())
+    row = (lazy.select(ts.alias("t")).filter(pl.col("t").is_between(_epoch_us(TIME_MIN), _epoch_us(TIME_MAX), closed="left"))
            .select(pl.len().alias("n"), pl.col("t").min().alias("min"), pl.col("t").max().alias("max"),
                    pl.col("t").quantile(LOW_Q, "nearest").alias("q_lo"),
                    pl.col("t").quantile(HIGH_Q, "nearest").alias("q_hi"))
@@ -205,7 +216,9 @@ def _boots(evidence: Evidence, lazy: pl.LazyFrame | None, nodes: list[str]) -> l
                 t = nxt_time.get((file, line))
                 if t is None or line < (first_line.get(file) or line + 1):
                     continue
-                out.setdefault(node, []).append((t.astimezone(dt.timezone.utc), "journal"))
+                t = parse_time(t.isoformat()) if isinstance(t, dt.datetime) else None
+                if t is not None:
+                    out.setdefault(node, []).append((t, "journal"))
     boots: list[dict[str, str]] = []
     for node in sorted(out):
         kept: list[tuple[dt.datetime, str]] = []
@@ -323,7 +336,7 @@ def _build(evidence: Evidence, findings: list[Finding]) -> dict[str, Any]:
         m["nodes"] = [n for n in m["nodes"] if n in drawn_set]
     left_marks = len(marks) - len(shown_marks[:MAX_MARKS])
     boots = [b for b in all_boots if b["node"] in drawn_set]
-    inside = [b for b in boots if start <= parse_time(b["time"]) <= end]   # type: ignore[operator]
+    inside = [b for b in boots if start <= (parse_time(b["time"]) or TIME_MIN) <= end]
     timed = int(stats.get("n") or 0)
     counted = int(counts["warnings"].sum() or 0) + int(counts["errors"].sum() or 0) if counts.height else 0
     return {

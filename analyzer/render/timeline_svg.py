@@ -106,7 +106,7 @@ def _fmt(key: str, **values: Any) -> dict[str, str]:
 
 def _ticks(start: dt.datetime, end: dt.datetime, x_of: Any) -> list[dict[str, str]]:
     span = (end - start).total_seconds()
-    step = next((s for s in TICK_STEPS if span / s <= MAX_TICKS), TICK_STEPS[-1])
+    step = next((s for s in TICK_STEPS if span / s <= MAX_TICKS), None) or math.ceil(span / MAX_TICKS)
     base = int(start.timestamp())
     first = base - base % step + (step if base % step else 0)
     out = []

@@ -214,3 +214,28 @@ def test_bundle_text_in_the_timeline_is_escaped(tmp_path: Path) -> None:
     section = out.read_text().split('<section class="timeline"')[1].split("</section>")[0]
     assert section.count('class="tl-row"') == 1          # the node's lines are drawn
     assert "<img" not in section and "<b>" not in section and "&lt;img src=x onerror=alert(1)&gt;&lt;b&gt;" in section
+
+
+@pytest.mark.parametrize("created, stamp", [
+    ("0001-01-01T00:00:00Z", "2026-11-22T10:00:00.000000+00:00"),     # a manifest from year 1
+    ("9999-12-31T23:59:59Z", "2026-11-22T10:00:00.000000+00:00"),
+    ("not a date", "2026-11-22T10:00:00.000000+00:00"),
+    (COLLECTED, "1970-01-01T00:00:00.000000+00:00"),                   # a dead RTC's lines
+    (COLLECTED, "9999-12-31T23:59:59.000000+00:00"),
+])
+def test_absurd_times_give_a_timeline_not_a_crash(tmp_path: Path, rules: list[Any], created: str, stamp: str) -> None:
+    from k8s_bundle.analyzer.render import render_html
+
+    log = "".join(f"{stamp} n1 kubelet[1]: E1122 10:00:00.000000 1 a.go:1] x\n" for _ in range(3))
+    log += _journal(_at(10, 5), "n1", "kubelet", _klog("E", _at(10, 5), 'a.go:1] "y"'))
+    b = _bundle(tmp_path / "absurd.tgz", {"n1": {"boot_time": "0001-01-01T00:00:00Z"}},
+                {"nodes/n1/logs/journal/kubelet.log": log}, created=created)
+    a = analyze_bundle(str(b), rules)
+    tl = build_timeline(a.evidence, a.findings)
+    start, end = dt.datetime.fromisoformat(tl["start"]), dt.datetime.fromisoformat(tl["end"])
+    assert dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) <= start < end <= dt.datetime(2100, 1, 2, tzinfo=dt.timezone.utc)
+    assert tl["buckets"] <= MAX_BUCKETS and tl["boots"] == []
+    assert tl["lines"]["counted"] + tl["lines"]["before"] + tl["lines"]["after"] == 4
+    page = render_html(a.evidence, a.findings, "en", a.unexplained)
+    section = page.split('<section class="timeline"')[1].split("</section>")[0]
+    assert section.count('class="tl-row"') == 1 and section.count('class="tl-tick"') <= 16
