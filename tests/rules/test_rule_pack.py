@@ -39,12 +39,19 @@ def test_rule_is_complete(rule: dict) -> None:
     assert (rule["_area"] == "cluster") == (scope == "cluster")
 
 
-def test_explains_stays_within_a_scope() -> None:
-    """Correlation links findings of the same node (or of the cluster): a node rule cannot
-    explain a cluster rule."""
+def test_explains_across_scopes_goes_through_the_nodes() -> None:
+    """Correlation links findings of the same node, or a cluster finding with the findings of
+    every node. A node rule may explain a cluster rule only when the cluster rule names the
+    nodes its evidence points at (`nodes:`), so that the link stays on the node concerned;
+    a cluster rule's `same_as` names node rules."""
+    by_id = {r["id"]: r for r in ALL}
     scope = {r["id"]: r.get("scope", "node") for r in ALL}
-    crossed = [(r["id"], t) for r in PACK for t in r.get("explains", []) if scope.get(t) != scope[r["id"]]]
-    assert crossed == []
+    unanchored = [(r["id"], t) for r in PACK for t in r.get("explains", [])
+                  if scope[r["id"]] == "node" and scope.get(t) == "cluster" and not by_id[t].get("nodes")]
+    assert unanchored == []
+    twins = [(r["id"], t) for r in PACK for t in r.get("same_as", []) if scope.get(t) != "node"]
+    assert twins == []
+    assert any(scope.get(t) == "cluster" for r in PACK if scope[r["id"]] == "node" for t in r.get("explains", []))
 
 
 def test_regexes_have_no_lookaround_or_backreferences() -> None:
