@@ -18,9 +18,9 @@ from markupsafe import Markup
 
 from k8s_bundle.analyzer.profile import PROFILE_FIELDS
 from k8s_bundle.analyzer.render.diff_text import fact_text
-# the report's template loader (templates from the installed package, the static binary too)
-# and its style files, so the diff looks like the report
-from k8s_bundle.analyzer.render.html import CSS_FILES, UI, _PackageLoader, markdown
+# the report's template environment (templates from the installed package, the static binary
+# too) and its style files, so the diff looks like the report
+from k8s_bundle.analyzer.render.html import CSS_FILES, UI, template_environment
 
 DIFF_CSS = ("diff.css",)
 DIFF_JS = ("diff.js",)
@@ -46,9 +46,6 @@ DIFF_UI: dict[str, dict[str, str]] = {
     "lines": {"en": "lines", "zh": "行"},
     "better": {"en": "better", "zh": "减轻"},
     "none": {"en": "None.", "zh": "无。"},
-    "sev_critical": {"en": "critical", "zh": "严重"},
-    "sev_warning": {"en": "warning", "zh": "警告"},
-    "sev_info": {"en": "info", "zh": "提示"},
     "paired": {"en": "One node on each side, compared with each other",
                "zh": "两侧各有一个节点，相互比较"},
     "only_before": {"en": "Nodes only in BEFORE", "zh": "仅在 BEFORE 中的节点"},
@@ -71,8 +68,7 @@ DIFF_UI: dict[str, dict[str, str]] = {
 @functools.lru_cache(maxsize=1)
 def _assets() -> tuple[jinja2.Template, Markup, Markup, str]:
     folder = importlib.resources.files("k8s_bundle.report_templates")
-    env = jinja2.Environment(loader=_PackageLoader(), autoescape=True, undefined=jinja2.StrictUndefined)
-    env.filters["markdown"] = markdown     # macros.html.j2 (imported for `t`) defines `md` with it
+    env = template_environment()
     env.filters["fact"] = lambda v: "" if v is None else fact_text(v)
     css = "\n".join(folder.joinpath(n).read_text(encoding="utf-8") for n in (*CSS_FILES, *DIFF_CSS))
     js = "\n".join(folder.joinpath(n).read_text(encoding="utf-8") for n in DIFF_JS)

@@ -163,3 +163,13 @@ def test_summary_counts_the_failed_items_past_the_first_five(tmp_path: Path) -> 
         "  and 3 more (see the report)"]
     assert lines[-1] == f"exit {proc.returncode}: " + {0: "nothing worse than info", 1: "warnings, no critical finding",
                                                         3: "critical findings"}[proc.returncode]
+
+
+def test_html_severity_badges_carry_both_languages_and_open_in_the_chosen_one(tmp_path: Path) -> None:
+    proc = analyze(str(BROKEN), "-o", str(tmp_path / "r.html"), "--lang", "zh", "-q")
+    assert proc.returncode == 3, proc.stderr
+    html = (tmp_path / "r.html").read_text("utf-8")
+    assert '<body data-lang="zh">' in html
+    badge = '<span class="badge sev-critical"><span class="l-en">critical</span><span class="l-zh">严重</span></span>'
+    assert badge in html
+    assert '<span class="badge sev-critical">critical</span>' not in html
