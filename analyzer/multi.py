@@ -171,27 +171,13 @@ def analyze_one(page: int, path: str, rules: list[Any], fmt: str, lang: str) -> 
 
 
 def bundle_problems(findings: list[Finding], page: int) -> list[dict[str, Any]]:
-    """The bundle's problems (analyzer/triage.py when present), each as a small dict with the
-    anchor of its finding on each node: what the cross-bundle tables need, without evidence."""
+    """The bundle's problems (analyzer/triage.py), each as a small dict with the anchor of its
+    finding on each node: what the cross-bundle tables need, without the evidence."""
+    from k8s_bundle.analyzer.triage import triage
+
     index = {id(f): i for i, f in enumerate(findings)}
-    try:
-        from k8s_bundle.analyzer.triage import triage
-    except ImportError:
-        triage = None
-    entries: list[dict[str, Any]] = []
-    if triage is not None:
-        for p in triage(findings):
-            entries.append(_entry(p.key, p.root, p.severity, p.lead.title, p.findings,
-                                  [q.key for q in p.explains], index, page))
-    else:   # before triage: one entry per rule id, a root when a finding is marked one
-        by_rule: dict[str, list[Finding]] = {}
-        for f in findings:
-            by_rule.setdefault(f.rule_id, []).append(f)
-        for rid, fs in by_rule.items():
-            worst = min((f.severity for f in fs), key=lambda s: SEVERITY_RANK.get(s, 9))
-            entries.append(_entry(rid, any(f.root_cause for f in fs), worst, fs[0].title, fs,
-                                  sorted({e for f in fs for e in f.explains}), index, page))
-    return entries
+    return [_entry(p.key, p.root, p.severity, p.lead.title, p.findings, [q.key for q in p.explains], index, page)
+            for p in triage(findings)]
 
 
 def _entry(key: str, root: bool, severity: str, title: dict[str, str], findings: list[Finding],

@@ -34,17 +34,19 @@ MULTI_UI: dict[str, dict[str, str]] = {
     "bundles_nodes": {"en": "{b} bundles, {n} nodes", "zh": "{b} 个诊断包，{n} 个节点"},
     "overview": {"en": "Overview", "zh": "总览"},
     "back": {"en": "Back to the overview", "zh": "返回总览"},
-    "shared_causes": {"en": "Root causes and the nodes they are on", "zh": "根因及其所在节点"},
-    "shared_help": {"en": "Each likely root cause once, with every node it was found on (a link opens that node's "
-                          "finding) and the symptoms it explains there.",
-                    "zh": "每个可能的根因只列一次，附上发现它的所有节点（链接打开该节点上的问题）以及它在这些节点上导致的症状。"},
-    "no_causes": {"en": "No finding is marked as a likely root cause.", "zh": "没有被标为可能根因的问题。"},
+    "shared_causes": {"en": "What to fix first, across nodes", "zh": "跨节点的优先处理事项"},
+    "shared_help": {"en": "Each problem that no other problem explains, once, with every node it was found on (a link "
+                          "opens the finding on that node) and the problems it likely causes there; likely root causes "
+                          "are marked.",
+                    "zh": "每个不由其他问题引起的问题只列一次，附上发现它的所有节点（链接打开该节点上的问题）以及它在这些节点上"
+                          "可能导致的问题；可能的根因已加标注。"},
+    "no_causes": {"en": "No rule found a problem in any bundle.", "zh": "规则没有在任何诊断包中发现问题。"},
     "problems": {"en": "Every problem by rule", "zh": "按规则列出的所有问题"},
     "no_problems": {"en": "No rule found a problem in any bundle.", "zh": "规则没有在任何诊断包中发现问题。"},
     "rule": {"en": "Rule", "zh": "规则"},
     "title_col": {"en": "Problem", "zh": "问题"},
     "count": {"en": "nodes", "zh": "个节点"},
-    "explains_short": {"en": "explains", "zh": "导致"},
+    "explains_short": {"en": "likely explains", "zh": "可能导致"},
     "drift": {"en": "Drift between nodes", "zh": "节点间的差异"},
     "drift_help": {"en": "One row per node; a dash means the bundle does not say (Windows nodes have no sysctls or "
                          "cgroups).",
