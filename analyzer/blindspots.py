@@ -228,6 +228,12 @@ def _places(component: str) -> tuple[tuple[re.Pattern[str], ...], tuple[re.Patte
             tuple(glob_to_regex(g) for g in _shared_globs()))
 
 
+def claim_places(component: str) -> tuple[list[str], list[str], tuple[str, ...]]:
+    """What claims() tests, as data: (the component's own globs, the shared files' globs, its
+    program names in lower case), for a vectorised form of the same test (analyzer/timeline.py)."""
+    return _dedicated(component), sorted(_shared_globs()), _idents(component)
+
+
 def claims(component: str, source: str, ident: str | None) -> bool:
     """Whether a line of `source` (the path under nodes/<node>/logs/) from program `ident` is the
     component's (kubelet, runtime, containerd, docker, crio, kernel): in one of its own files, or

@@ -239,3 +239,20 @@ def test_absurd_times_give_a_timeline_not_a_crash(tmp_path: Path, rules: list[An
     page = render_html(a.evidence, a.findings, "en", a.unexplained)
     section = page.split('<section class="timeline"')[1].split("</section>")[0]
     assert section.count('class="tl-row"') == 1 and section.count('class="tl-tick"') <= 16
+
+
+def test_the_vectorised_component_test_agrees_with_claims() -> None:
+    from k8s_bundle.analyzer.rules_load import component_sources, expand_sources
+    from k8s_bundle.analyzer.timeline import component_expr, component_of
+
+    paths = {"journal/unrelated.log", "x\nvar/log/pods/a/b/0.log", "var/log/podsx/a", "C/k/kubelet.err.log"}
+    for name in component_sources():
+        for g in expand_sources([f"@{name}"]):
+            for star in ("x", "x-calico-flannel"):
+                paths.add(g.replace("**", "a/b").replace("*", star).replace("?", "q"))
+    idents = ["", "kubelet", "containerd", "dockerd", "kernel", "k3s", "Docker/1", "crio", "systemd"]
+    keys = pl.DataFrame([(p, i) for p in sorted(paths) for i in idents], schema={"source": pl.String, "ident": pl.String}, orient="row")
+    got = keys.with_columns(component_expr().alias("c"))
+    mismatched = [(s, i, c, component_of(s, i or None)) for s, i, c in got.iter_rows() if c != component_of(s, i or None)]
+    assert mismatched == []
+    assert set(got["c"]) >= {"kubelet", "runtime", "kernel", "control-plane", "cni", "kube-proxy", "coredns", "pods", "windows", "other"}
