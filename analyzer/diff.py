@@ -69,15 +69,15 @@ def read_report(path: str) -> dict[str, Any]:
     except orjson.JSONDecodeError as exc:
         raise UserError(f"{shown(path)}: not a JSON report (broken or truncated JSON: {exc})", EXIT_BAD_INPUT) from None
     version = doc.get("schema_version") if isinstance(doc, dict) else None
+    if isinstance(version, str) and doc.get("kind") == "multi":
+        raise UserError(f"{shown(path)}: a report across several bundles; diff compares the report of one bundle "
+                        f"(or the bundles themselves)", EXIT_BAD_INPUT)
     if not isinstance(version, str) or not isinstance(doc.get("findings"), list) or not isinstance(doc.get("nodes"), list):
         raise UserError(f"{shown(path)}: not a k8s-bundle JSON report (written by `analyze --format json`)",
                         EXIT_BAD_INPUT)
     if version.split(".")[0] != REPORT_SCHEMA_VERSION.split(".")[0]:
         raise UserError(f"{shown(path)}: a JSON report of schema {shown(version)}; this version reads schema "
                         f"{REPORT_SCHEMA_VERSION.split('.')[0]}.x (analyze the bundle again, or diff the bundles)",
-                        EXIT_BAD_INPUT)
-    if doc.get("kind") == "multi":
-        raise UserError(f"{shown(path)}: a report across several bundles; diff compares the report of one bundle",
                         EXIT_BAD_INPUT)
     _check_findings(path, doc["findings"])
     return doc

@@ -256,7 +256,7 @@ def test_a_report_without_profile_is_compared_on_findings_only(pair: dict[str, P
     (b'{"schema_version": "9.0", "findings": [], "nodes": []}', "a JSON report of schema 9.0"),
     (b'{"hello": "world"}', "not a k8s-bundle JSON report"),
     (b'{"schema_version": "1.1", "findings": [{"rule_id": 3}], "nodes": []}', "findings[0] is not a finding"),
-    (b'  \n{"schema_version": "1.1", "kind": "multi", "findings": [], "nodes": []}', "a report across several bundles"),
+    (b'  \n{"schema_version": "1.1", "kind": "multi", "bundles": [], "problems": []}', "a report across several bundles"),
 ])
 def test_unusable_input_is_one_line_exit_4(pair: dict[str, Path], tmp_path: Path, content: bytes, message: str) -> None:
     bad = tmp_path / "bad.json"
@@ -265,6 +265,14 @@ def test_unusable_input_is_one_line_exit_4(pair: dict[str, Path], tmp_path: Path
         proc = diff(*args, "-o", str(tmp_path / "d.html"))
         assert message in one_line_error(proc)
         assert not (tmp_path / "d.html").exists()
+
+
+def test_a_real_multi_bundle_report_is_refused(pair: dict[str, Path], tmp_path: Path) -> None:
+    multi = tmp_path / "multi.json"
+    proc = subprocess.run([sys.executable, "-m", "k8s_bundle.cli", "analyze", str(pair["before"]), str(pair["after"]),
+                           "-o", str(multi), "-q"], capture_output=True, timeout=300)
+    assert proc.returncode == 3, proc.stderr
+    assert "a report across several bundles" in one_line_error(diff(str(multi), str(pair["after"]), "-o", "-"))
 
 
 def test_missing_input_and_rule_options(pair: dict[str, Path], tmp_path: Path) -> None:
