@@ -151,7 +151,7 @@ class CoverageRecorder:
         self._reads: dict[tuple[int, str], bool] = {}
         self._fact_refs: dict[int, tuple[tuple[str, str], ...]] = {}
         self._missing: dict[tuple[str | None, str, str], Reason | None] = {}
-        self._node_items: dict[str, list[dict[str, Any]]] | None = None
+        self._failed: dict[str | None, _FailedItems] | None = None
         self._cluster_data = bool((evidence.cluster or {}).get("available"))
 
     # -- recording ------------------------------------------------------------------------
@@ -287,29 +287,19 @@ class CoverageRecorder:
         patterns = list(patterns)
         if not patterns:
             return None
-        prefix = f"nodes/{node}/" if node is not None else ""
+        index = self._index(node)
         bad: dict[str, Any] | None = None
-        for item in self._items(node):
-            rel = _item_member(item, prefix)
-            stem = str(item.get("id") or "")
-            if not any((rel is not None and rx.match(rel)) or (rel is None and stem and stem == pstem)
-                       for rx, pstem in patterns):
-                continue
-            if item.get("status") in MISSING_STATUSES:
-                bad = item
+        for rx, stem in patterns:
+            bad = index.by_stem.get(stem) if stem else None
+            bad = bad or next((item for rel, item in index.bad if rx.match(rel)), None)
+            if bad is not None:
                 break
         name = fact.replace("_", " ").replace(".", " ")
         if bad is not None:
-            status = str(bad.get("status"))
-            words = _STATUS.get(status, {"en": status, "zh": status})
-            item_id = _clip(str(bad.get("id")))
-            return Reason(f"item:{item_id}:{status}", {
-                "en": f"no {name}: {item_id} {words['en']}",
-                "zh": f"没有 {name}：{item_id} {words['zh']}"})
-        for p in self.evidence.problems:
-            if p.kind == "parse-error" and p.path and p.node == node and \
-                    any(rx.match(p.path[len(prefix):]) for rx, _ in patterns if p.path.startswith(prefix)):
-                member = _clip(p.path[len(prefix):])
+            return _item_failed(name, bad)
+        for rel in index.parse_errors:
+            if any(rx.match(rel) for rx, _ in patterns):
+                member = _clip(rel)
                 return Reason(f"parse-error:{fact}", {
                     "en": f"no {name}: {member} could not be parsed", "zh": f"没有 {name}：无法解析 {member}"})
         return None
@@ -317,31 +307,53 @@ class CoverageRecorder:
     def _file_reason(self, cond: FileCond, node: str) -> Reason | None:
         """A file a rule asks for is not in the bundle: unknown when its item failed."""
         glob = cond.glob.lstrip("/")
-        from k8s_bundle.analyzer.engine_logs import glob_to_regex
+        key = (node, "file", glob)
+        if key not in self._missing:
+            from k8s_bundle.analyzer.engine_logs import glob_to_regex
 
-        rx = glob_to_regex(glob)
-        prefix = f"nodes/{node}/"
-        for item in self._items(node):
-            rel = _item_member(item, prefix)
-            if rel is not None and rx.match(rel) and item.get("status") in MISSING_STATUSES:
-                status = str(item.get("status"))
-                words = _STATUS.get(status, {"en": status, "zh": status})
-                item_id = _clip(str(item.get("id")))
-                return Reason(f"item:{item_id}:{status}", {
-                    "en": f"no {glob}: {item_id} {words['en']}", "zh": f"没有 {glob}：{item_id} {words['zh']}"})
-        return None
+            rx = glob_to_regex(glob)
+            bad = next((item for rel, item in self._index(node).bad if rx.match(rel)), None)
+            self._missing[key] = _item_failed(glob, bad) if bad is not None else None
+        return self._missing[key]
 
-    def _items(self, node: str | None) -> list[dict[str, Any]]:
-        """The manifest items of a node; every item for None (cluster objects)."""
-        if node is None:
-            return [i for i in (self.evidence.manifest or {}).get("items") or [] if isinstance(i, dict)]
-        if self._node_items is None:
-            self._node_items = {}
+    def _index(self, node: str | None) -> "_FailedItems":
+        """The node's items that failed in a way that loses their content (MISSING_STATUSES), by
+        member path and by id, and the members that could not be parsed; built once per node
+        (every item and problem is looked at once, whatever the number of rules)."""
+        if self._failed is None:
+            self._failed = {}
             for item in (self.evidence.manifest or {}).get("items") or []:
-                if isinstance(item, dict):
-                    n = item.get("node")
-                    self._node_items.setdefault(n if isinstance(n, str) else "", []).append(item)
-        return self._node_items.get(node, [])
+                if not isinstance(item, dict) or item.get("status") not in MISSING_STATUSES:
+                    continue
+                n = item.get("node") if isinstance(item.get("node"), str) else None
+                for where in {n, None}:          # cluster facts look at every item
+                    idx = self._failed.setdefault(where, _FailedItems())
+                    rel = _item_member(item, f"nodes/{where}/" if where is not None else "")
+                    if rel is not None:
+                        idx.bad.append((rel, item))
+                    elif isinstance(item.get("id"), str):
+                        idx.by_stem.setdefault(item["id"], item)
+            for p in self.evidence.problems:
+                if p.kind == "parse-error" and p.path:
+                    prefix = f"nodes/{p.node}/" if p.node is not None else ""
+                    if p.path.startswith(prefix):
+                        self._failed.setdefault(p.node, _FailedItems()).parse_errors.append(p.path[len(prefix):])
+        return self._failed.get(node) or _FailedItems()
+
+
+@dataclass
+class _FailedItems:
+    bad: list[tuple[str, dict[str, Any]]] = field(default_factory=list)    # (member path, item)
+    by_stem: dict[str, dict[str, Any]] = field(default_factory=dict)       # id -> item that stored nothing
+    parse_errors: list[str] = field(default_factory=list)                  # member paths
+
+
+def _item_failed(name: str, item: dict[str, Any]) -> Reason:
+    status = str(item.get("status"))
+    words = _STATUS.get(status, {"en": status, "zh": status})
+    item_id = _clip(str(item.get("id")))
+    return Reason(f"item:{item_id}:{status}", {"en": f"no {name}: {item_id} {words['en']}",
+                                                "zh": f"没有 {name}：{item_id} {words['zh']}"})
 
 
 def _clip(text: str, limit: int = 80) -> str:
