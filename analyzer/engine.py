@@ -107,6 +107,7 @@ class _Context:
         self.items = [i for i in items if isinstance(i, dict)]
         self.coverage: CoverageRecorder | None = None     # what was checked (analyzer/coverage.py)
         self._quiet_left = CEL_CAPS.max_steps_per_bundle // 4   # coverage's own CEL allowance
+        self._quiet_memo: dict[bytes, tuple[bool, Any]] = {}     # its own memo: the rules' stays theirs
 
     def cel(self, expr: CelExpr, node: str | None, act: dict[str, Any]) -> Any:
         """Evaluate with a memo: nodes of one cluster mostly share their facts, and celpy
@@ -173,8 +174,8 @@ class _Context:
         if not expr.guards_hold(act):
             return False
         key = self._memo_key(expr, node, self.var_digests)
-        if key is not None and key in self._memo:
-            ok, value = self._memo[key]
+        if key is not None and (key in self._memo or key in self._quiet_memo):
+            ok, value = self._memo[key] if key in self._memo else self._quiet_memo[key]
         else:
             if self._quiet_left <= 0:
                 return None
@@ -188,7 +189,7 @@ class _Context:
             finally:
                 self._quiet_left -= budget.used
             if key is not None:
-                self._memo[key] = (ok, value)   # the value the rules would compute
+                self._quiet_memo[key] = (ok, value)
         return ok and isinstance(value, (bool, celtypes.BoolType)) and bool(value)
 
     def truth(self, expr: CelExpr, node: str | None, act: dict[str, Any]) -> bool:
