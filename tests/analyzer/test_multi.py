@@ -176,6 +176,22 @@ def test_bad_bundle_among_good_ones(three: Path, tmp_path: Path) -> None:
     assert rows["broken"]["error"] and rows["broken"]["report"] is None and rows["broken"]["exit_code"] is None
     assert rows["n1"]["error"] is None and rows["n1"]["report"]["summary"]["exit_code"] == 1
     assert "Unusable inputs" in proc.stdout
+    # the HTML report has the row and a crossed-out link to it, not a page
+    html = tmp_path / "r.html"
+    proc = analyze(str(three / "n1.tgz"), str(bad), "-o", str(html), "-q")
+    assert proc.returncode == 1
+    page = html.read_text()
+    assert 'id="unusable-2"' in page and 'href="#unusable-2" class="unusable"' in page and 'id="page-2"' not in page
+
+
+def test_standard_output_and_chinese_summary(three: Path) -> None:
+    proc = analyze(str(three / "n1.tgz"), str(three / "n3.tgz"), "--format", "json", "-o", "-")
+    assert proc.returncode == 3, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["kind"] == "multi" and [b["name"] for b in doc["bundles"]] == ["n1", "n3"]
+    proc = analyze(str(three / "n1.tgz"), str(three / "n3.tgz"), "--format", "text", "-o", "-", "--lang", "zh")
+    assert proc.returncode == 3
+    assert "2 个诊断包，2 个节点" in proc.stdout and "退出码 3" in proc.stdout
 
 
 def test_all_unusable_is_exit_4(tmp_path: Path) -> None:
