@@ -226,3 +226,22 @@ def test_one_bundle_keeps_the_single_report(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())
     assert "kind" not in doc and doc["bundle"]["node_names"] == ["cp-1"]
+
+
+def test_no_bundle_evidence_is_kept(three: Path) -> None:
+    """Each bundle's evidence (log index, facts) is dropped once its page is rendered: after the
+    run no Evidence object is alive, only the pages and the small per-node profiles."""
+    import gc
+
+    from k8s_bundle.analyzer.engine import load_rules
+    from k8s_bundle.analyzer.model import Evidence
+    from k8s_bundle.analyzer.multi import analyze_many
+
+    gc.collect()
+    before = sum(isinstance(o, Evidence) for o in gc.get_objects())
+    results = analyze_many([str(three / f"n{i}.tgz") for i in (1, 2, 3)], load_rules(None), "html", "en",
+                           lambda path, reason: None)
+    gc.collect()
+    assert sum(isinstance(o, Evidence) for o in gc.get_objects()) == before
+    assert [r.error for r in results] == [None, None, None]
+    assert all(isinstance(r.html, str) and 'id="p%d-findings"' % r.page in r.html for r in results)
