@@ -60,9 +60,9 @@ _COMPONENT_NAME = {"crio": "CRI-O", "runtime": "container runtime"}
 _COMPONENT_NAME_ZH = {"crio": "CRI-O", "runtime": "容器运行时", "kernel": "内核"}
 # Not-applicable reasons (counted, not listed as gaps).
 NOT_APPLICABLE = {
-    "platform": {"en": "rule for another platform", "zh": "适用于其他平台的规则"},
-    "not-kubernetes": {"en": "kubelet/runtime log rule on a host that is not a Kubernetes node",
-                       "zh": "读取 kubelet/运行时日志的规则，而该主机不是 Kubernetes 节点"},
+    "platform": {"en": "for another platform", "zh": "适用于其他平台"},
+    "not-kubernetes": {"en": "kubelet/runtime log checks on a host that is not a Kubernetes node",
+                       "zh": "在不是 Kubernetes 节点的主机上读取 kubelet/运行时日志的检查"},
 }
 _NODE_REF = re.compile(r"(?<![\w.])node\.([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?")
 _ROOT_REF = re.compile(r"(?<![\w.])(cluster|vars)\.([A-Za-z_]\w*)")

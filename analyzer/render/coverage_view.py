@@ -56,11 +56,9 @@ def summary_sentence(cov: Coverage) -> dict[str, str]:
     nodes_en = "node" if cov.nodes == 1 else "nodes"
     return {
         "en": f"{cov.rules} rules ran on {cov.nodes} {nodes_en}: {cov.total} checks (each node rule on each node, "
-              f"each cluster rule once). {cov.passed} passed, {cov.fired} found a problem, {cov.could_not} could not "
-              f"evaluate, {cov.not_applicable} not applicable.",
+              f"each cluster rule once).",
         "zh": f"{cov.rules} 条规则在 {cov.nodes} 个节点上运行：共 {cov.total} 项检查（节点规则在每个节点上各一次，"
-              f"集群规则一次）。{cov.passed} 项通过，{cov.fired} 项发现问题，{cov.could_not} 项无法评估，"
-              f"{cov.not_applicable} 项不适用。",
+              f"集群规则一次）。",
     }
 
 
