@@ -251,3 +251,14 @@ def test_unusable_created_at_falls_back_to_today(tmp_path: Path, created_at: str
         w.finish({"format_version": "1.0", "created_at": created_at, "nodes": [{"name": "n1", "os": "linux"}], "items": []})
     cov = coverage_json(bundle, tmp_path)
     assert cov["reference_time_source"] == "today" and cov["reference_time_why"] == "no-created-at"
+
+
+def test_plain_host_kubelet_log_rules_are_not_applicable(tmp_path: Path) -> None:
+    """A host with no sign of Kubernetes: its missing kubelet log is no gap (not-a-kubernetes-node
+    says what it is), so the kubelet-log rules are not applicable there, not 'could not evaluate'."""
+    bundle = write_bundle(tmp_path / "plain.tgz", {"nodes/n1/commands/binaries.json": "{}", "nodes/n1/logs/kernel.log": KERNEL},
+                          [], {"name": "n1", "os": "linux", "versions": {"kubelet": None}, "runtime": None})
+    cov = coverage_json(bundle, tmp_path)
+    assert_adds_up(cov)
+    assert cov["not_applicable_by"]["not-kubernetes"] > 0
+    assert not any(r.startswith("no-log:") for r in groups(cov))
