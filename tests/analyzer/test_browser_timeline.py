@@ -77,6 +77,10 @@ def test_svg_has_the_rows_marks_boot_and_collection_line(browser: Any, report: d
     assert page.locator("svg.tl-chart .tl-mark.sev-critical").count() >= 1
     assert page.locator("svg.tl-chart .tl-boot").count() == 1
     assert page.locator("svg.tl-chart .tl-collected").count() == 1
+    # still one inline script, allowed by its hash, and nothing else may load
+    csp = page.locator("meta[http-equiv=Content-Security-Policy]").get_attribute("content")
+    assert csp.startswith("default-src 'none';") and "script-src 'sha256-" in csp and "img-src data:" in csp
+    assert page.locator("script").count() == 1 and page.locator("script[src], link[href], img[src]:not([src^='data:'])").count() == 0
     assert page.locator("svg.tl-chart text.tl-node", has_text="k8s-master-1").count() == 1
     # axis labels in UTC, the legend in the page's language
     assert page.locator("svg.tl-chart text.tl-tick", has_text="11:00").count() == 1
