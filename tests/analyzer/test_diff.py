@@ -345,3 +345,9 @@ def test_html_diff_of_an_injection_bundle_runs_no_script(browser: Any, pages: di
     csp = page.locator('meta[http-equiv="Content-Security-Policy"]').get_attribute("content")
     assert "default-src 'none'" in csp and "script-src 'sha256-" in csp
     w.assert_clean()
+
+
+def test_stdout_closed_is_one_line_exit_4(pair: dict[str, Path]) -> None:
+    proc = subprocess.run(["sh", "-c", f'"{sys.executable}" -m k8s_bundle.cli diff "$0" "$1" -o - >&-',
+                           str(pair["before"]), str(pair["after"])], capture_output=True, timeout=300)
+    assert "standard output: it is closed" in one_line_error(proc)
