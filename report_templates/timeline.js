@@ -34,6 +34,7 @@
     var count = section.querySelector(".tl-count");
     var countLabel = section.querySelector(".tl-count-label");
     var note = section.querySelector(".tl-note");
+    var hover = section.querySelector(".tl-hover");
     var scope = section.closest(".mpage") || document;
     var range = null;   // [fromMs, toMs] or null
 
@@ -91,6 +92,8 @@
       if (save) { K.saveState(); }
     }
 
+    function snapDown(ms) { return Math.max(t0, t0 + Math.floor((ms - t0) / step) * step); }
+    function snapUp(ms) { return Math.min(t1, t0 + Math.ceil((ms - t0) / step) * step); }
     // Dragging: snapped to buckets; a click without a drag selects the bucket under it.
     var dragFrom = null;
     svg.addEventListener("pointerdown", function (ev) {
@@ -102,11 +105,16 @@
       drawSel(dragFrom, dragFrom);
       ev.preventDefault();
     });
+    // While the pointer is over the chart, the bucket under it (UTC) is shown beside the inputs.
     svg.addEventListener("pointermove", function (ev) {
-      if (dragFrom !== null) { drawSel(dragFrom, msOf(svgX(ev))); }
+      var x = svgX(ev);
+      if (dragFrom !== null) { drawSel(dragFrom, msOf(x)); }
+      if (hover) {
+        var b = snapDown(msOf(x));
+        hover.textContent = x < px || x > px + pw ? "" : isoOf(b).slice(0, 19).replace("T", " ") + " – " + isoOf(Math.min(b + step, t1)).slice(11, 19) + " UTC";
+      }
     });
-    function snapDown(ms) { return Math.max(t0, t0 + Math.floor((ms - t0) / step) * step); }
-    function snapUp(ms) { return Math.min(t1, t0 + Math.ceil((ms - t0) / step) * step); }
+    svg.addEventListener("pointerleave", function () { if (hover) { hover.textContent = ""; } });
     svg.addEventListener("pointerup", function (ev) {
       if (dragFrom === null) { return; }
       var end = msOf(svgX(ev));

@@ -116,6 +116,10 @@ def test_drag_selects_a_range_and_hides_what_is_outside(browser: Any, report: di
     assert page.locator(".tl-to").input_value() == "2026-11-22T11:29"
     hidden = page.locator(".finding.hide-time").count()
     assert 0 < hidden < n_findings
+    # the bucket under the pointer is named (UTC)
+    box = page.locator("svg.tl-chart").bounding_box()
+    page.mouse.move(_client_x(page, "2026-11-22T10:45:10Z"), box["y"] + box["height"] * 0.6)
+    assert page.locator(".tl-hover").text_content() == "2026-11-22 10:45:00 – 10:45:30 UTC"
     w.assert_clean()
 
 

@@ -256,3 +256,18 @@ def test_the_vectorised_component_test_agrees_with_claims() -> None:
     mismatched = [(s, i, c, component_of(s, i or None)) for s, i, c in got.iter_rows() if c != component_of(s, i or None)]
     assert mismatched == []
     assert set(got["c"]) >= {"kubelet", "runtime", "kernel", "control-plane", "cni", "kube-proxy", "coredns", "pods", "windows", "other"}
+
+
+def test_a_finding_of_no_node_or_many_is_drawn_on_the_whole_bundle_lane(rules: list[Any]) -> None:
+    from k8s_bundle.analyzer.render.timeline_svg import timeline_view
+
+    a = analyze_bundle(str(SAMPLE), rules)
+    doc = json.loads(json.dumps(build_timeline(a.evidence, a.findings)))
+    doc["marks"][0]["nodes"] = []          # as for a cluster finding, or one on more than 8 nodes
+    view = timeline_view(doc, [f"f-{i}" for i in range(1, len(a.findings) + 1)], [f.title for f in a.findings])
+    bundle = [g for g in view["groups"] if g["node"] is None]
+    assert len(bundle) == 1 and bundle[0]["rows"][0]["label"]["en"] == "whole bundle"
+    assert view["groups"][0] is bundle[0]                       # on top
+    lane_marks = [m for m in view["marks"] if m["node"] is None]
+    assert len(lane_marks) == 1 and lane_marks[0]["anchor"] == f"f-{doc['marks'][0]['finding'] + 1}"
+    assert float(lane_marks[0]["y"]) < float(view["groups"][1]["y"])
