@@ -27,7 +27,7 @@ from k8s_bundle.analyzer.cel_eval import Budget
 from k8s_bundle.analyzer.coverage import CoverageRecorder
 from k8s_bundle.analyzer.engine_logs import (CLUSTER_GROUP, LogHit, add_context, context_order, glob_to_regex,
                                              merge_hits, run_log_pass)
-from k8s_bundle.analyzer.model import SEVERITY_RANK, Evidence, Finding, Problem
+from k8s_bundle.analyzer.model import NOT_A_KUBERNETES_NODE, SEVERITY_RANK, Evidence, Finding, Problem
 from k8s_bundle.analyzer.node_kind import kubernetes_presence
 from k8s_bundle.analyzer.rules_load import (
     AllCond,
@@ -50,7 +50,6 @@ from k8s_bundle.analyzer.rules_load import (
 __all__ = ["evaluate", "load_rules", "lint_rules", "default_rules_dir", "Rule", "RuleError", "format_message"]
 
 LANGS = ("en", "zh")
-NOT_A_KUBERNETES_NODE = "not-a-kubernetes-node"   # the built-in finding shown before all others
 _HEADLINE = (NOT_A_KUBERNETES_NODE,)
 _PREFLIGHT_NOTE = {
     "en": "This node shows no kubelet, kubeconfig or container runtime (not a Kubernetes node): "

@@ -11,6 +11,7 @@ from typing import Any
 
 SEVERITIES = ("critical", "warning", "info")
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+NOT_A_KUBERNETES_NODE = "not-a-kubernetes-node"   # the built-in finding shown before all others
 
 
 @dataclass

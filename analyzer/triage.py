@@ -23,8 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from k8s_bundle.analyzer.model import SEVERITY_RANK, Finding
-from k8s_bundle.analyzer.engine import NOT_A_KUBERNETES_NODE
+from k8s_bundle.analyzer.model import NOT_A_KUBERNETES_NODE, SEVERITY_RANK, Finding
 
 # Findings that go first whatever they explain (a bundle that is no Kubernetes node).
 HEADLINE_RULES = (NOT_A_KUBERNETES_NODE,)
