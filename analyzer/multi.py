@@ -87,8 +87,9 @@ def expand_inputs(inputs: list[str]) -> list[str] | None:
         if p.is_dir() and not is_bundle_dir(p):
             inner = bundles_in(p)
             if not inner:
-                raise UserError(f"{shown(raw)}: no bundle in this directory (*.tgz, *.tar.gz, *.tar or extracted "
-                                f"bundle directories)", EXIT_BAD_INPUT)
+                raise UserError(f"{shown(raw)}: neither an extracted bundle (no manifest.json at its top or one "
+                                f"level down) nor a directory of bundles (*.tgz, *.tar.gz, *.tar or extracted bundle "
+                                f"directories)", EXIT_BAD_INPUT)
             candidates = [str(q) for q in inner]
         else:
             candidates = [raw]

@@ -205,7 +205,7 @@ def test_all_unusable_is_exit_4(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     proc = analyze(str(empty))
-    assert proc.returncode == 4 and len(proc.stderr.splitlines()) == 1 and "no bundle in this directory" in proc.stderr
+    assert proc.returncode == 4 and len(proc.stderr.splitlines()) == 1 and "neither an extracted bundle" in proc.stderr
 
 
 def test_same_node_name_in_two_bundles_and_text(tmp_path: Path) -> None:
