@@ -177,8 +177,12 @@ def bundle_problems(findings: list[Finding], page: int) -> list[dict[str, Any]]:
     from k8s_bundle.analyzer.triage import triage
 
     index = {id(f): i for i, f in enumerate(findings)}
-    return [_entry(p.key, p.root, p.severity, p.lead.title, p.findings, [q.key for q in p.explains], index, page)
-            for p in triage(findings)]
+    entries = []
+    for p in triage(findings):
+        entry = _entry(p.key, p.root, p.severity, p.lead.title, p.findings, [q.key for q in p.explains], index, page)
+        entry["effective_severity"] = p.effective_severity   # the worst of it and what it explains
+        entries.append(entry)
+    return entries
 
 
 def _entry(key: str, root: bool, severity: str, title: dict[str, str], findings: list[Finding],
@@ -248,14 +252,18 @@ def label_of(labels: dict[tuple[int, str], str], page: int, node: str) -> str:
 def merged_problems(results: list[BundleResult], labels: dict[tuple[int, str], str]) -> list[dict[str, Any]]:
     """Problems merged across bundles by key: each with every node it is on (label, page,
     anchor), whether it is a root cause anywhere, and (for roots) the symptoms it explains on
-    those nodes. Ordered: roots first, by severity, by how many nodes share them."""
+    those nodes. Ordered as triage orders one bundle's: roots first, by the worst severity they
+    account for (their own or a symptom's), then by how many nodes share them, by how many
+    problems they explain, by their own severity."""
     merged: dict[str, dict[str, Any]] = {}
     for r in results:
         for p in r.problems:
             m = merged.setdefault(p["key"], {"key": p["key"], "title": p["title"], "severity": p["severity"],
+                                             "effective_severity": p["effective_severity"],
                                              "root": False, "nodes": [], "explains": []})
-            if SEVERITY_RANK.get(p["severity"], 9) < SEVERITY_RANK.get(m["severity"], 9):
-                m["severity"] = p["severity"]
+            for key in ("severity", "effective_severity"):
+                if _rank(p[key]) < _rank(m[key]):
+                    m[key] = p[key]
             m["root"] = m["root"] or p["root"]
             for node, link in p["nodes"].items():
                 m["nodes"].append({"node": label_of(labels, r.page, node), "page": r.page, "anchor": link})
@@ -264,8 +272,12 @@ def merged_problems(results: list[BundleResult], labels: dict[tuple[int, str], s
                     m["explains"].append(k)
     for m in merged.values():
         m["explains"] = [k for k in m["explains"] if k in merged and k != m["key"]]
-    return sorted(merged.values(), key=lambda m: (not m["root"], SEVERITY_RANK.get(m["severity"], 9),
-                                                  -len(m["nodes"]), m["key"]))
+    return sorted(merged.values(), key=lambda m: (not m["root"], _rank(m["effective_severity"]), -len(m["nodes"]),
+                                                  -len(m["explains"]), _rank(m["severity"]), m["key"]))
+
+
+def _rank(severity: str) -> int:
+    return SEVERITY_RANK.get(severity, 9)
 
 
 def drift_table(results: list[BundleResult], labels: dict[tuple[int, str], str]) -> dict[str, Any]:

@@ -45,7 +45,7 @@ MULTI_UI: dict[str, dict[str, str]] = {
     "no_problems": {"en": "No rule found a problem in any bundle.", "zh": "规则没有在任何诊断包中发现问题。"},
     "rule": {"en": "Rule", "zh": "规则"},
     "title_col": {"en": "Problem", "zh": "问题"},
-    "count": {"en": "nodes", "zh": "个节点"},
+    "count": {"en": "node(s)", "zh": "个节点"},
     "explains_short": {"en": "likely explains", "zh": "可能导致"},
     "drift": {"en": "Drift between nodes", "zh": "节点间的差异"},
     "drift_help": {"en": "One row per node; a dash means the bundle does not say (Windows nodes have no sysctls or "

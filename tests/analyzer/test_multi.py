@@ -245,3 +245,15 @@ def test_no_bundle_evidence_is_kept(three: Path) -> None:
     assert sum(isinstance(o, Evidence) for o in gc.get_objects()) == before
     assert [r.error for r in results] == [None, None, None]
     assert all(isinstance(r.html, str) and 'id="p%d-findings"' % r.page in r.html for r in results)
+
+
+def test_roots_in_the_single_reports_triage_order(tmp_path: Path) -> None:
+    """With one broken bundle and a healthy one, the overview lists the broken bundle's root
+    causes in the order its own report's 'what to fix first' gives them."""
+    out = tmp_path / "r.json"
+    proc = analyze(str(SAMPLES / "broken-kubeadm.tgz"), str(SAMPLES / "healthy-node.tgz"), "-o", str(out), "-q")
+    assert proc.returncode == 3, proc.stderr
+    doc = json.loads(out.read_text())
+    single = [t["key"] for t in doc["bundles"][0]["report"]["triage"] if t["root"]]
+    assert [p["key"] for p in doc["shared_root_causes"]] == single
+    assert single.index("containerd-cgroup-driver-mismatch") < single.index("conntrack-table-full")
