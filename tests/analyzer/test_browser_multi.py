@@ -124,3 +124,19 @@ def test_bundle_text_stays_text(browser: Any, report: tuple[Path, dict[str, Any]
     csp = page.get_attribute("meta[http-equiv='Content-Security-Policy']", "content")
     assert "default-src 'none'" in csp and "script-src 'sha256-" in csp
     w.assert_clean()
+
+
+def test_severity_filter_reaches_overview_and_pages(browser: Any, report: tuple[Path, dict[str, Any]]) -> None:
+    w = Watched(browser)
+    page = w.open(report[0])
+    critical_cause = page.locator("li.cause[data-key='ip-forward-disabled']")
+    assert critical_cause.is_visible()
+    page.select_option("#filter-severity", "warning")
+    assert not critical_cause.is_visible()
+    assert page.locator("li.cause.filterable[data-severity='warning']").first.is_visible()
+    assert "severity=warning" in page.evaluate("location.hash")
+    page.click("nav.pages a[data-page-link='4']")
+    assert _visible_pages(page) == ["4"]
+    shown = page.eval_on_selector_all("#page-4 .finding", "els => els.filter(e => e.offsetParent !== null).map(e => e.dataset.severity)")
+    assert shown and set(shown) == {"warning"}
+    w.assert_clean()
