@@ -20,9 +20,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "analyze",
         help="analyze a bundle and write the report",
         description=(
-            "Read a bundle (.tgz/.tar.gz or an extracted directory), run the rules and write a report. "
-            "Exit codes: 0 nothing worse than info, 1 warnings, 3 critical findings, "
-            "4 unusable input or bad rule file, 5 internal error."
+            "Read a bundle (.tgz/.tar.gz or an extracted directory), run the rules and write a report; "
+            "several bundles, or a directory of them, make one report across them. "
+            "Exit codes: 0 nothing worse than info, 1 warnings, 3 critical findings (several bundles: the worst "
+            "of those that could be read), 4 unusable input (every input, for several) or bad rule file, "
+            "5 internal error."
         ),
     )
     p.add_argument("bundle", metavar="BUNDLE", nargs="+",
