@@ -149,6 +149,7 @@ class CoverageRecorder:
         self._group_nodes: dict[str, set[str]] = {}
         self._blind: dict[str, dict[str, Reason]] | None = None       # node -> component -> reason
         self._reads: dict[tuple[int, str], bool] = {}
+        self._rule_inputs: dict[int, tuple[Condition, ...]] = {}
         self._fact_refs: dict[int, tuple[tuple[str, str], ...]] = {}
         self._missing: dict[tuple[str | None, str, str], Reason | None] = {}
         self._failed: dict[str | None, _FailedItems] | None = None
@@ -203,33 +204,41 @@ class CoverageRecorder:
     def _unknown_leaves(self, rule: Rule, node: str | None) -> dict[int, Reason]:
         """id(leaf) -> the reason its input is missing, for the leaves of rule.match."""
         out: dict[int, Reason] = {}
-        for cond in _leaves(rule.match):
+        blind = self._blind_components().get(node) if node is not None else None
+        for cond in self._inputs(rule):
             reason: Reason | None = None
             if isinstance(cond, LogCond):
-                if node is not None:
-                    reason = self._log_reason(rule, cond, node)
+                if blind:
+                    reason = self._log_reason(rule, cond, blind)
             elif isinstance(cond, FactCond):
                 for root, key in self._refs(rule, cond):
                     reason = self._missing_fact(node, root, key)
                     if reason is not None:
                         break
-            elif isinstance(cond, FileCond) and cond.present and node is not None:
+            elif node is not None:     # a file the rule needs present
                 reason = self._file_reason(cond, node)
             if reason is not None:
                 out[id(cond)] = reason
         return out
 
-    def _log_reason(self, rule: Rule, cond: LogCond, node: str) -> Reason | None:
-        blind = self._blind_components().get(node)
-        if not blind:
-            return None
+    def _inputs(self, rule: Rule) -> tuple[Condition, ...]:
+        """The leaves of rule.match whose input may be missing (logs, facts, files asked to be
+        present), found once per rule."""
+        key = id(rule)
+        if key not in self._rule_inputs:
+            self._rule_inputs[key] = tuple(c for c in _leaves(rule.match) if isinstance(c, (LogCond, FactCond))
+                                           or (isinstance(c, FileCond) and c.present))
+        return self._rule_inputs[key]
+
+    def _log_reason(self, rule: Rule, cond: LogCond, blind: dict[str, Reason]) -> Reason | None:
         from k8s_bundle.analyzer.blindspots import log_reads
 
         for comp, reason in blind.items():
             key = (id(cond), comp)
-            if key not in self._reads:
-                self._reads[key] = log_reads(rule, cond, comp)
-            if self._reads[key]:
+            reads = self._reads.get(key)
+            if reads is None:
+                reads = self._reads[key] = log_reads(rule, cond, comp)
+            if reads:
                 return reason
         return None
 
