@@ -22,6 +22,7 @@ from test_multi import SAMPLES, write_bundle
 pytestmark = BROWSER_MARKS
 
 INJECT = '<script>window.__pwned = 1</script>"><img src=x onerror="window.__pwned=2;alert(2)">'
+EVIL_NAME = '"><img src=x onerror="window.__pwned=5;alert(5)">'
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,9 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
     write_bundle(d / "n1.tgz", "n1")
     write_bundle(d / "n2.tgz", "n2", kubelet=INJECT)       # bundle text in the drift table and the page
     write_bundle(d / "n3.tgz", "n3", kubelet="v1.28.0", ip_forward="0", offset=2.5)
-    inputs = [str(d / "n1.tgz"), str(d / "n2.tgz"), str(d / "n3.tgz"), str(SAMPLES / "broken-kubeadm.tgz")]
+    evil = d / (EVIL_NAME + ".tgz")               # a bundle file name is bundle text too
+    write_bundle(evil, "n1")                       # and its node name repeats n1's: labelled
+    inputs = [str(d / "n1.tgz"), str(d / "n2.tgz"), str(d / "n3.tgz"), str(SAMPLES / "broken-kubeadm.tgz"), str(evil)]
     out = d / "multi.html"
     for target in (out, d / "multi.json"):
         proc = subprocess.run([sys.executable, "-m", "k8s_bundle.cli", "analyze", *inputs, "-o", str(target), "-q"],
@@ -120,6 +123,10 @@ def test_bundle_text_stays_text(browser: Any, report: tuple[Path, dict[str, Any]
     assert INJECT in cell.inner_text()
     page.click("nav.pages a[data-page-link='2']")
     assert page.evaluate("window.__pwned") is None
+    assert page.inner_text("nav.pages a[data-page-link='5']") == EVIL_NAME
+    assert page.locator("table.drift a", has_text=f"n1 ({EVIL_NAME})").count() == 1
+    page.click("nav.pages a[data-page-link='5']")
+    assert _visible_pages(page) == ["5"] and page.inner_text("#p5-top") == EVIL_NAME
     assert page.locator("img[src='x']").count() == 0
     csp = page.get_attribute("meta[http-equiv='Content-Security-Policy']", "content")
     assert "default-src 'none'" in csp and "script-src 'sha256-" in csp
