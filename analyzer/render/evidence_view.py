@@ -72,21 +72,31 @@ def _rows(line: LogEvidence, zones: dict[str, tuple[int, str] | None]) -> list[d
 def blocks(lines: list[LogEvidence], zones: dict[str, tuple[int, str] | None]) -> list[dict[str, Any]]:
     """Kept lines as blocks of one file: a line whose rows touch or overlap the previous
     block's (same file) joins it, so neighbouring matches share their context instead of
-    repeating it; a context row that is itself a kept line is shown as the match."""
+    repeating it; a context row that is itself a kept line is shown as the match. Lines the
+    report's context budget left without context (MatchedLine.has_context false) join the
+    previous block of their file whatever the distance: a plain list of matches. A row whose
+    number does not follow the previous one is marked `gap` (the page draws the break)."""
     out: list[dict[str, Any]] = []
     for line in lines:
         rows = _rows(line, zones)
+        bare = not getattr(line, "has_context", False)
         last = out[-1] if out else None
-        if last is not None and last["file"] == line.file and rows[0]["line"] <= last["rows"][-1]["line"] + 1 \
-                and rows[-1]["line"] >= last["rows"][0]["line"]:
+        touching = last is not None and rows[0]["line"] <= last["rows"][-1]["line"] + 1 \
+            and rows[-1]["line"] >= last["rows"][0]["line"]
+        if last is not None and last["file"] == line.file and (touching or (bare and last["bare"])):
             by_line = {r["line"]: r for r in last["rows"]}
             for r in rows:
                 if r["hit"] or r["line"] not in by_line:
                     by_line[r["line"]] = r
             last["rows"] = [by_line[n] for n in sorted(by_line)]
-            last["hits"] += 1
+            last["bare"] = last["bare"] and bare
         else:
-            out.append({"file": line.file, "rows": rows, "hits": 1})
+            out.append({"file": line.file, "rows": rows, "bare": bare})
+    for b in out:
+        prev = None
+        for r in b["rows"]:
+            r["gap"] = prev is not None and r["line"] != prev + 1
+            prev = r["line"]
     return out
 
 

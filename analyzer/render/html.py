@@ -21,8 +21,8 @@ from markupsafe import Markup
 
 from k8s_bundle import __version__
 from k8s_bundle.analyzer.model import Evidence, Finding
-from k8s_bundle.analyzer.render.evidence_view import evidence_view
 from k8s_bundle.analyzer.render.coverage_view import coverage_view
+from k8s_bundle.analyzer.render.evidence_view import evidence_view
 from k8s_bundle.analyzer.triage import Problem, triage
 from k8s_bundle.analyzer.render.common import (MAX_PROBLEMS_SHOWN_PER_NODE, bundle_info, collection_problems,
                                                collection_problems_left_out, counts, node_overview, now_utc)
@@ -58,7 +58,6 @@ UI: dict[str, dict[str, str]] = {
                     "zh": "另有 {n} 条匹配日志未保留在报告中：见 {file} 第 {a}–{b} 行"},
     "ev_file": {"en": "File", "zh": "文件"},
     "ev_range": {"en": "Lines (first–last)", "zh": "行号（首–末）"},
-    "ev_node_time": {"en": "the node's local time", "zh": "节点本地时间"},
     "item": {"en": "Item", "zh": "采集项"},
     "status": {"en": "Status", "zh": "状态"},
     "source": {"en": "Command / source", "zh": "命令 / 来源"},
