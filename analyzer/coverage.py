@@ -18,7 +18,9 @@ the reason each gives, as an engineer reads them:
 
 - a log condition reading the kubelet, the container runtime or the kernel, on a node whose
   bundle holds no line of that component (analyzer/blindspots.py coverage): "no kubelet log
-  on this node";
+  on this node"; likewise etcd, kube-apiserver, kube-controller-manager and kube-scheduler on
+  a node that runs them as static pods (kubeadm) when no log file of theirs is in the bundle,
+  for the rules about that component (`components:`) whose sources name its places;
 - a fact condition reading a node fact that is absent, when the manifest item producing it
   (the parser registry maps facts to members, members to items) failed, timed out, was
   truncated, was not collected or was dropped: "no docker info: docker-info timed out"; a
@@ -56,8 +58,9 @@ _STATUS = {
     "redaction_failed": {"en": "was dropped (could not be redacted)", "zh": "因无法脱敏被丢弃"},
 }
 _LOG_COMPONENTS = ("kubelet", "containerd", "docker", "crio", "runtime", "kernel")
-_COMPONENT_NAME = {"crio": "CRI-O", "runtime": "container runtime"}
-_COMPONENT_NAME_ZH = {"crio": "CRI-O", "runtime": "容器运行时", "kernel": "内核"}
+_COMPONENT_NAME = {"crio": "CRI-O", "runtime": "container runtime", "apiserver": "kube-apiserver",
+                   "controller-manager": "kube-controller-manager", "scheduler": "kube-scheduler"}
+_COMPONENT_NAME_ZH = {**_COMPONENT_NAME, "runtime": "容器运行时", "kernel": "内核"}
 # Not-applicable reasons (counted, not listed as gaps).
 NOT_APPLICABLE = {
     "platform": {"en": "for another platform", "zh": "适用于其他平台"},
@@ -237,7 +240,15 @@ class CoverageRecorder:
             key = (id(cond), comp)
             reads = self._reads.get(key)
             if reads is None:
-                reads = self._reads[key] = log_reads(rule, cond, comp)
+                if comp in _static_pod_components():
+                    # one of its own places, in a rule about it (a sweep of @control-plane for an
+                    # apiserver message does not need the etcd log)
+                    own = _static_pod_components()[comp][2]
+                    about = {c.lower() for c in rule.components} & {comp, _STATIC_PODS[comp]}
+                    reads = bool(about) and bool(set(cond.sources) & own)
+                else:
+                    reads = log_reads(rule, cond, comp)
+                self._reads[key] = reads
             if reads:
                 return reason
         return None
@@ -260,7 +271,28 @@ class CoverageRecorder:
                     else:
                         reason = _log_reason(comp)
                     self._blind.setdefault(node, {})[comp] = reason
+            for node, comps in self._static_pod_blind().items():
+                self._blind.setdefault(node, {}).update(comps)
         return self._blind
+
+    def _static_pod_blind(self) -> dict[str, dict[str, Reason]]:
+        """node -> {component: reason} for the control-plane components the node runs as static
+        pods (kubeadm: etcd, kube-apiserver, ...) whose logs the bundle holds no file of."""
+        sources: dict[str, list[str]] = {}
+        for m in self.evidence.members or []:
+            parts = m.split("/", 3)
+            if len(parts) == 4 and parts[0] == "nodes" and parts[2] == "logs":
+                sources.setdefault(parts[1], []).append(parts[3])
+        out: dict[str, dict[str, Reason]] = {}
+        for node, facts in (self.evidence.nodes or {}).items():
+            pods = facts.get("static_pods") if isinstance(facts, dict) else None
+            names = [str(p.get("name") or "") for p in pods if isinstance(p, dict)] if isinstance(pods, list) else []
+            for comp, (prefix, globs, _) in _static_pod_components().items():
+                if not any(n.startswith(prefix) for n in names):
+                    continue
+                if not any(rx.match(src) for src in sources.get(node, ()) for rx in globs):
+                    out.setdefault(node, {})[comp] = _log_reason(comp)
+        return out
 
     def _refs(self, rule: Rule, cond: FactCond) -> tuple[tuple[str, str], ...]:
         """(root, fact) pairs the expression reads, through the rule's vars: node facts one or
@@ -374,6 +406,27 @@ def _log_reason(comp: str) -> Reason:
     en = _COMPONENT_NAME.get(comp, comp)
     zh = _COMPONENT_NAME_ZH.get(comp, comp)
     return Reason(f"no-log:{comp}", {"en": f"no {en} log on this node", "zh": f"该节点没有 {zh} 日志"})
+
+
+# Control-plane components kubeadm runs as static pods: the pod name's prefix and the
+# component's name in rules/components.yaml.
+_STATIC_PODS = {"etcd": "etcd", "apiserver": "kube-apiserver", "controller-manager": "kube-controller-manager",
+                "scheduler": "kube-scheduler"}
+
+
+@functools.lru_cache(maxsize=1)
+def _static_pod_components() -> dict[str, tuple[str, tuple[re.Pattern[str], ...], frozenset[str]]]:
+    """component -> (static pod name prefix, matchers of its own log places, those globs): its
+    places in rules/components.yaml without the shared ones (syslog, the k3s/rke2 units)."""
+    from k8s_bundle.analyzer.engine_logs import glob_to_regex
+    from k8s_bundle.analyzer.rules_load import expand_sources
+
+    shared = set(expand_sources(["@embedded", "@syslog"]))
+    out = {}
+    for comp, prefix in _STATIC_PODS.items():
+        own = [g for g in expand_sources([f"@{comp}"]) if g not in shared]
+        out[comp] = (prefix, tuple(glob_to_regex(g) for g in own), frozenset(own))
+    return out
 
 
 def _leaves(cond: Condition) -> Iterable[Condition]:

@@ -164,8 +164,12 @@ def test_broken_sample_counts_add_up_in_json_html_and_text(tmp_path: Path) -> No
     assert "39 <span class=\"l-en\">for another platform</span>" in page
     assert "judged the bundle as of 2026-11-22T11:30:00Z, the collection time" in page
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("checked: ")]
-    assert line == [f"checked: 235 rules on 1 node: {cov['passed']} passed, 22 found a problem, 0 could not evaluate, "
-                    f"39 not applicable; reference time 2026-11-22T11:30:00Z (collection time)"]
+    assert len(line) == 1
+    assert line[0].startswith(f"checked: 235 rules on 1 node: {cov['passed']} passed, 22 found a problem, "
+                              f"{cov['could_not_evaluate']} could not evaluate (")
+    top = cov["could_not_evaluate_by"][0]
+    assert f"{top['label']['en']} {top['count']}" in line[0]
+    assert line[0].endswith("39 not applicable; reference time 2026-11-22T11:30:00Z (collection time)")
 
 
 def test_multi_node_sample_adds_up_per_node(tmp_path: Path) -> None:
@@ -262,3 +266,34 @@ def test_plain_host_kubelet_log_rules_are_not_applicable(tmp_path: Path) -> None
     assert_adds_up(cov)
     assert cov["not_applicable_by"]["not-kubernetes"] > 0
     assert not any(r.startswith("no-log:") for r in groups(cov))
+
+
+ETCD_MANIFEST = """apiVersion: v1
+kind: Pod
+metadata:
+  name: etcd
+  namespace: kube-system
+spec:
+  hostNetwork: true
+  containers:
+  - name: etcd
+    image: registry.k8s.io/etcd:3.5.12-0
+    command: [etcd, --data-dir=/var/lib/etcd]
+"""
+ETCD_LOG = '2026-11-22T09:00:00.000001Z stderr F {"level":"info","msg":"serving client traffic securely"}\n'
+
+
+def test_static_pod_without_its_log_is_a_reason(tmp_path: Path) -> None:
+    """The node runs etcd as a static pod (kubeadm) and the bundle holds no etcd log: the etcd
+    rules could not check it; a rule that sweeps every control-plane log for an apiserver
+    message is not held up by the missing etcd log."""
+    files = {"nodes/n1/logs/journal/kubelet.log": KUBELET, "nodes/n1/logs/journal/containerd.log": CONTAINERD,
+             "nodes/n1/logs/kernel.log": KERNEL, "nodes/n1/files/etc/kubernetes/manifests/etcd.yaml": ETCD_MANIFEST}
+    cov = coverage_json(write_bundle(tmp_path / "noetcd.tgz", files, []), tmp_path)
+    assert_adds_up(cov)
+    g = groups(cov)["no-log:etcd"]
+    assert "etcd-no-quorum" in g["rules"] and g["nodes"] == ["n1"] and g["label"]["en"] == "no etcd log on this node"
+    assert "dns-label-too-long" not in g["rules"]
+    files["nodes/n1/logs/var/log/pods/kube-system_etcd-n1_0123/etcd/0.log"] = ETCD_LOG
+    cov = coverage_json(write_bundle(tmp_path / "etcd.tgz", files, []), tmp_path)
+    assert "no-log:etcd" not in groups(cov)
