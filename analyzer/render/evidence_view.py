@@ -42,22 +42,28 @@ def _offset(seconds: int) -> str:
     return f"{sign}{h:02d}:{m:02d}"
 
 
+def zone_label(zone: tuple[int, str] | None) -> str:
+    """"+08:00 Asia/Shanghai"; empty when the zone is unknown or is UTC itself (nothing to add)."""
+    if zone is None:
+        return ""
+    offset, name = zone
+    if not offset and (not name or name in _UTC_NAMES):
+        return ""
+    return _offset(offset) + (f" {name}" if name else "")
+
+
 def time_view(timestamp: str | None, zone: tuple[int, str] | None) -> dict[str, str] | None:
-    """{"utc": "2026-11-22 09:10:00 UTC", "local": "2026-11-22 17:10:00 +08:00 Asia/Shanghai"}:
-    `local` is empty when the zone is unknown or is UTC itself."""
+    """{"utc": "2026-11-22 09:10:00 UTC", "local": "2026-11-22 17:10:00", "zone": "+08:00 Asia/Shanghai"}:
+    `local` and `zone` are empty when the zone is unknown or is UTC itself."""
     if not timestamp:
         return None
     try:
         t = dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     except ValueError:
-        return {"utc": timestamp, "local": ""}
-    local = ""
-    if zone is not None:
-        offset, name = zone
-        if offset or (name and name not in _UTC_NAMES):
-            here = t + dt.timedelta(seconds=offset)
-            local = f"{_clock(here)} {_offset(offset)}" + (f" {name}" if name else "")
-    return {"utc": f"{_clock(t)} UTC", "local": local}
+        return {"utc": timestamp, "local": "", "zone": ""}
+    label = zone_label(zone)
+    local = _clock(t + dt.timedelta(seconds=zone[0])) if label and zone is not None else ""
+    return {"utc": f"{_clock(t)} UTC", "local": local, "zone": label}
 
 
 def _rows(line: LogEvidence, zones: dict[str, tuple[int, str] | None]) -> list[dict[str, Any]]:
@@ -91,7 +97,8 @@ def blocks(lines: list[LogEvidence], zones: dict[str, tuple[int, str] | None]) -
             last["rows"] = [by_line[n] for n in sorted(by_line)]
             last["bare"] = last["bare"] and bare
         else:
-            out.append({"file": line.file, "rows": rows, "bare": bare})
+            # one file is one node's: the zone is said once, in the block's header
+            out.append({"file": line.file, "rows": rows, "bare": bare, "zone": zone_label(zones.get(line.node))})
     for b in out:
         prev = None
         for r in b["rows"]:

@@ -58,6 +58,7 @@ UI: dict[str, dict[str, str]] = {
                     "zh": "另有 {n} 条匹配日志未保留在报告中：见 {file} 第 {a}–{b} 行"},
     "ev_file": {"en": "File", "zh": "文件"},
     "ev_range": {"en": "Lines (first–last)", "zh": "行号（首–末）"},
+    "ev_zone": {"en": "node time: UTC{zone}", "zh": "节点时间：UTC{zone}"},
     "item": {"en": "Item", "zh": "采集项"},
     "status": {"en": "Status", "zh": "状态"},
     "source": {"en": "Command / source", "zh": "命令 / 来源"},

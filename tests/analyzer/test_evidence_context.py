@@ -157,14 +157,14 @@ def test_times_are_utc_and_the_node_zone_is_shown_not_invented(reports: dict[str
     first = finding(reports["doc"], "boom")["evidence"]["log_lines"][0]
     assert first["timestamp"] == utc(1) == "2026-11-22T09:01:00Z"      # written as 17:01 +08:00
     page = reports["html"].decode()
-    assert "2026-11-22 09:01:00 UTC" in page
-    assert "2026-11-22 17:01:00 +08:00 Asia/Shanghai" in page
+    assert '<span class="ev-time">2026-11-22 09:01:00 UTC</span><br><span class="ev-local">2026-11-22 17:01:00</span>' in page
+    assert '<span class="l-en">node time: UTC+08:00 Asia/Shanghai</span>' in page
     plain = finding(reports["doc"], "boom", PLAIN)["evidence"]["log_lines"][0]
     assert plain["timestamp"] == "2026-11-22T10:00:00Z"
     # the zone-less node: its UTC time, and no local time next to it
     i = page.index("BOOM plain")
     block = page[page.rindex('<div class="ev-block">', 0, i):i]
-    assert "2026-11-22 10:00:00 UTC" in block and "ev-local" not in block
+    assert "2026-11-22 10:00:00 UTC" in block and "ev-local" not in block and "ev-zone" not in block
 
 
 def test_page_shows_the_toggle_the_counts_and_where_the_rest_is(reports: dict[str, Any]) -> None:
@@ -182,10 +182,13 @@ def test_page_shows_the_toggle_the_counts_and_where_the_rest_is(reports: dict[st
 
 @pytest.mark.parametrize("stamp, zone, want", [
     ("2026-11-22T09:10:00Z", (28800, "Asia/Shanghai"),
-     {"utc": "2026-11-22 09:10:00 UTC", "local": "2026-11-22 17:10:00 +08:00 Asia/Shanghai"}),
-    ("2026-11-22T23:30:00.250000Z", (-16200, ""), {"utc": "2026-11-22 23:30:00.250 UTC", "local": "2026-11-22 19:00:00.250 -04:30"}),
-    ("2026-11-22T09:10:00Z", (0, "Etc/UTC"), {"utc": "2026-11-22 09:10:00 UTC", "local": ""}),
-    ("2026-11-22T09:10:00Z", None, {"utc": "2026-11-22 09:10:00 UTC", "local": ""}),
+     {"utc": "2026-11-22 09:10:00 UTC", "local": "2026-11-22 17:10:00", "zone": "+08:00 Asia/Shanghai"}),
+    ("2026-11-22T23:30:00.250000Z", (-16200, ""),
+     {"utc": "2026-11-22 23:30:00.250 UTC", "local": "2026-11-22 19:00:00.250", "zone": "-04:30"}),
+    ("2026-11-22T09:10:00Z", (0, "Europe/London"),
+     {"utc": "2026-11-22 09:10:00 UTC", "local": "2026-11-22 09:10:00", "zone": "+00:00 Europe/London"}),
+    ("2026-11-22T09:10:00Z", (0, "Etc/UTC"), {"utc": "2026-11-22 09:10:00 UTC", "local": "", "zone": ""}),
+    ("2026-11-22T09:10:00Z", None, {"utc": "2026-11-22 09:10:00 UTC", "local": "", "zone": ""}),
 ])
 def test_time_view(stamp: str, zone: tuple[int, str] | None, want: dict[str, str]) -> None:
     assert time_view(stamp, zone) == want
