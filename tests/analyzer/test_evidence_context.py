@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 import pytest
 import yaml
+from markupsafe import escape
 
 from k8s_bundle.analyzer.engine_logs import KEPT_HEAD, KEPT_TAIL, MAX_KEPT_LINES
 from k8s_bundle.analyzer.render.evidence_view import time_view
@@ -193,3 +194,28 @@ def test_page_shows_the_toggle_the_counts_and_where_the_rest_is(reports: dict[st
 def test_time_view(stamp: str, zone: tuple[int, str] | None, want: dict[str, str]) -> None:
     assert time_view(stamp, zone) == want
     assert time_view(None, zone) is None
+
+
+def test_bundle_text_in_the_evidence_stays_text(tmp_path: Path) -> None:
+    """A node name (so a path) and log lines with markup, past the cap so that the path is also
+    in the 'not kept' note the template fills in: all escaped."""
+    evil = 'e"><img src=x onerror=alert(1)>'
+    path = tmp_path / "evil.tgz"
+    lines = "".join(f"{_local(T0 + dt.timedelta(minutes=i))} {NODE} kubelet[1]: BOOM <script>alert({i})</script>\n"
+                    for i in range(1, MAX_KEPT_LINES + 11))
+    with BundleWriter(path, TOP, overwrite=True) as w:
+        w.add_json(f"nodes/{evil}/node.json", {"name": evil, "hostname": "x", "os": "linux"})
+        w.add_text(f"nodes/{evil}/logs/journal/kubelet.log", lines)
+        w.finish({"format_version": "1.0", "tool": {"name": "k8s-bundle", "version": "0.1.0"},
+                  "created_at": "2026-11-23T11:30:00Z", "finished_at": "2026-11-23T11:30:05Z", "partial": False,
+                  "partial_reason": None, "collection": {"argv": ["collect"]},
+                  "nodes": [{"name": evil, "os": "linux", "timezone": '<b>"zone"</b>', "utc_offset_seconds": 3600}],
+                  "items": []})
+    out = tmp_path / "evil.html"
+    proc = subprocess.run([sys.executable, "-m", "k8s_bundle.cli", "analyze", str(path), "-o", str(out), "--quiet",
+                           "--rules", str(write_rules(tmp_path / "rules")), "--no-builtin-rules"], capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "<img src=x" not in page and "<script>alert(" not in page and "<b>" not in page
+    assert str(escape(f"10 more matching lines not kept in this report: see nodes/{evil}/logs/journal/kubelet.log")) in page
+    assert str(escape('node time: UTC+01:00 <b>"zone"</b>')) in page
