@@ -27,12 +27,13 @@ def log_index(rows: list[tuple[str, str, int, dt.datetime | None, str | None, st
             "line": [r[2] for r in rows],
             "timestamp": [r[3] for r in rows],
             "level": [r[4] for r in rows],
+            "ident": [None for _ in rows],
             "message": [r[5] for r in rows],
         },
-        schema={
+        schema={   # the real index's columns (analyzer/logindex.py SCHEMA)
             "node": pl.Categorical, "source": pl.Categorical, "file": pl.Categorical,
             "line": pl.UInt32, "timestamp": pl.Datetime("us", "UTC"), "level": pl.Categorical,
-            "message": pl.String,
+            "ident": pl.Categorical, "message": pl.String,
         },
     )
 
