@@ -90,3 +90,17 @@ def test_context_dimmed_match_highlighted_times_and_whole_paths(browser: Any, re
     page.click("[data-set-lang=zh]")
     assert section.locator("details.ev-more > summary .l-zh").inner_text() == f"另外 {MAX_KEPT_LINES - SHOWN_FIRST} 条匹配日志"
     w.assert_clean()
+
+
+def test_search_finds_a_line_behind_the_toggle(browser: Any, report: Path) -> None:
+    """The search box (search.js) filters evidence rows and opens the toggle that holds a match."""
+    w = Watched(browser)
+    page = w.open(report)
+    section = _boom(page)
+    assert section.locator("details.ev-more").get_attribute("open") is None
+    page.fill("#search", "BOOM c50")
+    page.wait_for_timeout(400)   # the box applies its filter after 120 ms of quiet
+    assert section.locator("details.ev-more").get_attribute("open") is not None
+    assert section.locator("tr.hit td.tx", has_text="BOOM c50").is_visible()
+    assert not section.locator("tr.hit td.tx", has_text="BOOM k1").first.is_visible()
+    w.assert_clean()
