@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from k8s_bundle.analyzer.engine_logs import SHOWN_FIRST
+from k8s_bundle.analyzer.engine_logs import MAX_CONTEXT_ANCHORS, SHOWN_FIRST
 from k8s_bundle.analyzer.model import Evidence, Finding, LogEvidence
 
 _UTC_NAMES = {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT", "Universal", "Z"}
@@ -121,4 +121,7 @@ def evidence_view(f: Finding, evidence: Evidence) -> dict[str, Any]:
         "files": f.log_files,
         "count": f.log_count,
         "kept": len(f.log_lines),
+        # kept lines the report's context budget left without context (said on the page)
+        "bare": sum(1 for ln in f.log_lines if not getattr(ln, "has_context", False)),
+        "budget": MAX_CONTEXT_ANCHORS,
     }

@@ -59,6 +59,9 @@ UI: dict[str, dict[str, str]] = {
     "ev_file": {"en": "File", "zh": "文件"},
     "ev_range": {"en": "Lines (first–last)", "zh": "行号（首–末）"},
     "ev_zone": {"en": "node time: UTC{zone}", "zh": "节点时间：UTC{zone}"},
+    "ev_no_context": {"en": "{n} of these lines are shown without context: a report shows the context of {max} lines "
+                            "at most (the first 5 of every finding first)",
+                      "zh": "其中 {n} 行未显示上下文：一份报告最多显示 {max} 行的上下文（优先每个问题的前 5 行）"},
     "item": {"en": "Item", "zh": "采集项"},
     "status": {"en": "Status", "zh": "状态"},
     "source": {"en": "Command / source", "zh": "命令 / 来源"},

@@ -219,3 +219,47 @@ def test_bundle_text_in_the_evidence_stays_text(tmp_path: Path) -> None:
     assert "<img src=x" not in page and "<script>alert(" not in page and "<b>" not in page
     assert str(escape(f"10 more matching lines not kept in this report: see nodes/{evil}/logs/journal/kubelet.log")) in page
     assert str(escape('node time: UTC+01:00 <b>"zone"</b>')) in page
+
+
+def test_context_budget_first_lines_of_every_finding_first(tmp_path: Path) -> None:
+    """12 nodes x 100 kept lines = 1,200 lines, over the report's budget of 1,000: every
+    finding's first 5 lines have context, the budget is spent exactly, and the page says which
+    finding's lines are shown without it."""
+    from k8s_bundle.analyzer.engine_logs import MAX_CONTEXT_ANCHORS, SHOWN_FIRST
+
+    nodes = [f"w{i:02d}" for i in range(12)]
+    path = tmp_path / "many.tgz"
+    with BundleWriter(path, TOP, overwrite=True) as w:
+        for n in nodes:
+            w.add_json(f"nodes/{n}/node.json", {"name": n, "hostname": n, "os": "linux"})
+            w.add_text(f"nodes/{n}/logs/journal/kubelet.log", "".join(
+                f"{(T0 + dt.timedelta(minutes=i)).isoformat(timespec='microseconds')} {n} kubelet[1]: BOOM {i}\n"
+                for i in range(1, MAX_KEPT_LINES + 1)))
+        w.finish({"format_version": "1.0", "tool": {"name": "k8s-bundle", "version": "0.1.0"},
+                  "created_at": "2026-11-23T11:30:00Z", "finished_at": "2026-11-23T11:30:05Z", "partial": False,
+                  "partial_reason": None, "collection": {"argv": ["collect"]},
+                  "nodes": [{"name": n, "os": "linux"} for n in nodes], "items": []})
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "boom.yaml").write_text(yaml.safe_dump({
+        "id": "boom", "severity": "warning", "platforms": ["linux"], "title": {"en": "T", "zh": "T"},
+        "cause": {"en": "C", "zh": "C"}, "fix": {"en": "F", "zh": "F"},
+        "match": {"log": {"sources": ["journal/*.log"], "regex": "BOOM"}}}))
+    outs = {}
+    for fmt in ("json", "html"):
+        outs[fmt] = tmp_path / f"many.{fmt}"
+        proc = subprocess.run([sys.executable, "-m", "k8s_bundle.cli", "analyze", str(path), "-o", str(outs[fmt]),
+                               "--quiet", "--rules", str(rules), "--no-builtin-rules"], capture_output=True, text=True)
+        assert proc.returncode == 1, proc.stderr
+    doc = orjson.loads(outs["json"].read_bytes())
+    found = [f for f in doc["findings"] if f["rule_id"] == "boom"]
+    assert [f["node"] for f in found] == nodes
+    with_ctx = [[ln["has_context"] for ln in f["evidence"]["log_lines"]] for f in found]
+    assert all(all(flags[:SHOWN_FIRST]) for flags in with_ctx)
+    assert sum(map(sum, with_ctx)) == MAX_CONTEXT_ANCHORS
+    # report order: the first findings have all their lines with context, the last only their first 5
+    assert all(with_ctx[0]) and sum(with_ctx[-1]) == SHOWN_FIRST
+    bare_line = next(ln for ln in found[-1]["evidence"]["log_lines"] if not ln["has_context"])
+    assert bare_line["before"] == [] and bare_line["after"] == []
+    page = outs["html"].read_text(encoding="utf-8")
+    assert f"{MAX_KEPT_LINES - SHOWN_FIRST} of these lines are shown without context: a report shows the context of 1,000 lines" in page
