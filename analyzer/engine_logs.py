@@ -22,7 +22,8 @@ The log index can hold tens of millions of lines, so nothing here loops over lin
 
 Sizes, measured: the 20-node bench bundle (bench/analyze_bench.py) keeps 60 lines in 51
 findings (report 0.4 MB). The same bundle shape with a rule hit every 100 lines instead of
-every 40,000 keeps 5,611 lines in 140 findings: 2.6 MB of HTML without any context, 4.3 MB with
+every 40,000 (`analyze_bench.py --size-gb 0.2 --hit-every 100`: 1.2M lines) keeps 5,611 lines
+in 140 findings: 2.6 MB of HTML without any context, 4.3 MB with
 the 1,000-line context budget, 12.5 MB if every kept line had its context; each line with
 context costs ~1.7 KB of HTML and ~1.6 KB of JSON. The pass costs no measurable CPU over
 first/last only (run_log_pass 3.1 s CPU on that bundle's 1.2M lines either way) and

@@ -12,7 +12,7 @@ in the same run, it times
 and prints both times, their ratio (target: analyze within 2x of the baseline) and the
 analyzer's peak RSS (target: under 1.5 GB), measured with wait4() on the child.
 
-    python3 bench/analyze_bench.py [--nodes 20] [--size-gb 1.0] [--regenerate] [--phases]
+    python3 bench/analyze_bench.py [--nodes 20] [--size-gb 1.0] [--regenerate] [--phases] [--hit-every N]
 """
 from __future__ import annotations
 
@@ -77,9 +77,10 @@ POD = [
 
 
 class LineMaker:
-    def __init__(self, node: str, seed: int) -> None:
+    def __init__(self, node: str, seed: int, hit_every: int = 40000) -> None:
         self.rng = random.Random(seed)
         self.node = node
+        self.hit_every = hit_every   # about one line in this many is one the rules match
         self.t = 8 * 3600  # seconds since midnight; advances a little per line
 
     def fields(self) -> dict[str, str]:
@@ -106,7 +107,7 @@ class LineMaker:
             lines = []
             for _ in range(6000):
                 f = self.fields()
-                tpl = r.choice(hits) if hits and r.random() < 1 / 40000 else r.choice(templates)
+                tpl = r.choice(hits) if hits and r.random() < 1 / self.hit_every else r.choice(templates)
                 msg = tpl.format(**f)
                 lines.append(f"2026-11-22T{f['hms']}.{f['us']}+00:00 {self.node} {unit}[{pid}]: {msg}\n")
             chunk = "".join(lines).encode()
@@ -120,7 +121,7 @@ class LineMaker:
             lines = []
             for _ in range(6000):
                 f = self.fields()
-                tpl = r.choice(hits) if hits and r.random() < 1 / 40000 else r.choice(templates)
+                tpl = r.choice(hits) if hits and r.random() < 1 / self.hit_every else r.choice(templates)
                 stream = "stderr" if r.random() < 0.1 else "stdout"
                 lines.append(f"2026-11-22T{f['hms']}.{f['us']}123Z {stream} F {tpl.format(**f)}\n")
             chunk = "".join(lines).encode()
@@ -128,7 +129,7 @@ class LineMaker:
             yield chunk
 
 
-def generate(path: Path, nodes: int, size_gb: float) -> None:
+def generate(path: Path, nodes: int, size_gb: float, hit_every: int = 40000) -> None:
     sys.path.insert(0, str(HERE.parent))
     from k8s_bundle.bundle_writer import BundleWriter
 
@@ -139,7 +140,7 @@ def generate(path: Path, nodes: int, size_gb: float) -> None:
     t0 = time.time()
     with BundleWriter(path, "k8s-bundle-multi-20261122T113000Z", overwrite=True) as w:
         for i, node in enumerate(names):
-            mk = LineMaker(node, seed=i)
+            mk = LineMaker(node, seed=i, hit_every=hit_every)
             base = f"nodes/{node}"
             w.add_json(f"{base}/node.json", {
                 "name": node, "hostname": node, "os": "linux", "distro": "Ubuntu 22.04.4 LTS",
@@ -204,12 +205,16 @@ def main() -> int:
     ap.add_argument("--size-gb", type=float, default=1.0)
     ap.add_argument("--regenerate", action="store_true")
     ap.add_argument("--phases", action="store_true", help="also time each phase in-process")
+    ap.add_argument("--hit-every", type=int, default=40000, metavar="N",
+                    help="about one line in N is one the rules match (default 40000; 100 makes every finding "
+                         "keep its full evidence: the report-size worst case of docs/report-schema.md)")
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
-    bundle = OUT / f"bench-{args.nodes}n-{args.size_gb:g}gb.tgz"
+    dense = f"-hits{args.hit_every}" if args.hit_every != 40000 else ""
+    bundle = OUT / f"bench-{args.nodes}n-{args.size_gb:g}gb{dense}.tgz"
     if args.regenerate or not bundle.exists():
         print(f"generating {bundle} ...", flush=True)
-        generate(bundle, args.nodes, args.size_gb)
+        generate(bundle, args.nodes, args.size_gb, args.hit_every)
     raw = int(subprocess.run(f"gzip -dc '{bundle}' | wc -c", shell=True, capture_output=True, text=True).stdout)
     # (that run also warms the page cache for all three measurements below)
     print(f"bundle: {bundle.stat().st_size / 1e6:.0f} MB compressed, {raw / 1e9:.2f} GB uncompressed, {args.nodes} nodes")
@@ -226,6 +231,9 @@ def main() -> int:
           f"{b_time:.1f} s wall, {b_cpu:.1f} s CPU, {b_out.decode().strip()} matching lines")
     print(f"analyze   k8s-bundle analyze: {a_time:.1f} s wall, {a_cpu:.1f} s CPU (exit {a_rc}), "
           f"peak RSS {a_peak / 2**30:.2f} GiB")
+    report = OUT / "report.html"
+    if report.exists():
+        print(f"report    {report}: {report.stat().st_size / 1e6:.2f} MB (target < 10 MB)")
     print(f"floor     gzip -dc > /dev/null (decompression alone): {d_time:.1f} s wall, {d_cpu:.1f} s CPU")
     ratio = a_time / b_time if b_time else float("inf")
     cpu_ratio = a_cpu / b_cpu if b_cpu else float("inf")
