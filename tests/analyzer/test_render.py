@@ -74,7 +74,9 @@ def test_html_content_order_and_sections(hostile) -> None:
     assert page.index("evil-log") < page.index("some-info")  # critical before info
     assert "<pre><code>echo &#x27;&lt;b&gt;&#x27; &amp;&amp; rm -rf /tmp/x</code></pre>" in page
     assert "<code>check</code> &lt;i&gt;it&lt;/i&gt;" in page
-    assert "nodes/node1/logs/journal/kubelet.log:3" in page and "2026-11-22T10:00:01Z" in page
+    # the evidence block: the whole path, the matching line's number and its time in UTC
+    assert '<span class="ev-file">nodes/node1/logs/journal/kubelet.log</span>' in page
+    assert '<tr class="hit"><td class="ln">3</td><td class="tm"><span class="ev-time">2026-11-22 10:00:01 UTC</span>' in page
     assert "docker-info" in page.split('id="collection"')[1]  # collection problems section
     assert "Kubernetes common errors (Kubernetes常见报错) § &lt;b&gt;x&lt;/b&gt;" in page
 
