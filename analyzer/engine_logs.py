@@ -389,7 +389,8 @@ def _groups(first: pl.DataFrame, regex: str) -> list[dict[str, str]]:
 def iso_utc(ts: Any) -> str | None:
     if ts is None:
         return None
-    text = ts.strftime("%Y-%m-%dT%H:%M:%S")
+    # not strftime("%Y"): glibc writes year 1 as "1", which is not RFC 3339
+    text = f"{ts.year:04d}-{ts.month:02d}-{ts.day:02d}T{ts.hour:02d}:{ts.minute:02d}:{ts.second:02d}"
     if ts.microsecond:
         text += f".{ts.microsecond:06d}"
     return text + "Z"

@@ -31,6 +31,12 @@ SNIFF_LINES = 40
 # A line dated up to this much after created_at is clock skew, not last year's line.
 _YEAR_SLACK = dt.timedelta(days=2)
 _PLACEHOLDER_YEAR = 2000          # a leap year, so that "Feb 29" parses before the fix-up
+# Timestamps the index keeps: a day inside Python's datetime range on either side, so that a
+# line stamped 9999-12-31T23:59:59-12:00 (year 10000 in UTC) or 0001-01-01T00:00:00+14:00
+# (year 0) reads back as a datetime instead of failing in polars' conversion (exit 5);
+# a stamp outside it is no time at all (null).
+_TS_MIN = dt.datetime(1, 1, 2)
+_TS_MAX = dt.datetime(9999, 12, 30)
 
 # kind: how complete the parsed timestamp is (dropped from the final table)
 ABSOLUTE, LOCAL, LOCAL_NO_YEAR = 0, 1, 2
@@ -680,6 +686,8 @@ class LogIndexBuilder:
             created_at = self._latest_absolute() or dt.datetime.now(dt.timezone.utc)
         if created_at.tzinfo is not None:
             created_at = created_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        # a manifest dated 9999-12-31 must not overflow created_at + _YEAR_SLACK
+        created_at = min(max(created_at, _TS_MIN), _TS_MAX - _YEAR_SLACK)
         frames = []
         for part in self._parts:
             frame = part.frame
@@ -690,7 +698,8 @@ class LogIndexBuilder:
                 frame = frame.with_columns(_fixed_ts(created_at, offset).alias("ts"))
             frames.append(frame.select(
                 "node", "source", "file", "line",
-                pl.col("ts").dt.replace_time_zone("UTC").alias("timestamp"),
+                pl.when(pl.col("ts").is_between(_TS_MIN, _TS_MAX)).then(pl.col("ts"))
+                .dt.replace_time_zone("UTC").alias("timestamp"),
                 "level", "ident", "message",
             ))
         self._parts = []

@@ -30,7 +30,7 @@ def node_zone(facts: dict[str, Any] | None) -> tuple[int, str] | None:
 
 
 def _clock(t: dt.datetime) -> str:
-    text = t.strftime("%Y-%m-%d %H:%M:%S")
+    text = f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"   # year 1 as 0001
     if t.microsecond:
         text += f".{t.microsecond // 1000:03d}"
     return text

@@ -1,0 +1,79 @@
+"""Red-team regressions for the report views of issue 12: bundle text and hostile values that
+once broke a view (an exit 5, a time that is not RFC 3339, a script reading the URL hash), each
+through the real pipeline (`python -m k8s_bundle.cli` in a subprocess) on a bundle written with
+BundleWriter. The browser checks share tests/analyzer/browserkit.py.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from k8s_bundle.bundle_writer import BundleWriter
+
+TOP = "k8s-bundle-cp1-20261122T113000Z"
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def _pleg_line(stamp: str, node: str = "cp1", tail: str = "") -> str:
+    return (f"{stamp} {node} kubelet[812]: E1231 23:59:59.000000 812 kubelet.go:2373] \"Skipping pod synchronization\" "
+            f"err=\"PLEG is not healthy: pleg was last seen active 9m0s ago; threshold is 3m0s\"{tail}\n")
+
+
+def write_bundle(path: Path, kubelet_log: str, created_at: str | None = "2026-11-22T11:30:00Z",
+                 node: str = "cp1", node_facts: dict[str, Any] | None = None,
+                 items: list[dict[str, Any]] | None = None, extra_files: dict[str, str] | None = None) -> Path:
+    facts = {"name": node, "hostname": node, "os": "linux", "distro": "Ubuntu 22.04.4 LTS",
+             "kernel": "5.15.0-105-generic", "arch": "x86_64", "timezone": "UTC", "utc_offset_seconds": 0,
+             "roles": ["control-plane"], "versions": {"kubelet": "v1.29.3"}, "runtime": "containerd",
+             **(node_facts or {})}
+    with BundleWriter(path, TOP, overwrite=True) as w:
+        w.add_json(f"nodes/{node}/node.json", facts)
+        w.add_text(f"nodes/{node}/logs/journal/kubelet.log", kubelet_log)
+        for p, text in (extra_files or {}).items():
+            w.add_text(p, text)
+        w.finish({"format_version": "1.0", "tool": {"name": "k8s-bundle", "version": "0.1.0"},
+                  "created_at": created_at, "finished_at": None, "partial": False, "partial_reason": None,
+                  "collection": {"argv": ["collect"]},
+                  "nodes": [{"name": node, "os": "linux", "transport": "local", "timezone": "UTC",
+                             "utc_offset_seconds": 0}],
+                  "items": items or []})
+    return path
+
+
+def run_cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "k8s_bundle.cli", *argv], capture_output=True, text=True, timeout=300)
+
+
+# (a log line's stamp, the manifest's created_at): each once exited 5 or wrote "1-01-01T..."
+EDGE_TIMES = [
+    ("9999-12-31T23:59:59.999999+00:00", "9999-12-31T23:59:59Z"),   # created_at + 2 days overflowed
+    ("9999-12-31T23:59:59-12:00", "2026-01-01T00:00:00Z"),          # year 10000 in UTC
+    ("0001-01-01T00:00:00+14:00", None),                            # year 0 in UTC
+    ("0001-01-05T00:00:00+00:00", "2026-01-01T00:00:00Z"),          # year 1: '1-01-05T...' from strftime
+    ("Dec 31 23:59:59", "0001-01-01T00:00:00Z"),                    # a yearless stamp in year 0
+]
+
+
+@pytest.mark.parametrize("stamp,created_at", EDGE_TIMES)
+def test_times_at_the_edges_of_the_calendar_are_no_crash_and_stay_rfc3339(
+        tmp_path: Path, stamp: str, created_at: str | None) -> None:
+    bundle = write_bundle(tmp_path / "edge.tgz", _pleg_line(stamp) * 5 + "-- Reboot --\n" + _pleg_line(stamp),
+                          created_at=created_at)
+    out = tmp_path / "edge.json"
+    proc = run_cli("analyze", str(bundle), "-o", str(out), "-q")
+    assert proc.returncode in (0, 1, 3), proc.stderr
+    doc = json.loads(out.read_text())
+    times = [t for f in doc["findings"] for t in (f.get("first_seen"), f.get("last_seen")) if t]
+    times += [ln.get("timestamp") for f in doc["findings"] for ln in f.get("log_lines") or [] if ln.get("timestamp")]
+    assert all(RFC3339.match(t) for t in times), times
+    if stamp.startswith("0001-01-05"):   # a representable year-1 time is kept, padded
+        assert "0001-01-05T00:00:00Z" in times
+    html = tmp_path / "edge.html"
+    assert run_cli("analyze", str(bundle), "-o", str(html), "-q").returncode in (0, 1, 3)
+    assert not re.search(r'data-(first|last)="\d{1,3}-', html.read_text())
