@@ -124,7 +124,8 @@ UI: dict[str, dict[str, str]] = {
                           "problems it likely causes (folded); fix it first and they may go away.",
                     "zh": "共 {problems} 个问题（{findings} 条发现），需先查看 {roots} 个根因。每个根因下折叠列出它可能导致的问题；"
                           "先修复根因，这些问题可能随之消失。"},
-    "explains_n": {"en": "likely explains {n} more problems", "zh": "可能导致了另外 {n} 个问题"},
+    "explains_n": {"en": "likely explains {n} more problem(s)", "zh": "可能导致了另外 {n} 个问题"},
+    "nodes_more": {"en": "and {n} more", "zh": "另有 {n} 个"},
     "also_under": {"en": "also caused by", "zh": "也可能由以下问题引起："},
     "cluster_view": {"en": "cluster view", "zh": "集群视角"},
     "search": {"en": "Search", "zh": "搜索"},
@@ -348,6 +349,17 @@ def _crossrefs(f: Finding, rule_ids: list[str], findings: list[Finding],
     return out
 
 
+def _each_title_first(findings: list[Finding]) -> list[Finding]:
+    """A problem's findings with the first of each distinct title up front: one rule may report
+    different things (log-blind-spot: no containerd log, no kernel log on each node), and the
+    triage entry shows only its first links."""
+    first_of: dict[str, Finding] = {}
+    for f in findings:
+        first_of.setdefault(str(f.title.get("en")), f)
+    firsts = {id(f) for f in first_of.values()}
+    return list(first_of.values()) + [f for f in findings if id(f) not in firsts]
+
+
 def _problem_row(p: Problem, anchor_of: dict[int, str]) -> dict[str, Any]:
     """One entry of "What to fix first": the problem, links to its findings and symptoms."""
     def link(q: Problem) -> dict[str, Any]:
@@ -358,6 +370,6 @@ def _problem_row(p: Problem, anchor_of: dict[int, str]) -> dict[str, Any]:
     return {**link(p), "root": p.root, "effective_severity": p.effective_severity, "message": p.lead.message,
             "below_threshold": all(f.below_threshold for f in p.findings),
             "findings": [{"href": "#" + anchor_of[id(f)], "node": f.node, "rule_id": f.rule_id,
-                          "title": f.title, "severity": f.severity} for f in p.findings],
+                          "title": f.title, "severity": f.severity} for f in _each_title_first(p.findings)],
             "explains": [link(q) for q in p.explains],
             "explained_by": [link(q) for q in p.explained_by]}

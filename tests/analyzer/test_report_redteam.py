@@ -77,3 +77,37 @@ def test_times_at_the_edges_of_the_calendar_are_no_crash_and_stay_rfc3339(
     html = tmp_path / "edge.html"
     assert run_cli("analyze", str(bundle), "-o", str(html), "-q").returncode in (0, 1, 3)
     assert not re.search(r'data-(first|last)="\d{1,3}-', html.read_text())
+
+
+def _many_nodes_bundle(path: Path, count: int) -> Path:
+    names = [f"node-{i:03d}" for i in range(count)]
+    with BundleWriter(path, TOP, overwrite=True) as w:
+        for name in names:
+            w.add_json(f"nodes/{name}/node.json", {"name": name, "hostname": name, "os": "linux", "timezone": "UTC",
+                                                   "utc_offset_seconds": 0, "runtime": "containerd"})
+            w.add_text(f"nodes/{name}/logs/journal/kubelet.log", _pleg_line("2026-11-22T10:00:00+00:00", name) * 2)
+        w.finish({"format_version": "1.0", "tool": {"name": "k8s-bundle", "version": "0.1.0"},
+                  "created_at": "2026-11-22T11:30:00Z", "finished_at": "2026-11-22T11:30:05Z", "partial": False,
+                  "partial_reason": None, "collection": {"argv": ["collect"]},
+                  "nodes": [{"name": n, "os": "linux", "transport": "local", "timezone": "UTC", "utc_offset_seconds": 0}
+                            for n in names], "items": []})
+    return path
+
+
+def test_triage_entries_of_many_nodes_name_each_node_once_and_stop_at_twelve(tmp_path: Path) -> None:
+    # 30 nodes with the same problems: an entry named every node twice (a plain list, then one
+    # link per finding); at 2,000 nodes each entry was a screen of names
+    bundle = _many_nodes_bundle(tmp_path / "many.tgz", 30)
+    out = tmp_path / "many.html"
+    assert run_cli("analyze", str(bundle), "-o", str(out), "-q").returncode in (1, 3)
+    html = out.read_text()
+    triage = html[html.index('<ol class="triage">'):html.index("</ol>", html.index('<ol class="triage">'))]
+    pleg = next(li for li in triage.split('<li class="problem') if "PLEG is not healthy" in li)
+    shown = pleg.split("data-anchors")[1]          # data-nodes (the node filter) keeps all 30
+    assert shown.count("node-005") == 1 and "node-029" not in shown and "node-029" in pleg
+    assert pleg.count('class="node-link"') == 12
+    assert "and 18 more" in pleg and "另有 18 个" in pleg
+    # log-blind-spot reports two things per node (no containerd log, no kernel log) under one
+    # rule id: each link says which, so the second is not hidden behind the first's title
+    blind = next(li for li in triage.split('<li class="problem') if "No containerd log" in li)
+    assert "node-000: No kernel log" in blind.replace("</span>", "").replace('<span class="l-en">', "")
