@@ -111,3 +111,15 @@ def test_triage_entries_of_many_nodes_name_each_node_once_and_stop_at_twelve(tmp
     # rule id: each link says which, so the second is not hidden behind the first's title
     blind = next(li for li in triage.split('<li class="problem') if "No containerd log" in li)
     assert "node-000: No kernel log" in blind.replace("</span>", "").replace('<span class="l-en">', "")
+
+
+def test_multi_overview_causes_of_many_nodes_stop_at_24_links(tmp_path: Path) -> None:
+    many = _many_nodes_bundle(tmp_path / "many.tgz", 30)
+    one = write_bundle(tmp_path / "one.tgz", _pleg_line("2026-11-22T10:00:00+00:00") * 2)
+    out = tmp_path / "multi.html"
+    assert run_cli("analyze", str(many), str(one), "-o", str(out), "-q").returncode in (1, 3)
+    html = out.read_text()
+    overview = html[html.index('id="page-0"'):html.index('id="page-1"')]
+    pleg = next(li for li in overview.split('<li class="cause') if "PLEG is not healthy" in li)
+    assert pleg.count('class="node-link"') == 24 and "and 7 more" in pleg and "另有 7 个" in pleg   # 31 nodes
+    assert 'class="count">31<' in pleg
