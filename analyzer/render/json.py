@@ -15,7 +15,7 @@ from k8s_bundle.analyzer.render.common import (bundle_info, collection_problems,
 if TYPE_CHECKING:   # the renderers stay importable without polars
     from k8s_bundle.analyzer.unexplained import Template
 
-REPORT_SCHEMA_VERSION = "1.1"   # 1.1: `unexplained`
+REPORT_SCHEMA_VERSION = "1.2"   # 1.1: `unexplained`; 1.2: triage, timeline, coverage, nodes[].profile/settings, evidence context and log_files
 
 
 def finding_document(f: Finding) -> dict[str, Any]:
