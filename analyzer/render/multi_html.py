@@ -24,10 +24,11 @@ from k8s_bundle.analyzer.render.common import now_utc
 from k8s_bundle.analyzer.render.html import CSS_FILES, UI, report_context, template_environment
 
 MULTI_CSS_FILES = (*CSS_FILES, "multi.css")
-# report.js (language, the shared hash state), the copy buttons and the timelines' range
-# selection work per page as they are; navigate.js and search.js assume one bundle's page
-# (every link scrolls within one document), so multi.js routes links between pages instead.
-MULTI_JS_FILES = ("report.js", "copy.js", "timeline.js", "multi.js")
+# report.js (language, the shared hash state), the copy buttons, the search box (it filters
+# the findings of every page) and the timelines' range selection work per page as they are;
+# navigate.js assumes one bundle's page (every link scrolls within one document), so multi.js
+# routes links between pages instead.
+MULTI_JS_FILES = ("report.js", "copy.js", "search.js", "timeline.js", "multi.js")
 
 MULTI_UI: dict[str, dict[str, str]] = {
     "multi_title": {"en": "Report across bundles", "zh": "多诊断包分析报告"},

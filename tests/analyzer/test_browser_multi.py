@@ -147,3 +147,17 @@ def test_severity_filter_reaches_overview_and_pages(browser: Any, report: tuple[
     shown = page.eval_on_selector_all("#page-4 .finding", "els => els.filter(e => e.offsetParent !== null).map(e => e.dataset.severity)")
     assert shown and set(shown) == {"warning"}
     w.assert_clean()
+
+
+def test_search_filters_the_findings_of_the_page_and_keeps_it(browser: Any, report: tuple[Path, dict[str, Any]]) -> None:
+    w = Watched(browser)
+    page = w.open(report[0], "#page=4")                     # the broken sample's page
+    total = page.locator("#page-4 .finding:visible").count()
+    page.fill("#search", "swap")
+    page.wait_for_timeout(400)
+    shown = page.locator("#page-4 .finding:visible")
+    assert 1 <= shown.count() < total
+    assert all("swap" in shown.nth(i).inner_text().lower() for i in range(shown.count()))
+    assert _visible_pages(page) == ["4"]                    # the page stays, and both are in the hash
+    assert "page=4" in page.evaluate("location.hash") and "q=swap" in page.evaluate("location.hash")
+    w.assert_clean()
