@@ -16,7 +16,9 @@
     var body = document.createElement("div");
     body.className = "section-body";
     var next = h2.nextSibling;
-    while (next && !(next.nodeType === 1 && next.tagName === "H2")) {
+    // ...and not into a sibling that holds its own h2 (the timeline's <section>): folding
+    // "What to fix first" hid the timeline below it
+    while (next && !(next.nodeType === 1 && (next.tagName === "H2" || next.querySelector("h2")))) {
       var move = next;
       next = next.nextSibling;
       body.appendChild(move);

@@ -87,3 +87,18 @@ def test_hostile_bundle_text_and_url_hashes_run_nothing(browser: Any, pages: dic
         assert csp.startswith("default-src 'none';") and "script-src 'sha256-" in csp, hash_
         w.assert_clean()
         page.close()
+
+
+def test_folding_what_to_fix_first_leaves_the_timeline_below_it(browser: Any, pages: dict[str, Path]) -> None:
+    # navigate.js moved every sibling up to the next h2 into the fold, and the timeline's
+    # <section> (its h2 inside) was among them (the multi report has no folds: no navigate.js)
+    w = Watched(browser)
+    page = w.open(pages["single"])
+    chart = page.locator("section.timeline svg.tl-chart")
+    assert chart.is_visible()
+    page.click("#triage button.fold")
+    assert page.locator("#triage + .section-body").get_attribute("class") == "section-body folded"
+    assert not page.locator("ol.triage").is_visible() and chart.is_visible()
+    page.click("#triage button.fold")
+    assert page.locator("ol.triage").is_visible()
+    w.assert_clean()
