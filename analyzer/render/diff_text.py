@@ -72,7 +72,12 @@ def _value(v: Any) -> str:
 def _key(key: str, limit: int = 80) -> str:
     """A setting's key, cut from the left when long: its last parts name it."""
     key = _clean(key, 10_000)
-    return key if len(key) <= limit else "…" + key[-(limit - 1):]
+    if len(key) <= limit:
+        return key
+    tail = key[-(limit - 1):]
+    dot = tail.find(".")
+    # start at a part's boundary ("…io.containerd.grpc...", not "…lugins.io.containerd...")
+    return "…" + (tail[dot + 1:] if 0 <= dot < len(tail) - 1 else tail)
 
 
 def render_diff_text(doc: dict[str, Any], lang: str = "en", diff_path: str | None = None) -> str:

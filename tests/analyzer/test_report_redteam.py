@@ -123,3 +123,12 @@ def test_multi_overview_causes_of_many_nodes_stop_at_24_links(tmp_path: Path) ->
     pleg = next(li for li in overview.split('<li class="cause') if "PLEG is not healthy" in li)
     assert pleg.count('class="node-link"') == 24 and "and 7 more" in pleg and "另有 7 个" in pleg   # 31 nodes
     assert 'class="count">31<' in pleg
+
+
+def test_diff_text_cuts_a_long_setting_key_at_a_part_boundary() -> None:
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    proc = run_cli("diff", str(samples / "broken-kubeadm.tgz"), str(samples / "healthy-node.tgz"), "--format", "text", "-o", "-")
+    assert proc.returncode == 0, proc.stderr
+    cut = [ln.strip() for ln in proc.stdout.splitlines() if "SystemdCgroup" in ln]
+    # it read '…lugins.io.containerd.grpc...' (cut mid-word from the left)
+    assert cut == ["…io.containerd.grpc.v1.cri.containerd.runtimes.runc.options.SystemdCgroup: false -> true"]
