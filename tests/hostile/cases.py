@@ -258,6 +258,14 @@ def _gz_log_bomb(t: TarStream) -> None:
     t.file("nodes/n1/logs/var/log/syslog.2.gz", member)
 
 
+def _calendar_edges(t: TarStream) -> None:
+    """Log stamps whose UTC time is past Python's datetime (year 10000, year 0) beside the
+    kubelet's swap error, and a manifest dated 9999-12-31 (see CASES): each exited 5."""
+    stamps = (b"9999-12-31T23:59:59-12:00", b"0001-01-01T00:00:00+14:00", b"9999-12-31T23:59:59.999999+00:00",
+              b"0001-01-01T00:00:00Z", b"Dec 31 23:59:59")
+    t.file(KUBELET_LOG, b"".join(s + b" n1 kubelet[1201]: " + KLOG for s in stamps))
+
+
 def _report_link(work: Path) -> Path:
     bundle = _tgz(lambda t: t.file(KUBELET_LOG, KLOG))(work)
     victim = work / "victim.txt"
@@ -296,6 +304,7 @@ CASES: list[Case] = [
     Case("pax-size-negative", _tgz(_pax_negative), codes=REPORT_OR_REFUSED),
     Case("ustar-base256-negative-size", _tgz(_base256_negative), codes=REPORT_OR_REFUSED),
     Case("report-part-symlink", _report_link, extra={"html": True, "default_output": True}),
+    Case("log-stamps-calendar-edges", _tgz(_calendar_edges, {"created_at": "9999-12-31T23:59:59Z"}), extra={"html": True}),
     Case("verify-10gib-zeros", _tgz(_zeros), command="verify", codes=(0, 1), max_mb=300),
     Case("verify-traversal-secret", _tgz(_traversal_secret), command="verify", codes=(1,),
          mentions=("app.env",)),
