@@ -26,6 +26,12 @@
   // on `.filterable` elements and then announces it, so counters can update.
   function announce() { document.dispatchEvent(new Event("k8sb:filtered")); }
   function nodesOf(el) { return (el.getAttribute("data-nodes") || "").split("\n"); }
+  // A node name may itself hold a newline (a directory name is bundle text): every part of
+  // it must be among the element's names, or filtering by that node hid its own findings.
+  function hasNode(el, node) {
+    var names = nodesOf(el);
+    return node.split("\n").every(function (part) { return names.indexOf(part) >= 0; });
+  }
   // resetters: one function per filter that clears it (search.js, timeline.js push theirs);
   // resetFilters runs them all, e.g. when a link points at a hidden finding.
   var resetters = [];
@@ -56,7 +62,7 @@
     document.querySelectorAll(".filterable").forEach(function (el) {
       var s = el.getAttribute("data-severity");
       el.classList.toggle("hide-sev", !!sev && !!s && s !== sev);
-      el.classList.toggle("hide-node", !!node && nodesOf(el).indexOf(node) < 0);
+      el.classList.toggle("hide-node", !!node && !hasNode(el, node));
     });
     state.severity = sev;
     state.node = node;

@@ -102,3 +102,21 @@ def test_folding_what_to_fix_first_leaves_the_timeline_below_it(browser: Any, pa
     page.click("#triage button.fold")
     assert page.locator("ol.triage").is_visible()
     w.assert_clean()
+
+
+def test_node_filter_keeps_the_findings_of_a_node_whose_name_holds_a_newline(
+        browser: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # data-nodes joins names with "\n": the node "a\nb" read as "a" and "b", and choosing it
+    # in the node filter hid every one of its findings ("no finding matches")
+    d = tmp_path_factory.mktemp("newline-node")
+    bundle = write_bundle(d / "nl.tgz", _pleg_line("2026-11-22T10:00:00+00:00", "a") * 3, node="a\nb")
+    out = d / "nl.html"
+    assert run_cli("analyze", str(bundle), "-o", str(out), "-q").returncode in (1, 3)
+    w = Watched(browser)
+    page = w.open(out)
+    on_node = page.locator(".finding:not([data-nodes='']):visible").count()   # not the bundle's parse-error
+    assert on_node >= 2
+    page.select_option("#filter-node", "a\nb")
+    assert page.locator(".finding:visible").count() == on_node and not page.locator(".no-match").is_visible()
+    assert "node=a%0Ab" in page.evaluate("location.hash")
+    w.assert_clean()
