@@ -403,6 +403,16 @@ class Result:
     error: str | None = None
     templates: list[str] = field(default_factory=list)            # top unexplained templates
     line_in_templates: bool | None = None
+    roots: list[str] = field(default_factory=list)                # triage roots, in the report's order
+
+    @property
+    def cause_rank(self) -> int | None:
+        """1-based place of the first expected rule among the report's root causes (None: the
+        expected rule is no root, or did not fire): what "what to fix first" puts on top."""
+        for i, key in enumerate(self.roots, 1):
+            if key in self.expect:
+                return i
+        return None
 
     @property
     def diagnosed(self) -> bool:
@@ -451,6 +461,9 @@ def run_one(job: tuple[dict[str, Any], str, bool]) -> Result:
             rules = [r for r in _RULES if r.id not in res.expect] if ablate else _RULES
             findings = evaluate(rules, evidence)
             res.fired = [(f.rule_id, f.severity) for f in findings]
+            from k8s_bundle.analyzer.triage import triage
+
+            res.roots = [p.key for p in triage(findings) if p.root]
             res.templates, res.line_in_templates = _templates(evidence, case, rules)
     except Exception as exc:  # noqa: BLE001 - one broken case must not stop the corpus
         res.error = f"{type(exc).__name__}: {exc}"
@@ -505,7 +518,7 @@ def tables(results: list[Result]) -> str:
     out = []
     cases = [r for r in results if not r.healthy]
     if cases:
-        out.append(f"{'class':<16}{'cases':>6}{'recurring':>12}{'once':>12}{'both':>8}")
+        out.append(f"{'class':<16}{'cases':>6}{'recurring':>12}{'once':>12}{'both':>8}{'root #1':>9}{'top 3':>7}")
         by_cls: dict[str, list[Result]] = {}
         for r in cases:
             by_cls.setdefault(r.cls, []).append(r)
@@ -515,8 +528,12 @@ def tables(results: list[Result]) -> str:
             rate = {f: sum(r.diagnosed for r in rs if r.form == f) for f in FORMS}
             both = sum(all(r.diagnosed for r in rs if r.id == i) for i in ids)
             n = len(ids)
+            # where the report's "what to fix first" puts the thread's diagnosis (recurring form)
+            ranks = [r.cause_rank for r in rs if r.form == FORMS[0]]
+            first = sum(1 for k in ranks if k == 1)
+            top3 = sum(1 for k in ranks if k is not None and k <= 3)
             out.append(f"{cls:<16}{n:>6}" + "".join(f"{rate[f]:>5}/{n:<3}{100 * rate[f] / n:3.0f}%" for f in FORMS)
-                       + f"{100 * both / n:>7.0f}%")
+                       + f"{100 * both / n:>7.0f}%" + f"{100 * first / n:>8.0f}%{100 * top3 / n:>7.0f}%")
     healthy = [r for r in results if r.healthy]
     if healthy:
         out.append("")
