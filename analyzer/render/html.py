@@ -131,6 +131,7 @@ UI: dict[str, dict[str, str]] = {
     "search": {"en": "Search", "zh": "搜索"},
     "copy": {"en": "Copy", "zh": "复制"},
     "copied": {"en": "Copied", "zh": "已复制"},
+    "same_text": {"en": "Why it matters, the fix and references: as for", "zh": "原因、解决方法和参考：同"},
     "sev_critical": {"en": "critical", "zh": "严重"},
     "sev_warning": {"en": "warning", "zh": "警告"},
     "sev_info": {"en": "info", "zh": "提示"},
@@ -292,8 +293,14 @@ def report_context(evidence: Evidence, findings: list[Finding], lang: str = "en"
     anchor_of = {id(f): f"{id_prefix}f-{i}" for i, f in enumerate(findings, 1)}
     from k8s_bundle.analyzer.render.timeline_svg import page_timeline   # polars: only when a page is drawn
     rows = []
+    # A rule's cause, fix and references are the same on every node: the page shows them on
+    # the rule's first finding and links there from the others (at 2,000 nodes the repeated
+    # text made most of a 35 MB page).
+    first_of_rule: dict[str, str] = {}
     for i, f in enumerate(findings, 1):
+        text_ref = first_of_rule.setdefault(f.rule_id, anchor_of[id(f)])
         rows.append({
+            "text_ref": None if text_ref == anchor_of[id(f)] else "#" + text_ref,
             "crossrefs": {"explained_by": _crossrefs(f, f.explained_by, findings, anchor_of),
                           "explains": _crossrefs(f, f.explains, findings, anchor_of)},
             "anchor": f"{id_prefix}f-{i}",

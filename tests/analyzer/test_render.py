@@ -122,3 +122,15 @@ def test_text_summary(hostile) -> None:
     assert out.rstrip().splitlines()[-2:] == ["Report: /tmp/r.html", "exit 3: critical findings"]
     zh = render_text(ev, findings, lang="zh")
     assert "2 严重" in zh and "得到 fine" in zh
+
+
+def test_a_rule_text_is_shown_once_and_linked_from_its_other_nodes(hostile) -> None:
+    ev, findings = hostile
+    page = render_html(ev, findings)
+    sections = re.findall(r'<section class="finding[^"]*"[^>]*id="(f-\d+)">(.*?)</section>', page, re.S)
+    evil = [(anchor, body) for anchor, body in sections if "evil-log" in body]
+    assert len(evil) == 2                         # the rule fired on two nodes
+    (first, first_body), (_, second_body) = evil
+    assert "echo &#x27;&lt;b&gt;&#x27;" in first_body            # the fix, once
+    assert "echo &#x27;&lt;b&gt;&#x27;" not in second_body
+    assert f'href="#{first}" class="xref"' in second_body      # linked from the other node's finding
