@@ -6,6 +6,7 @@
   // its findings matches. The query is kept in the URL hash (q=).
   var K = window.K8SB;
   var box = document.getElementById("search");
+  var body = document.body;
   if (!box || !K) { return; }
   function has(el, q) { return (el.textContent || "").toLowerCase().indexOf(q) >= 0; }
   function apply() {
@@ -39,6 +40,7 @@
       r.classList.toggle("hide-search", !!q && !has(r, q));
     });
     K.state.q = box.value;
+    body.setAttribute("data-searched", box.value);   // the query now applied (tests wait on it)
     K.announce();
   }
   var timer = null;

@@ -68,3 +68,15 @@ class Watched:
         assert [u for u in self.requests if not u.startswith("file://")] == []
 
 
+
+
+def search(page: Any, query: str, timeout: float = 10.0) -> None:
+    """Type into the report's search box and wait until search.js has applied the query (it
+    waits for 120 ms of quiet; under load that can take longer than any fixed sleep)."""
+    import time
+
+    page.fill("#search", query)
+    deadline = time.monotonic() + timeout
+    while page.get_attribute("body", "data-searched") != query and time.monotonic() < deadline:
+        page.wait_for_timeout(30)
+    assert page.get_attribute("body", "data-searched") == query

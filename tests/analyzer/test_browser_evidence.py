@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from browserkit import BROWSER_MARKS, Watched, browser  # noqa: F401 (browser: a fixture)
+from browserkit import BROWSER_MARKS, Watched, browser, search  # noqa: F401 (browser: a fixture)
 from test_evidence_context import CONTAINERD, KUBELET, NODE, write_bundle, write_rules
 
 from k8s_bundle.analyzer.engine_logs import MAX_KEPT_LINES, SHOWN_FIRST
@@ -98,8 +98,7 @@ def test_search_finds_a_line_behind_the_toggle(browser: Any, report: Path) -> No
     page = w.open(report)
     section = _boom(page)
     assert section.locator("details.ev-more").get_attribute("open") is None
-    page.fill("#search", "BOOM c50")
-    page.wait_for_timeout(400)   # the box applies its filter after 120 ms of quiet
+    search(page, "BOOM c50")
     assert section.locator("details.ev-more").get_attribute("open") is not None
     assert section.locator("tr.hit td.tx", has_text="BOOM c50").is_visible()
     assert not section.locator("tr.hit td.tx", has_text="BOOM k1").first.is_visible()

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from browserkit import BROWSER_MARKS, Watched, browser  # noqa: F401 (browser: a fixture)
+from browserkit import BROWSER_MARKS, Watched, browser, search  # noqa: F401 (browser: a fixture)
 from test_multi import SAMPLES, write_bundle
 
 pytestmark = BROWSER_MARKS
@@ -46,21 +47,30 @@ def _visible_pages(page: Any) -> list[str]:
     return page.eval_on_selector_all(".mpage", "els => els.filter(e => e.offsetParent !== null).map(e => e.dataset.page)")
 
 
+def _expect_pages(page: Any, expected: list[str], timeout: float = 5.0) -> None:
+    """The pages shown become `expected`: multi.js switches on hashchange, which fires after
+    the click returns (wait_for_function would need eval, which the page's CSP forbids)."""
+    deadline = time.monotonic() + timeout
+    while _visible_pages(page) != expected and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert _visible_pages(page) == expected
+
+
 def test_one_page_at_a_time_and_navigation(browser: Any, report: tuple[Path, dict[str, Any]]) -> None:
     w = Watched(browser)
     page = w.open(report[0])
-    assert _visible_pages(page) == ["0"]
+    _expect_pages(page, ["0"])
     assert page.is_visible("#drift-table") and not page.is_visible("#p2-findings")
     page.click("nav.pages a[data-page-link='4']")          # the broken sample
-    assert _visible_pages(page) == ["4"]
+    _expect_pages(page, ["4"])
     assert "page=4" in page.evaluate("location.hash")
     assert page.is_visible("#p4-triage") and page.is_visible("#p4-findings")
     page.click("#page-4 .page-nav a")                        # back to the overview
-    assert _visible_pages(page) == ["0"]
+    _expect_pages(page, ["0"])
     page.click("table.drift a:text-is('n3')")               # a node's row opens its bundle's page
-    assert _visible_pages(page) == ["3"]
+    _expect_pages(page, ["3"])
     page.go_back()
-    assert _visible_pages(page) == ["0"]
+    _expect_pages(page, ["0"])
     w.assert_clean()
 
 
@@ -72,7 +82,7 @@ def test_shared_root_cause_link_lands_on_the_finding(browser: Any, report: tuple
     w = Watched(browser)
     page = w.open(report[0])
     page.click(f"li.cause[data-key='ip-forward-disabled'] a[href='#{target}']")
-    assert _visible_pages(page) == ["3"]
+    _expect_pages(page, ["3"])
     box = page.locator(f"#{target}").bounding_box()
     viewport = page.viewport_size
     assert box is not None and 0 <= box["y"] < viewport["height"] - 20
@@ -88,10 +98,10 @@ def test_shared_root_cause_link_lands_on_the_finding(browser: Any, report: tuple
 def test_language_switch_keeps_the_page(browser: Any, report: tuple[Path, dict[str, Any]]) -> None:
     w = Watched(browser)
     page = w.open(report[0], "#page=2")
-    assert _visible_pages(page) == ["2"]
+    _expect_pages(page, ["2"])
     page.click("button[data-set-lang='zh']")
     assert page.get_attribute("body", "data-lang") == "zh"
-    assert _visible_pages(page) == ["2"]
+    _expect_pages(page, ["2"])
     assert page.is_visible("#page-0 h2#drift .l-zh") is False       # the overview is hidden, not the language
     page.click("nav.pages a[data-page-link='0']")
     assert page.inner_text("h2#drift").strip() == "节点间的差异"
@@ -126,7 +136,8 @@ def test_bundle_text_stays_text(browser: Any, report: tuple[Path, dict[str, Any]
     assert page.inner_text("nav.pages a[data-page-link='5']") == EVIL_NAME
     assert page.locator("table.drift a", has_text=f"n1 ({EVIL_NAME})").count() == 1
     page.click("nav.pages a[data-page-link='5']")
-    assert _visible_pages(page) == ["5"] and page.inner_text("#p5-top") == EVIL_NAME
+    _expect_pages(page, ["5"])
+    assert page.inner_text("#p5-top") == EVIL_NAME
     assert page.locator("img[src='x']").count() == 0
     csp = page.get_attribute("meta[http-equiv='Content-Security-Policy']", "content")
     assert "default-src 'none'" in csp and "script-src 'sha256-" in csp
@@ -143,7 +154,7 @@ def test_severity_filter_reaches_overview_and_pages(browser: Any, report: tuple[
     assert page.locator("li.cause.filterable[data-severity='warning']").first.is_visible()
     assert "severity=warning" in page.evaluate("location.hash")
     page.click("nav.pages a[data-page-link='4']")
-    assert _visible_pages(page) == ["4"]
+    _expect_pages(page, ["4"])
     shown = page.eval_on_selector_all("#page-4 .finding", "els => els.filter(e => e.offsetParent !== null).map(e => e.dataset.severity)")
     assert shown and set(shown) == {"warning"}
     w.assert_clean()
@@ -153,11 +164,10 @@ def test_search_filters_the_findings_of_the_page_and_keeps_it(browser: Any, repo
     w = Watched(browser)
     page = w.open(report[0], "#page=4")                     # the broken sample's page
     total = page.locator("#page-4 .finding:visible").count()
-    page.fill("#search", "swap")
-    page.wait_for_timeout(400)
+    search(page, "swap")
     shown = page.locator("#page-4 .finding:visible")
     assert 1 <= shown.count() < total
     assert all("swap" in shown.nth(i).inner_text().lower() for i in range(shown.count()))
-    assert _visible_pages(page) == ["4"]                    # the page stays, and both are in the hash
+    _expect_pages(page, ["4"])                    # the page stays, and both are in the hash
     assert "page=4" in page.evaluate("location.hash") and "q=swap" in page.evaluate("location.hash")
     w.assert_clean()

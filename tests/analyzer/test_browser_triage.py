@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browserkit import BROWSER_MARKS, Watched, browser  # noqa: F401 (browser: a fixture)
+from browserkit import BROWSER_MARKS, Watched, browser, search  # noqa: F401 (browser: a fixture)
 
 pytestmark = BROWSER_MARKS
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,8 +93,7 @@ def test_search_filters_findings_evidence_and_triage(browser: Any, report: Path)
     w = Watched(browser)
     page = w.open(report)
     total = page.locator(".finding").count()
-    page.fill("#search", "swap")
-    page.wait_for_timeout(300)
+    search(page, "swap")
     shown = page.locator(".finding:visible")
     assert 1 <= shown.count() < total
     for i in range(shown.count()):
@@ -102,14 +101,12 @@ def test_search_filters_findings_evidence_and_triage(browser: Any, report: Path)
     assert page.locator("li.problem:visible").count() < page.locator("li.problem").count()
     assert "q=swap" in page.url
     # a match inside the evidence keeps only the matching lines of that finding
-    page.fill("#search", "eviction_manager")
-    page.wait_for_timeout(300)
+    search(page, "eviction_manager")
     rows = page.locator(".finding:visible .evidence tr:visible:has(td)")
     assert rows.count() >= 1
     for i in range(rows.count()):
         assert "eviction_manager" in rows.nth(i).inner_text()
-    page.fill("#search", "")
-    page.wait_for_timeout(300)
+    search(page, "")
     assert page.locator(".finding:visible").count() == total
     w.assert_clean()
 
