@@ -9,7 +9,6 @@ recorded as a Problem, which the engine reports as a finding.
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import queue
 import threading
@@ -25,7 +24,7 @@ from k8s_bundle.analyzer.manifest_check import check_manifest
 from k8s_bundle.analyzer.model import Evidence, Problem
 from k8s_bundle.analyzer.parsers import FinalizeContext, ParserSpec, combine, registry, set_fact
 from k8s_bundle.analyzer.reader import MANIFEST, BundleReader, ReaderLimits, open_bundle
-from k8s_bundle.analyzer.reference_time import format_utc, reference_time
+from k8s_bundle.analyzer.reference_time import format_utc, parse_rfc3339, reference_time
 from k8s_bundle.errors import EXIT_BAD_INPUT, UserError
 
 LOG_CHUNK_BYTES = 8 * 1024 * 1024
@@ -67,7 +66,7 @@ def load_evidence(path: str, limits: ReaderLimits | None = None) -> Evidence:
             _run_parsers(reg.match("cluster", rel), payload, rel, rel, None, cluster_results, problems)
 
     manifest = _load_manifest(manifest_raw, problems)
-    created_at = _parse_time(manifest.get("created_at"))
+    created_at = parse_rfc3339(manifest.get("created_at"))
     bundle = {
         "format_version": manifest.get("format_version"),
         "tool_version": (manifest.get("tool") or {}).get("version") if isinstance(manifest.get("tool"), dict) else None,
@@ -309,16 +308,6 @@ def _redaction_summary(raw: bytes | None) -> dict[str, Any] | None:
     if not isinstance(doc, dict):
         return None
     return {"total": doc.get("total"), "by_rule": doc.get("by_rule"), "dropped": doc.get("dropped")}
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
 
 
 def _int(text: str) -> int:

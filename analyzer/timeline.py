@@ -25,6 +25,7 @@ from k8s_bundle.analyzer.engine import node_names
 # the one helper that turns the log index (a frame, a lazy frame or batches) into frames
 from k8s_bundle.analyzer.engine_logs import _frames as log_frames
 from k8s_bundle.analyzer.model import SEVERITY_RANK, Evidence, Finding
+from k8s_bundle.analyzer.reference_time import parse_rfc3339
 
 # Rows of one node, in this order; a line belongs to the first component that claims it
 # (rules/components.yaml through blindspots.claims: own files, or syslog lines under the
@@ -66,17 +67,9 @@ def iso(t: dt.datetime) -> str:
 def parse_time(value: Any) -> dt.datetime | None:
     """An RFC 3339 / ISO 8601 string (a time without zone is read as UTC) within
     [TIME_MIN, TIME_MAX), or None."""
-    if not isinstance(value, str) or not value.strip():
+    t = parse_rfc3339(value.strip()) if isinstance(value, str) else None
+    if t is None:
         return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        t = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.timezone.utc)
     try:
         t = t.astimezone(dt.timezone.utc)
     except (OverflowError, ValueError):

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from k8s_bundle.analyzer.parsers import FinalizeContext, finalizer, parser
 from k8s_bundle.analyzer.parsers._util import (env_assignments, load_json, load_yaml, load_yaml_all, parse_flags,
                                                split_words, unit_file)
+from k8s_bundle.analyzer.reference_time import parse_rfc3339 as parse_time
 
 
 @parser("files/var/lib/kubelet/config.yaml", "files/C/var/lib/kubelet/config.yaml", fact="kubelet_config")
@@ -177,16 +178,6 @@ def parse_certs_json(text: str) -> list[dict[str, Any]]:
     if not isinstance(certs, list):
         raise ValueError("certs.json has no certificates list")
     return [c for c in certs if isinstance(c, dict)]
-
-
-def parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
 
 
 @finalizer(order=0)
