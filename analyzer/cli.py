@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Callable
 
 from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_WARNINGS, UserError, shown
 
@@ -101,6 +102,35 @@ def output_format(output: str | None, explicit: str | None) -> str:
     return explicit or inferred or "html"
 
 
+def report_destination(args: argparse.Namespace, default: Callable[[str], Path], inputs: tuple[str, ...],
+                       what: str = "report") -> tuple[str, Path | None]:
+    """(format, output path or None for standard output) of a command with analyze's output
+    options (-o, --format). An unusable place fails here, before the work and its imports."""
+    from k8s_bundle.safe_output import check_output
+
+    fmt = output_format(args.output, args.format)
+    if args.output == "-":
+        if sys.stdout is None:
+            # started with standard output closed (`>&-`): Python leaves sys.stdout None
+            raise UserError(f"cannot write the {what} to standard output: it is closed", EXIT_BAD_INPUT)
+        return fmt, None
+    out = Path(args.output) if args.output else default(fmt)
+    check_output(args.output or out, force=True, inputs=inputs)   # the raw -o: `-o dir/` is refused
+    return fmt, out
+
+
+def emit(out: Path | None, data: bytes) -> None:
+    """Write the output: to standard output, or through safe_output (hidden part, O_EXCL|
+    O_NOFOLLOW, rename: no planted link is followed)."""
+    from k8s_bundle.safe_output import write_file
+
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        write_file(out, data)
+
+
 def load_rule_pack(extra_dirs: list[str] | None, builtin: bool = True) -> list:
     """The rules `analyze` and `diff` run: the shipped pack plus the --rules dirs, or (builtin
     False, `--no-builtin-rules`) the --rules dirs alone.
@@ -150,7 +180,6 @@ def default_output(bundle: str, fmt: str) -> Path:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from k8s_bundle.analyzer.multi_cli import cmd_analyze_many, many_bundles
-    from k8s_bundle.safe_output import check_output, write_file
 
     bundles = many_bundles(args.bundle)   # None: one bundle, the single report below
     if bundles is not None:
@@ -158,15 +187,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     args.bundle = args.bundle[0]
     if not Path(args.bundle).exists():
         raise UserError(f"{args.bundle}: no such file or directory", EXIT_BAD_INPUT)
-    fmt = output_format(args.output, args.format)
-    to_stdout = args.output == "-"
-    if to_stdout and sys.stdout is None:
-        # started with standard output closed (`>&-`): Python leaves sys.stdout None
-        raise UserError("cannot write the report to standard output: it is closed", EXIT_BAD_INPUT)
-    out = None if to_stdout else Path(args.output) if args.output else default_output(args.bundle, fmt)
-    if out is not None:
-        # An unusable report place fails before the analysis (and before its heavy imports).
-        check_output(args.output or out, force=True, inputs=(args.bundle,))   # the raw -o: `-o dir/` is refused
+    fmt, out = report_destination(args, lambda f: default_output(args.bundle, f), (args.bundle,))
     from k8s_bundle.analyzer import render
     from k8s_bundle.analyzer.analysis import analyze_bundle, exit_code_for
 
@@ -180,11 +201,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     else:
         data = render.render_text(evidence, findings, lang=args.lang, report_path=None, color=False,
                                   unexplained=unexplained).encode("utf-8")
-    if out is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        write_file(out, data)   # hidden part, O_EXCL|O_NOFOLLOW, rename: no planted link is followed
+    emit(out, data)
+    if out is not None:
         if not args.quiet and sys.stdout is not None:     # None: started with stdout closed
             summary = render.render_text(   # the path escaped: it may hold an ESC sequence
                 evidence, findings, lang=args.lang, report_path=shown(out), color=sys.stdout.isatty(),
@@ -195,20 +213,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from k8s_bundle.safe_output import check_output, write_file
-
     for side in (args.before, args.after):
         if not Path(side).exists():
             raise UserError(f"{shown(side)}: no such file or directory", EXIT_BAD_INPUT)
-    fmt = output_format(args.output, args.format)
-    to_stdout = args.output == "-"
-    if to_stdout and sys.stdout is None:
-        raise UserError("cannot write the diff to standard output: it is closed", EXIT_BAD_INPUT)
     from k8s_bundle.analyzer.diff import default_diff_output, diff_document, load_side
 
-    out = None if to_stdout else Path(args.output) if args.output else default_diff_output(args.after, fmt)
-    if out is not None:
-        check_output(args.output or out, force=True, inputs=(args.before, args.after))
+    fmt, out = report_destination(args, lambda f: default_diff_output(args.after, f), (args.before, args.after), "diff")
     if args.no_builtin_rules and not args.rules:
         load_rule_pack(args.rules, builtin=False)     # the one-line error, even when both sides are reports
     pack: list = []
@@ -234,13 +244,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
                             default=str)
     else:
         data = render_diff_text(doc, lang=args.lang).encode("utf-8")
-    if out is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        write_file(out, data)
-        if not args.quiet and sys.stdout is not None:
-            sys.stdout.write(render_diff_text(doc, lang=args.lang, diff_path=shown(out)))
+    emit(out, data)
+    if out is not None and not args.quiet and sys.stdout is not None:
+        sys.stdout.write(render_diff_text(doc, lang=args.lang, diff_path=shown(out)))
     return doc["summary"]["exit_code"]
 
 

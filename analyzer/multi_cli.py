@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from k8s_bundle.errors import EXIT_BAD_INPUT, UserError, shown
 
@@ -23,19 +22,10 @@ def many_bundles(inputs: list[str]) -> list[str] | None:
 
 
 def cmd_analyze_many(args: argparse.Namespace, bundles: list[str]) -> int:
-    from k8s_bundle.analyzer.cli import load_rule_pack, output_format
-    from k8s_bundle.safe_output import check_output, write_file
-
-    fmt = output_format(args.output, args.format)
-    to_stdout = args.output == "-"
-    if to_stdout and sys.stdout is None:
-        raise UserError("cannot write the report to standard output: it is closed", EXIT_BAD_INPUT)
+    from k8s_bundle.analyzer.cli import emit, load_rule_pack, report_destination
     from k8s_bundle.analyzer.multi import default_multi_output
 
-    out = None if to_stdout else Path(args.output) if args.output else default_multi_output(args.bundle, fmt)
-    if out is not None:
-        # An unusable report place fails before the work, as for one bundle.
-        check_output(args.output or out, force=True, inputs=tuple(bundles))
+    fmt, out = report_destination(args, lambda f: default_multi_output(args.bundle, f), tuple(bundles))
     from k8s_bundle.analyzer.multi import analyze_many, exit_code_of
 
     rules = load_rule_pack(args.rules, builtin=not args.no_builtin_rules)
@@ -50,11 +40,8 @@ def cmd_analyze_many(args: argparse.Namespace, bundles: list[str]) -> int:
     if code == EXIT_BAD_INPUT:
         raise UserError(f"none of the {len(results)} inputs is a usable bundle", EXIT_BAD_INPUT)
     data = _render(results, fmt, args.lang)
-    if out is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        write_file(out, data)
+    emit(out, data)
+    if out is not None:
         if not args.quiet and sys.stdout is not None:
             from k8s_bundle.analyzer.render.multi_text import render_multi_summary
 
