@@ -323,7 +323,7 @@ def test_html_diff_renders_and_switches_language(browser: Any, pages: dict[str, 
     assert page.locator("table.facts tr.d-fact").count() == 1
     assert "v1.29.4" in page.locator("table.facts tr.d-fact").inner_text()
     page.click("[data-set-lang=zh]")
-    assert page.locator("body").get_attribute("data-lang") == "zh" and page.url.endswith("#lang=zh")
+    assert page.locator("body").get_attribute("data-lang") == "zh" and page.evaluate("location.href").endswith("#lang=zh")
     assert page.locator("#new-table .badge .l-zh").inner_text() == "严重"
     assert page.locator("#verdict .l-zh").is_visible() and not page.locator("#verdict .l-en").is_visible()
     page.reload()
