@@ -66,7 +66,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_redaction_arguments(p.add_argument_group("redaction (docs/redaction.md)"))
     _add_ssh_arguments(p)
     _add_winrm_arguments(p)
+    _add_fanout_arguments(p)
     p.set_defaults(func=run_collect)
+
+
+def _add_fanout_arguments(p: argparse.ArgumentParser) -> None:
+    """Many remote hosts in one run (collector/fanout.py, docs/collector.md)."""
+    g = p.add_argument_group("many remote hosts (--ssh, --winrm and --hosts together)")
+    g.add_argument("--hosts", metavar="FILE", action="append", default=[],
+                   help="collect the hosts of FILE: one [user@]host[:port] a line, or an Ansible "
+                        "INI or YAML inventory (ansible_connection=winrm: Windows); repeatable")
+    g.add_argument("--hosts-group", metavar="NAME", help="only the hosts of this inventory group "
+                   "(and its children)")
+    g.add_argument("--parallel", type=int, default=16,
+                   help="hosts collected at once (default 16, 1..256)")
+    g.add_argument("--host-timeout", default="15m", metavar="DURATION",
+                   help="deadline per host (default 15m; s, m, h): a host past it is stopped, "
+                        "what it finished is kept and it is listed in failed_hosts")
 
 
 def _add_ssh_arguments(p: argparse.ArgumentParser) -> None:
@@ -112,13 +128,26 @@ def _remove_quietly(path: Any) -> None:
 def run_collect(args: argparse.Namespace) -> int:
     from k8s_bundle.collector.engine import CollectOptions, collect
     from k8s_bundle.collector.linux import AREAS
-    ssh = bool(getattr(args, "ssh", None))
-    if ssh and getattr(args, "winrm", None):
-        raise UserError("--ssh and --winrm exclude each other: collect Linux and Windows nodes in "
-                        "separate runs", EXIT_USAGE)
-    windows = not ssh and (bool(getattr(args, "winrm", None)) or sys.platform == "win32")
+    if args.hosts_group and not args.hosts:
+        raise UserError("--hosts-group needs --hosts FILE", EXIT_USAGE)
+    if not 1 <= args.parallel <= 256:
+        raise UserError("--parallel must be between 1 and 256", EXIT_USAGE)
+    host_timeout = parse_duration(args.host_timeout)
+    listed: list[Any] = []
+    if args.hosts:
+        from k8s_bundle.collector.inventory import load_hosts
+
+        listed = load_hosts(args.hosts, args.hosts_group)   # a bad file: one line, exit 4
+    ssh = bool(args.ssh) or any(h.connection == "ssh" for h in listed)
+    winrm = bool(args.winrm) or any(h.connection == "winrm" for h in listed)
+    remote = bool(args.ssh or args.winrm or args.hosts)
+    windows = winrm or (not remote and sys.platform == "win32")
     if windows:
-        from k8s_bundle.collector.windows import AREAS  # noqa: F811 - the Windows catalogue's areas
+        # (imported only when needed: a local Linux run loads no Windows module)
+        from k8s_bundle.collector.windows import AREAS as WINDOWS_AREAS
+
+        # Linux and Windows hosts in one run: either catalogue's areas
+        AREAS = tuple(dict.fromkeys(AREAS + WINDOWS_AREAS)) if ssh else WINDOWS_AREAS  # noqa: N806
     from k8s_bundle.collector.progress import (JsonLinesProgress, RichProgress, stop_display,
                                                summary_text)
 
@@ -144,7 +173,7 @@ def run_collect(args: argparse.Namespace) -> int:
             # collection it left a bundle whose map was lost
             check_output(map_path_for(args.output), force=True)
     root = os.path.abspath(args.root)
-    if not ssh and not os.path.isdir(root):  # with --ssh the root is on the remote node
+    if not remote and not os.path.isdir(root):  # with --ssh the root is on the remote node
         raise UserError(f"--root {args.root}: not a directory", EXIT_USAGE)
     if args.live and root == "/":
         args.live = False  # "/" is live anyway
@@ -156,9 +185,12 @@ def run_collect(args: argparse.Namespace) -> int:
         timeout=timeout, max_file_size=cap, workers=args.workers, force=args.force,
         argv=sys.argv[sys.argv.index("collect"):] if "collect" in sys.argv else ["collect"],
     )
+    host_count = len(set(args.ssh)) + len(set(args.winrm)) + len(listed)
+    fanning = remote and host_count > 1
     mode = args.progress
     if mode == "auto":
-        mode = "tty" if sys.stderr.isatty() else "none"
+        # several hosts and no terminal: JSON lines (a wrapper or CI log sees each host's state)
+        mode = "tty" if sys.stderr.isatty() else "json" if fanning else "none"
     from k8s_bundle.redact.cli import build_redactor, write_obfuscation_map
 
     # Built before anything is collected: a bad rules file or map stops the run here (exit 4).
@@ -167,12 +199,21 @@ def run_collect(args: argparse.Namespace) -> int:
         from k8s_bundle.collector.transports.ssh import check_ssh_args
 
         check_ssh_args(args)
-    progress = RichProgress() if mode == "tty" else JsonLinesProgress() if mode == "json" else None
-    try:
-        if ssh:
-            from k8s_bundle.collector.transports.ssh import collect_ssh
+    progress: Any = None
+    if fanning:
+        from k8s_bundle.collector.progress import JsonFanoutProgress, RichFanoutProgress
 
-            *earlier, result = collect_ssh(args, opts, progress, redactor)
+        progress = RichFanoutProgress() if mode == "tty" else JsonFanoutProgress() if mode == "json" else None
+    else:
+        progress = RichProgress() if mode == "tty" else JsonLinesProgress() if mode == "json" else None
+    try:
+        if remote:
+            from k8s_bundle.collector.fanout import collect_remote, specs_from_args
+
+            specs = specs_from_args(args, opts, redactor, listed)
+            *earlier, result = collect_remote(
+                specs, opts, redactor, parallel=args.parallel, host_timeout=host_timeout,
+                display=progress if fanning else None, single_progress=None if fanning else progress)
         elif windows:
             from k8s_bundle.collector.windows.remote import collect_windows
 

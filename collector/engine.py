@@ -171,6 +171,7 @@ class Engine:
 
     # -- public -------------------------------------------------------------------------------
     def run(self, catalogue: Iterable[Item]) -> CollectResult:
+        """A bundle of this one node: the engine owns the writer and the manifest."""
         started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         t0 = time.monotonic()
         stamp = utc_stamp(started)
@@ -179,30 +180,17 @@ class Engine:
         items = list(catalogue)
         _check_unique(items)
         # A small in-memory spool per member: several items are in flight at once.
-        self.writer = BundleWriter(output, top_dir=top, overwrite=self.opts.force,
-                                   spool_bytes=2 * 1024 * 1024)
+        writer = BundleWriter(output, top_dir=top, overwrite=self.opts.force,
+                              spool_bytes=2 * 1024 * 1024)
         self.progress.start(self.node, len(items), output)
         old_handlers = self._install_signal_handlers()
-        records: dict[int, list[dict[str, Any]]] = {}
         try:
-            early = [(i, it) for i, it in enumerate(items) if not _is_late(it)]
-            late = [(i, it) for i, it in enumerate(items) if _is_late(it)]
-            # Long items first so the pool is not left waiting on one journal at the end.
-            early.sort(key=lambda p: 0 if isinstance(p[1], (JournalItem, GlobItem)) else 1)
-            for batch in (early, late):
-                with ThreadPoolExecutor(max_workers=max(1, self.opts.workers),
-                                        thread_name_prefix="collect") as pool:
-                    futures = {i: pool.submit(self._guarded, it) for i, it in batch}
-                    for i, fut in futures.items():
-                        records[i] = fut.result()
-            if self.fatal is not None:
-                raise self.fatal
+            flat = self.collect_into(writer, items)
             finished = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-            flat = [r for i in sorted(records) for r in records[i]]
             manifest = self._manifest(started, finished, flat)
-            self.writer.finish(manifest, self.redactor.report())
+            writer.finish(manifest, self.redactor.report())
         except BaseException:
-            self.writer.abort()
+            writer.abort()
             raise
         finally:
             self._restore_signal_handlers(old_handlers)
@@ -211,6 +199,33 @@ class Engine:
                                duration_s=time.monotonic() - t0)
         self.progress.finish(result)
         return result
+
+    def collect_into(self, writer: BundleWriter, items: list[Item]) -> list[dict[str, Any]]:
+        """Run the items into a writer the caller owns (the fan-out shares one among hosts) and
+        return the manifest records in catalogue order. Does not finish the writer, install
+        signal handlers or call progress.start/finish; raises the writer's UserError (disk
+        full) after the pool has drained."""
+        self.writer = writer
+        records: dict[int, list[dict[str, Any]]] = {}
+        early = [(i, it) for i, it in enumerate(items) if not _is_late(it)]
+        late = [(i, it) for i, it in enumerate(items) if _is_late(it)]
+        # Long items first so the pool is not left waiting on one journal at the end.
+        early.sort(key=lambda p: 0 if isinstance(p[1], (JournalItem, GlobItem)) else 1)
+        for batch in (early, late):
+            with ThreadPoolExecutor(max_workers=max(1, self.opts.workers),
+                                    thread_name_prefix="collect") as pool:
+                futures = {i: pool.submit(self._guarded, it) for i, it in batch}
+                for i, fut in futures.items():
+                    records[i] = fut.result()
+        if self.fatal is not None:
+            raise self.fatal
+        return [r for i in sorted(records) for r in records[i]]
+
+    def node_entry(self) -> dict[str, Any]:
+        """This node's entry in the manifest's `nodes`."""
+        tz = self.ctx.shared.get("timezone") or {}
+        return {"name": self.node, "os": self.transport.os, "transport": self.transport.name,
+                "timezone": tz.get("timezone"), "utc_offset_seconds": tz.get("utc_offset_seconds")}
 
     # -- signals ------------------------------------------------------------------------------
     def _install_signal_handlers(self) -> dict[int, Any]:
@@ -594,6 +609,11 @@ class Engine:
         if rel is not None:
             full = rel.lstrip("/") if rel.startswith("/") else f"nodes/{self.node}/{rel}"
             full = self.redactor.obfuscate_path(full)  # pod log dirs embed host names
+        if full is not None and not full.startswith("nodes/") and not self.writer.claim(full):
+            # A bundle-level member (cluster/...) another host of a fan-out already stores:
+            # the cluster is one, its objects are kept once (the stream is never started).
+            return self._record(item, rec_id=rec_id, kind=kind, source=source, status="skipped",
+                                error=f"{full}: already in the bundle (collected from another node)")
         try:
             counted = _LineCounter(chunks)
             redacted = self.redactor.redact_stream(full or "", counted)
@@ -654,7 +674,6 @@ class Engine:
     # manifest ---------------------------------------------------------------------------------
     def _manifest(self, started: dt.datetime, finished: dt.datetime,
                   records: list[dict[str, Any]]) -> dict[str, Any]:
-        tz = self.ctx.shared.get("timezone") or {}
         try:
             user = getpass.getuser()
         except Exception:  # noqa: BLE001 - no passwd entry in a container
@@ -672,9 +691,7 @@ class Engine:
                            "timeout_s": self.opts.timeout, "max_file_size": self.opts.max_file_size,
                            "only": sorted(self.opts.only) if self.opts.only is not None else None,
                            "skip": sorted(self.opts.skip)},
-            "nodes": [{"name": self.node, "os": self.transport.os, "transport": self.transport.name,
-                       "timezone": tz.get("timezone"),
-                       "utc_offset_seconds": tz.get("utc_offset_seconds")}],
+            "nodes": [self.node_entry()],
             "items": records,
         }
 

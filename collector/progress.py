@@ -128,3 +128,88 @@ def summary_text(result: CollectResult, limit: int = 25) -> str:
                      + ", ".join(r["id"] for r in roots[:limit])
                      + (" ..." if len(roots) > limit else ""))
     return "\n".join(lines)
+
+
+class JsonFanoutProgress:
+    """Remote hosts collected in parallel (collector/fanout.py): one JSON line per host state
+    change, and while a host collects at most one line a second for it (docs/collector.md)."""
+
+    def __init__(self, stream: TextIO = sys.stderr, interval: float = 1.0) -> None:
+        self._out = stream
+        self._lock = threading.Lock()
+        self._interval = interval
+        self._last: dict[int, tuple[str, float]] = {}
+
+    def host(self, run: Any) -> None:
+        now = time.monotonic()
+        with self._lock:
+            state, when = self._last.get(run.index, ("", 0.0))
+            if run.state == state and now - when < self._interval:
+                return
+            self._last[run.index] = (run.state, now)
+            line = {"event": "host", "host": run.spec.label, "transport": run.spec.transport_name,
+                    "node": run.node, "state": run.state, "done": run.done, "total": run.total,
+                    "bytes": run.bytes, "time": time.time()}
+            if run.state in ("failed", "timed_out", "interrupted") and (run.error or run.stop_reason):
+                line["error"] = run.error or run.stop_reason
+            self._out.write(orjson.dumps(line).decode() + "\n")
+            self._out.flush()
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        with self._lock:
+            self._out.write(orjson.dumps({"event": "finish", **summary}).decode() + "\n")
+            self._out.flush()
+
+
+class RichFanoutProgress:
+    """On a terminal: one live line per running host (items done/total, bytes, state); a host
+    that ends leaves one printed line (done, failed, timed out)."""
+
+    ENDED = ("done", "failed", "timed_out", "interrupted", "not_started")
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn,
+                                   Progress as RichBar, TextColumn, TimeElapsedColumn)
+
+        self._console = Console(stderr=True)
+        self._bar = RichBar(TextColumn("[bold]{task.fields[host]}[/]"), TextColumn("{task.fields[state]}"),
+                            BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[size]}"),
+                            TimeElapsedColumn(), console=self._console, transient=True)
+        self._tasks: dict[int, Any] = {}
+        self._lock = threading.Lock()
+        self._started = False
+
+    def host(self, run: Any) -> None:
+        with self._lock:
+            if not self._started:
+                self._bar.start()
+                self._started = True
+            task = self._tasks.get(run.index)
+            from rich.markup import escape
+
+            label = escape(shown(run.spec.label) + (f" ({run.node})" if run.node else ""))
+            if run.state in self.ENDED:
+                if task is not None:
+                    self._bar.remove_task(task)
+                    del self._tasks[run.index]
+                why = f": {shown(run.error or run.stop_reason or '')}" if run.state != "done" else ""
+                self._bar.console.print(f"{label}: {run.state.replace('_', ' ')}, {run.done}/{run.total} "
+                                        f"items, {_mib(run.bytes)}{why}", markup=False, highlight=False)
+                return
+            if task is None:
+                self._tasks[run.index] = self._bar.add_task(run.spec.label, total=run.total or None,
+                                                            host=label, state=run.state,
+                                                            size=_mib(run.bytes))
+            else:
+                self._bar.update(task, total=run.total or None, completed=run.done, host=label,
+                                 state=run.state, size=_mib(run.bytes))
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        with self._lock:
+            if self._started:
+                self._bar.stop()
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB"

@@ -674,22 +674,19 @@ def _copy_outcome(inner: Stream, s: Stream) -> None:
 _SIZE_RE = re.compile(rb"k8s-bundle-size (\d+)")
 
 
-def collect_ssh(args: Any, opts: Any, progress: Any, redactor: Any) -> list[Any]:
-    """The `collect --ssh` command: every host into one bundle (collector/multihost.py)."""
-    from k8s_bundle.collector.engine import lower_priority
+def ssh_specs(targets: list[SshTarget], args: Any, opts: Any, redactor: Any) -> list[Any]:
+    """HostSpecs (collector/fanout.py) for Linux hosts over SSH, not yet connected."""
+    from k8s_bundle.collector.fanout import HostSpec
     from k8s_bundle.collector.linux import catalogue
-    from k8s_bundle.collector.multihost import collect_hosts
 
-    targets = {t.label: t for t in (parse_target(text) for text in args.ssh)}
     options = parse_options(args.ssh_option)
-    redactor.add_hostnames(t.host for t in targets.values())
-    redactor.add_usernames(t.user for t in targets.values() if t.user)
-    lower_priority()   # the local side (ssh clients, redaction, compression) yields too
+    redactor.add_hostnames(t.host for t in targets)
+    redactor.add_usernames(t.user for t in targets if t.user)
 
-    def connect(label: str) -> SshTransport:
-        return SshTransport(targets[label], root=opts.root, live=bool(opts.live),
-                            identity=args.ssh_identity, accept_new_host_key=args.ssh_accept_new_host_key,
-                            options=options, sudo=args.ssh_sudo).connect()
+    def make(target: SshTarget) -> Any:
+        return lambda: SshTransport(target, root=opts.root, live=bool(opts.live),
+                                    identity=args.ssh_identity,
+                                    accept_new_host_key=args.ssh_accept_new_host_key,
+                                    options=options, sudo=args.ssh_sudo)
 
-    return collect_hosts(list(targets), opts, redactor, connect=connect, catalogue=catalogue,
-                         progress_factory=lambda: progress, transport_name="ssh")
+    return [HostSpec(t.label, "ssh", make(t), catalogue) for t in targets]

@@ -1,7 +1,7 @@
 """`k8s-bundle collect --winrm HOST [--winrm HOST ...]`: Windows nodes over WinRM/PSRP.
 
-One engine run per host, merged into one bundle by collector/multihost.py (shared with
-`--ssh`); one Redactor serves every host.
+The hosts' transports for collector/fanout.py (which runs them in parallel into one bundle,
+shared with `--ssh`, one Redactor for every host), and the local Windows collection.
 
 The password comes from K8S_BUNDLE_WINRM_PASSWORD or a no-echo prompt, never from argv.
 """
@@ -42,44 +42,50 @@ def check_args(args: Any) -> None:
         raise UserError("--winrm-auth certificate needs --winrm-cert and --winrm-key", EXIT_USAGE)
 
 
-def transport_for(host: str, args: Any, password: str | None) -> Any:
+def transport_for(host: str, args: Any, password: str | None, *, port: int | None = None,
+                  user: str | None = None) -> Any:
+    """The PSRP transport of one host, not yet connected (the fan-out connects it under the
+    host's deadline). HOST may be HOST:PORT; `port`/`user` (from an inventory) win over it and
+    over --winrm-port/--winrm-user."""
     from k8s_bundle.collector.transports.psrp import PsrpTransport
 
-    port = args.winrm_port
     if host.count(":") == 1:  # HOST:PORT (an IPv6 address has several colons)
         host, _, port_text = host.partition(":")
         if not port_text.isdigit():
             raise UserError(f"--winrm {host}:{port_text}: the port must be a number", EXIT_USAGE)
-        port = int(port_text)
-    return PsrpTransport(host, port=port, auth=args.winrm_auth, username=args.winrm_user,
-                         password=password, ca_cert=args.winrm_ca_cert, insecure=args.winrm_insecure,
-                         cert_pem=args.winrm_cert, key_pem=args.winrm_key).connect()
+        port = port or int(port_text)
+    return PsrpTransport(host, port=port or args.winrm_port, auth=args.winrm_auth,
+                         username=user or args.winrm_user, password=password,
+                         ca_cert=args.winrm_ca_cert, insecure=args.winrm_insecure,
+                         cert_pem=args.winrm_cert, key_pem=args.winrm_key)
 
 
-def collect_remote(args: Any, opts: Any, progress_factory: Callable[[], Any], redactor: Any) -> list[Any]:
-    """Collect every --winrm host into one bundle (collector/multihost.py); returns the
-    CollectResults (the last one names the bundle)."""
-    from k8s_bundle.collector.engine import lower_priority
-    from k8s_bundle.collector.multihost import collect_hosts
+def winrm_specs(hosts: list[tuple[str, str, int | None, str | None]], args: Any, redactor: Any) -> list[Any]:
+    """HostSpecs (collector/fanout.py) for Windows hosts: (label, host, port, user) each."""
+    from k8s_bundle.collector.fanout import HostSpec
     from k8s_bundle.collector.windows import catalogue
 
+    if not hosts:
+        return []
+    if args.winrm_auth in ("ntlm", "negotiate") and not args.winrm_user and all(h[3] for h in hosts):
+        args.winrm_user = hosts[0][3]   # every host names its user (inventory): no --winrm-user needed
     check_args(args)
     password = winrm_password(args.winrm_auth, args.winrm_user)
-    _lower_priority(lower_priority)
-    hosts = list(dict.fromkeys(args.winrm))
-    redactor.add_hostnames(h.rsplit(":", 1)[0] if h.count(":") == 1 else h for h in hosts)
-    return collect_hosts(hosts, opts, redactor, connect=lambda host: transport_for(host, args, password),
-                         catalogue=catalogue, progress_factory=progress_factory, transport_name="winrm")
+    redactor.add_hostnames(h.rsplit(":", 1)[0] if h.count(":") == 1 else h for _, h, _, _ in hosts)
+    redactor.add_usernames(u for *_, u in hosts if u)
+
+    def make(host: str, port: int | None, user: str | None) -> Callable[[], Any]:
+        return lambda: transport_for(host, args, password, port=port, user=user)
+
+    return [HostSpec(label, "winrm", make(host, port, user), catalogue) for label, host, port, user in hosts]
 
 
 def collect_windows(args: Any, opts: Any, progress: Any, redactor: Any = None) -> list[Any]:
-    """The `collect` command for Windows: remote hosts with --winrm, else this machine."""
+    """`collect` on this Windows machine (remote hosts: collector/fanout.py)."""
     if redactor is None:
         from k8s_bundle.redact import Redactor
 
         redactor = Redactor()
-    if getattr(args, "winrm", None):
-        return collect_remote(args, opts, lambda: progress, redactor)
     from k8s_bundle.collector.engine import Engine, lower_priority
     from k8s_bundle.collector.transports.powershell import PowerShellTransport
     from k8s_bundle.collector.windows import catalogue
