@@ -615,7 +615,7 @@ class Engine:
             return self._record(item, rec_id=rec_id, kind=kind, source=source, status="skipped",
                                 error=f"{full}: already in the bundle (collected from another node)")
         try:
-            counted = _LineCounter(chunks)
+            counted = _LineCounter(_stop_passes_through(chunks))
             redacted = self.redactor.redact_stream(full or "", counted)
             first = next((c for c in redacted if c), None)
             if first is not None and full is not None:
@@ -624,6 +624,8 @@ class Engine:
                 for _ in redacted:
                     pass
             lines = counted.lines
+        except _StopReading:
+            raise Interrupted() from None     # recorded as not run, nothing stored
         except RedactionError as exc:
             return self._record(item, rec_id=rec_id, kind=kind, source=source,
                                 status="redaction_failed", error=f"dropped: {exc}")
@@ -694,6 +696,18 @@ class Engine:
             "nodes": [self.node_entry()],
             "items": records,
         }
+
+
+class _StopReading(BaseException):
+    """The transport's Interrupted on its way through the redactor, which turns every
+    Exception into a RedactionError (fail closed) and would record a stop as a dropped item."""
+
+
+def _stop_passes_through(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    except Interrupted:
+        raise _StopReading() from None
 
 
 class _LineCounter:

@@ -174,6 +174,7 @@ class Fanout:
                 for r in pending:
                     r.state = "not_started"
                     r.error = f"not started: {self.interrupted or 'the bundle could not be written'}"
+                    self.display.host(r)
                 pending.clear()
             while pending and len(running) < self.parallel:
                 r = pending.popleft()
@@ -205,8 +206,8 @@ class Fanout:
 
     def _tell_stop(self, r: HostRun, reason: str, kind: str) -> None:
         with r.lock:
-            if r.stop_reason is not None:
-                return
+            if r.stop_reason is not None or r.state in ("done", "failed"):
+                return      # already told, or already ended (its thread is only closing up)
             r.stop_reason, r.state = reason, kind
             r.stop_kind = kind
             r.stopped_at = time.monotonic()

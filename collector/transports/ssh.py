@@ -266,7 +266,10 @@ class SshTransport:
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                 start_new_session=True, close_fds=True, env=self._local._env,
                 preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + CONNECT_TIMEOUT + 10
+        # A --ssh-option ConnectTimeout (ssh keeps the first value: the user's) is waited for too.
+        wait = max([CONNECT_TIMEOUT] + [int(v) for k, v in self._options
+                                        if k == "ConnectTimeout" and v.isdigit()]) + 10
+        deadline = time.monotonic() + wait
         socket_path = os.path.join(self._dir, "cm")
         while not os.path.exists(socket_path):
             if self._master.poll() is not None or time.monotonic() > deadline:
@@ -274,7 +277,7 @@ class SshTransport:
                     message = f.read(4096).decode("utf-8", "replace")
                 self.close()
                 raise self._connect_error(message or "no connection within "
-                                          f"{CONNECT_TIMEOUT + 10}s")
+                                          f"{wait}s")
             time.sleep(0.02)
         try:
             self._probe()
