@@ -21,14 +21,13 @@ from typing import Iterator
 import psutil
 import pytest
 
+import sshd_helpers
 from collect_helpers import read_bundle, run_collect, simnode
+from sshd_helpers import keygen as _keygen
 
-SSHD = "/usr/sbin/sshd"
-
-if not (os.path.exists(SSHD) and shutil.which("ssh") and shutil.which("ssh-keygen")):
+if sshd_helpers.missing():
     if os.environ.get("CI"):
-        pytest.fail("openssh-server/openssh-client are missing (scripts/apt-test-packages.txt)",
-                    pytrace=False)
+        pytest.fail(sshd_helpers.missing(), pytrace=False)
     pytest.skip("openssh-server is not installed", allow_module_level=True)
 
 
@@ -57,44 +56,28 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _keygen(path: Path) -> None:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "k8s-bundle-test", "-f", str(path)],
-                   check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("sshd")
     node = simnode.build(base / "sim", hang=("docker-info",))
     for name in ("hostkey", "client", "wrong"):
         _keygen(base / name)
-    env_opts = (f'environment="PATH={node.path}",'
-                f'environment="SIMNODE_HANG=docker-info"')
-    (base / "authorized_keys").write_text(f"{env_opts} {(base / 'client.pub').read_text()}")
+    (base / "authorized_keys").write_text(sshd_helpers.authorized_key(
+        base / "client.pub", {"PATH": node.path, "SIMNODE_HANG": "docker-info"}))
     port = _free_port()
-    (base / "sshd_config").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {base / 'hostkey'}\n"
-        f"AuthorizedKeysFile {base / 'authorized_keys'}\nPidFile {base / 'sshd.pid'}\n"
-        "UsePAM no\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-        "PubkeyAuthentication yes\nPermitRootLogin prohibit-password\nPermitUserEnvironment yes\n"
-        "MaxSessions 64\nMaxStartups 64\nLogLevel ERROR\n")
-    if os.geteuid() == 0:
-        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)   # sshd's privilege separation dir
-    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(base / "sshd_config")],
+    (base / "sshd_config").write_text(sshd_helpers.config(
+        port=port, listen="127.0.0.1", host_key=base / "hostkey",
+        authorized_keys=base / "authorized_keys", pid_file=base / "sshd.pid"))
+    proc = subprocess.Popen([sshd_helpers.SSHD, "-D", "-e", "-f", str(base / "sshd_config")],
                             stdout=subprocess.DEVNULL, stderr=open(base / "sshd.log", "wb"))
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"sshd did not start: {(base / 'sshd.log').read_text()}")
-            time.sleep(0.05)
-    hostkey = (base / "hostkey.pub").read_text().split()
+    try:
+        sshd_helpers.wait_listening("127.0.0.1", port, proc, base / "sshd.log")
+    except RuntimeError as exc:
+        proc.kill()
+        pytest.fail(str(exc))
     known = base / "known_hosts"
-    known.write_text("".join(f"[{h}]:{port} {hostkey[0]} {hostkey[1]}\n" for h in ("127.0.0.1", "localhost")))
+    known.write_text("".join(sshd_helpers.known_hosts_line(h, port, base / "hostkey.pub")
+                             for h in ("127.0.0.1", "localhost")))
     yield Server(port, base, base / "client", base / "wrong", known, node, proc)
     # teardown: sshd and every session it still has (none should be left)
     for child in psutil.Process(proc.pid).children(recursive=True):
