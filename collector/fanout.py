@@ -249,9 +249,11 @@ class Fanout:
         transport.connect()
         if r.stop.is_set():
             raise UserError(r.stop_reason or "stopped")
+        # Read outside the run's lock: with --root the name is a remote file read, and a host
+        # that hangs there would hold every other host at this point until META_TIMEOUT.
+        hostname = detect_hostname(transport) or r.spec.label
         with self._lock:
             # Two hosts reporting one name would collide in the bundle: the second gets -2.
-            hostname = detect_hostname(transport) or r.spec.label
             base = node_name(hostname)
             count = self._names.get(base, 0) + 1
             self._names[base] = count
