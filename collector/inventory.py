@@ -34,6 +34,8 @@ MAX_HOSTS = 100_000              # after range expansion: a typo like [1:9999999
 SSH_CONNECTIONS = {"ssh", "smart", "paramiko", "paramiko_ssh"}
 WINRM_CONNECTIONS = {"winrm", "psrp"}
 _RANGE = re.compile(r"\[([^\]:]*):([^\]:]*)(?::([^\]]*))?\]")
+# A bracketed IPv6 address ([::1]:2200) is a host, not a section header or a range.
+_IPV6 = re.compile(r"\[[0-9a-fA-F.]*:[0-9a-fA-F.:]*\](?::\d+)?(?:\s|$)")
 _HOSTPORT = re.compile(r"^(?:(?P<user>[^@\s]+)@)?(?P<host>\[[^\]]+\]|[^:\s]+)(?::(?P<port>\d+))?$")
 
 
@@ -165,7 +167,7 @@ def _parse_ini(inv: _Inventory, text: str) -> None:
         if not line or line.startswith(("#", ";")):
             continue
         where = f":{n}"
-        if line.startswith("["):
+        if line.startswith("[") and not _IPV6.match(line):
             m = re.fullmatch(r"\[([^\]\s:]+)(?::(vars|children))?\]", line)
             if m is None:
                 raise inv.error(where, f"bad section header {line!r}")
@@ -196,7 +198,7 @@ def _parse_ini(inv: _Inventory, text: str) -> None:
             inv.group_vars.setdefault(section, {}).update(hostvars)
             continue
         try:
-            names = expand_ranges(words[0])
+            names = [words[0]] if _IPV6.match(words[0]) else expand_ranges(words[0])
             for name in names:
                 user, host, port = _split_hostport(name)
                 own = dict(hostvars)
