@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import random
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -504,10 +505,15 @@ WALL_TARGET = 1.5          # analyze wall time / baseline wall time
 PEAK_TARGET = 600e6        # bytes
 
 
-def measure(bundle: Path, baseline: Baseline, runs: int) -> tuple[Run, Run]:
+def analyzer_command(given: str | None) -> list[str]:
+    if given:
+        return shlex.split(given)
     exe = shutil.which("k8s-bundle")
-    argv = [exe] if exe else [sys.executable, "-m", "k8s_bundle.cli"]
-    argv += ["analyze", str(bundle), "-o", str(OUT / "report.html"), "--quiet"]
+    return [exe] if exe else [sys.executable, "-m", "k8s_bundle.cli"]
+
+
+def measure(bundle: Path, baseline: Baseline, runs: int, analyzer: list[str]) -> tuple[Run, Run]:
+    argv = [*analyzer, "analyze", str(bundle), "-o", str(OUT / "report.html"), "--quiet"]
     subprocess.run(f"cat '{bundle}' > /dev/null", shell=True)     # the page cache, warm for both sides
     a = median_run([run_analyzer(argv) for _ in range(runs)])
     b = median_run([run_shell(baseline.command.format(bundle=f"'{bundle}'")) for _ in range(runs)])
@@ -525,14 +531,14 @@ def sizes_mode(args: argparse.Namespace, baseline: Baseline) -> int:
     rows = []
     for size in sizes:
         bundle, info = cached_bundle(args.nodes, size, args.hit_every, args.regenerate)
-        a, b = measure(bundle, baseline, runs)
+        a, b = measure(bundle, baseline, runs, analyzer_command(args.analyzer))
         peak = max(a.peak_own, a.peak_tree)
         ratio = a.wall / b.wall if b.wall else float("inf")
         verdict = "PASS" if ratio <= WALL_TARGET and peak <= PEAK_TARGET and a.rc in (0, 1, 3) else "FAIL"
         rows.append((size, info, bundle, a, b, ratio, peak, verdict))
         print(f"  {size:g} GB: analyze {a.wall:.1f} s, {peak / 1e6:.0f} MB; baseline {b.wall:.1f} s; "
               f"ratio {ratio:.2f}; {verdict}", flush=True)
-    print(f"\nanalyze vs {baseline.name}, {args.nodes} nodes, median of {runs} run(s); "
+    print(f"\n{shlex.join(analyzer_command(args.analyzer))} analyze vs {baseline.name}, {args.nodes} nodes, median of {runs} run(s); "
           f"targets: wall <= {WALL_TARGET}x baseline, peak <= {PEAK_TARGET / 1e6:.0f} MB")
     print("| size | log text | compressed | analyze wall | analyze CPU | peak own (wait4) | peak tree (sampled) "
           "| baseline wall | baseline CPU | matching lines | ratio | result |")
@@ -552,6 +558,9 @@ def main() -> int:
                     help="one bundle per size (GB of log text, generated once), all measured in one run")
     ap.add_argument("--runs", type=int, default=None, help="median of this many runs (default 3; 1 with --sizes)")
     ap.add_argument("--regenerate", action="store_true")
+    ap.add_argument("--analyzer", metavar="CMD",
+                    help="the k8s-bundle to measure (a command line; default: k8s-bundle on PATH), e.g. "
+                         "an older commit's venv for a before/after table")
     ap.add_argument("--phases", action="store_true", help="also time each phase in-process")
     ap.add_argument("--hit-every", type=int, default=40000, metavar="N",
                     help="about one line in N is one the rules match (default 40000; 100 makes every finding "
@@ -572,7 +581,7 @@ def main() -> int:
     bundle, info = cached_bundle(args.nodes, args.size_gb, args.hit_every, args.regenerate)
     print(f"bundle: {bundle.stat().st_size / 1e6:.0f} MB compressed, {info['log_bytes'] / 1e9:.2f} GB of log text, "
           f"{args.nodes} nodes")
-    a, b = measure(bundle, baseline, runs)
+    a, b = measure(bundle, baseline, runs, analyzer_command(args.analyzer))
     d = median_run([run_shell(f"gzip -dc '{bundle}' > /dev/null") for _ in range(runs)])
     print(f"baseline  {baseline.name}: {b.wall:.1f} s wall, {b.cpu:.1f} s CPU, "
           f"{b.stdout.decode().strip()} matching lines (median of {runs})")
