@@ -25,7 +25,10 @@ def analyze_bundle(path: str, rules: list[Any]) -> Analysis:
     from k8s_bundle.analyzer.evidence import load_evidence
     from k8s_bundle.analyzer.unexplained import unexplained_templates
 
-    evidence = load_evidence(path)
+    from k8s_bundle.analyzer.logkeep import KeepPolicy
+
+    # only the log lines a rule or a view reads become rows: memory flat in the log volume
+    evidence = load_evidence(path, keep=KeepPolicy.for_rules(rules))
     findings = evaluate(rules, evidence)
     # Logs the bundle lacks (kubelet, runtime, kernel): said, so that silence is not read as health.
     findings = with_blind_spots(findings, rules, evidence)

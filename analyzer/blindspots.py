@@ -25,6 +25,7 @@ import polars as pl
 
 from k8s_bundle.analyzer.engine import node_names
 from k8s_bundle.analyzer.engine_logs import glob_to_regex
+from k8s_bundle.analyzer.logkeep import summary_of
 from k8s_bundle.analyzer.model import Evidence, Finding
 from k8s_bundle.analyzer.node_kind import kubernetes_presence
 from k8s_bundle.analyzer.rules_load import LogCond, Rule, expand_sources
@@ -147,37 +148,11 @@ def _dedicated(component: str) -> list[str]:
     return [g for g in globs if g not in drop]
 
 
-def _frames(log_index: Any) -> list[Any]:
-    if log_index is None:
-        return []
-    if isinstance(log_index, (pl.DataFrame, pl.LazyFrame)):
-        return [log_index]
-    return list(log_index)
-
-
 def _line_counts(evidence: Evidence) -> pl.DataFrame:
-    """(node, source, ident) -> lines, over the whole log index (journal placeholders such as
-    `-- No entries --` not counted)."""
-    parts = []
-    for frame in _frames(evidence.log_index):
-        lazy = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-        cols = lazy.collect_schema().names()
-        keys = ["node", "source", "ident"] if "ident" in cols else ["node", "source"]
-        parts.append(
-            # group on the categorical columns as they are (casting millions of rows to text
-            # first costs seconds); journalctl's "-- No entries --" and friends start with
-            # "-- ": a prefix test is cheap, the placeholder regex is not
-            lazy.group_by(keys)
-            .agg((~pl.col("message").str.starts_with("-- ")).sum().alias("lines"))
-            .select(pl.col("node").cast(pl.String), pl.col("source").cast(pl.String),
-                    (pl.col("ident").cast(pl.String) if "ident" in cols else pl.lit(None, pl.String)).alias("ident"),
-                    pl.col("lines").cast(pl.UInt32))
-            .collect()
-        )
-    if not parts:
-        return pl.DataFrame(schema={"node": pl.String, "source": pl.String, "ident": pl.String, "lines": pl.UInt32})
-    return (pl.concat(parts).group_by("node", "source", "ident").agg(pl.col("lines").sum())
-            .filter(pl.col("lines") > 0))
+    """(node, source, ident) -> lines, over every indexed line (the log summary, not the kept
+    rows; journal placeholders such as `-- No entries --` not counted)."""
+    counts = summary_of(evidence).counts
+    return counts.filter(pl.col("lines") > 0).select("node", "source", "ident", "lines")
 
 
 def _component_for(name: str, facts: dict[str, Any]) -> str:

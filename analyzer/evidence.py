@@ -34,11 +34,14 @@ _ITEM_FIELDS = ("status", "exit_code", "error", "path", "kind", "source", "area"
 _Results = dict[str, tuple[str, list[tuple[int, str, Any]]]]
 
 
-def load_evidence(path: str, limits: ReaderLimits | None = None) -> Evidence:
-    """Read the bundle at `path` (tarball or directory) into Evidence; UserError if unusable."""
+def load_evidence(path: str, limits: ReaderLimits | None = None, keep: Any = None) -> Evidence:
+    """Read the bundle at `path` (tarball or directory) into Evidence; UserError if unusable.
+
+    keep: an analyzer.logkeep.KeepPolicy (the rules' literals): the log index then holds only
+    the rows a rule or a view reads, and `log_summary` counts every line; None keeps every row."""
     reader = open_bundle(path, limits)
     reg = registry()
-    logs = LogIndexBuilder()
+    logs = LogIndexBuilder(keep=keep)
     problems: list[Problem] = []
     members: list[str] = []
     node_members: dict[str, list[str]] = defaultdict(list)
@@ -128,7 +131,7 @@ def load_evidence(path: str, limits: ReaderLimits | None = None) -> Evidence:
     log_index = drop_forwarded_copies(log_index)
     all_problems = reader.problems + problems + logs.problems
     return Evidence(source=os.fspath(path), manifest=manifest, bundle=bundle, nodes=nodes, cluster=cluster,
-                    log_index=log_index, problems=all_problems, members=members)
+                    log_index=log_index, problems=all_problems, members=members, log_summary=logs.summary)
 
 
 def _node_set(reader: BundleReader, node_members: dict[str, list[str]], manifest_nodes: dict[str, Any],

@@ -24,6 +24,7 @@ from typing import Callable, Iterable, Iterator
 import polars as pl
 
 from k8s_bundle.analyzer.decode import sniff_encoding
+from k8s_bundle.analyzer.logkeep import KeepPolicy, LogSummary, block_counts, tidy_counts, tidy_minutes
 from k8s_bundle.analyzer.model import Problem
 
 CHUNK_BYTES = 16 * 1024 * 1024
@@ -414,6 +415,7 @@ class _Part:
 SMALL_FILE_BYTES = 1024 * 1024
 _BATCH_BYTES = 16 * 1024 * 1024
 _BATCH_FILES = 20_000
+_MERGE_PARTS = 256                # partial summaries merged when this many pile up
 _NO_INNER = ("klog", "journal-json", "eventlog-json", "rfc5424")   # the level is part of the format
 
 
@@ -432,9 +434,17 @@ class _Small:
 class LogIndexBuilder:
     """Feed log members in any order with `add_file`; `finish()` returns the DataFrame."""
 
-    def __init__(self, chunk_bytes: int = CHUNK_BYTES, limits: IndexLimits | None = None) -> None:
+    def __init__(self, chunk_bytes: int = CHUNK_BYTES, limits: IndexLimits | None = None,
+                 keep: KeepPolicy | None = None) -> None:
         self.chunk_bytes = chunk_bytes
         self.limits = limits or IndexLimits()
+        # None: every line stays a row (tests, tools); else only the rows the policy keeps,
+        # and every line is counted in the summary (analyzer/logkeep.py)
+        self.keep = keep
+        self._counts: list[pl.DataFrame] = []
+        self._minutes: list[pl.DataFrame] = []
+        self._latest: dt.datetime | None = None   # the latest timestamp of fully dated blocks
+        self.summary: LogSummary | None = None   # set by finish()
         self.problems: list[Problem] = []
         self.formats: dict[str, str] = {}       # file -> format name (for tests and --debug)
         self._parts: list[_Part] = []
@@ -554,6 +564,10 @@ class LogIndexBuilder:
             pl.col("ident").cast(pl.Categorical),
         ).drop("fid")
         if batch.height:
+            files = batch.group_by("file").agg(pl.col("kind").max(), pl.col("ts").max())
+            self._note_latest(files.filter(pl.col("kind") == ABSOLUTE)["ts"].max())
+            batch = self._account(batch)
+        if batch.height:
             self._parts.append(_Part(None, batch, int(batch["kind"].max() or 0)))
 
     @staticmethod
@@ -638,9 +652,37 @@ class LogIndexBuilder:
             pl.col("ident").cast(pl.Categorical),
         )
         max_kind = int(frame["kind"].max() or 0) if frame.height else 0
+        if frame.height and max_kind == ABSOLUTE:
+            self._note_latest(frame["ts"].max())
+        frame = self._account(frame)
         if frame.height:
-            self._parts.append(_Part(count.node, frame, max_kind))
+            self._parts.append(_Part(count.node, frame, int(frame["kind"].max() or 0)))
         return first_line + lines
+
+    def _account(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Count every line of a parsed block into the summary, then keep the policy's rows."""
+        if frame.height == 0:
+            return frame
+        counts, minutes = block_counts(frame)
+        self._counts.append(counts)
+        self._minutes.append(minutes)
+        if len(self._counts) >= _MERGE_PARTS:
+            # many small files: merge the partial counts, so that they stay a few rows per key
+            self._counts = [pl.concat(self._counts, how="vertical_relaxed")
+                            .group_by("node", "source", "ident").agg(pl.col("lines").sum(), pl.col("real").sum())]
+            self._minutes = [pl.concat(self._minutes, how="vertical_relaxed")
+                             .group_by("node", "kind", "minute")
+                             .agg(pl.col("n").sum(), pl.col("lo").min(), pl.col("hi").max())]
+        if self.keep is None:
+            return frame
+        kept = frame.filter(self.keep.mask(frame))
+        # polars strings are views into the block's buffers: a kept row would hold its whole
+        # 16 MB block alive; a new string per kept message lets the block go
+        return kept.with_columns(pl.col("message") + pl.lit(""))
+
+    def _note_latest(self, value: object) -> None:
+        if isinstance(value, dt.datetime) and (self._latest is None or value > self._latest):
+            self._latest = value
 
     @staticmethod
     def _leave(count: _FileCount, cap: str, rest: bytes) -> None:
@@ -688,6 +730,7 @@ class LogIndexBuilder:
             created_at = created_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
         # a manifest dated 9999-12-31 must not overflow created_at + _YEAR_SLACK
         created_at = min(max(created_at, _TS_MIN), _TS_MAX - _YEAR_SLACK)
+        self.summary = self._finish_summary(created_at, utc_offsets)
         frames = []
         for part in self._parts:
             frame = part.frame
@@ -708,19 +751,26 @@ class LogIndexBuilder:
         return pl.concat(frames, how="vertical", rechunk=False)
 
     def _latest_absolute(self) -> dt.datetime | None:
-        best = None
-        for part in self._parts:
-            if part.node is None and part.max_kind != ABSOLUTE:
-                # a batch of small files: those whose every line has a full timestamp, as a part would
-                value = (part.frame.group_by("file").agg(pl.col("kind").max(), pl.col("ts").max())
-                         .filter(pl.col("kind") == ABSOLUTE)["ts"].max())
-            elif part.max_kind == ABSOLUTE:
-                value = part.frame["ts"].max()
-            else:
+        """The latest time of the blocks (a batch of small files: of the files) whose every line
+        has a full timestamp: the collection time when the manifest does not give it."""
+        return self._latest
+
+    def _finish_summary(self, created_at: dt.datetime, utc_offsets: dict[str, int]) -> LogSummary:
+        """The counts, and the minute histogram with its times fixed as the rows' are."""
+        fixed = []
+        for part in self._minutes:
+            if not part.height:
                 continue
-            if isinstance(value, dt.datetime) and (best is None or value > best):
-                best = value
-        return best
+            offset: int | pl.Expr = (pl.col("node").cast(pl.String).replace_strict(utc_offsets, default=0, return_dtype=pl.Int64)
+                                     if utc_offsets else 0)
+            ends = [part.select("node", "n", "kind", pl.col(end).alias("ts"))
+                    .with_columns(_fixed_ts(created_at, offset).alias("ts"))["ts"].alias(end) for end in ("lo", "hi")]
+            frame = part.select("node", "n").with_columns(*ends)
+            fixed.append(frame.filter(pl.col("lo").is_between(_TS_MIN, _TS_MAX) & pl.col("hi").is_between(_TS_MIN, _TS_MAX)))
+        self._minutes = []
+        summary = LogSummary(tidy_counts(self._counts), tidy_minutes(fixed))
+        self._counts = []
+        return summary
 
 
 def _fixed_ts(created_at: dt.datetime, offset_seconds: int | pl.Expr) -> pl.Expr:

@@ -43,6 +43,9 @@ class Evidence:
     # What was checked: each rule's outcome per node, set by engine.evaluate()
     # (analyzer.coverage.Coverage; None until the rules ran)
     coverage: Any = None
+    # Counts over every indexed line (analyzer.logkeep.LogSummary): with a keep policy the
+    # index holds only the rows a rule or view reads; None: computed from the index when asked
+    log_summary: Any = None
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import polars as pl
 
 from k8s_bundle.analyzer.engine_logs import glob_to_regex
+from k8s_bundle.analyzer.logkeep import summary_of
 from k8s_bundle.analyzer.rules_load import component_sources, expand_sources
 
 # Programs whose own log lines prove a kubelet or a runtime ran on the node (syslog/journal
@@ -28,7 +29,6 @@ _BINARIES = ("kubelet", "kubeadm", "k3s", "rke2", "containerd", "dockerd", "dock
 _RUNTIME_FACTS = ("containerd_config", "docker_info", "crio_config", "crictl_info", "crictl_version",
                   "crictl_ps", "crictl_pods")
 # journalctl's placeholders in an otherwise empty unit log are not lines of the program.
-_EMPTY_JOURNAL = r"^-- (?:No entries|Logs begin|Journal begins|Boot )"
 
 
 def fact_signals(facts: dict[str, Any]) -> list[str]:
@@ -77,36 +77,27 @@ def _dedicated_sources() -> list[str]:
     return [g for g in globs if g not in shared]
 
 
-def log_signals(log_index: Any, nodes: Iterable[str]) -> dict[str, list[str]]:
-    """For the given nodes only: the log sources that show a kubelet or runtime at work."""
+def log_signals(evidence: Any, nodes: Iterable[str]) -> dict[str, list[str]]:
+    """For the given nodes only: the log sources that show a kubelet or runtime at work (over
+    every indexed line: the log summary's counts, empty-journal placeholders left out)."""
     wanted = list(nodes)
     out: dict[str, list[str]] = {n: [] for n in wanted}
-    if log_index is None or not wanted:
+    if not wanted:
         return out
-    frames = [log_index] if isinstance(log_index, (pl.DataFrame, pl.LazyFrame)) else list(log_index)
     globs = [glob_to_regex(g) for g in _dedicated_sources()]
-    for frame in frames:
-        lazy = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-        cols = lazy.collect_schema().names()
-        rows = lazy.filter(
-            pl.col("node").cast(pl.String).is_in(wanted)
-            & ~pl.col("message").cast(pl.String).str.contains(_EMPTY_JOURNAL)
-        )
-        pairs = rows.select(
-            pl.col("node").cast(pl.String),
-            pl.col("source").cast(pl.String),
-            (pl.col("ident").cast(pl.String) if "ident" in cols else pl.lit(None, pl.String)).alias("ident"),
-        ).unique().collect()
-        for node, source, ident in pairs.iter_rows():
-            if node not in out:
-                continue
-            why = None
-            if ident and ident.split("/")[0].lower() in _IDENTS:
-                why = f"{ident} lines in logs/{source}"
-            elif source and any(g.match(source) for g in globs):
-                why = f"lines in logs/{source}"
-            if why and why not in out[node]:
-                out[node].append(why)
+    pairs = (summary_of(evidence).counts
+             .filter(pl.col("node").is_in(wanted) & (pl.col("real") > 0))
+             .select("node", "source", "ident").unique(maintain_order=True))
+    for node, source, ident in pairs.iter_rows():
+        if node not in out:
+            continue
+        why = None
+        if ident and ident.split("/")[0].lower() in _IDENTS:
+            why = f"{ident} lines in logs/{source}"
+        elif source and any(g.match(source) for g in globs):
+            why = f"lines in logs/{source}"
+        if why and why not in out[node]:
+            out[node].append(why)
     return out
 
 
@@ -128,6 +119,6 @@ def kubernetes_presence(evidence: Any, nodes: list[str]) -> dict[str, dict[str, 
             else:
                 unknown.append(name)
     if unknown:
-        for name, found in log_signals(evidence.log_index, unknown).items():
+        for name, found in log_signals(evidence, unknown).items():
             result[name] = {"node": bool(found), "signals": found[:10]}
     return result

@@ -24,6 +24,7 @@ from k8s_bundle.analyzer.blindspots import claim_places, claims
 from k8s_bundle.analyzer.engine import node_names
 # the one helper that turns the log index (a frame, a lazy frame or batches) into frames
 from k8s_bundle.analyzer.engine_logs import _frames as log_frames
+from k8s_bundle.analyzer.logkeep import summary_of
 from k8s_bundle.analyzer.model import SEVERITY_RANK, Evidence, Finding
 from k8s_bundle.analyzer.reference_time import parse_rfc3339
 
@@ -131,18 +132,16 @@ def choose_buckets(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, i
     return aligned, size, min(count, MAX_BUCKETS)
 
 
-def _line_stats(lazy: pl.LazyFrame) -> dict[str, Any]:
-    """Timed lines: count, first, last and the LOW_Q/HIGH_Q quantiles (us since the epoch).
-    The quantiles are read off a per-minute histogram (one group_by) rather than a sort of
-    every timestamp (1 s of the bench bundle's 5M lines under load); to the minute is plenty
-    for a span padded by an hour at least."""
-    t = pl.col("timestamp").dt.epoch("us")
-    hist = (lazy.select(t.alias("t"))
-            .filter(pl.col("t").is_between(_epoch_us(TIME_MIN), _epoch_us(TIME_MAX), closed="left"))
-            .group_by((pl.col("t") // 60_000_000).alias("minute"))
-            .agg(pl.len().alias("n"), pl.col("t").min().alias("lo"), pl.col("t").max().alias("hi"))
-            .sort("minute")
-            .collect())
+def _line_stats(evidence: Evidence) -> dict[str, Any]:
+    """Timed lines: count, first, last and the LOW_Q/HIGH_Q quantiles (us since the epoch),
+    read off the log summary's per-minute histogram (every indexed line is in it, whatever rows
+    the index kept); to the minute is plenty for a span padded by an hour at least."""
+    minutes = summary_of(evidence).minutes
+    hist = (minutes.filter(pl.col("lo").is_between(TIME_MIN, TIME_MAX, closed="left"))
+            .group_by("minute").agg(pl.col("n").sum().alias("n"),
+                                    pl.col("lo").min().dt.epoch("us").alias("lo"),
+                                    pl.col("hi").max().dt.epoch("us").alias("hi"))
+            .sort("minute"))
     if not hist.height:
         return {"n": 0}
     n = int(hist["n"].sum())
@@ -296,7 +295,7 @@ def build_timeline(evidence: Evidence, findings: list[Finding], unexplained: lis
 def _build(evidence: Evidence, findings: list[Finding]) -> dict[str, Any]:
     lazy = _lazy(evidence)
     collected = parse_time((evidence.manifest or {}).get("created_at"))
-    stats = _line_stats(lazy) if lazy is not None else {"n": 0}
+    stats = _line_stats(evidence)
     marks = _marks(findings)
     span = choose_span(stats, collected, [t for m in marks for t in (parse_time(m["first"]), parse_time(m["last"])) if t])
     all_boots = _boots(evidence, lazy, list(node_names(evidence)))

@@ -30,6 +30,7 @@ import polars as pl
 import yaml
 
 from k8s_bundle.analyzer.engine_logs import iso_utc
+from k8s_bundle.analyzer.logkeep import summary_of
 from k8s_bundle.analyzer.model import Evidence, LogEvidence
 
 MAX_MESSAGE_CHARS = 2000      # the example line, as in findings (engine_logs)
@@ -309,7 +310,7 @@ def unexplained_templates(evidence: Evidence, rules: list[Any], limit: int = 50,
         return []
     names = _node_names(evidence)
     groups = _group(cand, node_name_pattern(names))
-    spans = _node_spans(evidence.log_index)
+    spans = summary_of(evidence).node_spans()
     n_nodes = max(len(spans), 1)
     commons = tuple(_shipped_common() if common is None else common)
     templates = [_template(row, spans, n_nodes, commons) for row in groups.iter_rows(named=True)]
@@ -365,25 +366,6 @@ def _node_names(evidence: Evidence) -> list[str]:
         if isinstance(n, dict) and isinstance(n.get("name"), str):
             names.append(n["name"])
     return names
-
-
-def _node_spans(log_index: Any) -> dict[str, tuple[Any, Any]]:
-    """First and last timestamp of each node's logs (one group-by over two columns); the keys
-    are the nodes that have logs at all."""
-    spans: dict[str, tuple[Any, Any]] = {}
-    for frame in _frames(log_index):
-        if frame.height == 0:
-            continue
-        agg = frame.group_by("node").agg(pl.col("timestamp").min().alias("lo"), pl.col("timestamp").max().alias("hi"))
-        for node, lo, hi in agg.select(pl.col("node").cast(pl.String), "lo", "hi").iter_rows():
-            if node is None:
-                continue
-            old = spans.get(node)
-            if old is None or old[0] is None:
-                spans[node] = (lo, hi)
-            elif lo is not None:
-                spans[node] = (min(old[0], lo), max(old[1], hi))
-    return spans
 
 
 def _template(row: dict[str, Any], spans: dict[str, tuple[Any, Any]], n_nodes: int,
