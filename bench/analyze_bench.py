@@ -37,7 +37,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 CREATED_AT = "2026-11-22T11:30:00Z"
-GENERATOR = "g2"     # in the bundle's file name: a cached bundle of an older generator is not reused
+GENERATOR = "g3"     # in the bundle's file name: a cached bundle of an older generator is not reused
 BUNDLE_MTIME = 1795347000   # CREATED_AT as a Unix time: fixed gzip and tar mtimes, byte-identical rebuilds
 
 # Lines the shipped rules look for, dropped in rarely (about one in 40,000 lines).
@@ -47,9 +47,18 @@ HITS = {
         'E1122 {hms}.{us}     812 kubelet.go:2855] "Container runtime not ready" runtimeReady="RuntimeReady=false reason:DockerDaemonNotReady message:docker: failed to get docker version: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"',
         'E1122 {hms}.{us}     812 kubelet_node_status.go:96] "Unable to register node with API server" err="Post \\"https://10.0.0.10:6443/api/v1/nodes\\": x509: certificate signed by unknown authority" node="{node}"',
         'E1122 {hms}.{us}     812 run.go:74] "command failed" err="failed to run Kubelet: running with swap on is not supported, please disable swap! or set --fail-swap-on flag to false"',
+        'E1122 {hms}.{us}     812 kubelet_node_status.go:96] "Unable to register node with API server" err="Post \\"https://10.0.0.10:6443/api/v1/nodes\\": dial tcp 10.0.0.10:6443: connect: connection refused" node="{node}"',
+        'E1122 {hms}.{us}     812 pod_workers.go:1300] "Error syncing pod, skipping" err="failed to \\"StartContainer\\" for \\"kube-apiserver\\" with CrashLoopBackOff: \\"back-off 5m0s restarting failed container=kube-apiserver pod=kube-apiserver-{node}_kube-system({uid})\\"" pod="kube-system/kube-apiserver-{node}" podUID="{uid}"',
+        'E1122 {hms}.{us}     812 pod_workers.go:1300] "Error syncing pod, skipping" err="failed to \\"StartContainer\\" for \\"app\\" with ImagePullBackOff: \\"Back-off pulling image \\\\\\"registry.local/app:1.{s}\\\\\\"\\"" pod="{ns}/{pod}" podUID="{uid}"',
+        'I1122 {hms}.{us}     812 eviction_manager.go:366] "Eviction manager: attempting to reclaim" resourceName="ephemeral-storage"',
+        'E1122 {hms}.{us}     812 kubelet.go:1400] "Image garbage collection failed multiple times in a row" err="failed to garbage collect required amount of images. Attempted to free 8281598771 bytes, but only found 1073741824 bytes eligible to free."',
+        'E1122 {hms}.{us}     812 bootstrap.go:266] part of the existing bootstrap client certificate in /etc/kubernetes/kubelet.conf is expired: 2026-11-20 09:14:00 +0000 UTC',
+        'E1122 {hms}.{us}     812 kubelet_volumes.go:263] "There were many similar errors. Turn up verbosity to see them." err="orphaned pod \\"{uid}\\" found, but error occurred when trying to remove the volumes dir: not a directory" numErrs={s}',
     ],
     "kernel": [
         "nf_conntrack: nf_conntrack: table full, dropping packet",
+        "TCP: out of memory -- consider tuning tcp_mem",
+        "INFO: task kworker/u16:{s}:{s}12 blocked for more than 120 seconds.",
         "Memory cgroup out of memory: Killed process {s}88 (java) total-vm:8123456kB, anon-rss:4012345kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:9000kB oom_score_adj:985",
     ],
     "containerd": [

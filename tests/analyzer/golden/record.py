@@ -17,7 +17,6 @@ Re-record only on purpose (a deliberate change of findings), and say why in the 
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 import tempfile
@@ -43,7 +42,7 @@ def main() -> int:
             digest = rd.report_digest(rd.analyze_json(command, bundle, Path(tmp) / f"{name}.json"))
             golden = {"recorded_from": args.source, **({"input_sha256": sha} if sha else {}), **digest}
             path = rd.golden_path(name)
-            path.write_text(json.dumps(golden, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+            path.write_text(rd.golden_text(golden), encoding="utf-8")
             print(f"{path.relative_to(rd.ROOT)}: {len(digest['findings'])} findings, "
                   f"{path.stat().st_size / 1e3:.0f} kB")
     return 0

@@ -214,3 +214,17 @@ def analyze_json(command: list[str], bundle: Path, out: Path) -> dict[str, Any]:
 
 def golden_path(name: str) -> Path:
     return GOLDEN / f"{name}.json"
+
+
+def golden_text(golden: dict[str, Any]) -> str:
+    """JSON with one line per section, and one line per entry of a list section (a finding, a
+    template): small on disk, and a re-recording's git diff names the findings that changed."""
+    lines = []
+    for key in sorted(golden):
+        value = golden[key]
+        if isinstance(value, list) and value:
+            entries = ",\n".join("  " + canonical(v) for v in value)
+            lines.append(f" {json.dumps(key)}: [\n{entries}\n ]")
+        else:
+            lines.append(f" {json.dumps(key)}: {canonical(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
