@@ -161,7 +161,7 @@ class Fanout:
             for sig, handler in old.items():
                 signal.signal(sig, handler)
             for r in self.runs:        # nothing of ours outlives the run
-                self._close(r)
+                self._close(r, wait=10)
 
     def _loop(self) -> None:
         pending = deque(self.runs)
@@ -197,7 +197,7 @@ class Fanout:
                     self.display.host(r)
                 if r.stopped_at is not None:
                     if now > r.stopped_at + CLOSE_AFTER and not r.closed:
-                        self._close(r)
+                        self._close(r, wait=0)
                     if now > r.stopped_at + CLOSE_AFTER + ABANDON_AFTER:
                         # Its threads did not return even with the session closed: left behind
                         # (daemon threads); what it finished is kept.
@@ -217,15 +217,27 @@ class Fanout:
                     r.engine.partial_reason = reason
                 r.engine.stop.set()
 
-    def _close(self, r: HostRun) -> None:
+    def _close(self, r: HostRun, wait: float | None = None) -> None:
+        """Close a host's session. From the coordinator (wait=0) in a thread of its own: a
+        PSRP close waits for the operation in flight, and the coordinator must keep watching
+        the other hosts' deadlines and the signals."""
         with r.lock:
             transport = None if r.closed else r.transport
             r.closed = r.closed or transport is not None
-        if transport is not None:
+        if transport is None:
+            return
+
+        def close() -> None:
             try:
                 transport.close()
             except Exception:  # noqa: BLE001 - a broken session: nothing more to close
                 pass
+        if wait is None:
+            close()
+            return
+        t = threading.Thread(target=close, name=f"close-{r.index}", daemon=True)
+        t.start()
+        t.join(wait)
 
     # -- one host (its own thread) ----------------------------------------------------------------
     def _host_main(self, r: HostRun) -> None:

@@ -223,6 +223,7 @@ class SshTransport:
         self._accept_new = accept_new_host_key
         self._options = options or []
         self._dir: str | None = None
+        self._closed = False
         self._master: subprocess.Popen[bytes] | None = None
         self._prefix: list[str] = []
         self._has_timeout = False
@@ -272,9 +273,15 @@ class SshTransport:
         deadline = time.monotonic() + wait
         socket_path = os.path.join(self._dir, "cm")
         while not os.path.exists(socket_path):
-            if self._master.poll() is not None or time.monotonic() > deadline:
-                with open(errlog, "rb") as f:
-                    message = f.read(4096).decode("utf-8", "replace")
+            master = self._master
+            if master is None or self._closed:   # closed by another thread (a host deadline)
+                raise UserError(f"--ssh {self.target.label}: closed while connecting", EXIT_BAD_INPUT)
+            if master.poll() is not None or time.monotonic() > deadline:
+                try:
+                    with open(errlog, "rb") as f:
+                        message = f.read(4096).decode("utf-8", "replace")
+                except OSError:
+                    message = ""
                 self.close()
                 raise self._connect_error(message or "no connection within "
                                           f"{wait}s")
@@ -338,6 +345,10 @@ class SshTransport:
         self.hostname = nodename if self.root == "/" else None
 
     def close(self) -> None:
+        """End the session; safe from another thread while items run (the fan-out closes a
+        host at its deadline): what still runs on the connection dies with the master, and
+        nothing new starts (without the master an ssh client would dial the host again)."""
+        self._closed = True
         with self._lock:
             idle, self._idle = self._idle, []
         for helper in idle:
@@ -357,6 +368,8 @@ class SshTransport:
     # -- the one way anything runs remotely ---------------------------------------------------
     def _remote_command(self, script: str, args: list[str], timeout: float | None,
                         use_prefix: bool = True) -> list[str]:
+        if self._closed:
+            raise Interrupted()
         words = list(self._prefix) if use_prefix else []
         if timeout is not None and self._has_timeout and use_prefix:
             words += ["timeout", "-k", "2", f"{timeout:g}"]

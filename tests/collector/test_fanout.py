@@ -120,6 +120,27 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         s.proc.wait(timeout=10)
 
 
+@pytest.fixture
+def reap(servers: Servers) -> Iterator[None]:
+    """After a test that left the hung node's `docker info` waiting: a stopped host's remote
+    commands live on until the node's `timeout` (--timeout) ends them, as on a real node; the
+    test ends them now (found by the session PATH sshd gave them), so that nothing outlives it."""
+    yield
+    mine = []
+    for p in psutil.process_iter():
+        try:
+            if str(servers.hung.node.bin) in p.environ().get("PATH", "").split(":"):
+                mine.append(p)
+        except (psutil.Error, OSError):
+            pass
+    for p in mine:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(mine, timeout=10)
+
+
 def _root_args(servers: Servers) -> list[str]:
     # Both simulated nodes were built from the same generator: their trees are identical, and
     # the remote side resolves --root on "the node" (this machine), so fast's tree serves both.
@@ -185,7 +206,7 @@ def test_hosts_file_fans_out_into_one_bundle_with_json_progress(servers: Servers
     assert not _no_ssh_left(tmp)
 
 
-def test_host_deadline_stops_hung_hosts_and_keeps_the_rest(servers: Servers, tmp_path: Path) -> None:
+def test_host_deadline_stops_hung_hosts_and_keeps_the_rest(servers: Servers, tmp_path: Path, reap: None) -> None:
     out = tmp_path / "b.tgz"
     tmp = Path(tempfile.mkdtemp(prefix="kb-", dir="/tmp"))
     proc = run_collect(["--ssh", f"root@127.0.0.1:{servers.fast.port}",
@@ -220,7 +241,7 @@ def test_host_deadline_stops_hung_hosts_and_keeps_the_rest(servers: Servers, tmp
     assert not _no_ssh_left(tmp)
 
 
-def test_sigint_finishes_a_valid_partial_bundle(servers: Servers, tmp_path: Path) -> None:
+def test_sigint_finishes_a_valid_partial_bundle(servers: Servers, tmp_path: Path, reap: None) -> None:
     out = tmp_path / "b.tgz"
     tmp = Path(tempfile.mkdtemp(prefix="kb-", dir="/tmp"))
     fast, hung = f"root@127.0.0.1:{servers.fast.port}", f"root@127.0.0.1:{servers.hung.port}"
