@@ -2,7 +2,7 @@
 
 Each golden under tests/analyzer/golden/ is the digest (golden/report_digest.py) of the JSON
 report the code at commit 9cadd92 wrote for one input: every samples/*.tgz, and a small bench
-bundle from bench/analyze_bench.py's generator (20 nodes, dense hits: 133 findings), which this
+bundle from bench/analyze_bench.py's generator (20 nodes, dense hits: 15 rules, 228 findings), which this
 test generates again into tmp. The current code's report (a subprocess of the CLI, as a user
 runs it) must give the same digest: findings with their counts, windows, per-file counts and
 kept evidence lines, the errors-no-rule-explains templates, the timeline's counts, coverage.

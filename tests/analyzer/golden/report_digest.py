@@ -140,8 +140,9 @@ def _short(value: Any, limit: int = 160) -> str:
 
 
 def _kept_diff(key: str, old: list[str], new: list[str]) -> list[str]:
-    gone = [x for x in old if x not in set(new)]
-    added = [x for x in new if x not in set(old)]
+    old_set, new_set = set(old), set(new)
+    gone = [x for x in old if x not in new_set]
+    added = [x for x in new if x not in old_set]
     out = [f"finding {key}: kept evidence lines differ ({len(old)} golden, {len(new)} now)"]
     for x in gone[:5]:
         out.append(f"    only in golden: {x}")
@@ -152,38 +153,20 @@ def _kept_diff(key: str, old: list[str], new: list[str]) -> list[str]:
     return out
 
 
-def compare(golden: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """Readable differences, section by section; empty when the reports agree."""
+def _finding_diffs(gf: list[dict[str, Any]], nf: list[dict[str, Any]]) -> list[str]:
     diffs: list[str] = []
-    for section in golden.keys() | now.keys():
-        if section in ("findings", "input_sha256", "recorded_from"):
-            continue
-        g, n = golden.get(section), now.get(section)
-        if g == n:
-            continue
-        if isinstance(g, list) and isinstance(n, list):
-            diffs.append(f"{section}: {len(g)} entries golden, {len(n)} now")
-            for i, (a, b) in enumerate(zip(g, n)):
-                if a != b:
-                    diffs.append(f"    [{i}] golden {_short(a)}")
-                    diffs.append(f"    [{i}] now    {_short(b)}")
-                    break
-        elif isinstance(g, dict) and isinstance(n, dict):
-            for k in sorted(g.keys() | n.keys()):
-                if g.get(k) != n.get(k):
-                    diffs.append(f"{section}.{k}: golden {_short(g.get(k))}, now {_short(n.get(k))}")
-        else:
-            diffs.append(f"{section}: golden {_short(g)}, now {_short(n)}")
-
-    gf, nf = golden.get("findings") or [], now.get("findings") or []
     gk, nk = _finding_keys(gf), _finding_keys(nf)
     gmap, nmap = dict(zip(gk, gf)), dict(zip(nk, nf))
+
+    def said(f: dict[str, Any]) -> str:
+        return f" ({_short(f['message'], 100)})" if f.get("message") else ""
+
     for k in gk:
         if k not in nmap:
-            diffs.append(f"finding {k}: in the golden, missing now ({_short(gmap[k]['message'], 100)})")
+            diffs.append(f"finding {k}: in the golden, missing now{said(gmap[k])}")
     for k in nk:
         if k not in gmap:
-            diffs.append(f"finding {k}: new, not in the golden ({_short(nmap[k]['message'], 100)})")
+            diffs.append(f"finding {k}: new, not in the golden{said(nmap[k])}")
     for k in gk:
         if k not in nmap or gmap[k] == nmap[k]:
             continue
@@ -198,6 +181,35 @@ def compare(golden: dict[str, Any], now: dict[str, Any]) -> list[str]:
     common = [k for k in gk if k in nmap]
     if common != [k for k in nk if k in gmap]:
         diffs.append("findings: the same findings in another order (report order is what the user reads)")
+    return diffs
+
+
+SECTIONS = ["summary", "bundle", "nodes", "collection_problems", "input_problems", "triage", "unexplained",
+            "timeline", "coverage"]
+
+
+def compare(golden: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """Readable differences, the findings first, then section by section; empty when the
+    reports agree."""
+    diffs = _finding_diffs(golden.get("findings") or [], now.get("findings") or [])
+    others = sorted((golden.keys() | now.keys()) - set(SECTIONS) - {"findings", "input_sha256", "recorded_from"})
+    for section in SECTIONS + others:
+        g, n = golden.get(section), now.get(section)
+        if g == n:
+            continue
+        if isinstance(g, list) and isinstance(n, list):
+            diffs.append(f"{section}: {len(g)} entries golden, {len(n)} now")
+            first = next((i for i, (a, b) in enumerate(zip(g, n)) if a != b), min(len(g), len(n)))
+            if first < len(g):
+                diffs.append(f"    [{first}] golden {_short(g[first])}")
+            if first < len(n):
+                diffs.append(f"    [{first}] now    {_short(n[first])}")
+        elif isinstance(g, dict) and isinstance(n, dict):
+            for k in sorted(g.keys() | n.keys()):
+                if g.get(k) != n.get(k):
+                    diffs.append(f"{section}.{k}: golden {_short(g.get(k))}, now {_short(n.get(k))}")
+        else:
+            diffs.append(f"{section}: golden {_short(g)}, now {_short(n)}")
     return diffs
 
 
