@@ -246,3 +246,33 @@ def test_sigint_mid_run_leaves_a_valid_partial_bundle(fleet: netns.Fleet, tmp_pa
     assert len(names) < len(good)                    # and the run did stop early
     for t in done:
         assert f"nodes/{by_target[t]}/files/etc/kubernetes/admin.conf" in bundle.members
+
+
+def test_a_killed_runs_namespaces_are_removed_by_the_next(tmp_path: Path) -> None:
+    """The harness itself: a run killed with SIGKILL (no finalizer) leaves its namespaces, veths
+    and sshds; the next Fleet of that prefix removes them before it starts."""
+    script = (f"import sys, time; sys.path.insert(0, {str(Path(__file__).parent)!r}); import netns\n"
+              f"f = netns.Fleet({str(tmp_path / 'killed')!r}, 2, prefix='kbk', subnet=240).__enter__()\n"
+              "print('up', flush=True); time.sleep(600)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "up"
+    finally:
+        proc.kill()
+        proc.wait()
+    left = netns.Fleet(tmp_path / "probe", 0, prefix="kbk", subnet=240)
+    assert sorted(left.leftovers()) == ["kbk-000", "kbk-001", "kbk-h000", "kbk-h001"]
+    sshds = [p for p in psutil.process_iter(["cmdline"]) if str(tmp_path / "killed") in " ".join(p.info["cmdline"] or [])]
+    assert sshds                                   # the killed run's sshds outlived it
+    with netns.Fleet(tmp_path / "next", 1, prefix="kbk", subnet=240) as f:
+        assert [h.netns for h in f.hosts] == ["kbk-h000"]
+        assert [p.pid for p in sshds if alive(p)] == []
+    assert left.leftovers() == []
+
+
+def alive(p: psutil.Process) -> bool:
+    """Running and not a zombie (a killed orphan waits for init to reap it)."""
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
