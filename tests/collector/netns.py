@@ -197,6 +197,7 @@ class Fleet:
 
     def start(self) -> None:
         prefix = self._state.prefix
+        os.makedirs("/run/lock", exist_ok=True)
         lock = os.open(f"/run/lock/k8s-bundle-netns-{prefix}.lock", os.O_CREAT | os.O_RDWR, 0o600)
         self._state.lock_fd = lock
         fcntl.flock(lock, fcntl.LOCK_EX)   # another live run of this prefix: wait for its end
