@@ -440,25 +440,20 @@ class Run:
 
 
 def _tree_rss(pid: int) -> int:
-    """Summed RSS of pid and its descendants, from /proc (no dependency)."""
-    children: dict[int, list[int]] = {}
-    rss = {}
+    """Summed RSS of pid and its descendants, walked through /proc/PID/task/TID/children
+    (not a scan of every process: the sampler must not load the machine it measures)."""
     page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(entry))   # ppid
-            rss[int(entry)] = int(fields[21]) * page
-        except (OSError, IndexError, ValueError):
-            continue
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
-        total += rss.get(p, 0)
-        todo += children.get(p, [])
+        try:
+            with open(f"/proc/{p}/statm", "rb") as f:
+                total += int(f.read().split()[1]) * page
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children", "rb") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except (OSError, ValueError, IndexError):
+            continue        # the process ended between two reads
     return total
 
 
