@@ -265,11 +265,11 @@ class Fleet:
         # `ip netns exec` runs the command in a new mount namespace (slave of ours): the bind
         # mount of the host's name is seen by its sshd and sessions only.
         script = 'mount --bind "$1" "$2" && exec "$3" -D -e -f "$4"'
-        host.proc = subprocess.Popen(
-            ["ip", "netns", "exec", host.netns, "sh", "-c", script, "sh", str(d / "hostname"),
-             str(self.node.root / "etc/hostname"), sshd_helpers.SSHD, str(d / "sshd_config")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=open(self.base / f"{host.netns}.log", "wb"), start_new_session=True)
+        with open(self.base / f"{host.netns}.log", "wb") as log:
+            host.proc = subprocess.Popen(
+                ["ip", "netns", "exec", host.netns, "sh", "-c", script, "sh", str(d / "hostname"),
+                 str(self.node.root / "etc/hostname"), sshd_helpers.SSHD, str(d / "sshd_config")],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
 
     # -- what the collector is given ------------------------------------------------------
     def ssh_args(self) -> list[str]:
