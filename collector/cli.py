@@ -231,7 +231,11 @@ def run_collect(args: argparse.Namespace) -> int:
         # (the map is small: a full disk is the likely cause)
         _remove_quietly(result.output)
         raise
-    if mode != "json":
+    if mode != "json" and fanning:
+        from k8s_bundle.collector.progress import hosts_summary_text
+
+        print(hosts_summary_text([*earlier, result]), file=sys.stderr)
+    elif mode != "json":
         for r in earlier:
             print(summary_text(r), file=sys.stderr)
         print(summary_text(result), file=sys.stderr)

@@ -552,6 +552,9 @@ class Engine:
         kubeconfig, why = working_kubeconfig(self.ctx)
         if kubeconfig is None:
             return self._record(item, status="skipped", error=why)
+        skipped = self._claimed_elsewhere(item, self.redactor.obfuscate_path(f"cluster/{item.id}.json"))
+        if skipped is not None:
+            return skipped
         argv = ["kubectl", "--kubeconfig", kubeconfig, "--request-timeout=5s", "get", item.resource]
         if item.name:
             argv.append(item.name)
@@ -609,11 +612,10 @@ class Engine:
         if rel is not None:
             full = rel.lstrip("/") if rel.startswith("/") else f"nodes/{self.node}/{rel}"
             full = self.redactor.obfuscate_path(full)  # pod log dirs embed host names
-        if full is not None and not full.startswith("nodes/") and not self.writer.claim(full):
-            # A bundle-level member (cluster/...) another host of a fan-out already stores:
-            # the cluster is one, its objects are kept once (the stream is never started).
-            return self._record(item, rec_id=rec_id, kind=kind, source=source, status="skipped",
-                                error=f"{full}: already in the bundle (collected from another node)")
+        if full is not None and not full.startswith("nodes/"):
+            skipped = self._claimed_elsewhere(item, full, source=source, rec_id=rec_id, kind=kind)
+            if skipped is not None:
+                return skipped
         try:
             counted = _LineCounter(_stop_passes_through(chunks))
             redacted = self.redactor.redact_stream(full or "", counted)
@@ -646,6 +648,18 @@ class Engine:
         if isinstance(item, JournalItem):
             rec["_lines"] = lines
         return rec
+
+    def _claimed_elsewhere(self, item: Item, member: str, **rec: Any) -> dict[str, Any] | None:
+        """A bundle-level member (cluster/...) another host of a fan-out stores: the cluster is
+        one, its objects are kept once (asked before running the command, so the other nodes
+        do not query the API server for nothing). None when this node has it."""
+        assert self.writer is not None
+        holder = self.writer.claim(member, self.node)
+        if holder == self.node:
+            return None
+        return self._record(item, status="skipped", **rec,
+                            error=f"{member}: already in the bundle"
+                                  + (f" (collected from node {holder})" if holder else ""))
 
     def _record(self, item: Item, *, status: str, error: str | None = None,
                 rec_id: str | None = None, kind: str | None = None, source: str | None = None,

@@ -81,7 +81,9 @@ class HostRun:
     done: int = 0
     total: int = 0
     bytes: int = 0
+    exc: UserError | None = None    # its one-line error (one host alone: the run's error)
     started: float = 0.0
+    ended: float | None = None
     deadline: float = 0.0
     stop_reason: str | None = None  # why it was told to stop (deadline, interrupted, sigterm)
     stop_kind: str | None = None    # the state that gives: timed_out or interrupted
@@ -244,10 +246,12 @@ class Fanout:
         try:
             self._collect_host(r)
         except UserError as exc:
+            r.exc = exc
             self._host_failed(r, str(exc))
         except Exception as exc:  # noqa: BLE001 - one host's bug must not stop the others
             self._host_failed(r, f"{type(exc).__name__}: {exc}")
         finally:
+            r.ended = time.monotonic()
             self._close(r)
             self._wake.set()
 
@@ -360,7 +364,10 @@ class Fanout:
                 raise UserError(f"{self.interrupted} before any host was collected: no bundle written",
                                 EXIT_INTERRUPTED)
             if self.single:
-                raise UserError(self.runs[0].error or "the host could not be collected", EXIT_BAD_INPUT)
+                r = self.runs[0]
+                if r.exc is not None and r.stop_reason is None:
+                    raise r.exc           # its own exit code (4; 6 for a full disk at the output)
+                raise UserError(r.error or "the host could not be collected", EXIT_BAD_INPUT)
             raise UserError("no host could be collected: " + "; ".join(r.error or r.state for r in self.runs),
                             EXIT_BAD_INPUT)
         finished = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -392,7 +399,8 @@ class Fanout:
         duration = time.monotonic() - t0
         results = [CollectResult(output=output, node=r.node or "", partial=partial_reason is not None,
                                  partial_reason=partial_reason, items=records[r.index],
-                                 duration_s=duration) for r in collected]
+                                 duration_s=(r.ended or time.monotonic()) - r.started)
+                   for r in by_node]
         self.display.finish({"output": str(output), "partial": partial_reason is not None,
                              "partial_reason": partial_reason, "seconds": round(duration, 2),
                              "hosts": {s: sum(1 for r in self.runs if r.state == s)

@@ -213,3 +213,22 @@ class RichFanoutProgress:
 
 def _mib(n: int) -> str:
     return f"{n / (1 << 20):.1f} MiB"
+
+
+def hosts_summary_text(results: list[CollectResult], limit: int = 25) -> str:
+    """The end of a run over several remote hosts: the bundle once, then one line per node
+    (failed hosts were named on stderr as they failed, and are in the manifest)."""
+    head = results[-1]
+    lines = [f"k8s-bundle: {'PARTIAL bundle (' + (head.partial_reason or '') + ')' if head.partial else 'bundle'}"
+             f" written: {shown(head.output)} ({len(results)} nodes)"]
+    for r in results[:limit]:
+        counts = status_counts(r)
+        lines.append(f"  node {shown(r.node)}: {len(r.items)} items in {r.duration_s:.1f}s ("
+                     + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")")
+    if len(results) > limit:
+        lines.append(f"  ... and {len(results) - limit} more nodes (see manifest.json)")
+    problems = sum(len(r.problems) for r in results)
+    if problems:
+        lines.append(f"  {problems} items failed on {sum(1 for r in results if r.problems)} nodes "
+                     "(status, error and node of each in manifest.json)")
+    return "\n".join(lines)

@@ -60,7 +60,7 @@ class BundleWriter:
         self._spool_bytes = spool_bytes
         self._lock = threading.Lock()
         self._names: set[str] = set()
-        self._claimed: set[str] = set()
+        self._claimed: dict[str, str] = {}
         self._closed = False
         self._mtime = int(time.time()) if mtime is None else int(mtime)
         self._gz: gzip.GzipFile | None = None
@@ -107,15 +107,14 @@ class BundleWriter:
             self._add(path, spool, size)
         return StoredMember(path, size, digest.hexdigest())
 
-    def claim(self, path: str) -> bool:
-        """Reserve a member name: True for the first caller only (hosts collected in parallel
-        that would store the same bundle-level member, e.g. cluster/ objects)."""
+    def claim(self, path: str, owner: str) -> str:
+        """Reserve a member name for `owner`; returns who holds it (the caller's own name when it
+        got it, or already had it). Hosts collected in parallel that would store the same
+        bundle-level member (cluster/ objects) ask first: one of them stores it."""
         rel = _check_member_path(path)
         with self._lock:
-            if rel in self._claimed or rel in self._names:
-                return False
-            self._claimed.add(rel)
-            return True
+            holder = self._claimed.setdefault(rel, owner if rel not in self._names else "")
+            return holder
 
     def has(self, path: str) -> bool:
         return _check_member_path(path) in self._names

@@ -63,11 +63,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(base: Path, name: str, hang: tuple[str, ...], client_pub: Path, host_key: Path) -> Sshd:
+def _start(base: Path, name: str, hang: tuple[str, ...], client_pub: Path, host_key: Path,
+           **extra_env: str) -> Sshd:
     d = base / name
     d.mkdir()
     node = simnode.build(d / "sim", hang=hang)
-    env = {"PATH": node.path}
+    env = {"PATH": node.path, **extra_env}
     if hang:
         env["SIMNODE_HANG"] = ",".join(hang)
     (d / "authorized_keys").write_text(sshd_helpers.authorized_key(client_pub, env))
@@ -87,7 +88,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     base = tmp_path_factory.mktemp("fanout")
     for name in ("hostkey", "client"):
         sshd_helpers.keygen(base / name)
-    fast = _start(base, "fast", (), base / "client.pub", base / "hostkey")
+    # fast's API server answers: every host of it could store the cluster objects
+    fast = _start(base, "fast", (), base / "client.pub", base / "hostkey", SIMNODE_API_UP="1")
     hung = _start(base, "hung", ("docker-info",), base / "client.pub", base / "hostkey")
     known = base / "known_hosts"
     known.write_text("".join(sshd_helpers.known_hosts_line(h, s.port, base / "hostkey.pub")
@@ -165,7 +167,7 @@ def test_hosts_file_fans_out_into_one_bundle_with_json_progress(servers: Servers
     out = tmp_path / "multi.tgz"
     tmp = Path(tempfile.mkdtemp(prefix="kb-", dir="/tmp"))   # the ssh control sockets live here
     proc = run_collect(["--hosts", str(hosts), "--ssh", f"root@127.0.0.1:{servers.fast.port}",
-                        *servers.common(), *_root_args(servers), "-o", str(out), "--only", "network",
+                        *servers.common(), *_root_args(servers), "-o", str(out), "--only", "network,cluster",
                         "--parallel", "2", "--progress", "json"], env=dict(os.environ, TMPDIR=str(tmp)))
     assert proc.returncode == 0, proc.stderr
     bundle = read_bundle(out)
@@ -176,8 +178,17 @@ def test_hosts_file_fans_out_into_one_bundle_with_json_progress(servers: Servers
     assert {r["node"] for r in bundle.items(id="hosts")} == {"cp1", "cp1-2"}
     assert f"nodes/cp1/files/etc/hosts" in bundle.members and "nodes/cp1-2/files/etc/hosts" in bundle.members
     # one gzip stream of members: no part archive inside or beside it
-    assert all(name.startswith("nodes/") or name in ("manifest.json", "redaction.json")
+    assert all(name.startswith(("nodes/", "cluster/")) or name in ("manifest.json", "redaction.json")
                for name in bundle.members)
+    # the cluster is one: its objects stored once, by whichever node asked first; the other
+    # node did not query the API for them and says where they are
+    assert bundle.json("cluster/nodes.json")["kind"] == "NodeList"
+    recs = {r["node"]: r for r in bundle.items(id="nodes")}
+    holder = next(n for n, r in recs.items() if r["status"] == "ok")
+    other = next(n for n in recs if n != holder)
+    assert recs[holder]["path"] == "cluster/nodes.json"
+    assert recs[other]["status"] == "skipped" and recs[other]["path"] is None
+    assert recs[other]["error"] == f"cluster/nodes.json: already in the bundle (collected from node {holder})"
     assert not [p for p in tmp_path.iterdir() if p.name not in ("hosts.txt", "multi.tgz")]
     failed = m["failed_hosts"]
     assert len(failed) == 1 and failed[0]["host"] == f"root@127.0.0.1:{closed}"

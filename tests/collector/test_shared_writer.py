@@ -46,12 +46,13 @@ def test_add_stream_from_many_threads_keeps_every_member_whole(tmp_path: Path) -
     assert got == stored and len(got) == 24 * 12
 
 
-def test_claim_reserves_a_bundle_level_member_once(tmp_path: Path) -> None:
+def test_claim_reserves_a_bundle_level_member_for_one_owner(tmp_path: Path) -> None:
     with BundleWriter(tmp_path / "b.tgz", top_dir="t") as writer:
-        assert writer.claim("cluster/nodes.json") is True
-        assert writer.claim("cluster/nodes.json") is False
+        assert writer.claim("cluster/nodes.json", "n1") == "n1"
+        assert writer.claim("cluster/nodes.json", "n2") == "n1"
+        assert writer.claim("cluster/nodes.json", "n1") == "n1"     # its holder keeps it
         writer.add_bytes("cluster/pods.json", b"{}")
-        assert writer.claim("cluster/pods.json") is False
+        assert writer.claim("cluster/pods.json", "n1") == ""       # stored already: nobody may
         writer.abort()
 
 
