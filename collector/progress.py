@@ -188,13 +188,14 @@ class RichFanoutProgress:
             task = self._tasks.get(run.index)
             from rich.markup import escape
 
-            label = escape(shown(run.spec.label) + (f" ({run.node})" if run.node else ""))
+            plain = shown(run.spec.label) + (f" ({shown(run.node)})" if run.node else "")
+            label = escape(plain)          # the live line's column reads rich markup
             if run.state in self.ENDED:
                 if task is not None:
                     self._bar.remove_task(task)
                     del self._tasks[run.index]
                 why = f": {shown(run.error or run.stop_reason or '')}" if run.state != "done" else ""
-                self._bar.console.print(f"{label}: {run.state.replace('_', ' ')}, {run.done}/{run.total} "
+                self._bar.console.print(f"{plain}: {run.state.replace('_', ' ')}, {run.done}/{run.total} "
                                         f"items, {_mib(run.bytes)}{why}", markup=False, highlight=False)
                 return
             if task is None:
