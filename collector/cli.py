@@ -59,7 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-file-size", default="16M", help="per-item size cap (default 16M)")
     p.add_argument("--workers", type=int, default=4, help="parallel items (default 4)")
     p.add_argument("--progress", choices=("auto", "tty", "json", "none"), default="auto",
-                   help="progress display (default: live on a terminal, none otherwise)")
+                   help="progress display (default: live on a terminal; otherwise none, or JSON "
+                        "lines when several remote hosts are collected)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     from k8s_bundle.redact.cli import add_redaction_arguments
 
