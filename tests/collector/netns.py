@@ -127,12 +127,21 @@ def _remove(netns: str, veth: str | None, proc: subprocess.Popen | None) -> None
 
 
 def _teardown(state: _State) -> None:
+    # A Ctrl-C during teardown would leave the rest of the fleet behind: finish, then raise it.
+    interrupted: KeyboardInterrupt | None = None
     for host in state.hosts:
-        _remove(host.netns, host.veth, host.proc)
+        while True:
+            try:
+                _remove(host.netns, host.veth, host.proc)
+                break
+            except KeyboardInterrupt as exc:
+                interrupted = exc
     state.hosts.clear()
     if state.lock_fd is not None:
         os.close(state.lock_fd)
         state.lock_fd = None
+    if interrupted is not None:
+        raise interrupted
 
 
 def remove_stale(prefix: str) -> list[str]:

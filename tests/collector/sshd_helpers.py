@@ -40,7 +40,13 @@ def config(*, port: int, listen: str, host_key: Path, authorized_keys: Path, pid
 
 
 def authorized_key(pub: Path, env: dict[str, str], command: str | None = None) -> str:
-    """One authorized_keys line: `pub` with the session environment (and a forced command)."""
+    """One authorized_keys line: `pub` with the session environment (and a forced command).
+
+    HOME defaults to the key's directory: bash sources ~/.bashrc even for the commands sshd
+    runs, and a developer's root .bashrc (this machine's runs `pyenv init`, a rehash under a
+    lock per session: hundreds of waiting shells and load 90 with a fleet, measured) is no
+    part of a node."""
+    env = {"HOME": str(pub.parent), **env}
     opts = [f'environment="{k}={v}"' for k, v in env.items()]
     if command:
         opts.append(f'command="{command}"')
