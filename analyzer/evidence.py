@@ -128,7 +128,7 @@ def load_evidence(path: str, limits: ReaderLimits | None = None, keep: Any = Non
 
     log_index = logs.finish(created_at, offsets)
     from k8s_bundle.analyzer.logdedupe import drop_forwarded_copies  # journal lines rsyslog repeated: counted once
-    log_index = drop_forwarded_copies(log_index)
+    log_index = drop_forwarded_copies(log_index, logs.summary.journal_keys if logs.summary else None)
     all_problems = reader.problems + problems + logs.problems
     return Evidence(source=os.fspath(path), manifest=manifest, bundle=bundle, nodes=nodes, cluster=cluster,
                     log_index=log_index, problems=all_problems, members=members, log_summary=logs.summary)

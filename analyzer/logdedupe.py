@@ -18,23 +18,35 @@ _SYSLOG_EXACT = ("var/log/messages", "var/log/syslog", "var/log/daemon.log", "va
 _SYSLOG_PREFIX = "var/log/messages-"
 
 
-def drop_forwarded_copies(index: pl.DataFrame) -> pl.DataFrame:
-    """The log index without the syslog rows that repeat a journal row of the same node."""
+def is_syslog(source: pl.Expr) -> pl.Expr:
+    """True for the syslog files journald forwards to (source names as strings)."""
+    return source.is_in(_SYSLOG_EXACT) | source.str.starts_with(_SYSLOG_PREFIX)
+
+
+def drop_forwarded_copies(index: pl.DataFrame, journal_keys: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The log index without the syslog rows that repeat a journal row of the same node.
+
+    journal_keys: (node, _h message hash, _s second) of journal lines that are not rows (the
+    log summary's: warnings counted while the index was built, analyzer/logkeep.py)."""
     if not isinstance(index, pl.DataFrame) or index.height == 0:
         return index
     # decide on the few distinct source names, then filter on the categorical column as it is
     sources = [s for s in index.get_column("source").unique().cast(pl.String).to_list() if s]
     syslog_names = [s for s in sources if s in _SYSLOG_EXACT or s.startswith(_SYSLOG_PREFIX)]
     journal_names = [s for s in sources if s.startswith("journal/")]
-    if not syslog_names or not journal_names:
+    extra = journal_keys is not None and journal_keys.height > 0
+    if not syslog_names or not (journal_names or extra):
         return index
     is_syslog = pl.col("source").is_in(syslog_names)
     syslog = index.filter(is_syslog)
     journal = index.filter(pl.col("source").is_in(journal_names) & pl.col("timestamp").is_not_null())
     # join on (node, hash of the message, second): integers, not millions of strings
     sec = pl.col("timestamp").dt.truncate("1s").dt.epoch("s")
-    key = [pl.col("node").to_physical().alias("_n"), pl.col("message").hash().alias("_h")]
-    keys = journal.select(*key, sec.alias("_s")).unique()
+    key = [pl.col("node").cast(pl.String).alias("_n"), pl.col("message").hash().alias("_h")]
+    keys = journal.select(*key, sec.alias("_s"))
+    if extra:
+        keys = pl.concat([keys, journal_keys.select(pl.col("node").alias("_n"), "_h", "_s")], how="vertical_relaxed")
+    keys = keys.unique()
     # the same second, or the next one (the forward crossed a second boundary)
     keys = pl.concat([keys, keys.with_columns(pl.col("_s") + 1)])
     tagged = syslog.with_columns(*key, sec.alias("_s"))

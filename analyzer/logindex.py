@@ -24,7 +24,9 @@ from typing import Callable, Iterable, Iterator
 import polars as pl
 
 from k8s_bundle.analyzer.decode import sniff_encoding
-from k8s_bundle.analyzer.logkeep import KeepPolicy, LogSummary, block_counts, tidy_counts, tidy_minutes
+from k8s_bundle.analyzer.logdedupe import is_syslog
+from k8s_bundle.analyzer.logkeep import (KeepPolicy, LogSummary, block_counts, block_levels, journal_keys,
+                                        level_rows, own_strings, tidy_counts, tidy_minutes)
 from k8s_bundle.analyzer.model import Problem
 
 CHUNK_BYTES = 16 * 1024 * 1024
@@ -443,6 +445,9 @@ class LogIndexBuilder:
         self.keep = keep
         self._counts: list[pl.DataFrame] = []
         self._minutes: list[pl.DataFrame] = []
+        self._levels: list[pl.DataFrame] = []        # with a policy: the warnings rows do not hold
+        self._candidates: list[pl.DataFrame] = []
+        self._journal_keys: list[pl.DataFrame] = []
         self._latest: dt.datetime | None = None   # the latest timestamp of fully dated blocks
         self.summary: LogSummary | None = None   # set by finish()
         self.problems: list[Problem] = []
@@ -675,10 +680,32 @@ class LogIndexBuilder:
                              .agg(pl.col("n").sum(), pl.col("lo").min(), pl.col("hi").max())]
         if self.keep is None:
             return frame
-        kept = frame.filter(self.keep.mask(frame))
-        # polars strings are views into the block's buffers: a kept row would hold its whole
-        # 16 MB block alive; a new string per kept message lets the block go
-        return kept.with_columns(pl.col("message") + pl.lit(""))
+        from k8s_bundle.analyzer.unexplained import block_candidates
+
+        # Warnings are counted here, not kept as rows, except those of syslog files: the
+        # journal's copies of them are dropped at the end (analyzer/logdedupe.py).
+        rule = self.keep.rule_candidates(frame)
+        syslog = frame.select(is_syslog(pl.col("source").cast(pl.String)).alias("s"))["s"]
+        own = ~syslog
+        counted = frame.filter(own) if syslog.any() else frame
+        self._levels.append(block_levels(counted))
+        cand = block_candidates(counted, rule.filter(own) if syslog.any() else rule)
+        if cand.height:
+            self._candidates.append(own_strings(cand))
+        self._journal_keys.append(own_strings(journal_keys(frame, level_rows(frame, self.keep.error_words) & own)))
+        if len(self._levels) >= _MERGE_PARTS:
+            self._merge_levels()
+        mask = self.keep.mask(frame, rule, syslog)
+        return own_strings(frame.filter(mask)).with_columns(own.filter(mask).alias("counted"))
+
+    def _merge_levels(self) -> None:
+        from k8s_bundle.analyzer.unexplained import merge_keys_partial
+
+        self._levels = [pl.concat(self._levels, how="vertical_relaxed")
+                        .group_by("node", "source", "ident", "kind", "ts", "error").agg(pl.col("n").sum())]
+        if self._candidates:
+            self._candidates = [merge_keys_partial(self._candidates)]
+        self._journal_keys = [pl.concat(self._journal_keys, how="vertical_relaxed").unique()]
 
     def _note_latest(self, value: object) -> None:
         if isinstance(value, dt.datetime) and (self._latest is None or value > self._latest):
@@ -743,7 +770,7 @@ class LogIndexBuilder:
                 "node", "source", "file", "line",
                 pl.when(pl.col("ts").is_between(_TS_MIN, _TS_MAX)).then(pl.col("ts"))
                 .dt.replace_time_zone("UTC").alias("timestamp"),
-                "level", "ident", "message",
+                "level", "ident", "message", *(["counted"] if "counted" in frame.columns else []),
             ))
         self._parts = []
         if not frames:
@@ -770,7 +797,36 @@ class LogIndexBuilder:
         self._minutes = []
         summary = LogSummary(tidy_counts(self._counts), tidy_minutes(fixed))
         self._counts = []
+        if self.keep is None:
+            return summary
+        from k8s_bundle.analyzer.unexplained import merge_keys
+
+        if self._levels:
+            self._merge_levels()
+            levels = _fix_times(self._levels[0], ("ts",), created_at, utc_offsets)
+            summary.levels = (levels.with_columns(pl.col("ts").dt.epoch("s").alias("second"))
+                              .group_by("node", "source", "ident", "second", "error").agg(pl.col("n").sum())
+                              .select(pl.col("node").cast(pl.String), pl.col("source").cast(pl.String),
+                                      pl.col("ident").cast(pl.String), "second", "error", pl.col("n").cast(pl.UInt32)))
+            summary.candidates = merge_keys([_fix_times(c, ("ts_min", "ts_max", "ex_timestamp"), created_at, utc_offsets)
+                                             .drop("kind", "node") for c in self._candidates])
+            keys = _fix_times(self._journal_keys[0], ("ts",), created_at, utc_offsets)
+            summary.journal_keys = keys.select("node", "_h", pl.col("ts").dt.truncate("1s").dt.epoch("s").alias("_s")).drop_nulls().unique()
+        self._levels, self._candidates, self._journal_keys = [], [], []
         return summary
+
+
+def _fix_times(frame: pl.DataFrame, cols: tuple[str, ...], created_at: dt.datetime,
+               utc_offsets: dict[str, int]) -> pl.DataFrame:
+    """The naive times `cols` of a summary frame (with `node` and `kind`) made UTC as the rows'
+    are (null outside the kept range)."""
+    offset: int | pl.Expr = (pl.col("node").cast(pl.String).replace_strict(utc_offsets, default=0, return_dtype=pl.Int64)
+                             if utc_offsets else 0)
+    for col in cols:
+        fixed = frame.select("node", "kind", pl.col(col).alias("ts")).select(_fixed_ts(created_at, offset).alias("t"))["t"]
+        frame = frame.with_columns(fixed.alias(col)).with_columns(
+            pl.when(pl.col(col).is_between(_TS_MIN, _TS_MAX)).then(pl.col(col)).dt.replace_time_zone("UTC").alias(col))
+    return frame
 
 
 def _fixed_ts(created_at: dt.datetime, offset_seconds: int | pl.Expr) -> pl.Expr:

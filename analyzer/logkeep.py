@@ -218,31 +218,41 @@ class KeepPolicy:
                 found = found.scatter(hit, True)
         return found
 
-    def mask(self, frame: pl.DataFrame) -> pl.Series:
+    def mask(self, frame: pl.DataFrame, rule: pl.Series, syslog: pl.Series) -> pl.Series:
         """The rows of one parsed block (node, source, file, line, ts, kind, level, ident,
-        message; rows in file and line order) to keep."""
+        message; rows in file and line order) to keep. `rule`: rule_candidates(frame);
+        `syslog`: rows of syslog files, whose warnings stay rows until the journal's copies
+        are dropped (analyzer/logdedupe.py)."""
         n = frame.height
-        rule = self.rule_candidates(frame)
         near = rule
         for k in range(1, CONTEXT_ROWS + 1):
             near = near | rule.shift(k, fill_value=False) | rule.shift(-k, fill_value=False)
-        level = frame["level"].cast(pl.String)
         msg = pl.col("message")
         untimed = pl.col("ts").is_null()
         boot = untimed & (msg.str.starts_with("-- Boot ") | (msg == "-- Reboot --"))
-        flags = frame.select(
-            level.is_in(("W", "E", "F")).fill_null(False).alias("leveled"),
-            (level.is_null() & msg.str.contains(self.error_words)).fill_null(False).alias("worded")
-            if self.error_words else pl.lit(False).alias("worded"),
-            boot.fill_null(False).alias("boot"),
-            (~untimed).alias("timed"),
-        )
-        boot_s = flags["boot"]
-        timed = flags["timed"]
+        flags = frame.select(boot.fill_null(False).alias("boot"), (~untimed).alias("timed"))
+        boot_s, timed = flags["boot"], flags["timed"]
         first_timed = timed & (timed.cum_sum() == 1)
-        index = pl.Series(range(n), dtype=pl.Int64) if n else pl.Series([], dtype=pl.Int64)
+        index = pl.Series(range(n), dtype=pl.Int64)
         edge = (index < CONTEXT_ROWS) | (index >= n - CONTEXT_ROWS)
-        return near | flags["leveled"] | flags["worded"] | boot_s | boot_s.shift(1, fill_value=False) | first_timed | edge
+        keep = near | boot_s | boot_s.shift(1, fill_value=False) | first_timed | edge
+        if syslog.any():
+            keep = keep | (syslog & level_rows(frame, self.error_words))
+        return keep
+
+
+def own_strings(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with a new copy of each string: polars strings are views into the buffers they
+    were cut from, so a kept row or a group's example would hold its whole 16 MB block alive."""
+    cols = [c for c, t in frame.schema.items() if t == pl.String]
+    return frame.with_columns([pl.col(c) + pl.lit("") for c in cols]) if cols else frame
+
+
+def level_rows(frame: pl.DataFrame, error_words: str) -> pl.Series:
+    """Warning, error and fatal rows, and level-less rows with an error word."""
+    level = pl.col("level").cast(pl.String)
+    return frame.select((level.is_in(("W", "E", "F")) | (level.is_null() & pl.col("message").str.contains(error_words)))
+                        .fill_null(False).alias("m"))["m"]
 
 
 # -- counts of every line ---------------------------------------------------------------------
@@ -268,16 +278,39 @@ def block_counts(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return counts, minutes
 
 
+def block_levels(frame: pl.DataFrame) -> pl.DataFrame:
+    """Warning and error lines of one block per node, source, identifier and second (naive
+    time, with its kind, fixed at the end as the rows' are): the timeline's counts."""
+    return (frame.lazy().filter(pl.col("level").cast(pl.String).is_in(("W", "E", "F")))
+            .group_by("node", "source", "ident", "kind", pl.col("ts").dt.truncate("1s").alias("ts"),
+                      pl.col("level").cast(pl.String).is_in(("E", "F")).alias("error"))
+            .agg(pl.len().alias("n"))
+            .collect())
+
+
+def journal_keys(frame: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
+    """(node, message hash, naive time, kind) of the journal's warning rows, which are counted
+    and dropped: a syslog row repeating one of them is dropped at the end (logdedupe)."""
+    return (frame.filter(rows & pl.col("source").cast(pl.String).str.starts_with("journal/") & pl.col("ts").is_not_null())
+            .select(pl.col("node").cast(pl.String), pl.col("message").hash().alias("_h"), "ts", "kind"))
+
+
 @dataclass
 class LogSummary:
     """Counts over every indexed line, whatever rows were kept (module docstring).
 
     counts: node, source, ident (strings), lines (not journal `-- ` notes), real (lines that are
     not an empty-journal placeholder); minutes: node, minute (UTC epoch minutes), n, lo, hi
-    (Datetime us UTC) of the timed lines."""
+    (Datetime us UTC) of the timed lines. With a keep policy also: levels (node, source, ident,
+    second (UTC epoch seconds, null: no time), error, n) of the warning and error lines the rows
+    do not hold (rows with `counted` false are not in it), candidates (the errors no rule
+    explains, grouped as analyzer.unexplained groups them) and journal_keys (for logdedupe)."""
 
     counts: pl.DataFrame
     minutes: pl.DataFrame
+    levels: pl.DataFrame | None = None
+    candidates: pl.DataFrame | None = None
+    journal_keys: pl.DataFrame | None = None
 
     @classmethod
     def of_index(cls, index: pl.DataFrame) -> "LogSummary":
@@ -297,6 +330,35 @@ class LogSummary:
             if node is not None:
                 spans[node] = (lo, hi)
         return spans
+
+
+LEVEL_EVENTS_SCHEMA = {"node": pl.String, "source": pl.String, "ident": pl.String, "second": pl.Int64,
+                       "error": pl.Boolean, "n": pl.UInt32}
+
+
+def level_events(evidence: object) -> pl.DataFrame:
+    """Warning and error lines per node, source, identifier and second (LEVEL_EVENTS_SCHEMA):
+    the summary's counts plus the index rows not counted in it."""
+    summary = summary_of(evidence)
+    parts = [summary.levels] if summary.levels is not None and summary.levels.height else []
+    index = getattr(evidence, "log_index", None)
+    frames = [] if index is None else [index] if isinstance(index, (pl.DataFrame, pl.LazyFrame)) else list(index)
+    for frame in frames:
+        lazy = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+        cols = lazy.collect_schema().names()
+        if "counted" in cols:
+            lazy = lazy.filter(~pl.col("counted"))
+        parts.append(
+            lazy.filter(pl.col("level").cast(pl.String).is_in(("W", "E", "F")))
+            .select(pl.col("node").cast(pl.String), pl.col("source").cast(pl.String),
+                    (pl.col("ident").cast(pl.String) if "ident" in cols else pl.lit(None, pl.String)).alias("ident"),
+                    pl.col("timestamp").dt.epoch("s").alias("second"),
+                    pl.col("level").cast(pl.String).is_in(("E", "F")).alias("error"))
+            .group_by("node", "source", "ident", "second", "error").agg(pl.len().cast(pl.UInt32).alias("n"))
+            .collect())
+    if not parts:
+        return pl.DataFrame(schema=LEVEL_EVENTS_SCHEMA)
+    return pl.concat([p.select([pl.col(c).cast(t) for c, t in LEVEL_EVENTS_SCHEMA.items()]) for p in parts])
 
 
 def tidy_counts(parts: list[pl.DataFrame]) -> pl.DataFrame:

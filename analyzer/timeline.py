@@ -24,7 +24,7 @@ from k8s_bundle.analyzer.blindspots import claim_places, claims
 from k8s_bundle.analyzer.engine import node_names
 # the one helper that turns the log index (a frame, a lazy frame or batches) into frames
 from k8s_bundle.analyzer.engine_logs import _frames as log_frames
-from k8s_bundle.analyzer.logkeep import summary_of
+from k8s_bundle.analyzer.logkeep import level_events, summary_of
 from k8s_bundle.analyzer.model import SEVERITY_RANK, Evidence, Finding
 from k8s_bundle.analyzer.reference_time import parse_rfc3339
 
@@ -184,19 +184,16 @@ def component_expr() -> pl.Expr:
     return expr.otherwise(pl.lit(OTHER))
 
 
-def _counts(lazy: pl.LazyFrame, start: dt.datetime, size: int, buckets: int) -> tuple[pl.DataFrame, dict[str, int]]:
+def _counts(evidence: Evidence, start: dt.datetime, size: int, buckets: int) -> tuple[pl.DataFrame, dict[str, int]]:
     """(node, component, bucket, warnings, errors) for the buckets of the span, and how many
-    warning/error lines fell before, after, or had no time."""
-    t0 = _epoch_us(start)
-    bucket_us = size * 1_000_000
-    raw = (lazy.filter(pl.col("level").is_in(WARN_LEVELS + ERROR_LEVELS))
+    warning/error lines fell before, after, or had no time. Counted per second (the log
+    summary's level events): buckets are whole seconds, aligned on whole seconds."""
+    t0 = _epoch_us(start) // 1_000_000
+    raw = (level_events(evidence)
            .select(pl.col("node"), pl.col("source"), pl.col("ident"),
-                   ((pl.col("timestamp").dt.epoch("us") - t0) // bucket_us).clip(-1, buckets).alias("bucket"),
-                   pl.col("level").is_in(ERROR_LEVELS).alias("error"))
-           .group_by("node", "source", "ident", "bucket", "error").agg(pl.len().alias("n"))
-           .collect()
-           .with_columns(pl.col("node").cast(pl.String), pl.col("source").cast(pl.String),
-                         pl.col("ident").cast(pl.String).fill_null("")))
+                   ((pl.col("second") - t0) // size).clip(-1, buckets).alias("bucket"), pl.col("error"), pl.col("n"))
+           .group_by("node", "source", "ident", "bucket", "error").agg(pl.col("n").sum())
+           .with_columns(pl.col("ident").fill_null("")))
     outside = {
         "before": int(raw.filter(pl.col("bucket") < 0)["n"].sum()),
         "after": int(raw.filter(pl.col("bucket") >= buckets)["n"].sum()),
@@ -313,12 +310,7 @@ def _build(evidence: Evidence, findings: list[Finding]) -> dict[str, Any]:
                 "boots": [], "boots_outside": 0}
     start, size, buckets = choose_buckets(*span)
     end = start + dt.timedelta(seconds=size * buckets)
-    if lazy is not None:
-        counts, outside = _counts(lazy, start, size, buckets)
-    else:
-        counts = pl.DataFrame(schema={"node": pl.String, "component": pl.String, "bucket": pl.Int64,
-                                      "warnings": pl.UInt32, "errors": pl.UInt32})
-        outside = {"before": 0, "after": 0, "untimed": 0}
+    counts, outside = _counts(evidence, start, size, buckets)
 
     totals = (counts.group_by("node", "component")
               .agg(pl.col("warnings").sum(), pl.col("errors").sum()))

@@ -305,11 +305,11 @@ def mask(text: str, node_names: Iterable[str] = ()) -> str:
 def unexplained_templates(evidence: Evidence, rules: list[Any], limit: int = 50,
                           common: Iterable[CommonTemplate] | None = None) -> list[Template]:
     """The templates of lines no rule explains, best first (at most `limit`)."""
-    cand = candidate_lines(evidence.log_index, rule_alternations(rules))
-    if cand.height == 0:
+    by_key = candidate_groups(evidence, rules)
+    if by_key.height == 0:
         return []
     names = _node_names(evidence)
-    groups = _group(cand, node_name_pattern(names))
+    groups = _templates(by_key, node_name_pattern(names))
     spans = summary_of(evidence).node_spans()
     n_nodes = max(len(spans), 1)
     commons = tuple(_shipped_common() if common is None else common)
@@ -324,25 +324,99 @@ def unexplained_templates(evidence: Evidence, rules: list[Any], limit: int = 50,
 # masked texts agree are merged afterwards. A group could hide a line whose template differs
 # only where the key drops characters (`v1` and `v2`): the example line shows the real text.
 PREKEY = r"[0-9a-fA-F]{4,}|[0-9]+"
+_EXAMPLE = ("node", "file", "line", "timestamp", "message")
 
 
-def _group(cand: pl.DataFrame, node_pattern: str | None) -> pl.DataFrame:
+def _example(col: str) -> pl.Expr:
+    # the example: the first line of the worst level (row order is kept within a group)
+    return pl.col(col).sort_by("rank", descending=True, maintain_order=True).first().alias(f"ex_{col}")
+
+
+def by_key(cand: pl.DataFrame, by: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Candidate lines (node, file, line, timestamp, level, message, and the `by` columns)
+    grouped by their digit-less key: count, worst level, first and last time, nodes, example."""
     cand = cand.with_columns(
         pl.col("message").str.slice(0, MASK_CHARS).str.replace_all(PREKEY, "").alias("key"),
         pl.col("level").replace_strict(LEVEL_RANK, default=0, return_dtype=pl.Int8).alias("rank"),
     )
-    # the example: the first line of the worst level (row order is kept within a group)
-    def example(col: str) -> pl.Expr:
-        return pl.col(col).sort_by("rank", descending=True, maintain_order=True).first().alias(f"ex_{col}")
-
-    by_key = cand.group_by("key").agg(
+    return cand.group_by("key", *by, maintain_order=True).agg(
         pl.len().alias("count"),
         pl.col("rank").max().alias("rank"),
         pl.col("timestamp").min().alias("ts_min"),
         pl.col("timestamp").max().alias("ts_max"),
         pl.col("node").unique().alias("nodes"),
-        example("node"), example("file"), example("line"), example("timestamp"), example("message"),
+        *[_example(c) for c in _EXAMPLE],
     )
+
+
+def merge_keys(groups: list[pl.DataFrame]) -> pl.DataFrame:
+    """Partial groups of `by_key` (of blocks, in the index's order) merged into one per key."""
+    groups = [g for g in groups if g.height]
+    if not groups:
+        return pl.DataFrame(schema=_BY_KEY_SCHEMA)
+    frame = pl.concat([g.select([pl.col(c).cast(t) for c, t in _BY_KEY_SCHEMA.items()]) for g in groups])
+    return _merge(frame, ())
+
+
+def merge_keys_partial(groups: list[pl.DataFrame]) -> pl.DataFrame:
+    """Blocks' partial groups (by key, node and kind; naive times) merged, to stay small."""
+    return _merge(pl.concat(groups, how="vertical_relaxed"), ("node", "kind"))
+
+
+def _merge(frame: pl.DataFrame, by: tuple[str, ...]) -> pl.DataFrame:
+    if by:
+        frame = frame.with_columns(pl.col("ex_node").alias("node"))
+    return frame.group_by("key", *by, maintain_order=True).agg(
+        pl.col("count").sum(),
+        pl.col("rank").max(),
+        pl.col("ts_min").min(),
+        pl.col("ts_max").max(),
+        pl.col("nodes").explode().unique().drop_nulls().alias("nodes"),
+        *[pl.col(f"ex_{c}").sort_by("rank", descending=True, maintain_order=True).first() for c in _EXAMPLE],
+    )
+
+
+_BY_KEY_SCHEMA = {
+    "key": pl.String, "count": pl.UInt32, "rank": pl.Int8, "ts_min": pl.Datetime("us", "UTC"),
+    "ts_max": pl.Datetime("us", "UTC"), "nodes": pl.List(pl.String), "ex_node": pl.String, "ex_file": pl.String,
+    "ex_line": pl.UInt32, "ex_timestamp": pl.Datetime("us", "UTC"), "ex_message": pl.String,
+}
+
+
+def block_candidates(frame: pl.DataFrame, rule: pl.Series) -> pl.DataFrame:
+    """One parsed block's candidate lines (`rule`: the rows a rule's regex matches), grouped
+    by key, node and kind; the times are the block's naive ones, fixed at the end."""
+    rest = frame.filter(~rule)
+    level = pl.col("level").cast(pl.String)
+
+    def plain(part: pl.DataFrame, lvl: pl.Expr) -> pl.DataFrame:
+        return part.select(pl.col("node").cast(pl.String), pl.col("file").cast(pl.String), pl.col("line").cast(pl.UInt32),
+                           pl.col("ts").alias("timestamp"), lvl.alias("level"), pl.col("message").cast(pl.String), "kind")
+
+    parts = [plain(rest.filter(level.is_in(LEVELS)), level)]
+    bare = rest.filter(level.is_null() & pl.col("message").str.contains(ERROR_WORDS))
+    if bare.height:
+        parts.append(_infer_levels(plain(bare, pl.lit(None, pl.String))))
+    cand = pl.concat(parts, how="vertical")
+    return by_key(cand, ("kind",)) if cand.height else pl.DataFrame()
+
+
+def candidate_groups(evidence: Evidence, rules: list[Any]) -> pl.DataFrame:
+    """The candidate lines grouped by key: those the log summary grouped while the index was
+    built, and those of the index rows it did not count."""
+    index = evidence.log_index
+    frames = [] if index is None else [index] if isinstance(index, (pl.DataFrame, pl.LazyFrame)) else list(index)
+    frames = [f.collect() if isinstance(f, pl.LazyFrame) else f for f in frames]
+    frames = [f.filter(~pl.col("counted")) if "counted" in f.columns else f for f in frames]
+    cand = candidate_lines(frames, rule_alternations(rules))
+    summary = summary_of(evidence)
+    partial = [summary.candidates] if summary.candidates is not None else []
+    if not partial:
+        return by_key(cand)
+    return merge_keys(partial + [by_key(cand)])
+
+
+def _templates(by_key: pl.DataFrame, node_pattern: str | None) -> pl.DataFrame:
     by_key = by_key.with_columns(mask_expr(pl.col("ex_message"), node_pattern).alias("template"))
     by_key = by_key.sort(["rank", "ex_file", "ex_line"], descending=[True, False, False], nulls_last=True)
     return by_key.group_by("template", maintain_order=True).agg(
@@ -351,7 +425,7 @@ def _group(cand: pl.DataFrame, node_pattern: str | None) -> pl.DataFrame:
         pl.col("ts_min").min(),
         pl.col("ts_max").max(),
         pl.col("nodes").explode().drop_nulls().unique().sort(),
-        *[pl.col(f"ex_{c}").first() for c in ("node", "file", "line", "timestamp", "message")],
+        *[pl.col(f"ex_{c}").first() for c in _EXAMPLE],
     )
 
 
