@@ -152,7 +152,7 @@ all:
 """)
     out = tmp_path / "group.tgz"
     proc = collect(["--hosts", str(inv), "--hosts-group", "windows", *fleet.auth_args(), *ONLY,
-                    "--host-timeout", HOST_TIMEOUT, "--progress", "none", "-o", str(out)])
+                    "--progress", "none", "-o", str(out)])
     assert proc.returncode == 0, proc.stderr[-3000:]
     manifest, names = read(out)
     assert sorted(n["name"] for n in manifest["nodes"]) == ["win-0", "win-1", "win-2"]
