@@ -87,12 +87,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def _leftovers(node: "simnode.SimNode") -> list[str]:
-    """Processes still running the simulated node's fake tools."""
+    """Processes still running THIS simulated node's fake tools: the wrapper execs fake.py, so
+    a fake is recognised by its PATH (another test's simulated node, running at the same
+    time, has its own)."""
     out = []
     for p in psutil.process_iter(["cmdline"]):
         cmd = " ".join(p.info["cmdline"] or [])
-        if str(node.bin) in cmd or "fake.py" in cmd and "docker" in cmd:
+        if str(node.bin) in cmd:
             out.append(cmd)
+        elif "fake.py" in cmd:
+            try:
+                if str(node.bin) in p.environ().get("PATH", ""):
+                    out.append(cmd)
+            except psutil.Error:
+                pass
     return out
 
 
