@@ -3,11 +3,15 @@ own loopback port, answering with the recorded Windows node of tests/windows) co
 run, next to a WinRM host that rejects our credentials and one that accepts the TCP connection
 and never answers (its TLS handshake waits: only the per-host deadline ends it).
 
+With root, a mixed run adds four Linux hosts, each a network namespace with its own sshd
+(tests/collector/netns.py), to the four WinRM servers in one Ansible inventory.
+
 Every run is a real `python -m k8s_bundle.cli collect` subprocess.
 """
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -17,6 +21,9 @@ from typing import Any, Iterator
 import pytest
 
 from psrp_server import FakeWinRM
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "collector"))
+import netns  # noqa: E402
 
 ONLY = ["--only", "ports,os"]
 HOST_TIMEOUT = "10s"     # the silent host's TLS handshake would wait 30 s (read_timeout)
@@ -159,3 +166,38 @@ all:
     assert "failed_hosts" not in manifest
     # the hosts of the other group were never contacted
     assert not fleet.reject.requests and not fleet.servers[3].requests
+
+
+def test_linux_namespace_hosts_and_windows_hosts_of_one_inventory(fleet: Fleet, tmp_path: Path) -> None:
+    """Four Linux hosts, each a network namespace with its own sshd (tests/collector/netns.py),
+    and the four WinRM servers, from one Ansible INI inventory, in one run: one bundle, each
+    host its own catalogue."""
+    why = netns.unsupported()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"network namespaces: {why}", pytrace=False)
+        pytest.skip(why)
+    with netns.Fleet(tmp_path / "linux", 4, prefix="kbw", subnet=64) as linux:
+        inv = tmp_path / "inventory.ini"
+        inv.write_text("[linux]\n" + "".join(f"{h.hostname} ansible_host={h.addr} ansible_user=root\n"
+                                             for h in linux.hosts)
+                       + "\n[windows]\n" + "".join(f"win{i} ansible_host=127.0.0.1 ansible_port={s.port}\n"
+                                                   for i, s in enumerate(fleet.servers))
+                       + "\n[windows:vars]\nansible_connection=winrm\n\n[k8s:children]\nlinux\nwindows\n")
+        out = tmp_path / "mixed.tgz"
+        proc = collect(["--hosts", str(inv), "--hosts-group", "k8s", "--parallel", "8", *linux.ssh_args(),
+                        *fleet.auth_args(), "--only", "network,ports,os", "--progress", "none", "-o", str(out)])
+        linux_names = [h.hostname for h in linux.hosts]
+    assert linux.leftovers() == []
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifest, names = read(out)
+    nodes = {n["name"]: n for n in manifest["nodes"]}
+    assert set(nodes) == set(linux_names) | {f"win-{i}" for i in range(4)}
+    assert "failed_hosts" not in manifest
+    for name in linux_names:
+        assert nodes[name]["os"] == "linux" and nodes[name]["transport"] == "ssh"
+        assert f"nodes/{name}/files/etc/hosts" in names
+        assert not any(n.startswith(f"nodes/{name}/windows/") for n in names)
+    for i in range(4):
+        assert nodes[f"win-{i}"]["os"] == "windows"
+        assert f"nodes/win-{i}/windows/reservedports.txt" in names
