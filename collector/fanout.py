@@ -63,6 +63,7 @@ class FanoutDisplay:
     """Per-host progress (collector/progress.py has the terminal and JSON-lines ones)."""
 
     def host(self, run: "HostRun") -> None: ...
+    def tick(self) -> None: ...       # every poll of the coordinator (held-back lines)
     def finish(self, summary: dict[str, Any]) -> None: ...
 
 
@@ -188,11 +189,17 @@ class Fanout:
                 r.thread.start()
             self._wake.wait(POLL)
             self._wake.clear()
+            self.display.tick()
             now = time.monotonic()
             for r in list(running):
                 if r.thread is not None and not r.thread.is_alive():
                     running.remove(r)
                     continue
+                lost = self._connection_lost(r)
+                if lost is not None:
+                    # fails mid-way: what it stored stays, the rest is recorded as not run
+                    self._tell_stop(r, lost, "failed")
+                    self.display.host(r)
                 if r.stop_reason is None and now > r.deadline:
                     self._tell_stop(r, f"host deadline passed (--host-timeout {_human(self.host_timeout)})",
                                     "timed_out")
@@ -205,6 +212,13 @@ class Fanout:
                         # (daemon threads); what it finished is kept.
                         r.error = (r.error or r.stop_reason or "") + "; left behind: it did not stop"
                         running.remove(r)
+
+    @staticmethod
+    def _connection_lost(r: HostRun) -> str | None:
+        if r.stop_reason is not None or r.engine is None or r.state != "collecting":
+            return None
+        check = getattr(r.transport, "connection_lost", None)
+        return check() if check is not None else None
 
     def _tell_stop(self, r: HostRun, reason: str, kind: str) -> None:
         with r.lock:
@@ -298,9 +312,12 @@ class Fanout:
                 self.fatal = self.fatal or exc
             self._wake.set()
             raise
+        lost = self._connection_lost(r)
+        if lost is not None:      # it went while the last items ran: they say what they got
+            self._tell_stop(r, lost, "failed")
         with r.lock:
             r.state = r.stop_kind or "done"
-        if r.state == "timed_out" and not self.single:
+        if r.state in ("timed_out", "failed") and not self.single:
             print(f"k8s-bundle: {shown(r.spec.label)}: {r.stop_reason}; {r.done} of {r.total} items "
                   "finished and kept (the other hosts are still collected)", file=sys.stderr)
         self.display.host(r)

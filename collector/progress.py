@@ -139,24 +139,42 @@ class JsonFanoutProgress:
         self._lock = threading.Lock()
         self._interval = interval
         self._last: dict[int, tuple[str, float]] = {}
+        self._pending: dict[int, Any] = {}     # held back by the interval: sent by tick()
 
     def host(self, run: Any) -> None:
         now = time.monotonic()
         with self._lock:
             state, when = self._last.get(run.index, ("", 0.0))
             if run.state == state and now - when < self._interval:
+                self._pending[run.index] = run
                 return
-            self._last[run.index] = (run.state, now)
-            line = {"event": "host", "host": run.spec.label, "transport": run.spec.transport_name,
-                    "node": run.node, "state": run.state, "done": run.done, "total": run.total,
-                    "bytes": run.bytes, "time": time.time()}
-            if run.state in ("failed", "timed_out", "interrupted") and (run.error or run.stop_reason):
-                line["error"] = run.error or run.stop_reason
-            self._out.write(orjson.dumps(line).decode() + "\n")
-            self._out.flush()
+            self._emit(run, now)
+
+    def tick(self) -> None:
+        """Called by the fan-out every ~0.1 s: a host's last change is sent once the interval
+        has passed, even when nothing else happens to it (an item that hangs)."""
+        now = time.monotonic()
+        with self._lock:
+            for index, run in list(self._pending.items()):
+                if now - self._last.get(index, ("", 0.0))[1] >= self._interval:
+                    self._emit(run, now)
+
+    def _emit(self, run: Any, now: float) -> None:
+        """One line for a host (the caller holds the lock)."""
+        self._pending.pop(run.index, None)
+        self._last[run.index] = (run.state, now)
+        line = {"event": "host", "host": run.spec.label, "transport": run.spec.transport_name,
+                "node": run.node, "state": run.state, "done": run.done, "total": run.total,
+                "bytes": run.bytes, "time": time.time()}
+        if run.state in ("failed", "timed_out", "interrupted") and (run.error or run.stop_reason):
+            line["error"] = run.error or run.stop_reason
+        self._out.write(orjson.dumps(line).decode() + "\n")
+        self._out.flush()
 
     def finish(self, summary: dict[str, Any]) -> None:
         with self._lock:
+            for run in list(self._pending.values()):
+                self._emit(run, time.monotonic())
             self._out.write(orjson.dumps({"event": "finish", **summary}).decode() + "\n")
             self._out.flush()
 
@@ -205,6 +223,9 @@ class RichFanoutProgress:
             else:
                 self._bar.update(task, total=run.total or None, completed=run.done, host=label,
                                  state=run.state, size=_mib(run.bytes))
+
+    def tick(self) -> None:
+        """(rich refreshes the live lines itself)"""
 
     def finish(self, summary: dict[str, Any]) -> None:
         with self._lock:

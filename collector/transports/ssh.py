@@ -344,6 +344,14 @@ class SshTransport:
         # With a mounted root the name comes from its /etc/hostname (engine.detect_hostname).
         self.hostname = nodename if self.root == "/" else None
 
+    def connection_lost(self) -> str | None:
+        """Why the connection is gone while it should be open (the master ssh exited: the node
+        rebooted, the network dropped, sshd was restarted), or None."""
+        master = self._master
+        if master is None or self._closed or master.poll() is None:
+            return None
+        return f"the ssh connection was lost mid-way (the master ssh exited with {master.returncode})"
+
     def close(self) -> None:
         """End the session; safe from another thread while items run (the fan-out closes a
         host at its deadline): what still runs on the connection dies with the master, and
@@ -368,7 +376,8 @@ class SshTransport:
     # -- the one way anything runs remotely ---------------------------------------------------
     def _remote_command(self, script: str, args: list[str], timeout: float | None,
                         use_prefix: bool = True) -> list[str]:
-        if self._closed:
+        if self._closed or self.connection_lost():
+            # (without the master an ssh client would dial the host again, item after item)
             raise Interrupted()
         words = list(self._prefix) if use_prefix else []
         if timeout is not None and self._has_timeout and use_prefix:

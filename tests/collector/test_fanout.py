@@ -324,3 +324,45 @@ def test_fanout_flags_are_checked_before_any_connection(tmp_path: Path) -> None:
     assert proc.returncode == 4 and proc.stderr.count("\n") == 1, proc.stderr
     assert "--hosts-group db: no such group" in proc.stderr
     assert not (tmp_path / "b.tgz").exists()
+
+
+def test_a_host_whose_connection_drops_mid_way_fails_and_keeps_what_it_stored(
+        servers: Servers, tmp_path: Path, reap: None) -> None:
+    out = tmp_path / "b.tgz"
+    tmp = Path(tempfile.mkdtemp(prefix="kb-", dir="/tmp"))
+    down, hung = f"root@127.0.0.1:{_free_port()}", f"root@127.0.0.1:{servers.hung.port}"
+    proc = subprocess.Popen([sys.executable, "-m", "k8s_bundle.cli", "collect", "--ssh", down, "--ssh", hung,
+                             *servers.common(), *_root_args(servers), "-o", str(out), "--only", "runtime",
+                             "--timeout", "120", "--host-timeout", "5m", "--progress", "json"],
+                            env=dict(os.environ, TMPDIR=str(tmp)), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 180
+    while True:      # the hung node is collecting and has stored something
+        line = proc.stderr.readline()
+        assert line and time.monotonic() < deadline, proc.poll()
+        if line.startswith("{"):
+            e = json.loads(line)
+            if e.get("host") == hung and e["state"] == "collecting" and e["bytes"] > 0:
+                break
+    # the node drops the connection: every sshd session process of that server dies
+    sessions = psutil.Process(servers.hung.proc.pid).children(recursive=True)
+    for p in sessions:
+        p.kill()
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0, rest
+    m = read_bundle(out).manifest
+    failed = {f["host"]: f for f in m["failed_hosts"]}
+    assert set(failed) == {hung, down} and failed[down]["partial"] is False
+    f = failed[hung]
+    assert f["state"] == "failed" and f["partial"] is True and "lost mid-way" in f["error"], f
+    nodes = {n["name"]: n for n in m["nodes"]}
+    assert nodes[f["node"]]["complete"] is False and "lost mid-way" in nodes[f["node"]]["incomplete_reason"]
+    mine = [r for r in m["items"] if r["node"] == f["node"]]
+    assert [r for r in mine if r["status"] == "ok" and r["path"]]
+    # the hung command died with the connection (not at its 120 s timeout); whatever was not
+    # run after the drop says why
+    stuck = next(r for r in mine if r["id"] == "docker-info")
+    assert stuck["status"] in ("failed", "skipped"), stuck      # a 120 s wait would be "timeout"
+    assert all("lost mid-way" in r["error"] for r in mine if (r["error"] or "").startswith("not run"))
+    assert "lost mid-way" in rest and not _no_ssh_left(tmp)
