@@ -366,3 +366,22 @@ def test_a_host_whose_connection_drops_mid_way_fails_and_keeps_what_it_stored(
     assert stuck["status"] in ("failed", "skipped"), stuck      # a 120 s wait would be "timeout"
     assert all("lost mid-way" in r["error"] for r in mine if (r["error"] or "").startswith("not run"))
     assert "lost mid-way" in rest and not _no_ssh_left(tmp)
+
+
+def test_one_silent_host_meets_its_deadline_exit_4_no_bundle(servers: Servers, tmp_path: Path) -> None:
+    out = tmp_path / "b.tgz"
+    proc = run_collect(["--ssh", f"root@127.0.0.1:{servers.silent_port}", *servers.common(),
+                        "--ssh-option", "ConnectTimeout=90", "--host-timeout", "2s", "-o", str(out)])
+    assert proc.returncode == 4, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "host deadline passed (--host-timeout 2s)" in proc.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_several_hosts_off_a_terminal_report_json_lines_by_default(tmp_path: Path) -> None:
+    a, b = _free_port(), _free_port()
+    proc = run_collect(["--ssh", f"127.0.0.1:{a}", "--ssh", f"localhost:{b}", "-o", str(tmp_path / "b.tgz")])
+    assert proc.returncode == 4
+    lines = _json_lines(proc.stderr)
+    last = {e["host"]: e["state"] for e in lines if e["event"] == "host"}
+    assert last == {f"127.0.0.1:{a}": "failed", f"localhost:{b}": "failed"}
+    assert "no host could be collected" in proc.stderr.strip().splitlines()[-1]
