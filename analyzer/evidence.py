@@ -50,23 +50,27 @@ def load_evidence(path: str, limits: ReaderLimits | None = None, keep: Any = Non
     manifest_raw: bytes | None = None
     redaction_raw: bytes | None = None
 
-    for kind, rel, payload in _stream(reader, reg):
-        members.append(rel)
-        if kind == "manifest":
-            manifest_raw = payload
-        elif kind == "redaction":
-            redaction_raw = payload
-        elif kind == "log":
-            node, inner = _split_node(rel)
-            node_members[node].append(inner)
-            logs.add_file(node, inner[5:], rel, payload)
-        elif kind == "node":
-            node, inner = _split_node(rel)
-            node_members[node].append(inner)
-            if payload is not None:
-                _run_parsers(reg.match("node", inner), payload, inner, rel, node, node_results[node], problems)
-        elif kind == "cluster" and payload is not None:
-            _run_parsers(reg.match("cluster", rel), payload, rel, rel, None, cluster_results, problems)
+    try:
+        for kind, rel, payload in _stream(reader, reg):
+            members.append(rel)
+            if kind == "manifest":
+                manifest_raw = payload
+            elif kind == "redaction":
+                redaction_raw = payload
+            elif kind == "log":
+                node, inner = _split_node(rel)
+                node_members[node].append(inner)
+                logs.add_file(node, inner[5:], rel, payload)
+            elif kind == "node":
+                node, inner = _split_node(rel)
+                node_members[node].append(inner)
+                if payload is not None:
+                    _run_parsers(reg.match("node", inner), payload, inner, rel, node, node_results[node], problems)
+            elif kind == "cluster" and payload is not None:
+                _run_parsers(reg.match("cluster", rel), payload, rel, rel, None, cluster_results, problems)
+    except BaseException:
+        logs.close()   # its worker threads: a bad bundle must not leave them running
+        raise
 
     manifest = _load_manifest(manifest_raw, problems)
     created_at = parse_rfc3339(manifest.get("created_at"))

@@ -204,6 +204,7 @@ def _add_hostile_members(output: Path, members: list[dict[str, Any]]) -> None:
 def run_fixture(rule: Rule, fixture: dict[str, Any], workdir: Path) -> FixtureResult:
     from k8s_bundle.analyzer.engine import evaluate
     from k8s_bundle.analyzer.evidence import load_evidence
+    from k8s_bundle.analyzer.logkeep import KeepPolicy
 
     name = str(fixture.get("name", "?"))
     expect = str(fixture.get("expect", "?"))
@@ -211,7 +212,9 @@ def run_fixture(rule: Rule, fixture: dict[str, Any], workdir: Path) -> FixtureRe
     path = workdir / f"{rule.id}--{safe}.tgz"
     try:
         build_fixture_bundle(fixture, path)
-        evidence = load_evidence(str(path))
+        # read as `analyze` reads: the index keeps the lines this rule's literals find, so a
+        # fire fixture also proves that the rule's lines survive the index (analyzer/logkeep.py)
+        evidence = load_evidence(str(path), keep=KeepPolicy.for_rules([rule]))
     except (UserError, ValueError) as exc:
         return FixtureResult(rule.id, name, expect, False, f"fixture bundle unusable: {exc}")
     findings = [f for f in evaluate([rule], evidence) if f.rule_id == rule.id]

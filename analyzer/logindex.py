@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import os
 import re
 import zlib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
@@ -360,10 +363,13 @@ class IndexLimits:
     member) but only counted, and one `Problem(kind="limit")` per file names the cap, what was
     indexed and what was left out. Files left out whole because a node or bundle cap was reached
     earlier are summed up in one problem per node and cap. The defaults sit far above real
-    bundles: the collector keeps 16 MiB per log by default (a busy node gives ~5M lines), and the
-    1 GB bench bundle holds 5M lines in all (1.4 GB peak RSS); 10M lines of `a` measured 0.8 GB,
-    7.2M klog lines in one node 2.2 GB (about 300 bytes a line), so the total caps keep a hostile
-    bundle near 3 GB. Issue 13 (streaming per node) is what lifts them.
+    bundles: the collector keeps 16 MiB per log by default (a busy node gives ~5M lines).
+
+    The per-file caps count every line read. The node and bundle caps count the rows the index
+    keeps: with a keep policy (analyzer/logkeep.py, what `analyze` uses) that is the lines a
+    rule or a view reads, a few in ten thousand of a real bundle's (the 1 GB bench bundle: 5M
+    lines read, under 2,000 kept), so they bind only a bundle built to match the rules on every
+    line; without one (tests, tools) every line is a row, about 300 bytes of memory each.
     """
 
     max_line_bytes: int = 64 * _KiB          # a longer line keeps its first 65,536 characters
@@ -402,6 +408,84 @@ class _FileCount:
     cut_bytes: int = 0
     nul_bytes: int = 0            # NUL bytes skipped
     binary: bool = False
+
+
+# -- reducing one block (on a worker thread: no state of the builder) -------------------------
+# Blocks are parsed on this many threads (polars releases the GIL), with at most IN_FLIGHT
+# waiting or running: each holds a 16 MB block and its parsed columns while it runs.
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+IN_FLIGHT = WORKERS + 1
+
+
+@dataclass
+class _Reduced:
+    """A parsed block reduced to what the index keeps (analyzer/logkeep.py)."""
+
+    frame: pl.DataFrame                       # the rows kept (every row without a keep policy)
+    latest: dt.datetime | None = None         # the latest time, when every line had a full one
+    cut_lines: int = 0
+    cut_bytes: int = 0
+    counts: pl.DataFrame | None = None        # partial summaries
+    minutes: pl.DataFrame | None = None
+    levels: pl.DataFrame | None = None
+    candidates: pl.DataFrame | None = None
+    journal_keys: pl.DataFrame | None = None
+
+
+def _reduce_block(block: bytes, first_line: int, fmt: "_Format", inner: tuple[str, str] | None, node: str,
+                  source: str, file: str, max_line: int, keep: KeepPolicy | None) -> _Reduced:
+    return _reduce_lines(_read_lines(block, first_line), fmt, inner, node, source, file, max_line, keep)
+
+
+def _reduce_lines(frame: pl.DataFrame, fmt: "_Format", inner: tuple[str, str] | None, node: str, source: str,
+                  file: str, max_line: int, keep: KeepPolicy | None) -> _Reduced:
+    frame, cut_lines, cut_bytes = _cut_long_lines(frame, max_line)
+    frame = frame.filter(pl.col("raw").str.len_bytes() > 0)
+    frame = _parse_frame(frame, fmt)
+    if inner is not None:
+        frame = _apply_inner(frame, inner)
+    frame = frame.with_columns(
+        pl.lit(node).cast(pl.Categorical).alias("node"),
+        pl.lit(source).cast(pl.Categorical).alias("source"),
+        pl.lit(file).cast(pl.Categorical).alias("file"),
+        pl.col("level").cast(pl.Categorical),
+        pl.col("ident").cast(pl.Categorical),
+    )
+    latest = None
+    if frame.height and int(frame["kind"].max() or 0) == ABSOLUTE:
+        value = frame["ts"].max()
+        latest = value if isinstance(value, dt.datetime) else None
+    r = _reduce(frame, keep)
+    r.latest, r.cut_lines, r.cut_bytes = latest, cut_lines, cut_bytes
+    return r
+
+
+def _reduce(frame: pl.DataFrame, keep: KeepPolicy | None) -> _Reduced:
+    """Count every line of a parsed block into partial summaries, then keep the policy's rows.
+
+    Warnings are counted here, not kept as rows, except those of syslog files: the journal's
+    copies of them are dropped at the end (analyzer/logdedupe.py)."""
+    if frame.height == 0:
+        return _Reduced(frame)
+    counts, minutes = block_counts(frame)
+    if keep is None:
+        return _Reduced(frame, counts=counts, minutes=minutes)
+    from k8s_bundle.analyzer.unexplained import block_candidates
+
+    rule = keep.rule_candidates(frame)
+    syslog = frame.select(is_syslog(pl.col("source").cast(pl.String)).alias("s"))["s"]
+    own = ~syslog
+    mixed = bool(syslog.any())
+    counted = frame.filter(own) if mixed else frame
+    leveled, worded = level_rows(frame, keep.error_words)
+    cand = block_candidates(counted, rule.filter(own) if mixed else rule, worded.filter(own) if mixed else worded)
+    warned = leveled | worded
+    mask = keep.mask(frame, rule, syslog, warned)
+    return _Reduced(
+        own_strings(frame.filter(mask)).with_columns(own.filter(mask).alias("counted")),
+        counts=counts, minutes=minutes, levels=block_levels(counted),
+        candidates=own_strings(cand) if cand.height else None,
+        journal_keys=own_strings(journal_keys(frame, warned & own)))
 
 
 # -- building -----------------------------------------------------------------------------------
@@ -445,6 +529,8 @@ class LogIndexBuilder:
         self.keep = keep
         self._counts: list[pl.DataFrame] = []
         self._minutes: list[pl.DataFrame] = []
+        self._executor: ThreadPoolExecutor | None = None
+        self._queue: deque = deque()                  # (job or None, merge callback), in order
         self._levels: list[pl.DataFrame] = []        # with a policy: the warnings rows do not hold
         self._candidates: list[pl.DataFrame] = []
         self._journal_keys: list[pl.DataFrame] = []
@@ -469,7 +555,7 @@ class LogIndexBuilder:
         count = _FileCount(node, file)
         style: dict[str, object] = {}            # the file's format and inner level style, once sniffed
         line_no = 1
-        whole = self._room(count)[0] <= 0        # a node or bundle cap bit before this file
+        whole = self._tight(count, 1, 0)[0] <= 0   # a node or bundle cap bit before this file
         if whole:
             count.cap = self._room(count)[1]
         held: list[bytes] | None = []            # the blocks of what may still be a small file
@@ -495,7 +581,9 @@ class LogIndexBuilder:
             return
         if held:
             self._add_small(count, source, style, b"".join(held))
-        self._report(count, whole)
+        # after the file's blocks are merged (their cut lines are counted then)
+        self._queue.append((None, lambda: self._report(count, whole)))
+        self._merge_ready()
 
     def _index_block(self, count: _FileCount, source: str, style: dict[str, object], block: bytes,
                      line_no: int) -> int:
@@ -518,7 +606,7 @@ class LogIndexBuilder:
         if not data.endswith(b"\n"):
             data += b"\n"
         lines = data.count(b"\n")
-        room_lines, _, room_bytes, _ = self._room(count)
+        room_lines, _, room_bytes, _ = self._tight(count, lines, len(data))
         cap = self.limits.max_line_bytes
         if lines > room_lines or len(data) > room_bytes or (len(data) > cap and max(map(len, data.split(b"\n"))) > cap):
             self._index_block(count, source, style, data, 1)
@@ -540,6 +628,7 @@ class LogIndexBuilder:
         style sniffed per file on its first lines as for any file, rows in the files' order."""
         if not self._pending:
             return
+        self._drain()
         pending, self._pending, self._pending_bytes = self._pending, [], 0
         by_format: dict[str, list[int]] = {}
         for i, small in enumerate(pending):
@@ -571,9 +660,8 @@ class LogIndexBuilder:
         if batch.height:
             files = batch.group_by("file").agg(pl.col("kind").max(), pl.col("ts").max())
             self._note_latest(files.filter(pl.col("kind") == ABSOLUTE)["ts"].max())
-            batch = self._account(batch)
-        if batch.height:
-            self._parts.append(_Part(None, batch, int(batch["kind"].max() or 0)))
+            reduced = _reduce(batch, self.keep)
+            self._absorb(reduced, None, batch.group_by("node").len().rows(), int(sum(len(p.data) for p in pending)))
 
     @staticmethod
     def _batch_inner(parsed: pl.DataFrame, fmt: _Format) -> pl.DataFrame:
@@ -622,6 +710,23 @@ class LogIndexBuilder:
 
     def _add_block(self, count: _FileCount, source: str, fmt: _Format, inner: tuple[str, str] | None,
                    block: bytes, first_line: int) -> int:
+        """Count the block's lines against the caps now and parse it on a worker thread; its
+        rows and counts are merged in the order blocks were given (`_merge_ready`)."""
+        lines = block.count(b"\n") + (not block.endswith(b"\n"))
+        room_lines, _, room_bytes, _ = self._tight(count, lines, len(block))
+        if lines > room_lines or len(block) > room_bytes:
+            return self._add_capped(count, source, fmt, inner, block, first_line)
+        self._reserve(count, lines, len(block))
+        job = self._pool().submit(_reduce_block, block, first_line, fmt, inner, count.node, source, count.file,
+                                  self.limits.max_line_bytes, self.keep)
+        self._queue.append((job, lambda r: self._absorb(r, count, [(count.node, lines)], len(block))))
+        self._merge_ready()
+        return first_line + lines
+
+    def _add_capped(self, count: _FileCount, source: str, fmt: _Format, inner: tuple[str, str] | None,
+                    block: bytes, first_line: int) -> int:
+        """A block a cap cuts (rare: hostile input), parsed here once the earlier blocks are in."""
+        self._drain()
         room_lines, line_cap, room_bytes, byte_cap = self._room(count)
         if len(block) > room_bytes:
             # Keep the whole lines that fit; the rest of the file is left out.
@@ -639,38 +744,55 @@ class LogIndexBuilder:
         else:
             block_bytes = len(block)
         lines = frame.height
-        count.lines += lines
-        count.bytes += block_bytes
-        self.lines += lines
-        self.text_bytes += block_bytes
-        self._node_lines[count.node] = self._node_lines.get(count.node, 0) + lines
-        frame = _cut_long_lines(frame, self.limits.max_line_bytes, count)
-        frame = frame.filter(pl.col("raw").str.len_bytes() > 0)
-        frame = _parse_frame(frame, fmt)
-        if inner is not None:
-            frame = _apply_inner(frame, inner)
-        frame = frame.with_columns(
-            pl.lit(count.node).cast(pl.Categorical).alias("node"),
-            pl.lit(source).cast(pl.Categorical).alias("source"),
-            pl.lit(count.file).cast(pl.Categorical).alias("file"),
-            pl.col("level").cast(pl.Categorical),
-            pl.col("ident").cast(pl.Categorical),
-        )
-        max_kind = int(frame["kind"].max() or 0) if frame.height else 0
-        if frame.height and max_kind == ABSOLUTE:
-            self._note_latest(frame["ts"].max())
-        frame = self._account(frame)
-        if frame.height:
-            self._parts.append(_Part(count.node, frame, int(frame["kind"].max() or 0)))
+        self._reserve(count, lines, block_bytes)
+        self._absorb(_reduce_lines(frame, fmt, inner, count.node, source, count.file, self.limits.max_line_bytes,
+                                   self.keep), count, [(count.node, lines)], block_bytes)
         return first_line + lines
 
-    def _account(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Count every line of a parsed block into the summary, then keep the policy's rows."""
-        if frame.height == 0:
-            return frame
-        counts, minutes = block_counts(frame)
-        self._counts.append(counts)
-        self._minutes.append(minutes)
+    def _reserve(self, count: _FileCount, lines: int, size: int) -> None:
+        """Count lines and bytes against the caps before they are parsed. With a keep policy the
+        node and bundle caps bound the rows kept, and `_absorb` gives back what was not kept."""
+        count.lines += lines
+        count.bytes += size
+        self.lines += lines
+        self.text_bytes += size
+        self._node_lines[count.node] = self._node_lines.get(count.node, 0) + lines
+
+    def _tight(self, count: _FileCount, lines: int, size: int) -> tuple[int, str, int, str]:
+        """`_room`, exact when it matters: while blocks are in flight their lines are all counted
+        (an upper bound of the rows they keep); when that would not leave room for `lines` and
+        `size`, the blocks in flight are merged first, so a cap bites as in a run without
+        threads, whatever their timing."""
+        room = self._room(count)
+        if (lines > room[0] or size > room[2]) and self._queue:
+            self._drain()
+            room = self._room(count)
+        return room
+
+    def _absorb(self, r: "_Reduced", count: _FileCount | None, node_lines: list[tuple[str, int]], size: int) -> None:
+        """Merge one reduced block (or batch of small files): its counts, partial summaries and
+        kept rows; with a keep policy, the lines it did not keep stop counting against the
+        node and bundle caps."""
+        if count is not None:
+            count.cut_lines += r.cut_lines
+            count.cut_bytes += r.cut_bytes
+        self._note_latest(r.latest)
+        if self.keep is not None:
+            kept = dict(r.frame.group_by("node").len().select(pl.col("node").cast(pl.String), "len").rows()) if r.frame.height else {}
+            for node, lines in node_lines:
+                node = str(node)
+                back = lines - kept.get(node, 0)
+                self._node_lines[node] = self._node_lines.get(node, 0) - back
+                self.lines -= back
+            self.text_bytes -= size - int(r.frame["message"].str.len_bytes().sum() or 0) if r.frame.height else size
+        if r.counts is not None:
+            self._counts.append(r.counts)
+            self._minutes.append(r.minutes)
+        if r.levels is not None:
+            self._levels.append(r.levels)
+            self._journal_keys.append(r.journal_keys)
+            if r.candidates is not None and r.candidates.height:
+                self._candidates.append(r.candidates)
         if len(self._counts) >= _MERGE_PARTS:
             # many small files: merge the partial counts, so that they stay a few rows per key
             self._counts = [pl.concat(self._counts, how="vertical_relaxed")
@@ -678,25 +800,30 @@ class LogIndexBuilder:
             self._minutes = [pl.concat(self._minutes, how="vertical_relaxed")
                              .group_by("node", "kind", "minute")
                              .agg(pl.col("n").sum(), pl.col("lo").min(), pl.col("hi").max())]
-        if self.keep is None:
-            return frame
-        from k8s_bundle.analyzer.unexplained import block_candidates
-
-        # Warnings are counted here, not kept as rows, except those of syslog files: the
-        # journal's copies of them are dropped at the end (analyzer/logdedupe.py).
-        rule = self.keep.rule_candidates(frame)
-        syslog = frame.select(is_syslog(pl.col("source").cast(pl.String)).alias("s"))["s"]
-        own = ~syslog
-        counted = frame.filter(own) if syslog.any() else frame
-        self._levels.append(block_levels(counted))
-        cand = block_candidates(counted, rule.filter(own) if syslog.any() else rule)
-        if cand.height:
-            self._candidates.append(own_strings(cand))
-        self._journal_keys.append(own_strings(journal_keys(frame, level_rows(frame, self.keep.error_words) & own)))
         if len(self._levels) >= _MERGE_PARTS:
             self._merge_levels()
-        mask = self.keep.mask(frame, rule, syslog)
-        return own_strings(frame.filter(mask)).with_columns(own.filter(mask).alias("counted"))
+        if r.frame.height:
+            node = count.node if count is not None else None
+            self._parts.append(_Part(node, r.frame, int(r.frame["kind"].max() or 0)))
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="log-index")
+        return self._executor
+
+    def _merge_ready(self) -> None:
+        """Merge finished work from the head of the queue; wait while too many are in flight."""
+        while self._queue:
+            job, then = self._queue[0]
+            if job is not None and not job.done() and len(self._queue) <= IN_FLIGHT:
+                return
+            self._queue.popleft()
+            then(job.result()) if job is not None else then()
+
+    def _drain(self) -> None:
+        while self._queue:
+            job, then = self._queue.popleft()
+            then(job.result()) if job is not None else then()
 
     def _merge_levels(self) -> None:
         from k8s_bundle.analyzer.unexplained import merge_keys_partial
@@ -706,6 +833,16 @@ class LogIndexBuilder:
         if self._candidates:
             self._candidates = [merge_keys_partial(self._candidates)]
         self._journal_keys = [pl.concat(self._journal_keys, how="vertical_relaxed").unique()]
+
+    def close(self) -> None:
+        """Stop the worker threads (finish() does; a run that fails calls it too)."""
+        if self._executor is not None:
+            for job, _ in self._queue:
+                if job is not None:
+                    job.cancel()
+            self._queue.clear()
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
     def _note_latest(self, value: object) -> None:
         if isinstance(value, dt.datetime) and (self._latest is None or value > self._latest):
@@ -744,6 +881,8 @@ class LogIndexBuilder:
     def finish(self, created_at: dt.datetime | None = None, utc_offsets: dict[str, int] | None = None) -> pl.DataFrame:
         """Apply the year and zone fix-ups and return the index (columns of SCHEMA)."""
         self._flush_small()
+        self._drain()
+        self.close()
         skipped = sorted(self._skipped.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))
         for (node, cap), (files, lines, size) in skipped:
             whose = "this node's" if node is not None else "the bundle's"
@@ -930,19 +1069,18 @@ def _utf8_prefix(data: bytes, size: int) -> bytes:
     return data[:end]
 
 
-def _cut_long_lines(frame: pl.DataFrame, max_line: int, count: _FileCount) -> pl.DataFrame:
-    """Lines of a block longer than `max_line` keep their first `max_line` characters."""
+def _cut_long_lines(frame: pl.DataFrame, max_line: int) -> tuple[pl.DataFrame, int, int]:
+    """Lines of a block longer than `max_line` keep their first `max_line` characters; also
+    returns how many lines were cut and the bytes left out."""
     if frame.height == 0:
-        return frame
+        return frame, 0, 0
     size = frame["raw"].str.len_bytes()
     if (size.max() or 0) <= max_line:
-        return frame
+        return frame, 0, 0
     long = size > max_line
     cut = frame.with_columns(pl.when(long).then(pl.col("raw").str.slice(0, max_line))
                              .otherwise(pl.col("raw")).alias("raw"))
-    count.cut_lines += int(long.sum())
-    count.cut_bytes += int(size.sum()) - int(cut["raw"].str.len_bytes().sum())
-    return cut
+    return cut, int(long.sum()), int(size.sum()) - int(cut["raw"].str.len_bytes().sum())
 
 
 _NUL_BLOCKS = re.compile(rb"\0{512,}")

@@ -98,12 +98,13 @@ def _item(op: object, av: object, nocase: bool) -> tuple[set[str] | None, list[s
     when unbounded or too many), `options` the sets of strings one of which it requires."""
     if op is _sc.LITERAL:
         ch = chr(av)  # type: ignore[arg-type]
-        return (None, []) if nocase and not ch.isascii() else ({ch}, [])
+        # ASCII only: the search folds ASCII case, and a non-ASCII letter's case is not ASCII's
+        return ({ch}, []) if ch.isascii() else (None, [])
     if op in _ZERO_WIDTH:
         return {""}, []
     if op is _sc.IN:
         chars = [chr(v) for o, v in av if o is _sc.LITERAL] if all(o is _sc.LITERAL for o, _ in av) else []  # type: ignore[union-attr]
-        return (set(chars), []) if 0 < len(chars) <= 4 and not (nocase and not all(c.isascii() for c in chars)) else (None, [])
+        return (set(chars), []) if 0 < len(chars) <= 4 and all(c.isascii() for c in chars) else (None, [])
     if op is _sc.SUBPATTERN:
         return _sequence(list(av[-1]), nocase)  # type: ignore[index]
     if op is _sc.BRANCH:
@@ -163,9 +164,10 @@ def _best(options: list[set[str]]) -> set[str] | None:
 class KeepPolicy:
     """The rows of a parsed block the index keeps (module docstring)."""
 
-    literals: list[str] = field(default_factory=list)          # one of them is in every match
-    literals_nocase: list[str] = field(default_factory=list)   # the same, ASCII case-insensitive
-    verify: list[str] = field(default_factory=list)            # the regexes of those literals
+    search: list[str] = field(default_factory=list)            # lower-cased literals; every match
+                                                               # of a `verify` regex holds one
+    verify: list[str] = field(default_factory=list)            # the regexes those literals stand for
+    owners: pl.DataFrame | None = None                         # lit (lower case), rid (in verify)
     regexes: list[str] = field(default_factory=list)           # regexes without a literal
     error_words: str = ""                                      # unexplained.ERROR_WORDS
 
@@ -176,17 +178,18 @@ class KeepPolicy:
 
         policy = cls(error_words=ERROR_WORDS)
         plain: list[str] = []
-        verify: list[str] = []
+        owners: list[tuple[str, int]] = []
         for regex in dict.fromkeys(strip_group_names(r) for r in regexes):
             found = required_literals(regex)
             if found is None:
                 plain.append(regex)
-            else:
-                (policy.literals_nocase if found[1] else policy.literals).extend(found[0])
-                verify.append(regex)
-        policy.literals = sorted(set(policy.literals))
-        policy.literals_nocase = sorted(set(policy.literals_nocase))
-        policy.verify = prefilter_chunks(verify)
+                continue
+            literals, nocase = found
+            rid = len(policy.verify)
+            policy.verify.append(regex)
+            owners += [(lit.lower(), rid) for lit in literals]
+        policy.search = sorted({lit for lit, _ in owners})
+        policy.owners = pl.DataFrame(owners, schema={"lit": pl.String, "rid": pl.UInt32}, orient="row").unique()
         policy.regexes = prefilter_chunks(plain)
         return policy
 
@@ -195,34 +198,45 @@ class KeepPolicy:
         return cls.for_regexes(c.regex for r in rules for c in r.log_conditions())  # type: ignore[attr-defined]
 
     def rule_candidates(self, frame: pl.DataFrame) -> pl.Series:
-        """True where a rule's regex matches the message: the literals in one Aho-Corasick pass,
-        then the regexes on the few lines that hold one (a literal such as `server.go:` is in
-        many lines that `server(?:_others|_linux)?\\.go:\\d+\\] ` does not match)."""
+        """True where a rule's regex matches the message: every literal in one case-insensitive
+        Aho-Corasick pass (a superset of the case-sensitive search, and half the cost of two),
+        then, on the few lines that hold one, the regexes of the literals each line holds (a
+        literal such as `server.go:` is in many lines that `server(?:_others|_linux)?\\.go:\\d+\\] `
+        does not match)."""
         msg = pl.col("message")
-        exprs = []
-        if self.literals:
-            exprs.append(msg.str.contains_any(self.literals))
-        if self.literals_nocase:
-            exprs.append(msg.str.contains_any(self.literals_nocase, ascii_case_insensitive=True))
-        plain = [msg.str.contains(r) for r in self.regexes]
-        flags = frame.select(
-            pl.any_horizontal(exprs).fill_null(False).alias("lit") if exprs else pl.lit(False).alias("lit"),
-            pl.any_horizontal(plain).fill_null(False).alias("plain") if plain else pl.lit(False).alias("plain"),
-        )
-        found = flags["plain"]
-        at = flags["lit"].arg_true()
-        if at.len() and self.verify:
-            sub = frame[at].select(pl.any_horizontal([msg.str.contains(r) for r in self.verify]).fill_null(False).alias("m"))
-            hit = at.filter(sub["m"])
-            if hit.len():
-                found = found.scatter(hit, True)
+        exprs = [msg.str.contains(r) for r in self.regexes]
+        if self.search:
+            exprs.insert(0, msg.str.contains_any(self.search, ascii_case_insensitive=True))
+        if not exprs:
+            return pl.Series([False] * frame.height)
+        flags = frame.select(*[e.fill_null(False).alias(f"c{i}") for i, e in enumerate(exprs)])
+        found = pl.Series([False] * frame.height) if not self.regexes else flags.select(
+            pl.any_horizontal(flags.columns[1 if self.search else 0:]))[:, 0]
+        if not self.search:
+            return found
+        at = flags["c0"].arg_true()
+        if not at.len() or self.owners is None:
+            return found
+        sub = frame.select("message")[at].with_row_index("row")
+        pairs = (sub.select("row", msg.str.extract_many(self.search, overlapping=True, ascii_case_insensitive=True)
+                            .list.eval(pl.element().str.to_lowercase()).alias("lit"))
+                 .explode("lit").drop_nulls("lit")
+                 .join(self.owners, on="lit").select("row", "rid").unique())
+        hit_rows: list[pl.Series] = []
+        for (rid,), rows in pairs.partition_by("rid", as_dict=True).items():
+            rows_s = rows["row"]
+            test = sub["message"].gather(rows_s).str.contains(self.verify[rid]).fill_null(False)
+            hit_rows.append(rows_s.filter(test))
+        hits = pl.concat(hit_rows).unique() if hit_rows else pl.Series([], dtype=pl.UInt32)
+        if hits.len():
+            found = found.scatter(at.gather(hits), True)
         return found
 
-    def mask(self, frame: pl.DataFrame, rule: pl.Series, syslog: pl.Series) -> pl.Series:
+    def mask(self, frame: pl.DataFrame, rule: pl.Series, syslog: pl.Series, warned: pl.Series) -> pl.Series:
         """The rows of one parsed block (node, source, file, line, ts, kind, level, ident,
         message; rows in file and line order) to keep. `rule`: rule_candidates(frame);
-        `syslog`: rows of syslog files, whose warnings stay rows until the journal's copies
-        are dropped (analyzer/logdedupe.py)."""
+        `syslog`: rows of syslog files, whose warnings (`warned`: level_rows) stay rows until
+        the journal's copies are dropped (analyzer/logdedupe.py)."""
         n = frame.height
         near = rule
         for k in range(1, CONTEXT_ROWS + 1):
@@ -236,9 +250,7 @@ class KeepPolicy:
         index = pl.Series(range(n), dtype=pl.Int64)
         edge = (index < CONTEXT_ROWS) | (index >= n - CONTEXT_ROWS)
         keep = near | boot_s | boot_s.shift(1, fill_value=False) | first_timed | edge
-        if syslog.any():
-            keep = keep | (syslog & level_rows(frame, self.error_words))
-        return keep
+        return keep | (syslog & warned) if syslog.any() else keep
 
 
 def own_strings(frame: pl.DataFrame) -> pl.DataFrame:
@@ -248,11 +260,18 @@ def own_strings(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns([pl.col(c) + pl.lit("") for c in cols]) if cols else frame
 
 
-def level_rows(frame: pl.DataFrame, error_words: str) -> pl.Series:
-    """Warning, error and fatal rows, and level-less rows with an error word."""
-    level = pl.col("level").cast(pl.String)
-    return frame.select((level.is_in(("W", "E", "F")) | (level.is_null() & pl.col("message").str.contains(error_words)))
-                        .fill_null(False).alias("m"))["m"]
+def level_rows(frame: pl.DataFrame, error_words: str) -> tuple[pl.Series, pl.Series]:
+    """(warning, error and fatal rows; level-less rows with an error word). The error words'
+    regex runs on the level-less rows only (a kubelet or containerd log has none)."""
+    level = frame["level"].cast(pl.String)
+    leveled = level.is_in(("W", "E", "F")).fill_null(False)
+    bare = level.is_null().arg_true()
+    worded = pl.Series([False] * frame.height, dtype=pl.Boolean)
+    if bare.len():
+        hit = frame["message"].gather(bare).str.contains(error_words).fill_null(False)
+        if hit.any():
+            worded = worded.scatter(bare.filter(hit), True)
+    return leveled, worded
 
 
 # -- counts of every line ---------------------------------------------------------------------

@@ -52,8 +52,9 @@ class ReaderLimits:
     """Caps on hostile input (also listed in the README, "Caps on hostile input").
 
     - ``max_members`` (200,000): members read; the rest of the bundle is ignored.
-    - ``max_total_bytes`` (8 GiB): uncompressed bytes, counted on the decompressed stream
-      itself so that tar metadata cannot hide a decompression bomb; reading stops there.
+    - ``max_total_bytes`` (32 GiB): uncompressed bytes, counted on the decompressed stream
+      itself so that tar metadata cannot hide a decompression bomb; reading stops there. It
+      bounds time only (the analysis streams in flat memory): about 15 s per GiB of logs.
     - ``max_member_bytes`` (2 GiB): bytes read from any one member (logs are streamed in
       chunks, so this bounds time, not memory); the rest of the member is skipped.
     - ``max_parsed_bytes`` (64 MiB): bytes of a member handed whole to a fact parser
@@ -70,7 +71,7 @@ class ReaderLimits:
     """
 
     max_members: int = 200_000
-    max_total_bytes: int = 8 * _GiB
+    max_total_bytes: int = 32 * _GiB
     max_member_bytes: int = 2 * _GiB
     max_parsed_bytes: int = 64 * _MiB
     max_path_length: int = 1024

@@ -383,10 +383,11 @@ _BY_KEY_SCHEMA = {
 }
 
 
-def block_candidates(frame: pl.DataFrame, rule: pl.Series) -> pl.DataFrame:
-    """One parsed block's candidate lines (`rule`: the rows a rule's regex matches), grouped
-    by key, node and kind; the times are the block's naive ones, fixed at the end."""
-    rest = frame.filter(~rule)
+def block_candidates(frame: pl.DataFrame, rule: pl.Series, worded: pl.Series) -> pl.DataFrame:
+    """One parsed block's candidate lines (`rule`: the rows a rule's regex matches; `worded`:
+    level-less rows with an error word), grouped by key, node and kind; the times are the
+    block's naive ones, fixed at the end."""
+    rest = frame.with_columns(worded.alias("_worded")).filter(~rule)
     level = pl.col("level").cast(pl.String)
 
     def plain(part: pl.DataFrame, lvl: pl.Expr) -> pl.DataFrame:
@@ -394,7 +395,7 @@ def block_candidates(frame: pl.DataFrame, rule: pl.Series) -> pl.DataFrame:
                            pl.col("ts").alias("timestamp"), lvl.alias("level"), pl.col("message").cast(pl.String), "kind")
 
     parts = [plain(rest.filter(level.is_in(LEVELS)), level)]
-    bare = rest.filter(level.is_null() & pl.col("message").str.contains(ERROR_WORDS))
+    bare = rest.filter(level.is_null() & pl.col("_worded"))
     if bare.height:
         parts.append(_infer_levels(plain(bare, pl.lit(None, pl.String))))
     cand = pl.concat(parts, how="vertical")

@@ -457,8 +457,10 @@ def run_one(job: tuple[dict[str, Any], str, bool]) -> Result:
             from k8s_bundle.analyzer.engine import evaluate
             from k8s_bundle.analyzer.evidence import load_evidence
 
-            evidence = load_evidence(str(bundle))
+            from k8s_bundle.analyzer.logkeep import KeepPolicy
+
             rules = [r for r in _RULES if r.id not in res.expect] if ablate else _RULES
+            evidence = load_evidence(str(bundle), keep=KeepPolicy.for_rules(rules))   # as `analyze` reads
             findings = evaluate(rules, evidence)
             res.fired = [(f.rule_id, f.severity) for f in findings]
             from k8s_bundle.analyzer.triage import triage
