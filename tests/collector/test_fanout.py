@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -143,6 +144,14 @@ def reap(servers: Servers) -> Iterator[None]:
     psutil.wait_procs(mine, timeout=10)
 
 
+@pytest.fixture
+def tmp() -> Iterator[Path]:
+    """A short TMPDIR for the run (ssh control socket paths have a length limit), removed after."""
+    d = Path(tempfile.mkdtemp(prefix="kb-", dir="/tmp"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def _root_args(servers: Servers) -> list[str]:
     # Both simulated nodes were built from the same generator: their trees are identical, and
     # the remote side resolves --root on "the node" (this machine), so fast's tree serves both.
@@ -158,14 +167,14 @@ def _no_ssh_left(tmp: Path) -> list[str]:
             if any(str(tmp) in a for a in (p.info["cmdline"] or []))]
 
 
-def test_hosts_file_fans_out_into_one_bundle_with_json_progress(servers: Servers, tmp_path: Path) -> None:
+def test_hosts_file_fans_out_into_one_bundle_with_json_progress(
+        servers: Servers, tmp_path: Path, tmp: Path) -> None:
     closed = _free_port()
     hosts = tmp_path / "hosts.txt"
     hosts.write_text(f"# three nodes and one that is down\n\nroot@127.0.0.1:{servers.fast.port}\n"
                      f"root@localhost:{servers.fast.port}   # same node, another name\n"
                      f"root@127.0.0.1:{closed}\n")
     out = tmp_path / "multi.tgz"
-    tmp = Path(tempfile.mkdtemp(prefix="kb-", dir="/tmp"))   # the ssh control sockets live here
     proc = run_collect(["--hosts", str(hosts), "--ssh", f"root@127.0.0.1:{servers.fast.port}",
                         *servers.common(), *_root_args(servers), "-o", str(out), "--only", "network,cluster",
                         "--parallel", "2", "--progress", "json"], env=dict(os.environ, TMPDIR=str(tmp)))
@@ -217,9 +226,9 @@ def test_hosts_file_fans_out_into_one_bundle_with_json_progress(servers: Servers
     assert not _no_ssh_left(tmp)
 
 
-def test_host_deadline_stops_hung_hosts_and_keeps_the_rest(servers: Servers, tmp_path: Path, reap: None) -> None:
+def test_host_deadline_stops_hung_hosts_and_keeps_the_rest(
+        servers: Servers, tmp_path: Path, reap: None, tmp: Path) -> None:
     out = tmp_path / "b.tgz"
-    tmp = Path(tempfile.mkdtemp(prefix="kb-", dir="/tmp"))
     proc = run_collect(["--ssh", f"root@127.0.0.1:{servers.fast.port}",
                         "--ssh", f"root@127.0.0.1:{servers.hung.port}",
                         "--ssh", f"root@127.0.0.1:{servers.silent_port}",
@@ -252,9 +261,9 @@ def test_host_deadline_stops_hung_hosts_and_keeps_the_rest(servers: Servers, tmp
     assert not _no_ssh_left(tmp)
 
 
-def test_sigint_finishes_a_valid_partial_bundle(servers: Servers, tmp_path: Path, reap: None) -> None:
+def test_sigint_finishes_a_valid_partial_bundle(
+        servers: Servers, tmp_path: Path, reap: None, tmp: Path) -> None:
     out = tmp_path / "b.tgz"
-    tmp = Path(tempfile.mkdtemp(prefix="kb-", dir="/tmp"))
     fast, hung = f"root@127.0.0.1:{servers.fast.port}", f"root@127.0.0.1:{servers.hung.port}"
     later = f"root@localhost:{servers.fast.port}"
     proc = subprocess.Popen([sys.executable, "-m", "k8s_bundle.cli", "collect", "--ssh", fast, "--ssh", hung,
@@ -327,9 +336,8 @@ def test_fanout_flags_are_checked_before_any_connection(tmp_path: Path) -> None:
 
 
 def test_a_host_whose_connection_drops_mid_way_fails_and_keeps_what_it_stored(
-        servers: Servers, tmp_path: Path, reap: None) -> None:
+        servers: Servers, tmp_path: Path, reap: None, tmp: Path) -> None:
     out = tmp_path / "b.tgz"
-    tmp = Path(tempfile.mkdtemp(prefix="kb-", dir="/tmp"))
     down, hung = f"root@127.0.0.1:{_free_port()}", f"root@127.0.0.1:{servers.hung.port}"
     proc = subprocess.Popen([sys.executable, "-m", "k8s_bundle.cli", "collect", "--ssh", down, "--ssh", hung,
                              *servers.common(), *_root_args(servers), "-o", str(out), "--only", "runtime",
