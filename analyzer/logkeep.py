@@ -39,6 +39,8 @@ except ImportError:  # Python < 3.11
     import sre_parse as _sp  # type: ignore[no-redef]
 
 CONTEXT_ROWS = 3          # engine_logs.CONTEXT_LINES: context the evidence shows around a line
+WARNING_LEVELS = ("W", "E", "F")   # lines the timeline counts and the unexplained view reads
+ERROR_LEVELS = ("E", "F")          # of those, the timeline's errors
 _MAX_SET = 64             # strings an option set may grow to (cross products of small groups)
 _REPEATS = {_sc.MAX_REPEAT, _sc.MIN_REPEAT} | ({_sc.POSSESSIVE_REPEAT} if hasattr(_sc, "POSSESSIVE_REPEAT") else set())
 _ZERO_WIDTH = {_sc.AT, _sc.ASSERT, _sc.ASSERT_NOT}
@@ -264,7 +266,7 @@ def level_rows(frame: pl.DataFrame, error_words: str) -> tuple[pl.Series, pl.Ser
     """(warning, error and fatal rows; level-less rows with an error word). The error words'
     regex runs on the level-less rows only (a kubelet or containerd log has none)."""
     level = frame["level"].cast(pl.String)
-    leveled = level.is_in(("W", "E", "F")).fill_null(False)
+    leveled = level.is_in(WARNING_LEVELS).fill_null(False)
     bare = level.is_null().arg_true()
     worded = pl.Series([False] * frame.height, dtype=pl.Boolean)
     if bare.len():
@@ -300,9 +302,9 @@ def block_counts(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 def block_levels(frame: pl.DataFrame) -> pl.DataFrame:
     """Warning and error lines of one block per node, source, identifier and second (naive
     time, with its kind, fixed at the end as the rows' are): the timeline's counts."""
-    return (frame.lazy().filter(pl.col("level").cast(pl.String).is_in(("W", "E", "F")))
+    return (frame.lazy().filter(pl.col("level").cast(pl.String).is_in(WARNING_LEVELS))
             .group_by("node", "source", "ident", "kind", pl.col("ts").dt.truncate("1s").alias("ts"),
-                      pl.col("level").cast(pl.String).is_in(("E", "F")).alias("error"))
+                      pl.col("level").cast(pl.String).is_in(ERROR_LEVELS).alias("error"))
             .agg(pl.len().alias("n"))
             .collect())
 
@@ -368,11 +370,11 @@ def level_events(evidence: object) -> pl.DataFrame:
         if "counted" in cols:
             lazy = lazy.filter(~pl.col("counted"))
         parts.append(
-            lazy.filter(pl.col("level").cast(pl.String).is_in(("W", "E", "F")))
+            lazy.filter(pl.col("level").cast(pl.String).is_in(WARNING_LEVELS))
             .select(pl.col("node").cast(pl.String), pl.col("source").cast(pl.String),
                     (pl.col("ident").cast(pl.String) if "ident" in cols else pl.lit(None, pl.String)).alias("ident"),
                     pl.col("timestamp").dt.epoch("s").alias("second"),
-                    pl.col("level").cast(pl.String).is_in(("E", "F")).alias("error"))
+                    pl.col("level").cast(pl.String).is_in(ERROR_LEVELS).alias("error"))
             .group_by("node", "source", "ident", "second", "error").agg(pl.len().cast(pl.UInt32).alias("n"))
             .collect())
     if not parts:

@@ -33,8 +33,6 @@ from k8s_bundle.analyzer.reference_time import parse_rfc3339
 # component's program name). The all-in-one k3s/rke2/microk8s units land on the kubelet row.
 COMPONENTS = ("kubelet", "runtime", "kernel", "control-plane", "cni", "kube-proxy", "coredns", "pods", "windows")
 OTHER = "other"
-WARN_LEVELS = ("W",)
-ERROR_LEVELS = ("E", "F")
 
 MAX_BUCKETS = 150
 MAX_ROWS = 60            # drawn rows (component rows and finding lanes), the rest counted
