@@ -187,7 +187,7 @@ class RichFanoutProgress:
 
     def __init__(self) -> None:
         from rich.console import Console
-        from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn,
+        from rich.progress import (BarColumn, MofNCompleteColumn,
                                    Progress as RichBar, TextColumn, TimeElapsedColumn)
 
         self._console = Console(stderr=True)

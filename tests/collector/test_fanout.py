@@ -185,7 +185,7 @@ def test_hosts_file_fans_out_into_one_bundle_with_json_progress(
     assert [n["name"] for n in m["nodes"]] == ["cp1", "cp1-2"]
     assert all("complete" not in n for n in m["nodes"])
     assert {r["node"] for r in bundle.items(id="hosts")} == {"cp1", "cp1-2"}
-    assert f"nodes/cp1/files/etc/hosts" in bundle.members and "nodes/cp1-2/files/etc/hosts" in bundle.members
+    assert "nodes/cp1/files/etc/hosts" in bundle.members and "nodes/cp1-2/files/etc/hosts" in bundle.members
     # one gzip stream of members: no part archive inside or beside it
     assert all(name.startswith(("nodes/", "cluster/")) or name in ("manifest.json", "redaction.json")
                for name in bundle.members)
