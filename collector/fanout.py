@@ -48,6 +48,7 @@ SPOOL_BYTES = 1 << 20
 CLOSE_AFTER = 2.0
 ABANDON_AFTER = 15.0
 POLL = 0.1
+FDS_PER_HOST = 32     # open files one running host can hold (ssh master, helpers, sessions)
 
 
 @dataclass
@@ -446,6 +447,23 @@ class Fanout:
         return old
 
 
+def _raise_fd_limit(wanted: int) -> None:
+    """Each running SSH host holds its master and up to 9 session clients, 2-3 pipes each: at
+    --parallel 256 that is past the usual soft limit of 1024 open files (EMFILE would fail
+    items). Raise the soft limit toward the hard one; never fatal (POSIX only)."""
+    try:
+        import resource
+    except ImportError:        # Windows: no such limit to raise
+        return
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (OSError, ValueError):
+        pass
+
+
 def _human(seconds: float) -> str:
     s = int(seconds)
     for unit, size in (("h", 3600), ("m", 60)):
@@ -464,6 +482,7 @@ def collect_remote(specs: list[HostSpec], opts: CollectOptions, redactor: Any, *
     from k8s_bundle.collector.windows.remote import _lower_priority
 
     _lower_priority(lower_priority)   # the local side (ssh clients, redaction, gzip) yields too
+    _raise_fd_limit(min(parallel, len(specs)) * FDS_PER_HOST + 256)
     seen: set[tuple[str, str]] = set()
     unique = []
     for s in specs:

@@ -393,3 +393,16 @@ def test_several_hosts_off_a_terminal_report_json_lines_by_default(tmp_path: Pat
     last = {e["host"]: e["state"] for e in lines if e["event"] == "host"}
     assert last == {f"127.0.0.1:{a}": "failed", f"localhost:{b}": "failed"}
     assert "no host could be collected" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_the_open_file_limit_is_raised_for_many_hosts() -> None:
+    # --parallel 256 holds thousands of pipes: a soft limit of 1024 is raised toward the hard one
+    code = ("import resource\n"
+            "from k8s_bundle.collector.fanout import _raise_fd_limit\n"
+            "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))\n"
+            "_raise_fd_limit(4096)\n"
+            "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0], hard)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    soft, hard = (int(x) for x in out.split())
+    assert soft == (4096 if hard == -1 or hard >= 4096 else hard)
