@@ -18,10 +18,16 @@ _SCALAR = (str, int, float, bool, type(None))
 _TOP = {
     "format_version": (str, int, float), "created_at": (str,), "finished_at": (str,), "partial": (bool,),
     "partial_reason": _TEXT, "tool": (dict,), "collection": (dict,), "nodes": (list,), "items": (list,),
+    "failed_hosts": (list,),
 }
 # null is "not known" (the collector and the collectlogs reader write it), never a wrong type
 _NODE = {"os": (str, type(None)), "timezone": (str, type(None)), "utc_offset_seconds": (int, type(None)),
-         "transport": (str, type(None))}
+         "transport": (str, type(None)), "complete": (bool,), "incomplete_reason": (str, type(None))}
+# failed_hosts entries (collector/fanout.py): text fields, and whether it stored anything
+_HOST_TEXT = ("host", "transport", "state", "node", "error")
+# One entry per remote host of the run; a collection of 10,000 hosts is far past any real one.
+MAX_FAILED_HOSTS = 10_000
+MAX_HOST_TEXT = 1_000     # an error line is about 100-300 characters
 # Item fields readers show or compare as text, and those that are numbers.
 _ITEM_TEXT = ("id", "node", "status", "path", "kind", "source", "area", "error", "sha256")
 _ITEM_NUMBER = ("exit_code", "bytes", "duration_ms", "redactions")
@@ -47,6 +53,8 @@ def check_manifest(doc: dict[str, Any]) -> tuple[dict[str, Any], list[str], list
         out["nodes"] = _nodes(out["nodes"], notes)
     if "items" in out:
         out["items"] = _items(out["items"], notes, limits)
+    if "failed_hosts" in out:
+        out["failed_hosts"] = _failed_hosts(out["failed_hosts"], notes, limits)
     return out, notes, limits
 
 
@@ -65,7 +73,39 @@ def _nodes(nodes: list[Any], notes: list[str]) -> list[dict[str, Any]]:
                      f"text name; left out")
     if fixed:
         notes.append(f"manifest.json: {fixed} nodes entries have fields of the wrong type (os, timezone, "
-                     f"utc_offset_seconds, transport); those fields ignored")
+                     f"utc_offset_seconds, transport, complete, incomplete_reason); those fields ignored")
+    return kept
+
+
+def _failed_hosts(hosts: list[Any], notes: list[str], limits: list[str]) -> list[dict[str, Any]]:
+    """Each entry as {host, transport, state, node, partial, error}: a text field of another
+    JSON type becomes its JSON text (the report still shows what the bundle said), `partial`
+    that is no true/false is dropped; an entry that is no object, or has no text host, is left
+    out. At most MAX_FAILED_HOSTS are kept."""
+    kept: list[dict[str, Any]] = []
+    dropped = fixed = 0
+    for h in hosts[:MAX_FAILED_HOSTS]:
+        if not isinstance(h, dict) or not isinstance(h.get("host"), str) or not h["host"]:
+            dropped += 1
+            continue
+        clean: dict[str, Any] = {}
+        for k in _HOST_TEXT:
+            v = h.get(k)
+            clean[k] = v[:MAX_HOST_TEXT] if isinstance(v, str) else v if v is None else _text(v)
+        if isinstance(h.get("partial"), bool):
+            clean["partial"] = h["partial"]
+        fixed += any(k in h and not isinstance(h[k], _TEXT) for k in _HOST_TEXT) or \
+            ("partial" in h and not isinstance(h["partial"], bool))
+        kept.append(clean)
+    if dropped:
+        notes.append(f"manifest.json: {dropped} of {len(hosts)} failed_hosts entries are not an object with a "
+                     f"text host; left out")
+    if fixed:
+        notes.append(f"manifest.json: {fixed} failed_hosts entries have fields of the wrong type (host, "
+                     f"transport, state, node, error: shown as text; partial: ignored)")
+    if len(hosts) > MAX_FAILED_HOSTS:
+        limits.append(f"manifest.json: {len(hosts) - MAX_FAILED_HOSTS:,} failed_hosts entries left out past "
+                      f"{MAX_FAILED_HOSTS:,} (max_failed_hosts)")
     return kept
 
 
