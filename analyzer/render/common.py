@@ -80,6 +80,24 @@ def _collection(evidence: Evidence) -> tuple[list[dict[str, Any]], dict[str, int
     return shown, left_out
 
 
+def failed_hosts(evidence: Evidence) -> list[dict[str, Any]]:
+    """The remote hosts a fan-out run did not collect whole (manifest `failed_hosts`, as the
+    bundle fact analyzer/parsers/collection_hosts.py makes of it): {host, transport, state,
+    node, partial, error}."""
+    hosts = (evidence.bundle or {}).get("failed_hosts")
+    return [dict(h) for h in hosts if isinstance(h, dict)] if isinstance(hosts, list) else []
+
+
+def incomplete_nodes(evidence: Evidence) -> list[dict[str, Any]]:
+    """The nodes whose collection was cut short (manifest `nodes[].complete: false`):
+    {node, reason}, in node order."""
+    out = []
+    for name, facts in (evidence.nodes or {}).items():
+        if isinstance(facts, dict) and facts.get("complete") is False:
+            out.append({"node": name, "reason": _s(facts.get("incomplete_reason"))})
+    return out
+
+
 def bundle_info(evidence: Evidence) -> dict[str, Any]:
     manifest = evidence.manifest or {}
     bundle = evidence.bundle or {}

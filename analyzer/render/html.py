@@ -25,7 +25,8 @@ from k8s_bundle.analyzer.render.coverage_view import coverage_view
 from k8s_bundle.analyzer.render.evidence_view import evidence_view
 from k8s_bundle.analyzer.triage import Problem, triage
 from k8s_bundle.analyzer.render.common import (MAX_PROBLEMS_SHOWN_PER_NODE, bundle_info, collection_problems,
-                                               collection_problems_left_out, counts, node_overview, now_utc)
+                                               collection_problems_left_out, counts, failed_hosts,
+                                               incomplete_nodes, node_overview, now_utc)
 
 UI: dict[str, dict[str, str]] = {
     "title": {"en": "Support bundle report", "zh": "诊断包分析报告"},
@@ -86,6 +87,21 @@ UI: dict[str, dict[str, str]] = {
     "no_nodes": {"en": "The bundle names no node.", "zh": "诊断包中没有节点信息。"},
     "collection": {"en": "Collection problems", "zh": "采集问题"},
     "no_collection_problems": {"en": "Every item was collected.", "zh": "所有项目均已采集。"},
+    "failed_hosts": {"en": "Hosts not collected whole", "zh": "未采集完整的主机"},
+    "failed_hosts_help": {"en": "Remote hosts that failed, passed their deadline, were interrupted or never "
+                                "started (manifest failed_hosts): nothing in this report covers what they lack.",
+                          "zh": "失败、超过期限、被中断或未开始的远程主机（manifest 中的 failed_hosts）：报告不覆盖它们缺失的部分。"},
+    "host": {"en": "Host", "zh": "主机"},
+    "transport": {"en": "Transport", "zh": "连接方式"},
+    "state": {"en": "State", "zh": "状态"},
+    "stored": {"en": "Stored", "zh": "已保存"},
+    "stored_some": {"en": "part", "zh": "部分"},
+    "stored_none": {"en": "nothing", "zh": "无"},
+    "hosts_left_out": {"en": "… and {n} more hosts, not listed (the report lists the first {shown}; the JSON "
+                             "report lists all)",
+                       "zh": "…… 另有 {n} 台主机未列出（报告只列出前 {shown} 台；JSON 报告列出全部）"},
+    "incomplete_nodes": {"en": "Nodes collected in part", "zh": "只采集了一部分的节点"},
+    "reason": {"en": "Reason", "zh": "原因"},
     "left_out": {"en": "… and {n} more items with problems on this node, not listed (the report lists the first {shown})",
                  "zh": "…… 该节点另有 {n} 个有问题的采集项未列出（报告只列出前 {shown} 个）"},
     "unexplained": {"en": "Errors no rule explains", "zh": "没有规则解释的错误"},
@@ -136,6 +152,9 @@ UI: dict[str, dict[str, str]] = {
     "sev_warning": {"en": "warning", "zh": "警告"},
     "sev_info": {"en": "info", "zh": "提示"},
 }
+# The HTML report lists at most this many hosts of failed_hosts (the JSON report all of them):
+# a run of hundreds of unreachable hosts must not bury the rest of the page.
+MAX_HOSTS_SHOWN = 200
 PROMINENT_TEMPLATES = 10   # the top templates that decide whether the table goes above the findings
 
 _FENCE = re.compile(r"^```[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
@@ -315,6 +334,7 @@ def report_context(evidence: Evidence, findings: list[Finding], lang: str = "en"
             "below_threshold": f.below_threshold, "caveats": f.caveats,
         })
     nodes = node_overview(evidence, findings)
+    hosts = failed_hosts(evidence)
     node_filter = sorted({n["name"] for n in nodes} | {n for r in rows for n in r["filter_nodes"]})
     return dict(
         id_prefix=id_prefix,
@@ -329,6 +349,10 @@ def report_context(evidence: Evidence, findings: list[Finding], lang: str = "en"
         nodes=nodes,
         node_filter=node_filter,
         collection_problems=collection_problems(evidence),
+        failed_hosts=hosts[:MAX_HOSTS_SHOWN],
+        hosts_left_out=({lang: text.format(n=f"{len(hosts) - MAX_HOSTS_SHOWN:,}", shown=MAX_HOSTS_SHOWN)
+                         for lang, text in UI["hosts_left_out"].items()} if len(hosts) > MAX_HOSTS_SHOWN else None),
+        incomplete_nodes=incomplete_nodes(evidence),
         collection_left_out=[
             (node, {lang: text.format(n=n, shown=MAX_PROBLEMS_SHOWN_PER_NODE) for lang, text in UI["left_out"].items()})
             for node, n in collection_problems_left_out(evidence).items()

@@ -10,12 +10,13 @@ from k8s_bundle import __version__
 from k8s_bundle.analyzer.model import Evidence, Finding
 from k8s_bundle.analyzer.triage import triage, triage_document
 from k8s_bundle.analyzer.render.common import (bundle_info, collection_problems, collection_problems_left_out, counts,
+                                               failed_hosts, incomplete_nodes,
                                                node_overview, now_utc)
 
 if TYPE_CHECKING:   # the renderers stay importable without polars
     from k8s_bundle.analyzer.unexplained import Template
 
-REPORT_SCHEMA_VERSION = "1.2"   # 1.1: `unexplained`; 1.2: triage, timeline, coverage, nodes[].profile/settings, evidence context and log_files
+REPORT_SCHEMA_VERSION = "1.3"   # 1.1: `unexplained`; 1.2: triage, timeline, coverage, nodes[].profile/settings, evidence context and log_files; 1.3: failed_hosts, incomplete_nodes
 
 
 def finding_document(f: Finding) -> dict[str, Any]:
@@ -68,6 +69,10 @@ def report_document(evidence: Evidence, findings: list[Finding],
         "collection_problems": collection_problems(evidence),
         # node -> problem items beyond the first MAX_PROBLEMS_SHOWN_PER_NODE, not listed above
         "collection_problems_left_out": collection_problems_left_out(evidence),
+        # remote hosts a fan-out run did not collect whole, and the nodes it cut short (manifest
+        # failed_hosts, nodes[].complete false)
+        "failed_hosts": failed_hosts(evidence),
+        "incomplete_nodes": incomplete_nodes(evidence),
         "input_problems": [dataclasses.asdict(p) for p in evidence.problems],
         "findings": [finding_document(f) for f in findings],
         # what to fix first: one entry per problem, roots first (analyzer/triage.py)

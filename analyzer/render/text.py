@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from k8s_bundle.analyzer.analysis import exit_code_for
 from k8s_bundle.analyzer.model import Evidence, Finding
-from k8s_bundle.analyzer.render.common import collection_problems, collection_problems_left_out, counts
+from k8s_bundle.analyzer.render.common import (collection_problems, collection_problems_left_out, counts, failed_hosts,
+                                               incomplete_nodes)
 from k8s_bundle.analyzer.render.coverage_view import coverage_line
 
 if TYPE_CHECKING:
@@ -26,11 +27,13 @@ _RESET = "\033[0m"
 _LABEL = {
     "en": {"critical": "critical", "warning": "warning", "info": "info", "none": "No problem found.",
            "report": "Report", "items": "collection item(s) failed, timed out or were truncated:",
+           "hosts": "{failed} host(s) not collected whole, {partial} node(s) collected in part:",
            "root": "root cause", "whole": "(bundle)", "note": "note",
            "checked": "logs checked (nodes with lines)", "kubelet": "kubelet", "runtime": "runtime",
            "kernel": "kernel"},
     "zh": {"critical": "严重", "warning": "警告", "info": "提示", "none": "未发现问题。",
-           "report": "报告", "items": "个采集项失败、超时或被截断：", "root": "根因", "whole": "(诊断包)", "note": "注意",
+           "report": "报告", "items": "个采集项失败、超时或被截断：",
+           "hosts": "{failed} 台主机未采集完整，{partial} 个节点只采集了一部分：", "root": "根因", "whole": "(诊断包)", "note": "注意",
            "checked": "已检查的日志（有日志行的节点）", "kubelet": "kubelet", "runtime": "容器运行时",
            "kernel": "内核"},
 }
@@ -104,6 +107,7 @@ def render_text(evidence: Evidence, findings: list[Finding], lang: str = "en",
     covered = coverage_line(evidence, lang)   # rules passed / could not evaluate, the reference time
     if covered:
         lines.append(_clean(covered, 400))
+    lines += _host_lines(evidence, lab, lang)
     listed = collection_problems(evidence)
     problems = len(listed) + sum(collection_problems_left_out(evidence).values())
     if problems:
@@ -118,6 +122,23 @@ def render_text(evidence: Evidence, findings: list[Finding], lang: str = "en",
         lines.append(f"{lab['report']}: {report_path}")
     lines.append(EXIT_MEANING.get(lang, EXIT_MEANING["en"])[exit_code_for(findings)])
     return "\n".join(lines) + "\n"
+
+
+def _host_lines(evidence: Evidence, lab: dict[str, str], lang: str) -> list[str]:
+    """The collection line for a fan-out run: hosts not collected whole (failed_hosts) and
+    nodes cut short, counted, the first ITEMS_NAMED named."""
+    hosts = failed_hosts(evidence)
+    partial = incomplete_nodes(evidence)
+    if not hosts and not partial:
+        return []
+    lines = [lab["hosts"].format(failed=len(hosts), partial=len(partial))]
+    for h in hosts[:ITEMS_NAMED]:
+        error = f"  {_clean(str(h.get('error')), 100)}" if h.get("error") else ""
+        lines.append(f"  {_clean(str(h.get('host')), 60)} ({_clean(str(h.get('transport')), 10)}): "
+                     f"{_clean(str(h.get('state')), 20)}{error}")
+    if len(hosts) > ITEMS_NAMED:
+        lines.append("  " + _ITEMS_MORE.get(lang, _ITEMS_MORE["en"]).format(n=len(hosts) - ITEMS_NAMED))
+    return lines
 
 
 def triage_order(findings: list[Finding]) -> list[tuple[Finding, bool]]:

@@ -91,7 +91,7 @@ def test_markdown_subset() -> None:
 def test_json_report(hostile) -> None:
     ev, findings = hostile
     doc = orjson.loads(render_json(ev, findings))
-    assert doc["schema_version"] == "1.2"
+    assert doc["schema_version"] == "1.3"
     assert doc["summary"] == {"critical": 2, "warning": 0, "info": 2, "total": 4, "exit_code": 3}
     assert [f["rule_id"] for f in doc["findings"]] == ["evil-log", "evil-log", "some-info", "some-info"]
     assert [f["node"] for f in doc["findings"][:2]] == [EVIL_NODE, "node1"]  # severity, then node

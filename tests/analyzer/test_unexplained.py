@@ -337,7 +337,7 @@ def rendered(tmp_path: Path, shipped_rules: list):
 def test_json_report_has_the_unexplained_templates(rendered) -> None:
     ev, findings, templates = rendered
     doc = orjson.loads(render_json(ev, findings, unexplained=templates))
-    assert doc["schema_version"] == "1.2"
+    assert doc["schema_version"] == "1.3"
     assert len(doc["unexplained"]) == len(templates) > 5
     first = doc["unexplained"][0]
     assert set(first) == {"template", "level", "count", "first_seen", "last_seen", "nodes", "example", "score", "common"}
