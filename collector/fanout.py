@@ -91,6 +91,7 @@ class HostRun:
     stop_kind: str | None = None    # the state that gives: timed_out or interrupted
     stopped_at: float | None = None
     closed: bool = False
+    told: bool = False              # its one stderr line was printed
     thread: threading.Thread | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
@@ -195,6 +196,7 @@ class Fanout:
             for r in list(running):
                 if r.thread is not None and not r.thread.is_alive():
                     running.remove(r)
+                    self._say_ended(r)
                     continue
                 lost = self._connection_lost(r)
                 if lost is not None:
@@ -213,6 +215,7 @@ class Fanout:
                         # (daemon threads); what it finished is kept.
                         r.error = (r.error or r.stop_reason or "") + "; left behind: it did not stop"
                         running.remove(r)
+                        self._say_ended(r, left_behind=True)
 
     @staticmethod
     def _connection_lost(r: HostRun) -> str | None:
@@ -318,9 +321,6 @@ class Fanout:
             self._tell_stop(r, lost, "failed")
         with r.lock:
             r.state = r.stop_kind or "done"
-        if r.state in ("timed_out", "failed") and not self.single:
-            print(f"k8s-bundle: {shown(r.spec.label)}: {r.stop_reason}; {r.done} of {r.total} items "
-                  "finished and kept (the other hosts are still collected)", file=sys.stderr)
         self.display.host(r)
 
     def _set_state(self, r: HostRun, state: str) -> None:
@@ -333,10 +333,26 @@ class Fanout:
         with r.lock:
             r.state = r.stop_kind or "failed"
             r.error = r.stop_reason if r.stop_reason and r.engine is None else error
-        if not self.single:
-            print(f"k8s-bundle: {shown(r.error or '')} (the other hosts are still collected)",
-                  file=sys.stderr)
         self.display.host(r)
+
+    def _say_ended(self, r: HostRun, left_behind: bool = False) -> None:
+        """The one stderr line of a host that failed or timed out in a run of several (one host
+        alone: its error is the run's). Said by the coordinator when the host's thread ended or
+        was left behind, whatever the transport: a WinRM host hung in its TLS handshake does
+        not return from connect() when its session is closed, so a line printed by the host's
+        own thread never came."""
+        if self.single or r.told or r.state not in ("failed", "timed_out"):
+            return
+        r.told = True
+        label = shown(r.spec.label)
+        if r.engine is not None:        # it got as far as collecting: say what it kept
+            line = f"{label}: {shown(r.stop_reason or r.error or r.state)}; {r.done} of {r.total} items finished and kept"
+            if left_behind:
+                line += "; left behind: it did not stop"
+        else:
+            error = shown(r.error or r.stop_reason or r.state)
+            line = error if label in error else f"{label}: {error}"
+        print(f"k8s-bundle: {line} (the other hosts are still collected)", file=sys.stderr)
 
     def _writer_for(self, engine: Engine) -> Any:
         from k8s_bundle.bundle_writer import BundleWriter

@@ -257,7 +257,35 @@ def test_host_deadline_stops_hung_hosts_and_keeps_the_rest(
     stuck = bundle.items(node=hung["node"], id="docker-info")[0]
     assert stuck["status"] == "skipped" and "deadline" in stuck["error"], stuck
     assert bundle.items(node=fast_node, id="docker-info")[0]["status"] == "ok"
-    assert "deadline passed" in proc.stderr
+    # one stderr line per host that failed or timed out, whether it got as far as collecting
+    said = [ln for ln in proc.stderr.splitlines() if ln.endswith("(the other hosts are still collected)")]
+    assert len(said) == 2, proc.stderr
+    assert any(ln.startswith(f"k8s-bundle: root@127.0.0.1:{servers.hung.port}: host deadline passed")
+               and "items finished and kept" in ln for ln in said), said
+    assert any(ln.startswith(f"k8s-bundle: root@127.0.0.1:{servers.silent_port}: host deadline passed")
+               for ln in said), said
+    assert not _no_ssh_left(tmp)
+
+
+def test_every_host_timed_out_after_storing_items_gives_a_bundle_exit_0(
+        servers: Servers, tmp_path: Path, reap: None, tmp: Path) -> None:
+    # docs/collector.md: exit 4 and no bundle only when no host stored anything; hosts cut short
+    # at their deadline with items kept are collected in part: a bundle, exit 0, and the
+    # manifest (failed_hosts, nodes[].complete false) says what is missing
+    out = tmp_path / "b.tgz"
+    hosts = [f"root@127.0.0.1:{servers.hung.port}", f"root@localhost:{servers.hung.port}"]
+    proc = run_collect([*(a for h in hosts for a in ("--ssh", h)), *servers.common(), *_root_args(servers),
+                        "-o", str(out), "--only", "runtime", "--timeout", "120", "--host-timeout", "30s",
+                        "--progress", "json"], env=dict(os.environ, TMPDIR=str(tmp)))
+    assert proc.returncode == 0, proc.stderr
+    m = read_bundle(out).manifest
+    assert m["partial"] is False
+    failed = {f["host"]: f for f in m["failed_hosts"]}
+    assert set(failed) == set(hosts)
+    assert all(f["state"] == "timed_out" and f["partial"] is True for f in failed.values()), failed
+    assert all(n["complete"] is False for n in m["nodes"]) and len(m["nodes"]) == 2
+    said = [ln for ln in proc.stderr.splitlines() if ln.endswith("(the other hosts are still collected)")]
+    assert len(said) == 2, proc.stderr
     assert not _no_ssh_left(tmp)
 
 
