@@ -265,6 +265,16 @@ def test_host_deadline_stops_hung_hosts_and_keeps_the_rest(
     assert any(ln.startswith(f"k8s-bundle: root@127.0.0.1:{servers.silent_port}: host deadline passed")
                for ln in said), said
     assert not _no_ssh_left(tmp)
+    # the analyzer reads both back from this real bundle: report keys and findings
+    ana = subprocess.run([sys.executable, "-m", "k8s_bundle.cli", "analyze", str(out), "--format", "json", "-o", "-"],
+                         capture_output=True, text=True, timeout=300)
+    assert ana.returncode in (1, 3), ana.stderr
+    doc = json.loads(ana.stdout)
+    assert {h["host"]: h["state"] for h in doc["failed_hosts"]} == {
+        f"root@127.0.0.1:{servers.hung.port}": "timed_out", f"root@127.0.0.1:{servers.silent_port}": "timed_out"}
+    assert [n["node"] for n in doc["incomplete_nodes"]] == [hung["node"]]
+    fired = {(f["rule_id"], f["node"]) for f in doc["findings"]}
+    assert ("bundle-hosts-failed", None) in fired and ("bundle-node-incomplete", hung["node"]) in fired
 
 
 def test_every_host_timed_out_after_storing_items_gives_a_bundle_exit_0(
