@@ -82,6 +82,8 @@ def test_failed_hosts_and_incomplete_node_reach_every_report(tmp_path: Path) -> 
     assert "node7" in hosts[0]["nodes"]
     cut = [f for f in doc["findings"] if f["rule_id"] == "bundle-node-incomplete"]
     assert [(f["node"], f["message"]["en"]) for f in cut] == [("node7", f"Collection cut short: {DEADLINE}")]
+    # the node cut short is one of the hosts: folded under the bundle finding
+    assert cut[0]["explained_by"] == ["bundle-hosts-failed"] and hosts[0]["root_cause"] is True
 
     html = tmp_path / "r.html"
     text = analyze(bundle, "-o", str(html), "--lang", "en")
