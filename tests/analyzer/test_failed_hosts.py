@@ -135,3 +135,23 @@ def test_hostile_failed_hosts_and_completeness_are_ignored_with_a_problem(tmp_pa
     doc = json.loads(analyze(bundle, "--format", "json", "-o", "-").stdout)
     assert any("failed_hosts is text, not a list; ignored" in p["message"] for p in doc["input_problems"])
     assert doc["failed_hosts"] == []
+
+
+def test_ten_thousand_failed_hosts_are_capped_and_counted(tmp_path: Path) -> None:
+    manifest = fanout_manifest()
+    manifest["failed_hosts"] = [{"host": f"root@10.1.{i // 250}.{i % 250}", "transport": "ssh", "state": "failed",
+                                 "node": None, "partial": False, "error": "unreachable"} for i in range(10_005)]
+    bundle = write_bundle(tmp_path / "many.tgz", manifest)
+    html = tmp_path / "r.html"
+    proc = analyze(bundle, "--format", "json", "-o", "-")
+    doc = json.loads(proc.stdout)
+    assert len(doc["failed_hosts"]) == 10_000
+    assert any(p["kind"] == "limit" and "5 failed_hosts entries left out past 10,000" in p["message"]
+               for p in doc["input_problems"])
+    (f,) = [f for f in doc["findings"] if f["rule_id"] == "bundle-hosts-failed"]
+    assert f["message"]["en"].startswith("10000 host(s) not collected whole: root@10.1.0.0 (ssh, failed: unreachable); ")
+    assert f["message"]["en"].endswith("root@10.1.0.4 (ssh, failed: unreachable); …")
+    assert analyze(bundle, "-o", str(html)).returncode == 1
+    page = html.read_text()
+    assert page.count('<td class="node-name">root@10.1.') == 200
+    assert "… and 9,800 more hosts, not listed (the report lists the first 200" in page
