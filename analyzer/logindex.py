@@ -501,7 +501,7 @@ class _Part:
 SMALL_FILE_BYTES = 1024 * 1024
 _BATCH_BYTES = 16 * 1024 * 1024
 _BATCH_FILES = 20_000
-_MERGE_PARTS = 256                # partial summaries merged when this many pile up
+_MERGE_PARTS = 64                # partial summaries merged when this many pile up
 _NO_INNER = ("klog", "journal-json", "eventlog-json", "rfc5424")   # the level is part of the format
 
 
@@ -534,6 +534,7 @@ class LogIndexBuilder:
         self._levels: list[pl.DataFrame] = []        # with a policy: the warnings rows do not hold
         self._candidates: list[pl.DataFrame] = []
         self._journal_keys: list[pl.DataFrame] = []
+        self._syslog_seen = False                     # a syslog file's rows were kept
         self._latest: dt.datetime | None = None   # the latest timestamp of fully dated blocks
         self.summary: LogSummary | None = None   # set by finish()
         self.problems: list[Problem] = []
@@ -802,6 +803,8 @@ class LogIndexBuilder:
                              .agg(pl.col("n").sum(), pl.col("lo").min(), pl.col("hi").max())]
         if len(self._levels) >= _MERGE_PARTS:
             self._merge_levels()
+        if r.frame.height and "counted" in r.frame.columns and not r.frame["counted"].all():
+            self._syslog_seen = True
         if r.frame.height:
             node = count.node if count is not None else None
             self._parts.append(_Part(node, r.frame, int(r.frame["kind"].max() or 0)))
@@ -832,7 +835,8 @@ class LogIndexBuilder:
                         .group_by("node", "source", "ident", "kind", "ts", "error").agg(pl.col("n").sum())]
         if self._candidates:
             self._candidates = [merge_keys_partial(self._candidates)]
-        self._journal_keys = [pl.concat(self._journal_keys, how="vertical_relaxed").unique()]
+        # the journal keys stay one small frame per block: concatenating and deduplicating a
+        # million of them cost 250 MB for a moment (measured), and most bundles need none
 
     def close(self) -> None:
         """Stop the worker threads (finish() does; a run that fails calls it too)."""
@@ -949,8 +953,11 @@ class LogIndexBuilder:
                                       pl.col("ident").cast(pl.String), "second", "error", pl.col("n").cast(pl.UInt32)))
             summary.candidates = merge_keys([_fix_times(c, ("ts_min", "ts_max", "ex_timestamp"), created_at, utc_offsets)
                                              .drop("kind", "node") for c in self._candidates])
-            keys = _fix_times(self._journal_keys[0], ("ts",), created_at, utc_offsets)
-            summary.journal_keys = keys.select("node", "_h", pl.col("ts").dt.truncate("1s").dt.epoch("s").alias("_s")).drop_nulls().unique()
+            if self._syslog_seen and self._journal_keys:   # else no row can repeat a journal line
+                summary.journal_keys = pl.concat([
+                    _fix_times(keys, ("ts",), created_at, utc_offsets)
+                    .select(pl.col("node").cast(pl.String), "_h", pl.col("ts").dt.epoch("s").alias("_s")).drop_nulls()
+                    for keys in self._journal_keys])
         self._levels, self._candidates, self._journal_keys = [], [], []
         return summary
 

@@ -364,8 +364,6 @@ def merge_keys_partial(groups: list[pl.DataFrame]) -> pl.DataFrame:
 
 
 def _merge(frame: pl.DataFrame, by: tuple[str, ...]) -> pl.DataFrame:
-    if by:
-        frame = frame.with_columns(pl.col("ex_node").alias("node"))
     return frame.group_by("key", *by, maintain_order=True).agg(
         pl.col("count").sum(),
         pl.col("rank").max(),
@@ -399,7 +397,7 @@ def block_candidates(frame: pl.DataFrame, rule: pl.Series, worded: pl.Series) ->
     if bare.height:
         parts.append(_infer_levels(plain(bare, pl.lit(None, pl.String))))
     cand = pl.concat(parts, how="vertical")
-    return by_key(cand, ("kind",)) if cand.height else pl.DataFrame()
+    return by_key(cand, ("node", "kind")) if cand.height else pl.DataFrame()
 
 
 def candidate_groups(evidence: Evidence, rules: list[Any]) -> pl.DataFrame:
