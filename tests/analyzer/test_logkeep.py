@@ -155,3 +155,18 @@ def test_reduced_index_gives_the_same_report_as_every_row(tmp_path: Path) -> Non
     assert [c["file"] for c in pleg[0]["evidence"]["log_files"]] == ["nodes/node1/logs/journal/kubelet.log"]
     # the sshd line only syslog holds is an error no rule explains
     assert any("kex_exchange_identification" in t["template"] for t in full["unexplained"])
+
+
+def test_partial_summaries_merged_on_the_way_give_the_same_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The builder merges its partial summaries every _MERGE_PARTS blocks (a 2 GB bundle once
+    failed there: frames of two shapes). Here every file is its own block and every block a
+    merge: files are read 4 KB at a time, each piece its own block."""
+    from k8s_bundle.analyzer import evidence, logindex
+
+    bundle = _ubuntu_node(tmp_path / "ubuntu.tgz")
+    full, _ = _report(bundle, None)
+    monkeypatch.setattr(evidence, "LOG_CHUNK_BYTES", 4096)
+    monkeypatch.setattr(logindex, "SMALL_FILE_BYTES", 1024)
+    monkeypatch.setattr(logindex, "_MERGE_PARTS", 1)
+    kept, _ = _report(bundle, KeepPolicy.for_rules(RULES))
+    assert kept == full
