@@ -27,7 +27,7 @@ from typing import Callable, Iterable, Iterator
 import polars as pl
 
 from k8s_bundle.analyzer.decode import sniff_encoding
-from k8s_bundle.analyzer.logdedupe import is_syslog
+from k8s_bundle.analyzer.logdedupe import is_syslog, line_key
 from k8s_bundle.analyzer.logkeep import (KeepPolicy, LogSummary, block_counts, block_levels, journal_keys,
                                         level_rows, own_strings, tidy_counts, tidy_minutes)
 from k8s_bundle.analyzer.model import Problem
@@ -429,7 +429,7 @@ class _Reduced:
     minutes: pl.DataFrame | None = None
     levels: pl.DataFrame | None = None
     candidates: pl.DataFrame | None = None
-    journal_keys: pl.DataFrame | None = None
+    journal_keys: pl.Series | pl.DataFrame | None = None
 
 
 def _reduce_block(block: bytes, first_line: int, fmt: "_Format", inner: tuple[str, str] | None, node: str,
@@ -485,7 +485,7 @@ def _reduce(frame: pl.DataFrame, keep: KeepPolicy | None) -> _Reduced:
         own_strings(frame.filter(mask)).with_columns(own.filter(mask).alias("counted")),
         counts=counts, minutes=minutes, levels=block_levels(counted),
         candidates=own_strings(cand) if cand.height else None,
-        journal_keys=own_strings(journal_keys(frame, warned & own)))
+        journal_keys=journal_keys(frame, warned & own))
 
 
 # -- building -----------------------------------------------------------------------------------
@@ -533,7 +533,7 @@ class LogIndexBuilder:
         self._queue: deque = deque()                  # (job or None, merge callback), in order
         self._levels: list[pl.DataFrame] = []        # with a policy: the warnings rows do not hold
         self._candidates: list[pl.DataFrame] = []
-        self._journal_keys: list[pl.DataFrame] = []
+        self._journal_keys: list[pl.Series | pl.DataFrame] = []
         self._syslog_seen = False                     # a syslog file's rows were kept
         self._latest: dt.datetime | None = None   # the latest timestamp of fully dated blocks
         self.summary: LogSummary | None = None   # set by finish()
@@ -955,8 +955,9 @@ class LogIndexBuilder:
                                              .drop("kind", "node") for c in self._candidates])
             if self._syslog_seen and self._journal_keys:   # else no row can repeat a journal line
                 summary.journal_keys = pl.concat([
-                    _fix_times(keys, ("ts",), created_at, utc_offsets)
-                    .select(pl.col("node").cast(pl.String), "_h", pl.col("ts").dt.epoch("s").alias("_s")).drop_nulls()
+                    keys if isinstance(keys, pl.Series) else
+                    _fix_times(keys, ("ts",), created_at, utc_offsets).drop_nulls("ts")
+                    .select(line_key(pl.col("node"), pl.col("_h"), pl.col("ts").dt.epoch("s")).alias("k"))["k"]
                     for keys in self._journal_keys])
         self._levels, self._candidates, self._journal_keys = [], [], []
         return summary

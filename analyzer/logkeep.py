@@ -309,12 +309,18 @@ def block_levels(frame: pl.DataFrame) -> pl.DataFrame:
             .collect())
 
 
-def journal_keys(frame: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
-    """(node, message hash, naive time, kind) of the journal's warning rows, which are counted
-    and dropped: a syslog row repeating one of them is dropped at the end (logdedupe)."""
-    # compact (about 20 bytes a line: a busy journal has many warnings), to the second
-    return (frame.filter(rows & pl.col("source").cast(pl.String).str.starts_with("journal/") & pl.col("ts").is_not_null())
-            .select("node", pl.col("message").hash().alias("_h"), pl.col("ts").dt.truncate("1s"), "kind")
+def journal_keys(frame: pl.DataFrame, rows: pl.Series) -> pl.Series | pl.DataFrame:
+    """The journal's warning rows, which are counted and dropped: a syslog row repeating one of
+    them is dropped at the end (logdedupe). Lines with a full timestamp (journalctl's
+    short-iso-precise) become one 64-bit `line_key` each; others (node, message hash, naive
+    second, kind), whose time is fixed at the end."""
+    from k8s_bundle.analyzer.logdedupe import line_key
+
+    lines = frame.filter(rows & pl.col("source").cast(pl.String).str.starts_with("journal/") & pl.col("ts").is_not_null())
+    if lines.height and int(lines["kind"].max() or 0) == 0:   # ABSOLUTE: the time is UTC already
+        return lines.select(line_key(pl.col("node"), pl.col("message").hash(),
+                                     pl.col("ts").dt.truncate("1s").dt.epoch("s")).alias("k"))["k"].unique()
+    return (lines.select("node", pl.col("message").hash().alias("_h"), pl.col("ts").dt.truncate("1s"), "kind")
             .unique())
 
 
@@ -327,13 +333,14 @@ class LogSummary:
     (Datetime us UTC) of the timed lines. With a keep policy also: levels (node, source, ident,
     second (UTC epoch seconds, null: no time), error, n) of the warning and error lines the rows
     do not hold (rows with `counted` false are not in it), candidates (the errors no rule
-    explains, grouped as analyzer.unexplained groups them) and journal_keys (for logdedupe)."""
+    explains, grouped as analyzer.unexplained groups them) and journal_keys (logdedupe.line_key of
+    the journal's warnings, when a syslog file was read)."""
 
     counts: pl.DataFrame
     minutes: pl.DataFrame
     levels: pl.DataFrame | None = None
     candidates: pl.DataFrame | None = None
-    journal_keys: pl.DataFrame | None = None
+    journal_keys: pl.Series | None = None
 
     @classmethod
     def of_index(cls, index: pl.DataFrame) -> "LogSummary":
