@@ -145,6 +145,26 @@ def lower_priority() -> None:
         pass
 
 
+
+def install_stop_signals(on_stop: Callable[[str], None]) -> dict[int, Any]:
+    """SIGINT and SIGTERM call on_stop("interrupted" / "sigterm") instead of raising, so that a
+    run stops cleanly and writes what it has (main thread only; elsewhere nothing is
+    installed). Returns the old handlers for `restore_signals`."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    old = {}
+    for sig, reason in ((signal.SIGINT, "interrupted"), (signal.SIGTERM, "sigterm")):
+        def handler(signum: int, frame: Any, reason: str = reason) -> None:
+            on_stop(reason)
+        old[sig] = signal.signal(sig, handler)
+    return old
+
+
+def restore_signals(old: dict[int, Any]) -> None:
+    for sig, handler in old.items():
+        signal.signal(sig, handler)
+
+
 class Engine:
     def __init__(self, opts: CollectOptions, transport: Any, progress: Progress | None = None,
                  redactor: Redactor | None = None) -> None:
@@ -229,20 +249,14 @@ class Engine:
 
     # -- signals ------------------------------------------------------------------------------
     def _install_signal_handlers(self) -> dict[int, Any]:
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        old = {}
-        for sig, reason in ((signal.SIGINT, "interrupted"), (signal.SIGTERM, "sigterm")):
-            def handler(signum: int, frame: Any, reason: str = reason) -> None:
-                if self.partial_reason is None:
-                    self.partial_reason = reason
-                self.stop.set()
-            old[sig] = signal.signal(sig, handler)
-        return old
+        def on_stop(reason: str) -> None:
+            if self.partial_reason is None:
+                self.partial_reason = reason
+            self.stop.set()
+        return install_stop_signals(on_stop)
 
     def _restore_signal_handlers(self, old: dict[int, Any]) -> None:
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
+        restore_signals(old)
 
     # -- items --------------------------------------------------------------------------------
     def _guarded(self, item: Item) -> list[dict[str, Any]]:

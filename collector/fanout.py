@@ -23,7 +23,6 @@ what was stored (`partial: true`); exit 130.
 from __future__ import annotations
 
 import datetime as dt
-import signal
 import sys
 import threading
 import time
@@ -33,7 +32,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from k8s_bundle.collector.engine import (CollectOptions, CollectResult, Engine, Progress,
-                                         detect_hostname, node_name, utc_stamp, _check_unique)
+                                         detect_hostname, install_stop_signals, node_name,
+                                         restore_signals, utc_stamp, _check_unique)
 from k8s_bundle.collector.items import Item
 from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UserError, shown
 
@@ -163,8 +163,7 @@ class Fanout:
                 self.writer.abort()
             raise
         finally:
-            for sig, handler in old.items():
-                signal.signal(sig, handler)
+            restore_signals(old)
             for r in self.runs:        # nothing of ours outlives the run
                 self._close(r, wait=10)
 
@@ -451,16 +450,11 @@ class Fanout:
 
     # -- signals ------------------------------------------------------------------------------
     def _install_signal_handlers(self) -> dict[int, Any]:
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        old = {}
-        for sig, reason in ((signal.SIGINT, "interrupted"), (signal.SIGTERM, "sigterm")):
-            def handler(signum: int, frame: Any, reason: str = reason) -> None:
-                if self.interrupted is None:
-                    self.interrupted = reason
-                self._wake.set()
-            old[sig] = signal.signal(sig, handler)
-        return old
+        def on_stop(reason: str) -> None:
+            if self.interrupted is None:
+                self.interrupted = reason
+            self._wake.set()
+        return install_stop_signals(on_stop)
 
 
 def _raise_fd_limit(wanted: int) -> None:
