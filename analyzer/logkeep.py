@@ -372,8 +372,7 @@ def level_events(evidence: object) -> pl.DataFrame:
     summary = summary_of(evidence)
     parts = [summary.levels] if summary.levels is not None and summary.levels.height else []
     index = getattr(evidence, "log_index", None)
-    frames = [] if index is None else [index] if isinstance(index, (pl.DataFrame, pl.LazyFrame)) else list(index)
-    for frame in frames:
+    for frame in _frames(index):
         lazy = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
         cols = lazy.collect_schema().names()
         if "counted" in cols:
@@ -420,14 +419,21 @@ def tidy_minutes(parts: list[pl.DataFrame]) -> pl.DataFrame:
             .sort("node", "minute"))
 
 
+def _frames(log_index: object) -> list:
+    # the engine's one reading of `log_index` (a frame, a lazy frame or several); imported
+    # here, not at the top: engine_logs reaches the rules' loader, which the index need not
+    from k8s_bundle.analyzer.engine_logs import _frames as frames_of
+
+    return list(frames_of(log_index))
+
+
 def summary_of(evidence: object) -> LogSummary:
     """The evidence's log summary; computed once from the index when the evidence was built
     without one (Evidence made by hand in tests, a full index)."""
     summary = getattr(evidence, "log_summary", None)
     if summary is None:
         index = getattr(evidence, "log_index", None)
-        frames = [] if index is None else [index] if isinstance(index, (pl.DataFrame, pl.LazyFrame)) else list(index)
-        frames = [f.collect() if isinstance(f, pl.LazyFrame) else f for f in frames]
+        frames = [f.collect() if isinstance(f, pl.LazyFrame) else f for f in _frames(index)]
         frames = [f if "ident" in f.columns else f.with_columns(pl.lit(None, pl.String).alias("ident")) for f in frames]
         full = pl.concat(frames, how="vertical_relaxed") if frames else None
         summary = LogSummary.of_index(full) if full is not None and full.height else LogSummary(tidy_counts([]), tidy_minutes([]))

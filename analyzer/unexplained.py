@@ -404,9 +404,7 @@ def candidate_groups(evidence: Evidence, rules: list[Any]) -> pl.DataFrame:
     """The candidate lines grouped by key: those the log summary grouped while the index was
     built, and those of the index rows it did not count."""
     index = evidence.log_index
-    frames = [] if index is None else [index] if isinstance(index, (pl.DataFrame, pl.LazyFrame)) else list(index)
-    frames = [f.collect() if isinstance(f, pl.LazyFrame) else f for f in frames]
-    frames = [f.filter(~pl.col("counted")) if "counted" in f.columns else f for f in frames]
+    frames = [f.filter(~pl.col("counted")) if "counted" in f.columns else f for f in _frames(index)]
     cand = candidate_lines(frames, rule_alternations(rules))
     summary = summary_of(evidence)
     partial = [summary.candidates] if summary.candidates is not None else []
