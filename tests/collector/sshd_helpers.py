@@ -23,6 +23,17 @@ def missing() -> str | None:
     return None
 
 
+def require_sshd() -> None:
+    """At a test module's top: skip it without sshd, but fail in CI, which installs it."""
+    import pytest
+
+    why = missing()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(why, pytrace=False)
+        pytest.skip("openssh-server is not installed", allow_module_level=True)
+
+
 def keygen(path: Path) -> None:
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "k8s-bundle-test", "-f", str(path)],
                    check=True, capture_output=True)

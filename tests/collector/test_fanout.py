@@ -28,10 +28,7 @@ import pytest
 import sshd_helpers
 from collect_helpers import read_bundle, run_collect, simnode
 
-if sshd_helpers.missing():
-    if os.environ.get("CI"):
-        pytest.fail(sshd_helpers.missing(), pytrace=False)
-    pytest.skip("openssh-server is not installed", allow_module_level=True)
+sshd_helpers.require_sshd()
 
 
 @dataclass

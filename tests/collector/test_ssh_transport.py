@@ -25,10 +25,7 @@ import sshd_helpers
 from collect_helpers import read_bundle, run_collect, simnode
 from sshd_helpers import keygen as _keygen
 
-if sshd_helpers.missing():
-    if os.environ.get("CI"):
-        pytest.fail(sshd_helpers.missing(), pytrace=False)
-    pytest.skip("openssh-server is not installed", allow_module_level=True)
+sshd_helpers.require_sshd()
 
 
 @dataclass
