@@ -21,7 +21,7 @@ class Analysis:
 def analyze_bundle(path: str, rules: list[Any]) -> Analysis:
     """Analyse one bundle (.tgz or extracted directory) with loaded rules."""
     from k8s_bundle.analyzer.blindspots import with_blind_spots
-    from k8s_bundle.analyzer.engine import evaluate
+    from k8s_bundle.analyzer.evaluate import evaluate
     from k8s_bundle.analyzer.evidence import load_evidence
     from k8s_bundle.analyzer.unexplained import unexplained_templates
 

@@ -23,8 +23,8 @@ from typing import Any, Iterable
 
 import polars as pl
 
-from k8s_bundle.analyzer.engine import node_names
-from k8s_bundle.analyzer.engine_logs import glob_to_regex
+from k8s_bundle.analyzer.evaluate import node_names
+from k8s_bundle.analyzer.evaluate_logs import glob_to_regex
 from k8s_bundle.analyzer.logkeep import summary_of
 from k8s_bundle.analyzer.model import Evidence, Finding
 from k8s_bundle.analyzer.node_kind import kubernetes_presence
@@ -349,6 +349,6 @@ def _foreign_tool(evidence: Evidence) -> str | None:
 
 def with_blind_spots(findings: list[Finding], rules: list[Rule], evidence: Evidence) -> list[Finding]:
     """The engine's findings plus the blind spots, in the engine's order."""
-    from k8s_bundle.analyzer.engine import sort_key
+    from k8s_bundle.analyzer.evaluate import sort_key
 
     return sorted([*findings, *blind_spots(rules, evidence)], key=sort_key)

@@ -138,7 +138,7 @@ def load_rule_pack(extra_dirs: list[str] | None, builtin: bool = True) -> list:
     A --rules rule whose id is a shipped rule's replaces it, with a note on stderr: that is how a
     site tunes a shipped rule (a threshold, a message) without forking the pack. Two --rules
     files with one id stay an error (exit 4), as in `rules lint`."""
-    from k8s_bundle.analyzer.engine import RuleError, load_rules
+    from k8s_bundle.analyzer.evaluate import RuleError, load_rules
 
     if not builtin and not extra_dirs:
         raise UserError("--no-builtin-rules needs at least one --rules DIR (there would be no rule to run)",
@@ -159,7 +159,7 @@ def load_rule_pack(extra_dirs: list[str] | None, builtin: bool = True) -> list:
 
 
 def _load(dirs: list[str] | None) -> list:
-    from k8s_bundle.analyzer.engine import RuleError, load_rules
+    from k8s_bundle.analyzer.evaluate import RuleError, load_rules
 
     try:
         return load_rules(dirs or None)

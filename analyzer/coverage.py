@@ -350,7 +350,7 @@ class CoverageRecorder:
         glob = cond.glob.lstrip("/")
         key = (node, "file", glob)
         if key not in self._missing:
-            from k8s_bundle.analyzer.engine_logs import glob_to_regex
+            from k8s_bundle.analyzer.evaluate_logs import glob_to_regex
 
             rx = glob_to_regex(glob)
             bad = next((item for rel, item in self._index(node).bad if rx.match(rel)), None)
@@ -418,7 +418,7 @@ _STATIC_PODS = {"etcd": "etcd", "apiserver": "kube-apiserver", "controller-manag
 def _static_pod_components() -> dict[str, tuple[str, tuple[re.Pattern[str], ...], frozenset[str]]]:
     """component -> (static pod name prefix, matchers of its own log places, those globs): its
     places in rules/components.yaml without the shared ones (syslog, the k3s/rke2 units)."""
-    from k8s_bundle.analyzer.engine_logs import glob_to_regex
+    from k8s_bundle.analyzer.evaluate_logs import glob_to_regex
     from k8s_bundle.analyzer.rules_load import expand_sources
 
     shared = set(expand_sources(["@embedded", "@syslog"]))
@@ -492,7 +492,7 @@ def _expr_refs(text: str, var_exprs: dict[str, str], seen: frozenset[str] = froz
 def _node_producers() -> dict[str, tuple[tuple[re.Pattern[str], str], ...]]:
     """Node fact (first level, or two levels: `windows.hns`) -> (member regex, member stem) of
     every member a parser fills it from (the parser registry, docs/facts.md)."""
-    from k8s_bundle.analyzer.engine_logs import glob_to_regex
+    from k8s_bundle.analyzer.evaluate_logs import glob_to_regex
     from k8s_bundle.analyzer.parsers import registry
 
     out: dict[str, list[tuple[re.Pattern[str], str]]] = {}
@@ -510,7 +510,7 @@ def _node_producers() -> dict[str, tuple[tuple[re.Pattern[str], str], ...]]:
 
 
 def _cluster_members(fact: str) -> tuple[tuple[re.Pattern[str], str], ...]:
-    from k8s_bundle.analyzer.engine_logs import glob_to_regex
+    from k8s_bundle.analyzer.evaluate_logs import glob_to_regex
 
     return ((glob_to_regex(f"cluster/{fact}.json"), fact),)
 

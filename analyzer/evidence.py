@@ -17,13 +17,14 @@ from typing import Any, Iterator
 
 import orjson
 
-from k8s_bundle import FORMAT_VERSION
+from k8s_bundle.bundle.layout import FORMAT_VERSION, MANIFEST_NAME
 from k8s_bundle.analyzer.decode import decode_text
 from k8s_bundle.analyzer.logindex import LogIndexBuilder
 from k8s_bundle.analyzer.manifest_check import check_manifest
-from k8s_bundle.analyzer.model import Evidence, Problem
+from k8s_bundle.analyzer.model import Evidence
+from k8s_bundle.bundle.problems import Problem
 from k8s_bundle.analyzer.parsers import FinalizeContext, ParserSpec, combine, registry, set_fact
-from k8s_bundle.analyzer.reader import MANIFEST, BundleReader, ReaderLimits, open_bundle
+from k8s_bundle.bundle.reader import BundleReader, ReaderLimits, open_bundle
 from k8s_bundle.analyzer.reference_time import format_utc, parse_rfc3339, reference_time
 from k8s_bundle.errors import EXIT_BAD_INPUT, UserError
 
@@ -149,7 +150,7 @@ def _node_set(reader: BundleReader, node_members: dict[str, list[str]], manifest
     room = max(cap - len(held), 0)
     if len(extra) > room:
         problems.append(Problem("limit", f"manifest.json names {len(extra):,} nodes the bundle holds no directory "
-                                f"for; {room:,} kept, {len(extra) - room:,} left out (cap: nodes per bundle)", MANIFEST))
+                                f"for; {room:,} kept, {len(extra) - room:,} left out (cap: nodes per bundle)", MANIFEST_NAME))
         extra = extra[:room]
     return sorted(held | set(extra))
 
@@ -164,7 +165,7 @@ _END = object()
 
 def _classify(rel: str, reg: Any) -> tuple[str, bool]:
     """(kind, whether the member's bytes are needed) for a member path."""
-    if rel == MANIFEST:
+    if rel == MANIFEST_NAME:
         return "manifest", True
     if rel == "redaction.json":
         return "redaction", True
@@ -268,19 +269,19 @@ def _run_parsers(specs: list[ParserSpec], data: bytes, scope_path: str, member_p
 def _load_manifest(raw: bytes | None, problems: list[Problem]) -> dict[str, Any]:
     if raw is None:
         problems.append(Problem("format", "the bundle has no manifest.json: collection details, items and "
-                                "time zones are unknown", MANIFEST))
+                                "time zones are unknown", MANIFEST_NAME))
         return {}
     try:
         doc = orjson.loads(decode_text(raw))
     except orjson.JSONDecodeError as exc:
-        problems.append(Problem("parse-error", f"could not parse manifest.json: {_oneline(exc)}", MANIFEST))
+        problems.append(Problem("parse-error", f"could not parse manifest.json: {_oneline(exc)}", MANIFEST_NAME))
         return {}
     if not isinstance(doc, dict):
-        problems.append(Problem("parse-error", "manifest.json is not a JSON object", MANIFEST))
+        problems.append(Problem("parse-error", "manifest.json is not a JSON object", MANIFEST_NAME))
         return {}
     doc, notes, limits = check_manifest(doc)   # wrong JSON types dropped here, once, for every reader
-    problems += [Problem("parse-error", note, MANIFEST) for note in notes]
-    problems += [Problem("limit", note, MANIFEST) for note in limits]
+    problems += [Problem("parse-error", note, MANIFEST_NAME) for note in notes]
+    problems += [Problem("limit", note, MANIFEST_NAME) for note in limits]
     version = doc.get("format_version")
     if version is not None:
         major, _, minor = str(version).partition(".")
@@ -290,7 +291,7 @@ def _load_manifest(raw: bytes | None, problems: list[Problem]) -> dict[str, Any]
                             f"{ours_major}.x bundles", EXIT_BAD_INPUT)
         if _int(minor) > _int(ours_minor):
             problems.append(Problem("format", f"bundle format {version} is newer than this analyzer's "
-                                    f"{FORMAT_VERSION}: some evidence may be ignored", MANIFEST))
+                                    f"{FORMAT_VERSION}: some evidence may be ignored", MANIFEST_NAME))
     return doc
 
 

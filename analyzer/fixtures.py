@@ -26,9 +26,10 @@ from typing import Any
 
 import orjson
 
-from k8s_bundle import FORMAT_VERSION, __version__
+from k8s_bundle.bundle.layout import FORMAT_VERSION, MANIFEST_NAME
+from k8s_bundle import __version__
 from k8s_bundle.analyzer.rules_load import Rule
-from k8s_bundle.bundle_writer import MANIFEST_NAME, BundleWriter
+from k8s_bundle.bundle.writer import BundleWriter
 from k8s_bundle.errors import UserError
 
 FIXTURE_NODE = "node1"
@@ -202,7 +203,7 @@ def _add_hostile_members(output: Path, members: list[dict[str, Any]]) -> None:
 
 
 def run_fixture(rule: Rule, fixture: dict[str, Any], workdir: Path) -> FixtureResult:
-    from k8s_bundle.analyzer.engine import evaluate
+    from k8s_bundle.analyzer.evaluate import evaluate
     from k8s_bundle.analyzer.evidence import load_evidence
     from k8s_bundle.analyzer.logkeep import KeepPolicy
 

@@ -30,7 +30,7 @@ from k8s_bundle.analyzer.decode import sniff_encoding
 from k8s_bundle.analyzer.logdedupe import is_syslog, line_key
 from k8s_bundle.analyzer.logkeep import (KeepPolicy, LogSummary, block_counts, block_levels, journal_keys,
                                         level_rows, own_strings, tidy_counts, tidy_minutes)
-from k8s_bundle.analyzer.model import Problem
+from k8s_bundle.bundle.problems import Problem
 
 CHUNK_BYTES = 16 * 1024 * 1024
 SNIFF_LINES = 40

@@ -38,7 +38,7 @@ except ImportError:  # Python < 3.11
     import sre_constants as _sc  # type: ignore[no-redef]
     import sre_parse as _sp  # type: ignore[no-redef]
 
-CONTEXT_ROWS = 3          # engine_logs.CONTEXT_LINES: context the evidence shows around a line
+CONTEXT_ROWS = 3          # evaluate_logs.CONTEXT_LINES: context the evidence shows around a line
 WARNING_LEVELS = ("W", "E", "F")   # lines the timeline counts and the unexplained view reads
 ERROR_LEVELS = ("E", "F")          # of those, the timeline's errors
 _MAX_SET = 64             # strings an option set may grow to (cross products of small groups)
@@ -175,7 +175,7 @@ class KeepPolicy:
 
     @classmethod
     def for_regexes(cls, regexes: Iterable[str]) -> "KeepPolicy":
-        from k8s_bundle.analyzer.engine_logs import prefilter_chunks, strip_group_names
+        from k8s_bundle.analyzer.evaluate_logs import prefilter_chunks, strip_group_names
         from k8s_bundle.analyzer.unexplained import ERROR_WORDS
 
         policy = cls(error_words=ERROR_WORDS)
@@ -421,8 +421,8 @@ def tidy_minutes(parts: list[pl.DataFrame]) -> pl.DataFrame:
 
 def _frames(log_index: object) -> list:
     # the engine's one reading of `log_index` (a frame, a lazy frame or several); imported
-    # here, not at the top: engine_logs reaches the rules' loader, which the index need not
-    from k8s_bundle.analyzer.engine_logs import _frames as frames_of
+    # here, not at the top: evaluate_logs reaches the rules' loader, which the index need not
+    from k8s_bundle.analyzer.evaluate_logs import _frames as frames_of
 
     return list(frames_of(log_index))
 

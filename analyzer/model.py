@@ -9,23 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from k8s_bundle.bundle.problems import Problem
+
 SEVERITIES = ("critical", "warning", "info")
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 NOT_A_KUBERNETES_NODE = "not-a-kubernetes-node"   # the built-in finding shown before all others
-
-
-@dataclass
-class Problem:
-    """Something wrong with the input itself: a rejected member, a parse error, truncation.
-
-    Problems become findings of the built-in rules `bundle-truncated`, `bundle-member-rejected`,
-    `bundle-limit-reached` and `parse-error`, so the report shows them like any other finding.
-    """
-
-    kind: str                 # truncated | rejected | limit | parse-error | format
-    message: str
-    path: str | None = None   # the bundle member concerned
-    node: str | None = None
 
 
 @dataclass
@@ -69,7 +57,7 @@ class ContextLine:
 @dataclass
 class MatchedLine(LogEvidence):
     """A matching line a finding keeps, with up to CONTEXT_LINES indexed lines of the same file
-    before and after it (engine_logs.add_context; has_context false: beyond the report's
+    before and after it (evaluate_logs.add_context; has_context false: beyond the report's
     context budget, not looked up)."""
 
     before: list[ContextLine] = field(default_factory=list)
@@ -103,7 +91,7 @@ class Finding:
     message: dict[str, str] = field(default_factory=dict)
     references: list[dict[str, str]] = field(default_factory=list)
     components: list[str] = field(default_factory=list)
-    # The matching lines kept (at most engine_logs.MAX_KEPT_LINES: the first ones in time and
+    # The matching lines kept (at most evaluate_logs.MAX_KEPT_LINES: the first ones in time and
     # the last KEPT_TAIL), each with its context; log_files counts every matching line per file.
     log_lines: list[MatchedLine] = field(default_factory=list)
     log_count: int = 0                                           # total matching lines, exact

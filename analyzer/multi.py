@@ -40,15 +40,15 @@ def is_bundle_dir(path: Path) -> bool:
     """An extracted bundle (manifest.json at its top or one level down, as the reader opens
     it) or another tool's output folder the reader knows (collectlogs.ps1)."""
     from k8s_bundle.analyzer.foreign import collectlogs
-    from k8s_bundle.analyzer.reader import MANIFEST
+    from k8s_bundle.bundle.layout import MANIFEST_NAME
 
-    if (path / MANIFEST).is_file():
+    if (path / MANIFEST_NAME).is_file():
         return True
     try:
         children = [c for c in path.iterdir() if c.is_dir() and not c.is_symlink()]
     except OSError:
         return False
-    if len(children) == 1 and (children[0] / MANIFEST).is_file():
+    if len(children) == 1 and (children[0] / MANIFEST_NAME).is_file():
         return True
     return collectlogs.looks_like(path)
 
@@ -146,7 +146,7 @@ def analyze_one(page: int, path: str, rules: list[Any], fmt: str, lang: str) -> 
     """Analyse one bundle and keep only what the multi report shows of it; raises UserError
     for an unusable bundle."""
     from k8s_bundle.analyzer.analysis import analyze_bundle, exit_code_for
-    from k8s_bundle.analyzer.engine import node_names
+    from k8s_bundle.analyzer.evaluate import node_names
     from k8s_bundle.analyzer.render.common import counts
 
     result = analyze_bundle(path, rules)

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 import polars as pl
 
-from k8s_bundle.analyzer.engine_logs import glob_to_regex
+from k8s_bundle.analyzer.evaluate_logs import glob_to_regex
 from k8s_bundle.analyzer.logkeep import summary_of
 from k8s_bundle.analyzer.rules_load import component_sources, expand_sources
 

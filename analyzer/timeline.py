@@ -21,9 +21,9 @@ import polars as pl
 
 from k8s_bundle import pathglob
 from k8s_bundle.analyzer.blindspots import claim_places, claims
-from k8s_bundle.analyzer.engine import node_names
+from k8s_bundle.analyzer.evaluate import node_names
 # the one helper that turns the log index (a frame, a lazy frame or batches) into frames
-from k8s_bundle.analyzer.engine_logs import _frames as log_frames
+from k8s_bundle.analyzer.evaluate_logs import _frames as log_frames
 from k8s_bundle.analyzer.logkeep import level_events, summary_of
 from k8s_bundle.analyzer.model import SEVERITY_RANK, Evidence, Finding
 from k8s_bundle.analyzer.reference_time import parse_rfc3339

@@ -29,11 +29,11 @@ from typing import Any, Iterable
 import polars as pl
 import yaml
 
-from k8s_bundle.analyzer.engine_logs import iso_utc
+from k8s_bundle.analyzer.evaluate_logs import iso_utc
 from k8s_bundle.analyzer.logkeep import WARNING_LEVELS, summary_of
 from k8s_bundle.analyzer.model import Evidence, LogEvidence
 
-MAX_MESSAGE_CHARS = 2000      # the example line, as in findings (engine_logs)
+MAX_MESSAGE_CHARS = 2000      # the example line, as in findings (evaluate_logs)
 MASK_CHARS = 1000             # masking looks at the start of a line only (bounded cost)...
 TEMPLATE_CHARS = 400          # ...and the template is the start of the masked text: cutting after
                               # masking keeps one template when the masked values vary in length

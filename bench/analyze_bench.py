@@ -213,7 +213,7 @@ def slot_stamp(slot: int) -> bytes:
 def generate(path: Path, nodes: int, size_gb: float, hit_every: int = 40000, compresslevel: int = 1) -> dict:
     """Write the bundle; returns what the sidecar records (bytes of log text, seconds taken)."""
     sys.path.insert(0, str(HERE.parent))
-    from k8s_bundle.bundle_writer import BundleWriter
+    from k8s_bundle.bundle.writer import BundleWriter
 
     t0 = time.time()
     per_node = int(size_gb * 1e9 / nodes) + 1
@@ -290,8 +290,8 @@ def cached_bundle(nodes: int, size_gb: float, hit_every: int = 40000, regenerate
 def rule_log_regexes() -> list[str]:
     """Every loaded rule's log regex, named groups made plain, each once (Python syntax)."""
     sys.path.insert(0, str(HERE.parent))
-    from k8s_bundle.analyzer.engine import load_rules
-    from k8s_bundle.analyzer.engine_logs import strip_group_names
+    from k8s_bundle.analyzer.evaluate import load_rules
+    from k8s_bundle.analyzer.evaluate_logs import strip_group_names
 
     return list(dict.fromkeys(strip_group_names(c.regex) for r in load_rules() for c in r.log_conditions()))
 
@@ -611,7 +611,7 @@ def main() -> int:
 def phases(bundle: Path) -> None:
     """Where the analyzer's time goes: the same pipeline in-process, phase by phase."""
     sys.path.insert(0, str(HERE.parent))
-    from k8s_bundle.analyzer.engine import evaluate, load_rules
+    from k8s_bundle.analyzer.evaluate import evaluate, load_rules
     from k8s_bundle.analyzer.evidence import load_evidence
     from k8s_bundle.analyzer.render import render_html
 

@@ -36,9 +36,9 @@ except ImportError:  # pragma: no cover - on-demand tool
 
 with atheris.instrument_imports(include=["k8s_bundle"]):
     from k8s_bundle.analyzer.logindex import build_log_index
-    from k8s_bundle.analyzer.reader import open_bundle
+    from k8s_bundle.bundle.reader import open_bundle
     from k8s_bundle.errors import UserError
-    from k8s_bundle.redact.engine import Redactor
+    from k8s_bundle.redact.redactor import Redactor
 
 _TMP = Path(tempfile.mkdtemp(prefix="k8s-bundle-fuzz-"))
 _REDACTOR: Redactor | None = None

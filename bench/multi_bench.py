@@ -37,7 +37,7 @@ OUT = HERE / "out"
 
 
 def generate(folder: Path, count: int, mb_per_node: float) -> None:
-    from k8s_bundle.bundle_writer import BundleWriter
+    from k8s_bundle.bundle.writer import BundleWriter
 
     if folder.exists():
         shutil.rmtree(folder)

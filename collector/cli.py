@@ -127,7 +127,7 @@ def _remove_quietly(path: Any) -> None:
 
 
 def run_collect(args: argparse.Namespace) -> int:
-    from k8s_bundle.collector.engine import CollectOptions, collect
+    from k8s_bundle.collector.runner import CollectOptions, collect
     from k8s_bundle.collector.linux import AREAS
     if args.hosts_group and not args.hosts:
         raise UserError("--hosts-group needs --hosts FILE", EXIT_USAGE)

@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from k8s_bundle.collector.engine import (CollectOptions, CollectResult, Engine, Progress,
-                                         detect_hostname, install_stop_signals, node_name,
+from k8s_bundle.collector.runner import (CollectOptions, CollectResult, Engine, Progress,
+                                         detect_hostname, install_stop_signals,
                                          restore_signals, utc_stamp, _check_unique)
+from k8s_bundle.bundle.layout import node_name
 from k8s_bundle.collector.items import Item
 from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UserError, shown
 
@@ -354,7 +355,7 @@ class Fanout:
         print(f"k8s-bundle: {line} (the other hosts are still collected)", file=sys.stderr)
 
     def _writer_for(self, engine: Engine) -> Any:
-        from k8s_bundle.bundle_writer import BundleWriter
+        from k8s_bundle.bundle.writer import BundleWriter
 
         with self._lock:
             if self.writer is None:
@@ -488,7 +489,7 @@ def collect_remote(specs: list[HostSpec], opts: CollectOptions, redactor: Any, *
                    single_progress: Progress | None = None) -> list[CollectResult]:
     """Collect every host into one bundle; returns one CollectResult per collected host (each
     names the bundle; `partial` when the run was interrupted)."""
-    from k8s_bundle.collector.engine import lower_priority
+    from k8s_bundle.collector.runner import lower_priority
     from k8s_bundle.collector.windows.remote import _lower_priority
 
     _lower_priority(lower_priority)   # the local side (ssh clients, redaction, gzip) yields too

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from k8s_bundle.collector.engine import CollectResult, Progress
+from k8s_bundle.collector.runner import CollectResult, Progress
 from k8s_bundle.collector.items import Item
 from k8s_bundle.errors import shown
 

@@ -14,7 +14,8 @@ import sys
 import threading
 from typing import Any, Callable, Sequence
 
-from k8s_bundle import FORMAT_VERSION, __version__
+from k8s_bundle.bundle.layout import FORMAT_VERSION
+from k8s_bundle import __version__
 from k8s_bundle.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NO_SPACE, UserError, shown
 
 _NO_SPACE = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))

@@ -189,7 +189,8 @@ VSVersionInfo(
 
 def project_versions(root: Path = REPO) -> tuple[str, str]:
     """__version__ and FORMAT_VERSION read from the source, without importing the package."""
-    text = (root / "k8s_bundle" / "__init__.py").read_text(encoding="utf-8")
+    text = "".join((root / "k8s_bundle" / name).read_text(encoding="utf-8")
+                   for name in ("__init__.py", "bundle/layout.py"))
     found = dict(re.findall(r'^(__version__|FORMAT_VERSION)\s*=\s*"([^"]+)"', text, re.M))
     return found["__version__"], found["FORMAT_VERSION"]
 

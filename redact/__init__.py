@@ -11,7 +11,7 @@ Rules are data (builtin_rules.yaml; custom files use the same schema). Structure
 """
 from __future__ import annotations
 
-from k8s_bundle.redact.engine import Hit, RedactionError, Redactor
+from k8s_bundle.redact.redactor import Hit, RedactionError, Redactor
 from k8s_bundle.redact.rules import RuleFileError
 
 __all__ = ["Hit", "RedactionError", "Redactor", "RuleFileError"]

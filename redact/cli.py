@@ -52,7 +52,7 @@ def build_redactor(args: argparse.Namespace) -> Any:
     category list is a one-line UserError (exit 4 for files, 2 for the list), raised before
     anything is read or written."""
     from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_USAGE, UserError
-    from k8s_bundle.redact.engine import Redactor
+    from k8s_bundle.redact.redactor import Redactor
     from k8s_bundle.redact.obfuscate import load_map, parse_categories
     from k8s_bundle.redact.rules import RuleFileError
 

@@ -23,7 +23,7 @@ from k8s_bundle import certinfo
 from k8s_bundle.redact.text import redact_base64_document, skip_value
 
 if TYPE_CHECKING:
-    from k8s_bundle.redact.engine import Job
+    from k8s_bundle.redact.redactor import Job
     from k8s_bundle.redact.rules import Rule
 
 try:

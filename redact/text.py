@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from k8s_bundle.redact.rules import CONFIG_KEY_WORDS
 
 if TYPE_CHECKING:
-    from k8s_bundle.redact.engine import Job
+    from k8s_bundle.redact.redactor import Job
     from k8s_bundle.redact.rules import Rule
 
 # A run of base64 long enough to hold a document, and the caps on decoding one (a document in a

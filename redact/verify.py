@@ -1,7 +1,7 @@
 """`k8s-bundle verify BUNDLE`: an independent second opinion on whether a bundle is safe to share.
 
 Independent of `redact` in both halves:
-- reading: the analyzer's hardened reader (analyzer/reader.py, same caps as `analyze`), not the
+- reading: the analyzer's hardened reader (k8s_bundle/bundle/reader.py, same caps as `analyze`), not the
   redactor's walker, so a name the reader refuses cannot hide a member from verify. Every member
   the reader refuses or cuts short (escaping or absolute paths, links, devices, duplicates, a cap
   reached, a truncated archive) is a finding of its own and fails verify. The bytes of a tar
@@ -23,7 +23,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from k8s_bundle.analyzer.reader import MANIFEST, BundleReader, Member, ReaderLimits, open_bundle
+from k8s_bundle.bundle.layout import MANIFEST_NAME
+from k8s_bundle.bundle.reader import BundleReader, Member, ReaderLimits, open_bundle
 from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_WARNINGS, UserError, shown
 from k8s_bundle.redact.secretscan import Finding, SecretScanner, custom_patterns, load_patterns
 
@@ -129,9 +130,9 @@ def _reader(path: Path, limits: ReaderLimits) -> BundleReader:
     are read as the files they hold, not as the analyzer's synthesized members."""
     if path.is_dir() and not path.is_symlink():
         root = path
-        if not (path / MANIFEST).is_file():
+        if not (path / MANIFEST_NAME).is_file():
             children = [c for c in path.iterdir() if c.is_dir() and not c.is_symlink()]
-            if len(children) == 1 and (children[0] / MANIFEST).is_file():
+            if len(children) == 1 and (children[0] / MANIFEST_NAME).is_file():
                 root = children[0]
         return BundleReader(root, "dir", limits)
     return open_bundle(path, limits)

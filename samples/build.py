@@ -25,8 +25,9 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from k8s_bundle import FORMAT_VERSION, __version__
-from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.bundle.layout import FORMAT_VERSION
+from k8s_bundle import __version__
+from k8s_bundle.bundle.writer import BundleWriter
 
 HERE = Path(__file__).resolve().parent
 CREATED_AT = "2026-11-22T11:30:00Z"

@@ -210,8 +210,9 @@ def write_windows_node(writer: Any, node: str = NODE) -> tuple[dict[str, Any], l
 
 def build(path: str, node: str = NODE) -> str:
     """Write a complete single-node bundle of the broken Windows worker to `path`."""
-    from k8s_bundle import FORMAT_VERSION, __version__
-    from k8s_bundle.bundle_writer import BundleWriter
+    from k8s_bundle.bundle.layout import FORMAT_VERSION
+    from k8s_bundle import __version__
+    from k8s_bundle.bundle.writer import BundleWriter
 
     with BundleWriter(path, top_dir=f"k8s-bundle-{node}-{STAMP}", overwrite=True) as w:
         entry, items = write_windows_node(w, node)

@@ -1,6 +1,6 @@
 """Output folders of other tools, read as bundles (docs/bundle-format.md "Foreign inputs").
 
-`open_foreign(path, limits)` is the reader's hook (analyzer/reader.py `open_bundle`): it
+`open_foreign(path, limits)` is the reader's hook (k8s_bundle/bundle/reader.py `open_bundle`): it
 returns a BundleReader for a folder it recognises, or None so the reader goes on as usual.
 """
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from k8s_bundle.analyzer.reader import BundleReader, Member, ReaderLimits
+from k8s_bundle.bundle.reader import BundleReader, Member, ReaderLimits
 
 
 class ForeignReader(BundleReader):

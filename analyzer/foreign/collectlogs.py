@@ -27,7 +27,8 @@ import stat
 from pathlib import Path
 from typing import Any, Iterator
 
-from k8s_bundle import FORMAT_VERSION, __version__
+from k8s_bundle.bundle.layout import FORMAT_VERSION, node_name
+from k8s_bundle import __version__
 
 MARKER_FILES = ("network.txt", "endpoint.txt", "policy.txt", "dynamicportrange.txt",
                 "excludedportrange.txt", "reservedports.txt")
@@ -43,9 +44,10 @@ def looks_like(folder: Path) -> bool:
     return "manifest.json" not in names and sum(1 for m in MARKER_FILES if m in names) >= 3
 
 
-def node_name(folder: Path) -> str:
-    name = re.sub(r"[^a-z0-9.-]", "_", folder.resolve().name.lower()).strip(".")
-    return name or "windows-node"
+def folder_node_name(folder: Path) -> str:
+    """The node's folder name in the bundle: the collected folder's name (layout.node_name)."""
+    name = folder.resolve().name
+    return node_name(name) if name.strip().strip(".") else "windows-node"
 
 
 def _read(folder: Path, name: str, problems: list[tuple[str, str]]) -> bytes | None:
@@ -94,7 +96,7 @@ def members(folder: Path) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
     from k8s_bundle.analyzer.decode import decode_text
     from k8s_bundle.analyzer.parsers.windows_host import parse_hotfixes_text
 
-    node = node_name(folder)
+    node = folder_node_name(folder)
     problems: list[tuple[str, str]] = []
     out: dict[str, bytes] = {}
     base = f"nodes/{node}/"
@@ -148,7 +150,7 @@ def members(folder: Path) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
 def manifest(folder: Path, names: list[str]) -> dict[str, Any]:
     import datetime as dt
 
-    node = node_name(folder)
+    node = folder_node_name(folder)
     try:
         mtime = max(os.stat(folder / n).st_mtime for n in os.listdir(folder))
     except (OSError, ValueError):

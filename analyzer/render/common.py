@@ -21,7 +21,7 @@ def node_overview(evidence: Evidence, findings: list[Finding]) -> list[dict[str,
     from k8s_bundle.analyzer.blindspots import coverage
 
     logs = coverage(evidence)      # what was checked: where each node's kubelet/runtime/kernel lines are
-    from k8s_bundle.analyzer.engine import node_names
+    from k8s_bundle.analyzer.evaluate import node_names
 
     names = node_names(evidence)   # the capped node set (a manifest may name 50,000 nodes)
     by_node: dict[str | None, list[Finding]] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from k8s_bundle.analyzer.engine_logs import MAX_CONTEXT_ANCHORS, SHOWN_FIRST
+from k8s_bundle.analyzer.evaluate_logs import MAX_CONTEXT_ANCHORS, SHOWN_FIRST
 from k8s_bundle.analyzer.model import Evidence, Finding, LogEvidence
 
 _UTC_NAMES = {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT", "Universal", "Z"}

@@ -32,7 +32,7 @@ def finding_document(f: Finding) -> dict[str, Any]:
         "references": f.references,
         "components": f.components,
         "evidence": {
-            # the kept lines (engine_logs.MAX_KEPT_LINES at most) with their context
+            # the kept lines (evaluate_logs.MAX_KEPT_LINES at most) with their context
             "log_lines": [dataclasses.asdict(line) for line in f.log_lines],
             "log_count": f.log_count,
             # every matching line per file: count, first/last line, and those not kept

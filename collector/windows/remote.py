@@ -86,7 +86,7 @@ def collect_windows(args: Any, opts: Any, progress: Any, redactor: Any = None) -
         from k8s_bundle.redact import Redactor
 
         redactor = Redactor()
-    from k8s_bundle.collector.engine import Engine, lower_priority
+    from k8s_bundle.collector.runner import Engine, lower_priority
     from k8s_bundle.collector.transports.powershell import PowerShellTransport
     from k8s_bundle.collector.windows import catalogue
 

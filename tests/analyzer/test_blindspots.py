@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from k8s_bundle.analyzer.blindspots import RULE_ID, blind_spots, coverage
-from k8s_bundle.analyzer.engine import evaluate, load_rules
+from k8s_bundle.analyzer.evaluate import evaluate, load_rules
 from k8s_bundle.analyzer.evidence import load_evidence
 from k8s_bundle.analyzer.fixtures import build_fixture_bundle
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.bundle.writer import BundleWriter
 from browserkit import BROWSER_MARKS, Watched, browser  # noqa: F401 (browser: a fixture)
 
 pytestmark = BROWSER_MARKS

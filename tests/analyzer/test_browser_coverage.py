@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from browserkit import BROWSER_MARKS, Watched, browser  # noqa: F401 (browser: a fixture)
 
-from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.bundle.writer import BundleWriter
 
 pytestmark = BROWSER_MARKS
 TOP = "k8s-bundle-n1-20261122T113000Z"

@@ -16,7 +16,7 @@ import pytest
 from browserkit import BROWSER_MARKS, Watched, browser, search  # noqa: F401 (browser: a fixture)
 from test_evidence_context import CONTAINERD, KUBELET, NODE, write_bundle, write_rules
 
-from k8s_bundle.analyzer.engine_logs import MAX_KEPT_LINES, SHOWN_FIRST
+from k8s_bundle.analyzer.evaluate_logs import MAX_KEPT_LINES, SHOWN_FIRST
 
 pytestmark = BROWSER_MARKS
 

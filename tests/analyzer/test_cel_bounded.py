@@ -9,7 +9,7 @@ import pytest
 
 from k8s_bundle.analyzer.cel_env import CEL_CAPS, EXTRA_FUNCTIONS, CelLimit, activation, compile_cel, to_cel
 from k8s_bundle.analyzer.cel_eval import Budget
-from k8s_bundle.analyzer.engine import evaluate, load_rules
+from k8s_bundle.analyzer.evaluate import evaluate, load_rules
 from k8s_bundle.analyzer.model import Evidence
 
 from test_engine_rules import evidence
@@ -106,7 +106,7 @@ def _rule(tmp_path, text: str) -> list:
 
 
 def test_engine_reports_the_expression_cap_as_a_finding(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr("k8s_bundle.analyzer.engine.CEL_CAPS", type(CEL_CAPS)(20_000, 10**6, 10**7))
+    monkeypatch.setattr("k8s_bundle.analyzer.evaluate.CEL_CAPS", type(CEL_CAPS)(20_000, 10**6, 10**7))
     rules = _rule(tmp_path, NESTED)
     ev: Evidence = evidence(nodes={"node1": {"name": "node1", "os": "linux", **_certs(1000)}})
     findings = evaluate(rules, ev)
@@ -117,7 +117,7 @@ def test_engine_reports_the_expression_cap_as_a_finding(tmp_path, monkeypatch) -
 
 
 def test_engine_node_budget_is_shared_by_the_node_rules(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr("k8s_bundle.analyzer.engine.CEL_CAPS", type(CEL_CAPS)(10**6, 30_000, 10**7))
+    monkeypatch.setattr("k8s_bundle.analyzer.evaluate.CEL_CAPS", type(CEL_CAPS)(10**6, 30_000, 10**7))
     rules = _rule(tmp_path, NESTED)
     nodes = {f"n{i}": {"name": f"n{i}", "os": "linux", **_certs(400 + i)} for i in range(2)}
     ev = evidence(nodes=nodes)

@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from k8s_bundle.analyzer.blindspots import log_reads
-from k8s_bundle.analyzer.engine import load_rules
-from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.analyzer.evaluate import load_rules
+from k8s_bundle.bundle.writer import BundleWriter
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"

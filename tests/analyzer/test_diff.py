@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from browserkit import BROWSER_MARKS, Watched, browser  # noqa: F401 (browser: a fixture)
-from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.bundle.writer import BundleWriter
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 BROKEN, HEALTHY = SAMPLES / "broken-kubeadm.tgz", SAMPLES / "healthy-node.tgz"

@@ -9,9 +9,10 @@ import polars as pl
 import pytest
 import yaml
 
-from k8s_bundle.analyzer.engine import evaluate, format_message, load_rules
-from k8s_bundle.analyzer.engine_logs import glob_to_regex, strip_group_names
-from k8s_bundle.analyzer.model import Evidence, Problem
+from k8s_bundle.analyzer.evaluate import evaluate, format_message, load_rules
+from k8s_bundle.analyzer.evaluate_logs import glob_to_regex, strip_group_names
+from k8s_bundle.analyzer.model import Evidence
+from k8s_bundle.bundle.problems import Problem
 from k8s_bundle.analyzer.rules_load import RuleError, load_rule_file
 
 T0 = dt.datetime(2026, 11, 22, 10, 0, 0, tzinfo=dt.timezone.utc)

@@ -12,7 +12,7 @@ import pytest
 
 from k8s_bundle.analyzer import parsers
 from k8s_bundle.analyzer.evidence import load_evidence
-from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.bundle.writer import BundleWriter
 from k8s_bundle.errors import EXIT_BAD_INPUT, UserError
 
 TOP = "k8s-bundle-multi-20261122T113000Z"
@@ -188,7 +188,7 @@ def test_members_in_any_encoding_parse(tmp_path: Path) -> None:
 
 # -- issue 11: the node set and hostile logs, end to end ----------------------------------------
 def _limits(**kw: int):
-    from k8s_bundle.analyzer.reader import ReaderLimits
+    from k8s_bundle.bundle.reader import ReaderLimits
 
     return ReaderLimits(**kw)
 

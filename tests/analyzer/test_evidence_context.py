@@ -22,9 +22,9 @@ import pytest
 import yaml
 from markupsafe import escape
 
-from k8s_bundle.analyzer.engine_logs import KEPT_HEAD, KEPT_TAIL, MAX_KEPT_LINES
+from k8s_bundle.analyzer.evaluate_logs import KEPT_HEAD, KEPT_TAIL, MAX_KEPT_LINES
 from k8s_bundle.analyzer.render.evidence_view import time_view
-from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.bundle.writer import BundleWriter
 
 TOP = "k8s-bundle-n8-20261122T113000Z"
 NODE, PLAIN = "n8", "nz"            # +08:00 Asia/Shanghai; a node whose zone the bundle does not say
@@ -225,7 +225,7 @@ def test_context_budget_first_lines_of_every_finding_first(tmp_path: Path) -> No
     """12 nodes x 100 kept lines = 1,200 lines, over the report's budget of 1,000: every
     finding's first 5 lines have context, the budget is spent exactly, and the page says which
     finding's lines are shown without it."""
-    from k8s_bundle.analyzer.engine_logs import MAX_CONTEXT_ANCHORS, SHOWN_FIRST
+    from k8s_bundle.analyzer.evaluate_logs import MAX_CONTEXT_ANCHORS, SHOWN_FIRST
 
     nodes = [f"w{i:02d}" for i in range(12)]
     path = tmp_path / "many.tgz"

@@ -11,7 +11,7 @@ import pytest
 
 from k8s_bundle.analyzer import render
 from k8s_bundle.analyzer.blindspots import with_blind_spots
-from k8s_bundle.analyzer.engine import evaluate, load_rules
+from k8s_bundle.analyzer.evaluate import evaluate, load_rules
 from k8s_bundle.analyzer.evidence import load_evidence
 from k8s_bundle.analyzer.model import Evidence, Finding
 from k8s_bundle.analyzer.parsers import DEFAULT_MAX_LINES, DEFAULT_MAX_RECORDS, MAX_DEPTH, registry
@@ -217,7 +217,7 @@ def test_a_manifest_of_many_failed_items_gives_a_small_report(tmp_path: Path, ru
 
 
 def test_messages_list_at_most_a_few_values() -> None:
-    from k8s_bundle.analyzer.engine import MAX_LIST_IN_MESSAGE, MAX_TEXT, format_message
+    from k8s_bundle.analyzer.evaluate import MAX_LIST_IN_MESSAGE, MAX_TEXT, format_message
 
     msg = format_message("Expired: {certs}", {"certs": [f"c{i}.crt" for i in range(5000)]})
     assert msg.endswith(f", … (+{5000 - MAX_LIST_IN_MESSAGE})") and msg.count(".crt") == MAX_LIST_IN_MESSAGE

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.bundle.writer import BundleWriter
 
 UNAME = "Linux {n} 5.15.0-105-generic #115-Ubuntu SMP x86_64 GNU/Linux\n"
 DEADLINE = "host deadline passed (--host-timeout 20s)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from k8s_bundle.analyzer.engine import evaluate, load_rules
+from k8s_bundle.analyzer.evaluate import evaluate, load_rules
 from k8s_bundle.analyzer.evidence import load_evidence
 from k8s_bundle.analyzer.fixtures import build_fixture_bundle
 

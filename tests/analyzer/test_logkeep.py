@@ -12,12 +12,12 @@ import polars as pl
 import pytest
 
 from k8s_bundle.analyzer.blindspots import with_blind_spots
-from k8s_bundle.analyzer.engine import evaluate, load_rules
+from k8s_bundle.analyzer.evaluate import evaluate, load_rules
 from k8s_bundle.analyzer.evidence import load_evidence
 from k8s_bundle.analyzer.logkeep import KeepPolicy, required_literals
 from k8s_bundle.analyzer.render.json import report_document
 from k8s_bundle.analyzer.unexplained import unexplained_templates
-from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.bundle.writer import BundleWriter
 
 RULES = load_rules()
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.bundle.writer import BundleWriter
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 CHRONY = """Reference ID    : C0A80A01 (ntp.example)
@@ -233,7 +233,7 @@ def test_no_bundle_evidence_is_kept(three: Path) -> None:
     run no Evidence object is alive, only the pages and the small per-node profiles."""
     import gc
 
-    from k8s_bundle.analyzer.engine import load_rules
+    from k8s_bundle.analyzer.evaluate import load_rules
     from k8s_bundle.analyzer.model import Evidence
     from k8s_bundle.analyzer.multi import analyze_many
 

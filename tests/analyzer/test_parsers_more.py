@@ -8,7 +8,7 @@ import pytest
 
 from k8s_bundle.analyzer.evidence import load_evidence
 from k8s_bundle.analyzer.parsers import network_more, system_more
-from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.bundle.writer import BundleWriter
 
 # -- nft ------------------------------------------------------------------------------------------
 
@@ -527,7 +527,7 @@ def test_facts_through_a_real_bundle(tmp_path: Path) -> None:
 # -- the rules reading these facts (messages and evidence lines, paths no YAML fixture covers) --
 
 def _findings(tmp_path: Path, files: dict[str, str], rule_ids: set[str]) -> dict[str, object]:
-    from k8s_bundle.analyzer.engine import evaluate, load_rules
+    from k8s_bundle.analyzer.evaluate import evaluate, load_rules
     from k8s_bundle.analyzer.fixtures import build_fixture_bundle
 
     path = build_fixture_bundle({"name": "t", "expect": "fire", "files": files}, tmp_path / "f.tgz")

@@ -145,7 +145,7 @@ def test_hostname_i_and_resolv() -> None:
 
 def test_udp_listeners_and_ipv6_routes_join_the_same_facts(tmp_path) -> None:
     from k8s_bundle.analyzer.evidence import load_evidence
-    from k8s_bundle.bundle_writer import BundleWriter
+    from k8s_bundle.bundle.writer import BundleWriter
 
     path = tmp_path / "b.tgz"
     with BundleWriter(path, "k8s-bundle-n1-20261122T113000Z") as w:

@@ -133,7 +133,7 @@ def test_crictl_json_passthrough() -> None:
 
 def test_crio_config_and_docker_info_priority(tmp_path) -> None:
     from k8s_bundle.analyzer.evidence import load_evidence
-    from k8s_bundle.bundle_writer import BundleWriter
+    from k8s_bundle.bundle.writer import BundleWriter
 
     crio = runtime.parse_crio_config('[crio.runtime]\ncgroup_manager = "cgroupfs"\nconmon_cgroup = "pod"\n')
     assert crio["crio"]["runtime"]["cgroup_manager"] == "cgroupfs"

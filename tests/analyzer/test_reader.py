@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from k8s_bundle.analyzer.reader import ReaderLimits, open_bundle
-from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.bundle.reader import ReaderLimits, open_bundle
+from k8s_bundle.bundle.writer import BundleWriter
 from k8s_bundle.errors import EXIT_BAD_INPUT, UserError
 
 TOP = "k8s-bundle-cp1-20261122T113000Z"

@@ -10,8 +10,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from k8s_bundle.analyzer.engine import evaluate, load_rules
-from k8s_bundle.analyzer.model import Problem
+from k8s_bundle.analyzer.evaluate import evaluate, load_rules
+from k8s_bundle.bundle.problems import Problem
 from k8s_bundle.analyzer.render import render_html, render_json, render_text
 from k8s_bundle.analyzer.render.html import markdown
 from test_engine_rules import T0, evidence, write_rule

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.bundle.writer import BundleWriter
 
 TOP = "k8s-bundle-cp1-20261122T113000Z"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")

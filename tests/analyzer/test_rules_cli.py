@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from k8s_bundle.analyzer.engine import load_rules
+from k8s_bundle.analyzer.evaluate import load_rules
 from k8s_bundle.analyzer.fixtures import run_rule_fixtures
 from k8s_bundle.analyzer.rules_load import lint_rules
 

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import yaml
 
-from k8s_bundle.analyzer.engine import evaluate
+from k8s_bundle.analyzer.evaluate import evaluate
 from k8s_bundle.analyzer.evidence import load_evidence
 from k8s_bundle.analyzer.fixtures import build_fixture_bundle, run_rule_fixtures
 from k8s_bundle.analyzer.model import Finding

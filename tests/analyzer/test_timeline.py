@@ -19,7 +19,7 @@ import pytest
 from k8s_bundle.analyzer.analysis import analyze_bundle
 from k8s_bundle.analyzer.rules_load import load_rules
 from k8s_bundle.analyzer.timeline import MAX_BUCKETS, MAX_ROWS, build_timeline, choose_buckets
-from k8s_bundle.bundle_writer import BundleWriter
+from k8s_bundle.bundle.writer import BundleWriter
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "samples" / "broken-kubeadm.tgz"

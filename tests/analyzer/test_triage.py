@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from k8s_bundle.analyzer.analysis import analyze_bundle
-from k8s_bundle.analyzer.engine import correlate
+from k8s_bundle.analyzer.evaluate import correlate
 from k8s_bundle.analyzer.model import Finding
 from k8s_bundle.analyzer.rules_load import load_rules
 from k8s_bundle.analyzer.triage import triage

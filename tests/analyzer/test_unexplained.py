@@ -22,7 +22,7 @@ import polars as pl
 import pytest
 import yaml
 
-from k8s_bundle.analyzer.engine import evaluate, load_rules
+from k8s_bundle.analyzer.evaluate import evaluate, load_rules
 from k8s_bundle.analyzer.evidence import load_evidence
 from k8s_bundle.analyzer.fixtures import build_fixture_bundle
 from k8s_bundle.analyzer.model import Finding

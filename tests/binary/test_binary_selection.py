@@ -59,7 +59,7 @@ def test_unknown_command_is_a_usage_error():
     ("name", "bundled"),
     [
         ("k8s_bundle.cli", True),
-        ("k8s_bundle.collector.engine", True),
+        ("k8s_bundle.collector.runner", True),
         ("k8s_bundle.redact", True),
         ("k8s_bundle.analyzer", False),
         ("k8s_bundle.analyzer.cli", False),

@@ -124,7 +124,7 @@ def test_archive_holds_the_collector_and_leaves_the_analyzer_out(binary):
     proc = _run([str(BUILD_VENV_PY), "-c", script, str(PYINSTALLER_OUTPUT)])
     assert proc.returncode == 0, proc.stderr
     names = json.loads(proc.stdout)
-    assert "k8s_bundle.collector.engine" in names and "k8s_bundle.redact" in names
+    assert "k8s_bundle.collector.runner" in names and "k8s_bundle.redact" in names
     # Data the collector reads at run time (PowerShell scripts of the Windows catalogue, also
     # used remotely over PSRP from Linux; the redaction rules).
     data = _data_files_of("collector", "k8s_bundle/collector") | _data_files_of("redact", "k8s_bundle/redact")

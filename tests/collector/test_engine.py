@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from collect_helpers import read_bundle
-from k8s_bundle.collector.engine import CollectOptions, Engine
+from k8s_bundle.collector.runner import CollectOptions, Engine
 from k8s_bundle.collector.items import CommandItem, DerivedItem, FileItem, GlobItem, PowerShellItem
 from k8s_bundle.collector.transports.local import LocalTransport
 
@@ -92,7 +92,7 @@ def test_lower_priority_sets_nice_and_idle_io():
     import subprocess
     import sys
 
-    code = ("from k8s_bundle.collector.engine import lower_priority\n"
+    code = ("from k8s_bundle.collector.runner import lower_priority\n"
             "import os, psutil\n"
             "before = os.nice(0)\n"
             "lower_priority()\n"

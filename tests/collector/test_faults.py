@@ -101,7 +101,7 @@ def test_not_root_collects_what_is_readable_and_says_what_needed_root(sim):
         out = work / "b.tgz"
         script = (
             "import os, sys\n"
-            "import k8s_bundle.cli, k8s_bundle.collector.cli, k8s_bundle.collector.engine\n"
+            "import k8s_bundle.cli, k8s_bundle.collector.cli, k8s_bundle.collector.runner\n"
             "import k8s_bundle.collector.linux, k8s_bundle.collector.progress, k8s_bundle.redact\n"
             "import k8s_bundle.certinfo, psutil, yaml, orjson, zoneinfo, gzip, getpass\n"
             "zoneinfo.ZoneInfo('Asia/Shanghai')\n"

@@ -86,7 +86,7 @@ def test_microk8s_before_1_21_units_where_the_snap_is_installed(sim, tmp_path):
     b = _collect(sim, tmp_path / "snap", "--live")
     assert b.item("journal-snap.microk8s.daemon-proxy")["status"] == "ok"
     assert "hashsize: operation not supported" in b.text("nodes/cp1/logs/journal/snap.microk8s.daemon-proxy.log")
-    from k8s_bundle.analyzer.engine import evaluate, load_rules
+    from k8s_bundle.analyzer.evaluate import evaluate, load_rules
     from k8s_bundle.analyzer.evidence import load_evidence
 
     rules = [r for r in load_rules() if r.id == "kube-proxy-start-failed"]

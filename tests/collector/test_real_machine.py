@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from collect_helpers import read_bundle, run_collect
-from k8s_bundle.collector.engine import node_name
+from k8s_bundle.bundle.layout import node_name
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def real_bundle(tmp_path_factory):
 
 
 def test_real_collection_reads_back(real_bundle):
-    from k8s_bundle.analyzer.reader import open_bundle
+    from k8s_bundle.bundle.reader import open_bundle
 
     out, proc = real_bundle
     with open_bundle(out) as reader:

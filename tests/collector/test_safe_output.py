@@ -259,8 +259,8 @@ def test_device_nodes_fifos_and_dev_stdout_are_refused_not_replaced(tmp_path: Pa
 
 _AS_NOBODY = """
 import os, sys
-import k8s_bundle.cli, k8s_bundle.collector.cli, k8s_bundle.collector.engine, k8s_bundle.redact.command
-import k8s_bundle.analyzer.cli, k8s_bundle.analyzer.evidence, k8s_bundle.analyzer.engine
+import k8s_bundle.cli, k8s_bundle.collector.cli, k8s_bundle.collector.runner, k8s_bundle.redact.command
+import k8s_bundle.analyzer.cli, k8s_bundle.analyzer.evidence, k8s_bundle.analyzer.evaluate
 import k8s_bundle.analyzer.render, k8s_bundle.analyzer.unexplained, k8s_bundle.analyzer.blindspots
 k8s_bundle.cli.build_parser()
 os.setgroups([]); os.setgid(65534); os.setuid(65534)

@@ -12,8 +12,8 @@ import threading
 from pathlib import Path
 
 from collect_helpers import read_bundle, simnode
-from k8s_bundle.bundle_writer import BundleWriter
-from k8s_bundle.collector.engine import CollectOptions, Engine
+from k8s_bundle.bundle.writer import BundleWriter
+from k8s_bundle.collector.runner import CollectOptions, Engine
 from k8s_bundle.collector.linux import catalogue
 from k8s_bundle.collector.transports.local import LocalTransport
 from k8s_bundle.redact import Redactor

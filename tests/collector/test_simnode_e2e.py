@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from k8s_bundle import FORMAT_VERSION
+from k8s_bundle.bundle.layout import FORMAT_VERSION
 
 STATUSES = {"ok", "failed", "timeout", "skipped", "truncated", "not_found", "redaction_failed",
             "permission_denied"}
@@ -183,7 +183,7 @@ def test_only_and_skip_record_the_rest_as_skipped(sim, tmp_path, flag, areas):
 def test_analyzer_finds_the_seed_scenarios_in_the_collected_bundle(sim_bundle):
     """Collect -> analyze: the problems built into the simulated node come out as findings,
     from the facts the analyzer's parsers read in what the collector wrote."""
-    from k8s_bundle.analyzer.engine import evaluate
+    from k8s_bundle.analyzer.evaluate import evaluate
     from k8s_bundle.analyzer.evidence import load_evidence
     from k8s_bundle.analyzer.rules_load import load_rules
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import orjson
 
-from k8s_bundle import FORMAT_VERSION, __version__
+from k8s_bundle.bundle.layout import FORMAT_VERSION
+from k8s_bundle import __version__
 
 TOP = "k8s-bundle-hostile-20261201T000000Z"
 CREATED_AT = "2026-12-01T00:00:00Z"

@@ -433,7 +433,7 @@ _CATALOGUE: dict[str, tuple[str, ...]] | None = None
 
 def _init_worker() -> None:
     global _RULES, _CATALOGUE
-    from k8s_bundle.analyzer.engine import default_rules_dir, load_rules
+    from k8s_bundle.analyzer.evaluate import default_rules_dir, load_rules
 
     _RULES = load_rules([default_rules_dir()])
     _CATALOGUE = _catalogue_argv()
@@ -454,7 +454,7 @@ def run_one(job: tuple[dict[str, Any], str, bool]) -> Result:
         with tempfile.TemporaryDirectory(prefix="rw-") as tmp:
             build = build_windows if res.platform == "windows" else build_linux
             bundle = build(case, base, form, Path(tmp), now)
-            from k8s_bundle.analyzer.engine import evaluate
+            from k8s_bundle.analyzer.evaluate import evaluate
             from k8s_bundle.analyzer.evidence import load_evidence
 
             from k8s_bundle.analyzer.logkeep import KeepPolicy

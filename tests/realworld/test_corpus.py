@@ -34,7 +34,7 @@ def results() -> list[corpus.Result]:
 
 
 def test_corpus_shape() -> None:
-    from k8s_bundle.analyzer.engine import default_rules_dir, load_rules
+    from k8s_bundle.analyzer.evaluate import default_rules_dir, load_rules
 
     import yaml
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from k8s_bundle.redact import Redactor
-from k8s_bundle.redact.engine import BLOCK
+from k8s_bundle.redact.redactor import BLOCK
 from k8s_bundle.redact.rules import RuleFileError
 
 PLACEHOLDER = re.compile(rb"<redacted:([a-z0-9-]+):[0-9a-f]{6}>")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from k8s_bundle.analyzer.engine_logs import glob_to_regex
+from k8s_bundle.analyzer.evaluate_logs import glob_to_regex
 from k8s_bundle.analyzer.fixtures import run_fixture
 from k8s_bundle.analyzer.rules_load import component_sources, expand_sources, load_rules
 from k8s_bundle.collector.items import FileItem, GlobItem, JournalItem, PowerShellItem
@@ -74,7 +74,7 @@ REAL_PATHS = [
 # read when present, never produced by `collect`.
 FOREIGN = {
     "var/log/daemon.log", "var/log/k3s-agent.log",
-    # read by collect's journal fallback (collector/engine.py), not by an item of their own
+    # read by collect's journal fallback (collector/runner.py), not by an item of their own
     "var/log/syslog.1", "var/log/messages-20261122",
     "var/log/kubernetes/kubelet.log", "var/log/kubernetes/kube-apiserver.log",
     "var/log/kubernetes/kube-proxy.log", "var/log/kubernetes/etcd.log",

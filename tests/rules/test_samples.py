@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from k8s_bundle.analyzer.engine import evaluate, load_rules
+from k8s_bundle.analyzer.evaluate import evaluate, load_rules
 from k8s_bundle.analyzer.evidence import load_evidence
 
 REPO = Path(__file__).resolve().parents[2]

@@ -60,7 +60,7 @@ def test_collectlogs_v1_policy_old_reservation(tmp_path):
 
 
 def test_collectlogs_v2_policy_current_reservation_fires_port_exhaustion(tmp_path):
-    from k8s_bundle.analyzer.engine import evaluate, load_rules
+    from k8s_bundle.analyzer.evaluate import evaluate, load_rules
 
     policies = to_json([hns_lb_v2(i) for i in range(150)])
     folder = make_folder(tmp_path, policies, RESERVED_CURRENT_FAIL)

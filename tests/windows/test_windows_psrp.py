@@ -76,7 +76,7 @@ def test_large_file_streams_in_chunks(server, recorded_node):
 
 def test_collect_over_winrm_end_to_end(server, tmp_path):
     """The real engine, catalogue, redactor and writer over PSRP; then the analyzer."""
-    from k8s_bundle.collector.engine import CollectOptions, Engine
+    from k8s_bundle.collector.runner import CollectOptions, Engine
     from k8s_bundle.collector.windows import catalogue
 
     t = connect(server)
@@ -98,7 +98,7 @@ def test_collect_over_winrm_end_to_end(server, tmp_path):
     assert "nodes/win-node1/logs/eventlog/System.jsonl" in names
     assert "nodes/win-node1/files/C/k/SourceVip.json" in names
 
-    from k8s_bundle.analyzer.engine import evaluate, load_rules
+    from k8s_bundle.analyzer.evaluate import evaluate, load_rules
     from k8s_bundle.analyzer.evidence import load_evidence
 
     ev = load_evidence(str(out))

@@ -10,7 +10,7 @@ from pathlib import Path
 import windows_scenario
 
 from win_samples import windows_rules
-from k8s_bundle.analyzer.engine import evaluate
+from k8s_bundle.analyzer.evaluate import evaluate
 from k8s_bundle.analyzer.evidence import load_evidence
 
 EXPECTED = {"win-ephemeral-port-exhaustion", "win-kube-proxy-no-hostname-override", "win-flannel-stale-sourcevip",
@@ -36,7 +36,7 @@ def test_sample_bundle_shows_port_exhaustion_and_more(tmp_path):
 
 
 def test_local_windows_collection_through_fake_powershell(tmp_path, recorded_node, monkeypatch):
-    from k8s_bundle.collector.engine import CollectOptions, Engine
+    from k8s_bundle.collector.runner import CollectOptions, Engine
     from k8s_bundle.collector.transports.powershell import PowerShellTransport
     from k8s_bundle.collector.windows import catalogue
 

@@ -137,7 +137,7 @@ def to_json(objs: list[dict]) -> str:
 
 def windows_rules():
     """The Windows rule pack (rules/windows), loaded and validated like any rules dir."""
-    from k8s_bundle.analyzer.engine import load_rules
+    from k8s_bundle.analyzer.evaluate import load_rules
     from k8s_bundle.analyzer.rules_load import default_rules_dir
 
     return load_rules([Path(default_rules_dir()) / "windows"])

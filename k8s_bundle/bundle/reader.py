@@ -6,7 +6,7 @@ bundle, or a directory holding exactly one extracted bundle). Iterating the read
 read only while it is the current one, because the tarball is read in one forward pass.
 
 Everything that is not a plain file inside the bundle's top directory is refused and recorded
-as a `Problem` (analyzer/model.py) instead of being read: absolute paths, `..` escapes,
+as a `Problem` (problems.py) instead of being read: absolute paths, `..` escapes,
 symlinks and hardlinks (whatever their target), devices and FIFOs, duplicates. Input past the
 caps of `ReaderLimits` is read up to the cap and recorded as a `Problem(kind="limit")`. A gzip
 or tar stream that ends early keeps every byte that was read and records
@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-from k8s_bundle.analyzer.model import Problem
+from k8s_bundle.bundle.layout import MANIFEST_NAME, ROOT_ENTRIES, clean_member_name, node_of
+from k8s_bundle.bundle.problems import Problem
 from k8s_bundle.errors import UserError
 
 try:  # ISA-L inflates about twice as fast as zlib; inflating is a large share of `analyze`
@@ -32,14 +33,12 @@ except ImportError:  # pragma: no cover - isal is a dependency; zlib keeps a bar
     _inflate = zlib  # type: ignore[assignment]
 _INFLATE_ERRORS = (zlib.error, _inflate.error)
 
-MANIFEST = "manifest.json"
 _GZIP_MAGIC = b"\x1f\x8b"
 _BLOCK = 512
 # tarfile's own buffer; small on purpose: it copies the rest of its buffer on every header read.
 _TAR_BUFSIZE = 64 * 1024
 _RAW_CHUNK = 256 * 1024
 
-_ROOT_ENTRIES = frozenset({"nodes", "cluster", MANIFEST, "redaction.json"})
 _META_TYPES = frozenset(
     {tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK}
 )
@@ -149,7 +148,7 @@ class BundleReader:
 
     # -- shared checks ------------------------------------------------------------------------
     def _problem(self, kind: str, message: str, path: str | None = None) -> None:
-        self.problems.append(Problem(kind=kind, message=message, path=path, node=_node_of(path)))
+        self.problems.append(Problem(kind=kind, message=message, path=path, node=node_of(path)))
         if kind == "truncated":
             self.truncated = True
         elif kind == "limit":
@@ -236,7 +235,7 @@ class BundleReader:
             if info is None:
                 break
             src.started = True
-            name = _clean_name(info.name)
+            name = clean_member_name(info.name)
             if name is None:
                 shown = escape_name(info.name)
                 self._problem("rejected", f"refused member with an absolute or escaping path {shown!r}", shown[:200])
@@ -246,7 +245,7 @@ class BundleReader:
             if top is None:
                 first = name.split("/", 1)[0]
                 # A tar made from inside a bundle (`tar czf b.tgz -C bundle .`) has no top directory.
-                top = first if ("/" in name or info.isdir()) and first not in _ROOT_ENTRIES else ""
+                top = first if ("/" in name or info.isdir()) and first not in ROOT_ENTRIES else ""
             if top:
                 if name == top:
                     continue
@@ -332,7 +331,7 @@ class BundleReader:
         self._walk_dir(root, "", paths, 0)
         self._report_nodes_left_out()
         # manifest.json first: it is available up front in a directory, unlike in a tarball.
-        paths.sort(key=lambda p: (p[0] != MANIFEST, p[0]))
+        paths.sort(key=lambda p: (p[0] != MANIFEST_NAME, p[0]))
         for rel, st, real in paths:
             count += 1
             if count > self.limits.max_members:
@@ -439,15 +438,15 @@ def _looks_tar(block: bytes) -> bool:
 
 
 def _bundle_dir(p: Path) -> Path:
-    if (p / MANIFEST).is_file():
+    if (p / MANIFEST_NAME).is_file():
         return p
     try:
         children = [c for c in p.iterdir() if c.is_dir() and not c.is_symlink()]
     except OSError as exc:
         raise UserError(f"{p}: cannot list directory ({exc.strerror})") from None
-    if len(children) == 1 and (children[0] / MANIFEST).is_file():
+    if len(children) == 1 and (children[0] / MANIFEST_NAME).is_file():
         return children[0]
-    raise UserError(f"{p}: directory without {MANIFEST}, not an extracted bundle")
+    raise UserError(f"{p}: directory without {MANIFEST_NAME}, not an extracted bundle")
 
 
 def _stream_damage(src: "_Source") -> str | None:
@@ -494,24 +493,6 @@ def _sparse_error(info: tarfile.TarInfo, room: int, max_segments: int) -> str | 
         return f"a segment ends at {end:,}, past the file's size {info.size:,}"
     if total > room:
         return f"the map names {total:,} bytes of data but the member holds {room:,}"
-    return None
-
-
-def _clean_name(name: str) -> str | None:
-    """Normalise a tar member name; None when it is absolute or escapes upwards."""
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        return None
-    parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".")]
-    if not parts or ".." in parts:
-        return None
-    return "/".join(parts)
-
-
-def _node_of(path: str | None) -> str | None:
-    if path and path.startswith("nodes/"):
-        parts = path.split("/", 2)
-        if len(parts) == 3:
-            return parts[1]
     return None
 
 

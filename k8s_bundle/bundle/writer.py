@@ -27,10 +27,9 @@ from typing import Any, Iterable
 
 import orjson
 
+from k8s_bundle.bundle.layout import MANIFEST_NAME, REDACTION_NAME
 from k8s_bundle.safe_output import PartFile, check_output, output_error
 
-MANIFEST_NAME = "manifest.json"
-REDACTION_NAME = "redaction.json"
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from k8s_bundle import FORMAT_VERSION, __version__
-from k8s_bundle.bundle_writer import MANIFEST_NAME, BundleWriter
+from k8s_bundle.bundle.layout import FORMAT_VERSION, MANIFEST_NAME, node_name
+from k8s_bundle import __version__
+from k8s_bundle.bundle.writer import BundleWriter
 from k8s_bundle.collector.context import Context
 from k8s_bundle.collector.items import (ApiItem, CommandItem, DerivedItem, FileItem, GlobItem,
                                         Item, JournalItem, PowerShellItem)
@@ -94,12 +95,6 @@ class Progress:
     def item_started(self, item: Item) -> None: ...
     def item_done(self, item: Item, records: list[dict[str, Any]]) -> None: ...
     def finish(self, result: CollectResult) -> None: ...
-
-
-def node_name(hostname: str) -> str:
-    """docs/bundle-format.md: lower-cased, anything outside [a-z0-9.-] replaced by '_'."""
-    name = re.sub(r"[^a-z0-9.-]", "_", hostname.strip().lower())
-    return name.strip(".") or "node"
 
 
 def utc_stamp(when: dt.datetime) -> str:

@@ -1,7 +1,7 @@
 """The rule engine: rules + Evidence -> Findings (docs/rule-format.md).
 
 `load_rules` lives in rules_load.py and is re-exported here (docs/architecture.md). The log
-matchers of all rules run first, in one vectorised pass (engine_logs.py); the condition trees
+matchers of all rules run first, in one vectorised pass (evaluate_logs.py); the condition trees
 are then walked per rule and per node, reading the precomputed log hits, the facts through
 CEL, the member list and the manifest. Last, `explains:` links root causes to the findings
 they explain on the same node.
@@ -25,9 +25,10 @@ from celpy import celtypes
 from k8s_bundle.analyzer.cel_env import CEL_CAPS, CelExpr, CelFailure, CelLimit, activation, from_cel, to_cel
 from k8s_bundle.analyzer.cel_eval import Budget
 from k8s_bundle.analyzer.coverage import CoverageRecorder
-from k8s_bundle.analyzer.engine_logs import (CLUSTER_GROUP, LogHit, add_context, context_order, glob_to_regex,
+from k8s_bundle.analyzer.evaluate_logs import (CLUSTER_GROUP, LogHit, add_context, context_order, glob_to_regex,
                                              merge_hits, run_log_pass)
-from k8s_bundle.analyzer.model import NOT_A_KUBERNETES_NODE, SEVERITY_RANK, Evidence, Finding, Problem
+from k8s_bundle.analyzer.model import NOT_A_KUBERNETES_NODE, SEVERITY_RANK, Evidence, Finding
+from k8s_bundle.bundle.problems import Problem
 from k8s_bundle.analyzer.node_kind import kubernetes_presence
 from k8s_bundle.analyzer.rules_load import (
     AllCond,
