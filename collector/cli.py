@@ -192,7 +192,7 @@ def run_collect(args: argparse.Namespace) -> int:
     if mode == "auto":
         # several hosts and no terminal: JSON lines (a wrapper or CI log sees each host's state)
         mode = "tty" if sys.stderr.isatty() else "json" if fanning else "none"
-    from k8s_bundle.redact.cli import build_redactor, write_obfuscation_map
+    from k8s_bundle.redact.options import build_redactor, write_obfuscation_map
 
     # Built before anything is collected: a bad rules file or map stops the run here (exit 4).
     redactor = build_redactor(args)

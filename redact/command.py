@@ -21,7 +21,7 @@ from k8s_bundle.bundle.layout import FORMAT_VERSION, MANIFEST_NAME, REDACTION_NA
 from k8s_bundle import __version__
 from k8s_bundle.bundle.writer import BundleWriter
 from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, UserError, shown
-from k8s_bundle.redact.cli import build_redactor
+from k8s_bundle.redact.options import build_redactor
 from k8s_bundle.redact.redactor import RedactionError, Redactor
 from k8s_bundle.redact.obfuscate import map_path_for, write_map
 from k8s_bundle.redact.rules import RuleFileError
