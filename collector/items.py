@@ -11,6 +11,10 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 if TYPE_CHECKING:
     from k8s_bundle.collector.context import Context
 
+# The rotated syslog a silent unit's journal fallback reads (Debian's syslog.1, RHEL's dated
+# messages-YYYYMMDD: the newest not compressed), stored under logs/ like the other log files.
+ROTATED_SYSLOG = ("/var/log/syslog.1", "/var/log/messages-*")
+
 
 @dataclass(frozen=True)
 class Item:
@@ -20,6 +24,12 @@ class Item:
     timeout: float | None = field(default=None, kw_only=True)  # seconds; None: the run's default
     kind: ClassVar[str] = "item"
 
+    def members(self) -> tuple[str, ...]:
+        """The member paths (globs where the name varies) this item stores, relative to
+        nodes/<node>/ (cluster items: to the top directory). The runner stores exactly these;
+        tests/bundle/test_specs.py checks each against the table of specs."""
+        return ()
+
 
 @dataclass(frozen=True)
 class FileItem(Item):
@@ -27,6 +37,13 @@ class FileItem(Item):
     dest: str = "files"            # "files" (configs) or "logs" (log files)
     tail: bool = False             # keep the newest part when capping (logs)
     kind: ClassVar[str] = "file"
+
+    @property
+    def member(self) -> str:
+        return f"{self.dest}{self.path}"      # files/etc/hosts, logs/var/log/syslog
+
+    def members(self) -> tuple[str, ...]:
+        return (self.member,)
 
 
 @dataclass(frozen=True)
@@ -39,6 +56,9 @@ class GlobItem(Item):
     max_files: int = 500
     exclude: tuple[str, ...] = ()     # fnmatch patterns on the absolute path
     kind: ClassVar[str] = "glob"
+
+    def members(self) -> tuple[str, ...]:
+        return tuple(f"{self.dest}{p}" for p in self.patterns)
 
 
 @dataclass(frozen=True)
@@ -57,6 +77,13 @@ class CommandItem(Item):
     def source(self) -> str:
         return " ".join(self.argv)
 
+    @property
+    def member(self) -> str:
+        return f"commands/{self.id}.{self.ext}"
+
+    def members(self) -> tuple[str, ...]:
+        return (self.member,)
+
 
 @dataclass(frozen=True)
 class JournalItem(Item):
@@ -64,12 +91,23 @@ class JournalItem(Item):
     kernel: bool = False
     kind: ClassVar[str] = "journal"
 
+    @property
+    def member(self) -> str:
+        return "logs/kernel.log" if self.kernel else f"logs/journal/{self.unit}.log"
+
+    def members(self) -> tuple[str, ...]:
+        # A silent unit's fallback may also store the newest rotated syslog under its id.
+        return (self.member,) if self.kernel else (self.member, *(f"logs{p}" for p in ROTATED_SYSLOG))
+
 
 @dataclass(frozen=True)
 class PowerShellItem(Item):
     script: str = ""
     path: str = ""                    # below nodes/<node>/, e.g. "windows/hns-networks.json"
     kind: ClassVar[str] = "powershell"
+
+    def members(self) -> tuple[str, ...]:
+        return (self.path,)
 
 
 @dataclass(frozen=True)
@@ -81,6 +119,9 @@ class DerivedItem(Item):
     source: str = ""                  # what it is computed from, for the manifest
     kind: ClassVar[str] = "derived"
 
+    def members(self) -> tuple[str, ...]:
+        return (self.path,)
+
 
 @dataclass(frozen=True)
 class ApiItem(Item):
@@ -89,3 +130,10 @@ class ApiItem(Item):
     name: str | None = None           # one object (e.g. the kubeadm-config configmap)
     transform: Callable[[bytes], bytes] | None = None
     kind: ClassVar[str] = "api"
+
+    @property
+    def member(self) -> str:
+        return f"cluster/{self.id}.json"      # below the top directory: one per bundle
+
+    def members(self) -> tuple[str, ...]:
+        return (self.member,)
