@@ -28,7 +28,7 @@ from k8s_bundle import __version__
 from k8s_bundle.bundle.writer import BundleWriter
 from k8s_bundle.collector.context import Context
 from k8s_bundle.collector.items import (ApiItem, CommandItem, DerivedItem, FileItem, GlobItem,
-                                        Item, JournalItem, PowerShellItem)
+                                        Item, JournalItem, PowerShellItem, ROTATED_SYSLOG)
 from k8s_bundle.collector.transports.base import Interrupted, NotSupported, Stream
 from k8s_bundle.collector.transports.base import PrivateKeyFound
 from k8s_bundle.errors import UserError
@@ -399,7 +399,7 @@ class Engine:
         return [a.replace("{root}", root) for a in argv]
 
     def _run_command(self, item: CommandItem) -> dict[str, Any]:
-        rel = f"commands/{item.id}.{item.ext}"
+        rel = item.member
         candidates = [self._argv(item.argv), *(self._argv(f) for f in item.fallbacks)]
         source = " ".join(candidates[0])
         if item.live and not self.transport.live:
@@ -428,7 +428,7 @@ class Engine:
                                   needs_root=needs_root, ok_codes=ok_codes, kind=kind)
 
     def _run_journal(self, item: JournalItem) -> list[dict[str, Any]]:
-        rel = "logs/kernel.log" if item.kernel else f"logs/journal/{item.unit}.log"
+        rel = item.member
         cap = self._cap(item)
         lines = max(1000, cap // JOURNAL_BYTES_PER_LINE)
         since_epoch = int(time.time()) - int(self.opts.since_seconds)
@@ -536,8 +536,8 @@ class Engine:
         with guard:
             if "rotated_syslog" in self.ctx.shared:
                 return self.ctx.shared["rotated_syslog"], []
-            paths = [p for p in ("/var/log/syslog.1",) if self.transport.stat(p) is not None]
-            dated = sorted(self.transport.glob("/var/log/messages-*"))
+            paths = [p for p in ROTATED_SYSLOG[:1] if self.transport.stat(p) is not None]
+            dated = sorted(self.transport.glob(ROTATED_SYSLOG[1]))
             paths += [p for p in dated if not p.endswith(".gz")][-1:]
             records = [self._run_file(item, p, f"{item.id}:{p}", "logs", True, self._cap(item),
                                       kind="file") for p in paths]
@@ -561,7 +561,7 @@ class Engine:
         kubeconfig, why = working_kubeconfig(self.ctx)
         if kubeconfig is None:
             return self._record(item, status="skipped", error=why)
-        skipped = self._claimed_elsewhere(item, self.redactor.obfuscate_path(f"cluster/{item.id}.json"))
+        skipped = self._claimed_elsewhere(item, self.redactor.obfuscate_path(item.member))
         if skipped is not None:
             return skipped
         argv = ["kubectl", "--kubeconfig", kubeconfig, "--request-timeout=5s", "get", item.resource]
@@ -569,7 +569,7 @@ class Engine:
             argv.append(item.name)
         argv += ["-n", item.namespace] if item.namespace else ["--all-namespaces"]
         argv += ["-o", "json"]
-        return self._command_stream(item, argv, f"/cluster/{item.id}.json", tail=False,
+        return self._command_stream(item, argv, f"/{item.member}", tail=False,
                                     transform=item.transform, needs_root=False)
 
     def _run_derived(self, item: DerivedItem) -> dict[str, Any]:
