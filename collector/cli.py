@@ -197,7 +197,7 @@ def run_collect(args: argparse.Namespace) -> int:
     # Built before anything is collected: a bad rules file or map stops the run here (exit 4).
     redactor = build_redactor(args)
     if ssh:
-        from k8s_bundle.collector.transports.ssh import check_ssh_args
+        from k8s_bundle.collector.remote import check_ssh_args
 
         check_ssh_args(args)
     progress: Any = None
@@ -209,14 +209,12 @@ def run_collect(args: argparse.Namespace) -> int:
         progress = RichProgress() if mode == "tty" else JsonLinesProgress() if mode == "json" else None
     try:
         if remote:
-            from k8s_bundle.collector.fanout import collect_remote, specs_from_args
+            from k8s_bundle.collector.remote import collect_hosts
 
-            specs = specs_from_args(args, opts, redactor, listed)
-            *earlier, result = collect_remote(
-                specs, opts, redactor, parallel=args.parallel, host_timeout=host_timeout,
-                display=progress if fanning else None, single_progress=None if fanning else progress)
+            *earlier, result = collect_hosts(args, opts, redactor, listed, host_timeout=host_timeout,
+                                             progress=progress, fanning=fanning)
         elif windows:
-            from k8s_bundle.collector.windows.remote import collect_windows
+            from k8s_bundle.collector.windows.local import collect_windows
 
             *earlier, result = collect_windows(args, opts, progress, redactor)
         else:

@@ -489,10 +489,9 @@ def collect_remote(specs: list[HostSpec], opts: CollectOptions, redactor: Any, *
                    single_progress: Progress | None = None) -> list[CollectResult]:
     """Collect every host into one bundle; returns one CollectResult per collected host (each
     names the bundle; `partial` when the run was interrupted)."""
-    from k8s_bundle.collector.runner import lower_priority
-    from k8s_bundle.collector.windows.remote import _lower_priority
+    from k8s_bundle.collector.windows.local import lower_priority_any_os
 
-    _lower_priority(lower_priority)   # the local side (ssh clients, redaction, gzip) yields too
+    lower_priority_any_os()   # the local side (ssh clients, redaction, gzip) yields too
     _raise_fd_limit(min(parallel, len(specs)) * FDS_PER_HOST + 256)
     seen: set[tuple[str, str]] = set()
     unique = []
@@ -502,19 +501,3 @@ def collect_remote(specs: list[HostSpec], opts: CollectOptions, redactor: Any, *
             unique.append(s)
     return Fanout(unique, opts, redactor, parallel=parallel, host_timeout=host_timeout,
                   display=display, single_progress=single_progress).run()
-
-
-def specs_from_args(args: Any, opts: CollectOptions, redactor: Any, listed: list[Any]) -> list[HostSpec]:
-    """The hosts of --ssh, --winrm and `listed` (collector/inventory.load_hosts of --hosts)."""
-    from k8s_bundle.collector.transports.ssh import SshTarget, parse_target, ssh_specs
-    from k8s_bundle.collector.windows.remote import winrm_specs
-
-    ssh = [parse_target(t) for t in args.ssh]
-    ssh += [SshTarget(h.label, h.address, h.user, h.port) for h in listed if h.connection == "ssh"]
-    win: list[tuple[str, str, int | None, str | None]] = [(h, h, None, None) for h in args.winrm]
-    win += [(h.label, h.address, h.port, h.user) for h in listed if h.connection == "winrm"]
-    if args.hosts and not (ssh or win):
-        raise UserError(f"--hosts {', '.join(args.hosts)}: no hosts"
-                        + (f" in group {args.hosts_group}" if args.hosts_group else ""), EXIT_BAD_INPUT)
-    redactor.add_hostnames(h.name for h in listed)
-    return ssh_specs(ssh, args, opts, redactor) + winrm_specs(win, args, redactor)

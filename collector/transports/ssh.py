@@ -1,4 +1,5 @@
-"""Remote Linux nodes over the system's OpenSSH client (`collect --ssh [USER@]HOST[:PORT]`).
+"""Remote Linux nodes over the system's OpenSSH client (`collect --ssh [USER@]HOST[:PORT]`;
+the options become an SshTarget and a transport in collector/remote.py).
 
 No Python SSH library: every operation is one `ssh` client process multiplexed over a single
 ControlMaster connection (its socket in a private 0700 temp dir), so the catalogue's hundreds
@@ -34,7 +35,7 @@ from typing import Any, Iterator
 from k8s_bundle.collector.transports.base import (GeneratorStream, Interrupted, KeyGuard, NotSupported,
                                                   Stream)
 from k8s_bundle.collector.transports.local import ROOT_BIN_DIRS, LocalTransport
-from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_USAGE, UserError
+from k8s_bundle.errors import EXIT_BAD_INPUT, UserError
 
 # ssh -o options a user may pass through: connection and key-checking knobs only. Anything
 # that runs local commands (ProxyCommand, LocalCommand, KnownHostsCommand), forwards
@@ -159,50 +160,6 @@ class SshTarget:
     host: str
     user: str | None = None
     port: int | None = None
-
-
-def parse_target(text: str) -> SshTarget:
-    """[USER@]HOST[:PORT]; an IPv6 address in brackets when it has a port ([::1]:2222)."""
-    user, _, hostport = text.rpartition("@")
-    host, port = hostport, None
-    if hostport.startswith("["):
-        host, _, rest = hostport[1:].partition("]")
-        if rest:
-            if not rest.startswith(":"):
-                raise UserError(f"--ssh {text}: expected [USER@]HOST[:PORT]", EXIT_USAGE)
-            port = rest[1:]
-    elif hostport.count(":") == 1:
-        host, _, port = hostport.partition(":")
-    if not host or host.startswith("-") or any(c.isspace() for c in host) or (user and user.startswith("-")):
-        raise UserError(f"--ssh {text}: expected [USER@]HOST[:PORT]", EXIT_USAGE)
-    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
-        raise UserError(f"--ssh {text}: the port must be a number between 1 and 65535", EXIT_USAGE)
-    return SshTarget(text, host, user or None, int(port) if port else None)
-
-
-def parse_options(pairs: list[str]) -> list[tuple[str, str]]:
-    out = []
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        name = SAFE_OPTIONS.get(key.strip().lower())
-        if not sep or name is None:
-            raise UserError(f"--ssh-option {pair}: not allowed; use KEY=VALUE with one of "
-                            f"{', '.join(sorted(SAFE_OPTIONS.values()))}", EXIT_USAGE)
-        if "\n" in value or "\r" in value:
-            raise UserError(f"--ssh-option {key}: the value must be one line", EXIT_USAGE)
-        out.append((name, value.strip()))
-    return out
-
-
-def check_ssh_args(args: Any) -> None:
-    """Usage errors before any connection (exit 2)."""
-    if shutil.which("ssh") is None:
-        raise UserError("--ssh needs the OpenSSH client (`ssh`) on this machine's PATH", EXIT_USAGE)
-    for text in args.ssh:
-        parse_target(text)
-    parse_options(args.ssh_option)
-    if args.ssh_identity and not os.path.isfile(args.ssh_identity):
-        raise UserError(f"--ssh-identity {args.ssh_identity}: no such file", EXIT_USAGE)
 
 
 class SshTransport:
@@ -697,21 +654,3 @@ def _copy_outcome(inner: Stream, s: Stream) -> None:
 
 
 _SIZE_RE = re.compile(rb"k8s-bundle-size (\d+)")
-
-
-def ssh_specs(targets: list[SshTarget], args: Any, opts: Any, redactor: Any) -> list[Any]:
-    """HostSpecs (collector/fanout.py) for Linux hosts over SSH, not yet connected."""
-    from k8s_bundle.collector.fanout import HostSpec
-    from k8s_bundle.collector.linux import catalogue
-
-    options = parse_options(args.ssh_option)
-    redactor.add_hostnames(t.host for t in targets)
-    redactor.add_usernames(t.user for t in targets if t.user)
-
-    def make(target: SshTarget) -> Any:
-        return lambda: SshTransport(target, root=opts.root, live=bool(opts.live),
-                                    identity=args.ssh_identity,
-                                    accept_new_host_key=args.ssh_accept_new_host_key,
-                                    options=options, sudo=args.ssh_sudo)
-
-    return [HostSpec(t.label, "ssh", make(t), catalogue) for t in targets]

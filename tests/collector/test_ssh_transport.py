@@ -220,7 +220,8 @@ def test_two_hosts_one_bundle_two_nodes_and_fail_forward(server: Server, tmp_pat
 # -- the transport itself, in-process ----------------------------------------------------------
 @pytest.fixture
 def transport(server: Server):
-    from k8s_bundle.collector.transports.ssh import SshTransport, parse_target
+    from k8s_bundle.collector.remote import parse_target
+    from k8s_bundle.collector.transports.ssh import SshTransport
 
     t = SshTransport(parse_target(f"root@127.0.0.1:{server.port}"), root=str(server.node.root),
                      identity=str(server.key),
