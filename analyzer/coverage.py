@@ -497,15 +497,25 @@ def _node_producers() -> dict[str, tuple[tuple[re.Pattern[str], str], ...]]:
 
     out: dict[str, list[tuple[re.Pattern[str], str]]] = {}
     for spec in registry().parsers:
-        if spec.scope != "node" or not spec.fact:
+        if spec.scope != "node":
             continue
-        parts = spec.fact.split(".")
-        keys = {parts[0]} | ({".".join(parts[:2])} if len(parts) > 1 else set())
+        keys: set[str] = set()
+        for fact in spec.facts:
+            parts = fact.split(".") if fact else []
+            keys |= set(parts[:1]) | ({".".join(parts[:2])} if len(parts) > 1 else set())
+        if not keys:
+            continue
         for pattern in spec.patterns:
             entry = (glob_to_regex(pattern), _stem(pattern))
             for k in keys:
                 if entry not in out.setdefault(k, []):
                     out[k].append(entry)
+    # a combiner's fact comes from the artifacts of the facts it reads
+    for fin in registry().finalizers:
+        if fin.scope == "node" and fin.builds:
+            entries = out.setdefault(fin.builds, [])
+            for source in fin.reads:
+                entries += [e for e in out.get(source, []) if e not in entries]
     return {k: tuple(v) for k, v in out.items()}
 
 

@@ -261,9 +261,14 @@ def _run_parsers(specs: list[ParserSpec], data: bytes, scope_path: str, member_p
         problems += [Problem(kind, f"{member_path}: {note}", member_path, node) for kind, note in capped]
         if value is None:
             continue     # "not mine" (e.g. a .conf that is no kubeconfig)
-        fact = spec.fact.format(stem=stem) if "{" in spec.fact else spec.fact
-        entry = results.setdefault(fact, (spec.merge, []))
-        entry[1].append((spec.priority, scope_path, value))
+        try:
+            pairs = spec.values(value, stem)
+        except ValueError as exc:
+            problems.append(Problem("parse-error", f"could not parse {member_path}: {exc}", member_path, node))
+            continue
+        for fact, part in pairs:
+            entry = results.setdefault(fact, (spec.merge, []))
+            entry[1].append((spec.priority, scope_path, part))
 
 
 def _load_manifest(raw: bytes | None, problems: list[Problem]) -> dict[str, Any]:

@@ -225,11 +225,11 @@ def _swap_kb(facts: dict[str, Any]) -> int | None:
 
 
 def _clock(facts: dict[str, Any]) -> dict[str, Any]:
-    timesync = _dict(facts.get("timesync"))
-    synced = timesync.get("synchronized")
+    clock = _dict(facts.get("time_sync"))    # the combiner's fact (parsers/time.py)
+    synced = clock.get("synchronized")        # the time daemon's view, else timedatectl's
     if not isinstance(synced, bool):
-        synced = _dict(facts.get("time_sync")).get("ntp_synchronized")
-    offset = timesync.get("offset_seconds")
+        synced = clock.get("ntp_synchronized")
+    offset = clock.get("offset_seconds")
     return {
         "clock_synchronized": synced if isinstance(synced, bool) else None,
         "clock_offset_seconds": float(offset) if isinstance(offset, (int, float)) and not isinstance(offset, bool) else None,

@@ -17,7 +17,9 @@ def parse_cni(text: str, path: str) -> list[dict]: ...     # path: relative to t
   root (scope "cluster"): `*` and `?` stay inside one path segment, `**` crosses segments
   (`files/**/config`). Members under `nodes/<node>/logs/` go to the log index, not to parsers.
 - `fact` is a dotted key below `node` (or `cluster`): `"windows.dynamic_ports.tcp"` fills
-  `node.windows.dynamic_ports.tcp`.
+  `node.windows.dynamic_ports.tcp`. One artifact has one parser: when it tells several facts
+  (`ip addr` gives addresses and interfaces), `fact` is a tuple of keys and the function
+  returns a dict with those keys (a missing or None value leaves that fact absent).
 - A function takes `(text)` or `(text, path)`; `path` is relative to the scope root.
 - When several members feed one fact, `merge` says how: `"single"` (one value; the member of
   the highest `priority`, then the last path, wins), `"list"` (list results concatenated in
@@ -34,7 +36,10 @@ def parse_cni(text: str, path: str) -> list[dict]: ...     # path: relative to t
   below (`{tables: {nat: [...]}}`). Past a cap the fact keeps what came first and the cut is
   reported as `Problem(kind="limit")` naming the cap, the member and how much was left out.
 
-Facts that need several parsed facts or bundle data (certificate `days_left` from the
+Facts that several artifacts tell (time sync from timedatectl, chronyc and ntpq; the firewall
+from iptables-save, iptables-legacy-save, nft and the iptables version) are built by one
+combiner: a finalizer that reads the artifacts' facts (docs/facts.md says which). Facts that
+need several parsed facts or bundle data (certificate `days_left` from the
 manifest's `created_at`, the cgroup version from mounts) are computed by finalizers, which
 run per node once every member has been read:
 
@@ -75,7 +80,7 @@ MAX_DEPTH = 40
 class ParserSpec:
     func: Callable[..., Any]
     patterns: tuple[str, ...]
-    fact: str
+    fact: str | tuple[str, ...]      # a tuple: the function returns {fact: value}
     scope: str = "node"
     merge: str = "single"
     priority: int = 0
@@ -87,6 +92,20 @@ class ParserSpec:
     @property
     def name(self) -> str:
         return f"{self.func.__module__.rsplit('.', 1)[-1]}.{self.func.__name__}"
+
+    @property
+    def facts(self) -> tuple[str, ...]:
+        """The fact keys this parser fills (one, or several for a multi-fact parser)."""
+        return self.fact if isinstance(self.fact, tuple) else (self.fact,)
+
+    def values(self, value: Any, stem: str) -> list[tuple[str, Any]]:
+        """(fact key, value) pairs of a result: `{stem}` filled in; a multi-fact result split
+        by key (None values dropped)."""
+        if isinstance(self.fact, tuple):
+            if not isinstance(value, dict):
+                raise ValueError(f"{self.name} returned {type(value).__name__}, not a dict of its facts")
+            return [(f, value[f]) for f in self.fact if value.get(f) is not None]
+        return [(self.fact.format(stem=stem) if "{" in self.fact else self.fact, value)]
 
     def run(self, text: str, path: str) -> Any:
         return self.func(text, path) if self.takes_path else self.func(text)
@@ -105,11 +124,18 @@ class ParserSpec:
         if isinstance(value, Partial):
             notes += [("parse-error", note) for note in value.notes]
             value = value.value
-        kept, dropped, lists = cap_records(value, self.max_records)
+        if isinstance(self.fact, tuple) and isinstance(value, dict):
+            # each fact is capped as if its own parser had returned it
+            kept, dropped, lists = dict(value), 0, 0
+            for key, part in value.items():
+                kept[key], d, c = cap_records(part, self.max_records)
+                dropped, lists = dropped + d, lists + c
+        else:
+            kept, dropped, lists = cap_records(value, self.max_records)
         if dropped:
             notes.append(("limit", f"kept the first {self.max_records:,} records of {lists} list(s), leaving out "
                                    f"{dropped:,} (max_records of {self.name})"))
-        kept, pruned = cap_depth(kept, MAX_DEPTH)
+        kept, pruned = cap_depth(kept, MAX_DEPTH + (1 if isinstance(self.fact, tuple) else 0))
         if pruned:
             notes.append(("limit", f"left out {pruned:,} values nested deeper than {MAX_DEPTH} levels (max_depth)"))
         return kept, notes
@@ -201,6 +227,8 @@ class FinalizerSpec:
     func: Callable[[dict[str, Any], FinalizeContext], None]
     scope: str = "node"
     order: int = 0
+    builds: str | None = None          # a combiner: the fact it builds ...
+    reads: tuple[str, ...] = ()        # ... from these facts (their artifacts are its sources)
 
 
 _PARSERS: list[ParserSpec] = []
@@ -209,7 +237,7 @@ _LOADED = False
 _LOCK = threading.Lock()
 
 
-def parser(*patterns: str, fact: str, scope: str = "node", merge: str = "single", priority: int = 0,
+def parser(*patterns: str, fact: str | tuple[str, ...], scope: str = "node", merge: str = "single", priority: int = 0,
            max_lines: int = DEFAULT_MAX_LINES,
            max_records: int = DEFAULT_MAX_RECORDS) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the decorated function as the parser of `patterns` filling `fact`."""
@@ -233,11 +261,14 @@ def parser(*patterns: str, fact: str, scope: str = "node", merge: str = "single"
     return register
 
 
-def finalizer(scope: str = "node", order: int = 0) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register a function `(facts, ctx) -> None` run after all members were parsed."""
+def finalizer(scope: str = "node", order: int = 0, builds: str | None = None,
+              reads: tuple[str, ...] = ()) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a function `(facts, ctx) -> None` run after all members were parsed. A
+    combiner names the fact it `builds` and the facts it `reads`, so the fact's sources (for
+    docs/facts.md and the report's coverage) are the artifacts of those facts."""
 
     def register(func: Callable[..., None]) -> Callable[..., None]:
-        _FINALIZERS.append(FinalizerSpec(func, scope, order))
+        _FINALIZERS.append(FinalizerSpec(func, scope, order, builds, tuple(reads)))
         return func
 
     return register

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from k8s_bundle.analyzer.parsers import RULESET_MAX_LINES, parser
+from k8s_bundle.analyzer.parsers import parser
 from k8s_bundle.analyzer.parsers._util import to_int
 
 _ROUTE_TYPES = {"unicast", "local", "broadcast", "multicast", "throw", "unreachable", "prohibit",
@@ -63,13 +63,18 @@ def _route_words(words: list[str], route: dict[str, Any]) -> dict[str, Any]:
 _LINK = re.compile(r"^(?P<idx>\d+):\s+(?P<name>[^:@\s]+)(?:@(?P<peer>\S+?))?:\s+<(?P<flags>[^>]*)>(?P<rest>.*)$")
 
 
-@parser("commands/ip-addr.txt", fact="addresses")
+@parser("commands/ip-addr.txt", fact=("interfaces", "addresses"))
+def parse_ip_addr_output(text: str) -> dict[str, Any]:
+    """`ip -d addr` (or `ip addr`): node.interfaces (links) and node.addresses."""
+    links, addresses = _ip_addr(text)
+    return {"interfaces": links, "addresses": addresses}
+
+
 def parse_ip_addr(text: str) -> list[dict[str, Any]]:
     """`ip -d addr` (or `ip addr`): one record per address."""
     return _ip_addr(text)[1]
 
 
-@parser("commands/ip-addr.txt", fact="interfaces")
 def parse_interfaces(text: str) -> list[dict[str, Any]]:
     """`ip -d addr`: one record per link `{ifname, flags, mtu, state, kind, mac, master, vxlan}`."""
     return _ip_addr(text)[0]
@@ -133,61 +138,6 @@ def _after_int(words: list[str], key: str) -> int | None:
     return to_int(_after(words, key))
 
 
-@parser("commands/iptables-save.txt", fact="iptables", max_lines=RULESET_MAX_LINES)
-def parse_iptables_save(text: str) -> dict[str, Any]:
-    """`iptables-save`: `{tables: {filter: {chains: {FORWARD: {policy, rules: [..]}}}}, rule_count}`.
-    A rule is kept as its text after `-A CHAIN `."""
-    return _iptables(text)
-
-
-@parser("commands/ip6tables-save.txt", fact="ip6tables", max_lines=RULESET_MAX_LINES)
-def parse_ip6tables_save(text: str) -> dict[str, Any]:
-    return _iptables(text)
-
-
-@parser("commands/iptables-legacy-save.txt", fact="iptables_legacy", max_lines=RULESET_MAX_LINES)
-def parse_iptables_legacy_save(text: str) -> dict[str, Any]:
-    """`iptables-legacy-save`: rules in the legacy back end (mixed back ends break kube-proxy)."""
-    return _iptables(text)
-
-
-def _iptables(text: str) -> dict[str, Any]:
-    tables: dict[str, Any] = {}
-    chains: dict[str, Any] | None = None
-    count = 0
-    for line in text.splitlines():
-        if line.startswith("*"):
-            chains = {}
-            tables[line[1:].strip()] = {"chains": chains}
-        elif chains is None or not line or line.startswith("#") or line == "COMMIT":
-            continue
-        elif line.startswith(":"):
-            parts = line[1:].split()
-            chains[parts[0]] = {"policy": parts[1] if len(parts) > 1 and parts[1] != "-" else None, "rules": []}
-        elif line.startswith(("-A ", "-I ")):
-            _, chain, *rest = line.split(" ", 2)
-            chains.setdefault(chain, {"policy": None, "rules": []})["rules"].append(rest[0] if rest else "")
-            count += 1
-    return {"tables": tables, "rule_count": count}
-
-
-@parser("commands/iptables-version.txt", fact="iptables_mode")
-def parse_iptables_mode(text: str) -> str | None:
-    """`iptables v1.8.7 (nf_tables)` / `(legacy)`; before 1.8 there was only legacy."""
-    m = re.search(r"iptables v(\d+)\.(\d+)\S*(?:\s+\((\w+)\))?", text)
-    if not m:
-        raise ValueError("no `iptables vX.Y` in the output")
-    if m[3]:
-        return m[3]
-    return "legacy" if (int(m[1]), int(m[2])) < (1, 8) else None
-
-
-@parser("commands/iptables-version.txt", fact="iptables_version")
-def parse_iptables_version(text: str) -> str | None:
-    m = re.search(r"iptables v(\S+)", text)
-    return m[1] if m else None
-
-
 _SS_USERS = re.compile(r'\("(?P<name>[^"]*)",pid=(?P<pid>\d+)')
 
 
@@ -249,3 +199,183 @@ def _resolv(text: str) -> dict[str, list[str]]:
         elif words[0] == "options":
             out["options"].extend(words[1:])
     return out
+
+
+# -- ipvsadm -Ln --
+
+_IPVS_HEADER = re.compile(r"IP Virtual Server version (\S+) \(size=(\d+)\)")
+
+
+_IPVS_SERVICE = re.compile(r"^(TCP|UDP|SCTP|FWM)\s+(\S+)\s+(\S+)(.*)$")
+
+
+_IPVS_KEEP = 500
+
+
+_IPVS_REAL = re.compile(r"^\s*->\s+(\S+)\s+(\S+)\s+(-?\d+)\s+(\d+)\s+(\d+)")
+
+
+def _host_port(value: str) -> tuple[str, int | None]:
+    """`10.96.0.1:443` / `[fd00::1]:443` -> (address, port)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        return value.strip("[]"), None
+    return host.strip("[]"), int(port)
+
+
+@parser("commands/ipvsadm.txt", fact="ipvs")
+def parse_ipvsadm(text: str) -> dict[str, Any]:
+    """`ipvsadm -Ln`: `{version, size, service_count, real_server_count,
+    services_without_real_servers, services: [...], services_truncated, dns_services: [...]}`;
+    a service is `{protocol, address, port, scheduler, flags: [str], real_servers: [{address,
+    port, forward, weight, active, inactive}]}`. FWM services have the firewall mark as
+    `address` and a null port.
+
+    The counts cover every service; `services` keeps the first 500 (a large cluster has tens
+    of thousands, and facts are converted for CEL once per node) and `dns_services` every
+    service on port 53, the ones rules look at by name."""
+    header = _IPVS_HEADER.search(text)
+    if not header:
+        raise ValueError("no `IP Virtual Server version` header (expected `ipvsadm -Ln` output)")
+    services: list[dict[str, Any]] = []
+    for line in text[header.end():].splitlines():
+        service = _IPVS_SERVICE.match(line)
+        if service:
+            proto, where, scheduler, rest = service.groups()
+            address, port = (where, None) if proto == "FWM" else _host_port(where)
+            services.append({"protocol": proto, "address": address, "port": port,
+                             "scheduler": scheduler, "flags": rest.split(), "real_servers": []})
+            continue
+        real = _IPVS_REAL.match(line)
+        if real and services and real[1] != "RemoteAddress:Port":
+            address, port = _host_port(real[1])
+            services[-1]["real_servers"].append({
+                "address": address, "port": port, "forward": real[2], "weight": int(real[3]),
+                "active": int(real[4]), "inactive": int(real[5])})
+    return {"version": header[1], "size": int(header[2]), "service_count": len(services),
+            "real_server_count": sum(len(s["real_servers"]) for s in services),
+            "services_without_real_servers": sum(1 for s in services if not s["real_servers"]),
+            "services": services[:_IPVS_KEEP], "services_truncated": len(services) > _IPVS_KEEP,
+            "dns_services": [s for s in services if s["port"] == 53]}
+
+
+_NEIGH_STATES = ("PERMANENT", "NOARP", "REACHABLE", "STALE", "NONE", "INCOMPLETE", "DELAY",
+                 "PROBE", "FAILED")
+
+
+_SAMPLE = 20
+
+
+@parser("commands/ip-neigh.txt", fact="neighbours")
+def parse_ip_neigh(text: str) -> dict[str, Any]:
+    """`ip neigh` (both families): `{total, ipv4, ipv6, by_state: {STATE: n}, by_dev: {dev: n},
+    failed, incomplete, failed_sample: [address]}` (the first 20 FAILED/INCOMPLETE
+    addresses). Compare `ipv4` with sysctl `net.ipv4.neigh.default.gc_thresh3`."""
+    by_state: dict[str, int] = {}
+    by_dev: dict[str, int] = {}
+    total = ipv4 = ipv6 = 0
+    sample: list[str] = []
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) < 2 or "dev" not in words:
+            continue
+        address = words[0]
+        dev_at = words.index("dev") + 1
+        dev = words[dev_at] if dev_at < len(words) else None
+        state = next((w for w in reversed(words) if w in _NEIGH_STATES), "NONE")
+        total += 1
+        if ":" in address:
+            ipv6 += 1
+        else:
+            ipv4 += 1
+        by_state[state] = by_state.get(state, 0) + 1
+        if dev:
+            by_dev[dev] = by_dev.get(dev, 0) + 1
+        if state in ("FAILED", "INCOMPLETE") and len(sample) < _SAMPLE:
+            sample.append(address)
+    return {"total": total, "ipv4": ipv4, "ipv6": ipv6, "by_state": by_state, "by_dev": by_dev,
+            "failed": by_state.get("FAILED", 0), "incomplete": by_state.get("INCOMPLETE", 0),
+            "failed_sample": sample}
+
+
+_RESOLVED_LINK = re.compile(r"^Link (\d+) \(([^)]*)\)")
+
+
+# The keys kept, lower-cased, as systemd 237-256 print them; "DefaultRoute setting:" is the
+# pre-248 spelling of what later versions print as +DefaultRoute among the Protocols.
+_KEYS = {"dns servers": "dns_servers", "fallback dns servers": "fallback_dns_servers",
+         "current dns server": "current_dns_server", "dns domain": "domains",
+         "current scopes": "scopes", "resolv.conf mode": "resolv_conf_mode",
+         "protocols": "protocols", "defaultroute setting": "default_route"}
+
+
+_LISTS = {"dns_servers", "fallback_dns_servers", "domains", "scopes", "protocols"}
+
+
+def _resolved_section(name: str, index: int | None = None, ifname: str | None = None) -> dict[str, Any]:
+    section: dict[str, Any] = {"dns_servers": [], "fallback_dns_servers": [], "current_dns_server": None,
+                               "domains": [], "scopes": [], "default_route": None}
+    if name == "link":
+        section.update({"index": index, "ifname": ifname})
+    else:
+        section["resolv_conf_mode"] = None
+    return section
+
+
+_KEY_VALUE = re.compile(r"^([A-Za-z][A-Za-z0-9 ./+-]*?):(?:\s+(.*))?$")
+
+
+@parser("commands/resolvectl.txt", fact="resolvectl")
+def parse_resolvectl(text: str) -> dict[str, Any]:
+    """`resolvectl status`: `{global: {dns_servers, fallback_dns_servers, current_dns_server,
+    domains, scopes, default_route, resolv_conf_mode}, links: [{index, ifname, scopes,
+    dns_servers, current_dns_server, domains, default_route}], upstream_servers: [str]}`.
+
+    `upstream_servers` is every configured (not fallback) server of the global section and
+    the links, in order, without duplicates: empty means systemd-resolved has nowhere to send
+    queries but its compiled-in fallbacks. Values continued on the next lines (several
+    servers, older systemd) are joined to their key."""
+    glob = _resolved_section("global")
+    links: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    key: str | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if line == "Global":
+            current, key = glob, None
+            continue
+        link = _RESOLVED_LINK.match(line)
+        if link:
+            current, key = _resolved_section("link", int(link[1]), link[2]), None
+            links.append(current)
+            continue
+        if current is None:
+            continue
+        pair = _KEY_VALUE.match(line)
+        if pair:
+            key = _KEYS.get(pair[1].strip().lower())
+            value = (pair[2] or "").strip()
+        else:
+            value = line        # continuation of the previous key (an IPv6 server, a domain)
+        if key is None or not value:
+            continue
+        if key in _LISTS:
+            current.setdefault(key, []).extend(value.split())
+        elif key == "default_route":
+            current[key] = {"yes": True, "no": False}.get(value.lower())
+        else:
+            current[key] = value
+    if current is None:
+        raise ValueError("no Global or Link section (expected `resolvectl status` output)")
+    for section in [glob, *links]:
+        for proto in section.pop("protocols", []):   # systemd >= 248: +DefaultRoute/-DefaultRoute
+            if proto.lstrip("+-") == "DefaultRoute":
+                section["default_route"] = proto.startswith("+")
+    upstream: list[str] = []
+    for section in [glob, *links]:
+        for server in section["dns_servers"]:
+            if server not in upstream:
+                upstream.append(server)
+    return {"global": glob, "links": links, "upstream_servers": upstream}

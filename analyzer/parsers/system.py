@@ -26,7 +26,9 @@ def parse_node_json(text: str) -> dict[str, Any] | Partial:
     doc = load_json(text)
     if not isinstance(doc, dict):
         raise ValueError("node.json is not a JSON object")
-    others = {s.fact.split(".", 1)[0] for s in registry().parsers if s.fact and s.scope == "node"}
+    reg = registry()
+    others = {f.split(".", 1)[0] for s in reg.parsers if s.scope == "node" for f in s.facts if f}
+    others |= {f.builds.split(".", 1)[0] for f in reg.finalizers if f.builds and f.scope == "node"}
     out: dict[str, Any] = {}
     dropped: list[str] = []
     for key, value in doc.items():
@@ -219,17 +221,6 @@ def parse_cmdline(text: str) -> dict[str, Any]:
     return {"raw": raw, "args": args}
 
 
-@parser("commands/cgroup.txt", fact="cgroup_version")
-def parse_cgroup(text: str) -> int | None:
-    """`stat -fc %T /sys/fs/cgroup`: `cgroup2fs` is v2, `tmpfs` (v1 hierarchy) is v1."""
-    value = text.strip().split()[0] if text.strip() else ""
-    if value == "cgroup2fs":
-        return 2
-    if value in ("tmpfs", "cgroupfs"):
-        return 1
-    raise ValueError(f"unknown cgroup filesystem type {value!r}")
-
-
 @parser("commands/kernel-config.txt", fact="kernel_config")
 def parse_kernel_config(text: str) -> dict[str, str]:
     """`CONFIG_X=y|m|"str"|123`; `# CONFIG_X is not set` becomes `n`."""
@@ -293,19 +284,6 @@ def parse_conntrack_count(text: str) -> dict[str, int | None]:
     return out
 
 
-@parser("commands/timedatectl.txt", fact="timedatectl")
-def parse_timedatectl(text: str) -> dict[str, str]:
-    """`timedatectl show`: `NTPSynchronized=no`, `Timezone=Asia/Shanghai`, ..."""
-    out = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep and key and " " not in key:
-            out[key] = value
-    if not out:
-        raise ValueError("no key=value lines (not `timedatectl show` output)")
-    return out
-
-
 @parser("commands/getenforce.txt", fact="selinux")
 def parse_getenforce(text: str) -> str:
     """`getenforce`: `enforcing`, `permissive` or `disabled` (lower-cased)."""
@@ -324,18 +302,6 @@ def parse_loadavg(text: str) -> dict[str, Any]:
             "running": to_int(running), "total": to_int(total)}
 
 
-@parser("commands/cgroup-controllers.txt", fact="cgroup_controllers")
-def parse_proc_cgroups(text: str) -> dict[str, dict[str, int]]:
-    """/proc/cgroups: `{memory: {hierarchy, num_cgroups, enabled}}` (enabled 0 means the
-    controller is off, e.g. `cgroup_enable=memory` missing on Raspberry Pi kernels)."""
-    out = {}
-    for line in text.splitlines():
-        f = line.split()
-        if len(f) == 4 and not line.startswith("#") and all(x.isdigit() for x in f[1:]):
-            out[f[0]] = {"hierarchy": int(f[1]), "num_cgroups": int(f[2]), "enabled": int(f[3])}
-    return out
-
-
 @parser("commands/process-summary.json", fact="process_summary")
 def parse_process_summary(text: str) -> dict[str, Any]:
     doc = load_json(text)
@@ -348,9 +314,8 @@ _KVER = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
 
 
 @finalizer(order=0)
-def kernel_and_cgroup(node: dict[str, Any], ctx: FinalizeContext) -> None:
-    """node.kernel_version from node.json (or uname -r); cgroup version from the mounts if
-    `stat -fc %T` was not collected."""
+def kernel_version(node: dict[str, Any], ctx: FinalizeContext) -> None:
+    """node.kernel_version from node.json (or uname -r)."""
     kernel = node.get("kernel")
     if not kernel and isinstance(node.get("uname"), str):
         parts = node["uname"].split()
@@ -359,9 +324,54 @@ def kernel_and_cgroup(node: dict[str, Any], ctx: FinalizeContext) -> None:
         m = _KVER.search(kernel)
         if m:
             node["kernel_version"] = {"major": int(m[1]), "minor": int(m[2]), "patch": to_int(m[3]) or 0}
-    if "cgroup_version" not in node and isinstance(node.get("mounts"), list):
-        fs_at = {m.get("mount"): m.get("fstype") for m in node["mounts"] if isinstance(m, dict)}
-        if fs_at.get("/sys/fs/cgroup") == "cgroup2":
-            node["cgroup_version"] = 2
-        elif any(m.get("fstype") == "cgroup" for m in node["mounts"] if isinstance(m, dict)):
-            node["cgroup_version"] = 1
+
+
+# `some avg10=0.00 avg60=0.00 avg300=0.00 total=0` (avgN: percent of wall time stalled over
+# the last N seconds; total: microseconds stalled since boot).
+_PSI = re.compile(r"^(some|full)\s+avg10=([\d.]+)\s+avg60=([\d.]+)\s+avg300=([\d.]+)\s+total=(\d+)")
+
+
+# The collector runs `cat /proc/pressure/cpu /proc/pressure/memory /proc/pressure/io`: three
+# files without headers, so the resource is told by position: each file starts with `some`.
+_RESOURCES = ("cpu", "memory", "io")
+
+
+@parser("commands/pressure.txt", fact="pressure")
+def parse_pressure(text: str) -> dict[str, Any]:
+    """`{cpu|memory|io: {some: {avg10, avg60, avg300, total}, full: {...}}}` (percentages as
+    floats; cpu has no `full` line before Linux 5.13)."""
+    out: dict[str, Any] = {}
+    index = -1
+    for line in text.splitlines():
+        m = _PSI.match(line.strip())
+        if not m:
+            continue
+        if m[1] == "some":
+            index += 1
+            if index >= len(_RESOURCES):
+                raise ValueError("more than three `some` lines (expected cpu, memory and io)")
+            out[_RESOURCES[index]] = {}
+        elif index < 0:
+            raise ValueError("a `full` line before any `some` line")
+        out[_RESOURCES[index]][m[1]] = {"avg10": float(m[2]), "avg60": float(m[3]),
+                                        "avg300": float(m[4]), "total": int(m[5])}
+    if not out:
+        raise ValueError("no `some avg10=...` lines (expected /proc/pressure/* contents)")
+    return out
+
+
+@parser("commands/file-nr.txt", fact="file_nr")
+def parse_file_nr(text: str) -> dict[str, Any]:
+    """/proc/sys/fs/file-nr then /proc/sys/fs/inode-nr: `{allocated, unused, max, used_pct,
+    inodes, free_inodes}`. `allocated` is the system-wide count of open file handles and `max`
+    is fs.file-max (9223372036854775807 on kernels that no longer limit it)."""
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    if not lines or len(lines[0]) != 3 or not all(w.isdigit() for w in lines[0]):
+        raise ValueError("first line is not `allocated unused max` (expected /proc/sys/fs/file-nr)")
+    allocated, unused, maximum = (int(w) for w in lines[0])
+    out: dict[str, Any] = {"allocated": allocated, "unused": unused, "max": maximum,
+                           "used_pct": round(100.0 * allocated / maximum, 2) if maximum else None,
+                           "inodes": None, "free_inodes": None}
+    if len(lines) > 1 and len(lines[1]) >= 2 and all(w.isdigit() for w in lines[1][:2]):
+        out["inodes"], out["free_inodes"] = int(lines[1][0]), int(lines[1][1])
+    return out

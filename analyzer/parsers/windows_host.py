@@ -387,24 +387,12 @@ def _hotfixes(text: str) -> list[str]:
     return parse_hotfixes(text)
 
 
-@parser("windows/services.json", fact="windows.services")
-def _services(text: str) -> list[dict[str, Any]]:
-    return parse_services(text)
-
-
-@parser("windows/services.json", fact="windows.kube_proxy")
-def _kube_proxy(text: str) -> dict[str, Any]:
-    return parse_kube_services(text)["kube_proxy"]
-
-
-@parser("windows/services.json", fact="windows.kubelet")
-def _kubelet(text: str) -> dict[str, Any]:
-    return parse_kube_services(text)["kubelet"]
-
-
-@parser("windows/services.json", fact="windows.flanneld")
-def _flanneld(text: str) -> dict[str, Any]:
-    return parse_kube_services(text)["flanneld"]
+@parser("windows/services.json", fact=("windows.services", "windows.kube_proxy", "windows.kubelet", "windows.flanneld"))
+def _services(text: str) -> dict[str, Any]:
+    """The service list and the three Kubernetes services looked up in it."""
+    kube = parse_kube_services(text)
+    return {"windows.services": kube["services"], "windows.kube_proxy": kube["kube_proxy"],
+            "windows.kubelet": kube["kubelet"], "windows.flanneld": kube["flanneld"]}
 
 
 @parser("files/C/run/flannel/subnet.env", fact="windows.flannel_subnet")

@@ -130,7 +130,7 @@ def test_engine_node_budget_is_shared_by_the_node_rules(tmp_path, monkeypatch) -
 def test_a_big_real_ruleset_stays_within_the_expression_cap() -> None:
     """50,000 filter-table rules (Calico with many policies) walked by the firewall rule: a
     real node's facts must not reach max_steps_per_expression."""
-    from k8s_bundle.analyzer.parsers.network import parse_iptables_save
+    from k8s_bundle.analyzer.parsers.firewall import parse_iptables_save
 
     rules = "".join(f"-A cali-pi-{i // 20:06d} -s 10.{i % 250}.0.0/16 -p tcp -m comment --comment \"cali:{i:016x}\" "
                     f"-m multiport --dports 8080,9090 -j MARK --set-xmark 0x10000/0x10000\n" for i in range(50_000))

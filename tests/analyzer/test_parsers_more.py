@@ -1,5 +1,5 @@
-"""Parsers of network_more and system_more on outputs as nft, ipvsadm, ip, resolvectl and
-/proc print them; and end to end through a real bundle to the facts rules read."""
+"""Parsers of network.py, firewall.py, system.py and time.py on outputs as nft, ipvsadm, ip,
+resolvectl and /proc print them; and end to end through a real bundle to the facts rules read."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from k8s_bundle.analyzer.evidence import load_evidence
-from k8s_bundle.analyzer.parsers import network_more, system_more
+from k8s_bundle.analyzer.parsers import firewall, network, system, time
 from k8s_bundle.bundle.writer import BundleWriter
 
 # -- nft ------------------------------------------------------------------------------------------
@@ -91,7 +91,7 @@ table inet firewalld {
 
 
 def test_nft_tables_and_base_chains() -> None:
-    out = network_more.parse_nft_ruleset(NFT_MIXED)
+    out = firewall.parse_nft_ruleset(NFT_MIXED)
     assert out["tables"] == [{"family": "ip", "name": "filter", "iptables_managed": True, "chain_count": 4},
                              {"family": "inet", "name": "filter", "iptables_managed": False, "chain_count": 3}]
     by_name = {(c["family"], c["name"]): c for c in out["chains"]}
@@ -109,7 +109,7 @@ def test_nft_tables_and_base_chains() -> None:
 
 
 def test_nft_old_format_priorities_and_comments() -> None:
-    out = network_more.parse_nft_ruleset(NFT_OLD)
+    out = firewall.parse_nft_ruleset(NFT_OLD)
     assert out["tables"][0] == {"family": "ip", "name": "nat", "iptables_managed": True, "chain_count": 2}
     assert out["tables"][1]["iptables_managed"] is False
     pre, fw = out["chains"]
@@ -122,15 +122,15 @@ def test_nft_old_format_priorities_and_comments() -> None:
 def test_nft_iptables_warning_alone_marks_the_table() -> None:
     """A table iptables-nft owns without upper-case base chains is known by the warning only."""
     text = "table ip mangle {\n\tchain KUBE-KUBELET-CANARY {\n\t}\n}\n"
-    assert network_more.parse_nft_ruleset(text)["tables"][0]["iptables_managed"] is False
+    assert firewall.parse_nft_ruleset(text)["tables"][0]["iptables_managed"] is False
     warned = text + "# Warning: table ip mangle is managed by iptables-nft, do not touch!\n"
-    assert network_more.parse_nft_ruleset(warned)["tables"][0]["iptables_managed"] is True
+    assert firewall.parse_nft_ruleset(warned)["tables"][0]["iptables_managed"] is True
 
 
 def test_nft_empty_ruleset_and_garbage() -> None:
-    assert network_more.parse_nft_ruleset("") == {"tables": [], "chains": [], "regular_chain_count": 0, "rule_count": 0}
+    assert firewall.parse_nft_ruleset("") == {"tables": [], "chains": [], "regular_chain_count": 0, "rule_count": 0}
     with pytest.raises(ValueError, match="nft list ruleset"):
-        network_more.parse_nft_ruleset("Error: Could not process rule: Operation not permitted\n")
+        firewall.parse_nft_ruleset("Error: Could not process rule: Operation not permitted\n")
 
 
 # -- ipvsadm --------------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ FWM  100 wrr
 
 
 def test_ipvsadm_services_and_real_servers() -> None:
-    out = network_more.parse_ipvsadm(IPVS)
+    out = network.parse_ipvsadm(IPVS)
     assert (out["version"], out["size"], out["service_count"], out["real_server_count"]) == ("1.2.1", 4096, 6, 5)
     assert out["services_without_real_servers"] == 2 and out["services_truncated"] is False
     assert [(s["protocol"], s["address"]) for s in out["dns_services"]] == [("TCP", "10.96.0.10"), ("UDP", "10.96.0.10")]
@@ -174,18 +174,18 @@ def test_ipvsadm_large_table_keeps_counts_and_dns() -> None:
     lines = [f"TCP  10.96.{i // 250}.{i % 250 + 1}:80 rr\n  -> 10.244.{i // 250}.{i % 250 + 2}:8080           Masq    1      0          0\n"
              for i in range(6000)]
     text = IPVS.replace("TCP  10.96.0.1:443 rr\n", "".join(lines) + "TCP  10.96.0.1:443 rr\n")
-    out = network_more.parse_ipvsadm(text)
+    out = network.parse_ipvsadm(text)
     assert (out["service_count"], out["real_server_count"], len(out["services"])) == (6006, 6005, 500)
     assert out["services_truncated"] is True and len(out["dns_services"]) == 2
 
 
 def test_ipvsadm_empty_table_and_no_module() -> None:
-    empty = network_more.parse_ipvsadm(
+    empty = network.parse_ipvsadm(
         "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n"
         "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n")
     assert empty["services"] == [] and empty["service_count"] == 0
     with pytest.raises(ValueError, match="ipvsadm"):
-        network_more.parse_ipvsadm("Can't initialize ipvs: Protocol not available\n"
+        network.parse_ipvsadm("Can't initialize ipvs: Protocol not available\n"
                                    "Are you sure that IP Virtual Server is built in the kernel or as module?\n")
 
 
@@ -204,7 +204,7 @@ fe80::5 dev eth1 FAILED
 
 
 def test_ip_neigh_counts() -> None:
-    out = network_more.parse_ip_neigh(NEIGH)
+    out = network.parse_ip_neigh(NEIGH)
     assert (out["total"], out["ipv4"], out["ipv6"], out["failed"], out["incomplete"]) == (8, 6, 2, 2, 1)
     assert out["by_state"] == {"REACHABLE": 1, "STALE": 2, "FAILED": 2, "INCOMPLETE": 1, "DELAY": 1, "PERMANENT": 1}
     assert out["by_dev"] == {"eth0": 3, "eth1": 4, "flannel.1": 1}
@@ -213,9 +213,9 @@ def test_ip_neigh_counts() -> None:
 
 def test_ip_neigh_large_table_keeps_a_bounded_sample() -> None:
     text = "".join(f"10.1.{i // 250}.{i % 250} dev eth0 FAILED\n" for i in range(3000))
-    out = network_more.parse_ip_neigh(text + "\n")
+    out = network.parse_ip_neigh(text + "\n")
     assert out["failed"] == 3000 and len(out["failed_sample"]) == 20
-    assert network_more.parse_ip_neigh("")["total"] == 0
+    assert network.parse_ip_neigh("")["total"] == 0
 
 
 # -- resolvectl -----------------------------------------------------------------------------------
@@ -274,7 +274,7 @@ Current Scopes: none
 
 
 def test_resolvectl_current_layout() -> None:
-    out = network_more.parse_resolvectl(RESOLVECTL_NEW)
+    out = network.parse_resolvectl(RESOLVECTL_NEW)
     assert out["upstream_servers"] == ["10.0.2.3", "fd00::3"]
     assert out["global"]["resolv_conf_mode"] == "stub"
     assert out["global"]["fallback_dns_servers"] == ["1.1.1.1#cloudflare-dns.com", "8.8.8.8#dns.google"]
@@ -285,7 +285,7 @@ def test_resolvectl_current_layout() -> None:
 
 
 def test_resolvectl_old_layout_continuation_lines() -> None:
-    out = network_more.parse_resolvectl(RESOLVECTL_OLD)
+    out = network.parse_resolvectl(RESOLVECTL_OLD)
     (ens3,) = out["links"]
     assert ens3["dns_servers"] == ["10.0.0.2", "fe80::1%ens3"]
     assert ens3["default_route"] is True and ens3["domains"] == ["ec2.internal"]
@@ -294,10 +294,10 @@ def test_resolvectl_old_layout_continuation_lines() -> None:
 
 
 def test_resolvectl_no_upstream_and_garbage() -> None:
-    out = network_more.parse_resolvectl(RESOLVECTL_NONE)
+    out = network.parse_resolvectl(RESOLVECTL_NONE)
     assert out["upstream_servers"] == [] and out["links"][0]["ifname"] == "ens192"
     with pytest.raises(ValueError, match="resolvectl status"):
-        network_more.parse_resolvectl("Failed to get global data: Unit dbus-org.freedesktop.resolve1.service not found.\n")
+        network.parse_resolvectl("Failed to get global data: Unit dbus-org.freedesktop.resolve1.service not found.\n")
 
 
 # -- ipset ----------------------------------------------------------------------------------------
@@ -340,7 +340,7 @@ References: 1
 
 
 def test_ipset_terse_headers() -> None:
-    kube, cali, bitmap = network_more.parse_ipset_terse(IPSET)
+    kube, cali, bitmap = firewall.parse_ipset_terse(IPSET)
     assert kube == {"name": "KUBE-CLUSTER-IP", "type": "hash:ip,port", "revision": 5, "family": "inet",
                     "hashsize": 1024, "maxelem": 65536, "memory_bytes": 1400, "references": 2, "entries": 12}
     assert (cali["family"], cali["maxelem"], cali["entries"]) == ("inet6", 1048576, 1)
@@ -348,11 +348,11 @@ def test_ipset_terse_headers() -> None:
 
 
 def test_ipset_old_version_and_garbage() -> None:
-    (loop,) = network_more.parse_ipset_terse(IPSET_OLD)
+    (loop,) = firewall.parse_ipset_terse(IPSET_OLD)
     assert loop["entries"] is None and loop["maxelem"] == 65536
-    assert network_more.parse_ipset_terse("") == []
+    assert firewall.parse_ipset_terse("") == []
     with pytest.raises(ValueError, match="ipset list"):
-        network_more.parse_ipset_terse("ipset v7.15: Kernel error received: Operation not permitted\n")
+        firewall.parse_ipset_terse("ipset v7.15: Kernel error received: Operation not permitted\n")
 
 
 # -- pressure -------------------------------------------------------------------------------------
@@ -377,14 +377,14 @@ full avg10=48.90 avg60=45.10 avg300=40.70 total=60123456789
 
 
 def test_pressure_by_position() -> None:
-    out = system_more.parse_pressure(PSI_513)
+    out = system.parse_pressure(PSI_513)
     assert set(out) == {"cpu", "memory", "io"}
     assert out["memory"]["full"] == {"avg10": 20.01, "avg60": 25.3, "avg300": 21.77, "total": 5432109876}
     assert out["cpu"]["full"]["avg300"] == 0.0 and out["io"]["some"]["avg60"] == 0.5
 
 
 def test_pressure_without_cpu_full_line() -> None:
-    out = system_more.parse_pressure(PSI_OLD)
+    out = system.parse_pressure(PSI_OLD)
     assert "full" not in out["cpu"] and out["cpu"]["some"]["avg10"] == 2.04
     assert out["memory"]["full"]["total"] == 900
     assert out["io"]["full"]["avg60"] == 45.1
@@ -392,24 +392,24 @@ def test_pressure_without_cpu_full_line() -> None:
 
 def test_pressure_rejects_other_text() -> None:
     with pytest.raises(ValueError):
-        system_more.parse_pressure("cat: /proc/pressure/cpu: Operation not supported\n")
+        system.parse_pressure("cat: /proc/pressure/cpu: Operation not supported\n")
     with pytest.raises(ValueError):
-        system_more.parse_pressure(PSI_513 + "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n")
+        system.parse_pressure(PSI_513 + "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n")
 
 
 # -- file-nr --------------------------------------------------------------------------------------
 
 def test_file_nr_unlimited_and_near_max() -> None:
-    modern = system_more.parse_file_nr("2912\t0\t9223372036854775807\n45831\t1203\n")
+    modern = system.parse_file_nr("2912\t0\t9223372036854775807\n45831\t1203\n")
     assert modern == {"allocated": 2912, "unused": 0, "max": 9223372036854775807, "used_pct": 0.0,
                       "inodes": 45831, "free_inodes": 1203}
-    el7 = system_more.parse_file_nr("1589120\t0\t1620000\n")
+    el7 = system.parse_file_nr("1589120\t0\t1620000\n")
     assert el7["used_pct"] == 98.09 and el7["inodes"] is None
 
 
 def test_file_nr_rejects_other_text() -> None:
     with pytest.raises(ValueError, match="file-nr"):
-        system_more.parse_file_nr("cat: /proc/sys/fs/file-nr: No such file or directory\n")
+        system.parse_file_nr("cat: /proc/sys/fs/file-nr: No such file or directory\n")
 
 
 # -- timesync -------------------------------------------------------------------------------------
@@ -477,26 +477,26 @@ NTPQ = """\
 
 
 def test_timesync_chrony() -> None:
-    assert system_more.parse_timesync(CHRONY_SLOW) == {
+    assert time.parse_timesync(CHRONY_SLOW) == {
         "source": "chrony", "synchronized": True, "offset_seconds": -121.503242731, "stratum": 3,
         "server": "10.0.0.1", "leap": "Normal"}
-    unsynced = system_more.parse_timesync(CHRONY_UNSYNCED)
+    unsynced = time.parse_timesync(CHRONY_UNSYNCED)
     assert (unsynced["synchronized"], unsynced["server"], unsynced["stratum"]) == (False, None, 0)
 
 
 def test_timesync_timesyncd_and_ntpq() -> None:
-    synced = system_more.parse_timesync(TIMESYNCD)
+    synced = time.parse_timesync(TIMESYNCD)
     assert (synced["source"], synced["synchronized"], synced["offset_seconds"], synced["server"]) == (
         "timesyncd", True, -0.001154, "10.0.0.1")
-    lost = system_more.parse_timesync(TIMESYNCD_NO_SERVER)
+    lost = time.parse_timesync(TIMESYNCD_NO_SERVER)
     assert (lost["synchronized"], lost["offset_seconds"], lost["stratum"], lost["server"]) == (False, None, None, None)
-    ntp = system_more.parse_timesync(NTPQ)
+    ntp = time.parse_timesync(NTPQ)
     assert (ntp["source"], ntp["offset_seconds"], ntp["stratum"], ntp["server"]) == ("ntpd", 2.412123, 1, "10.0.0.1")
-    no_peer = system_more.parse_timesync(NTPQ.replace("*10.0.0.1", " 10.0.0.1"))
+    no_peer = time.parse_timesync(NTPQ.replace("*10.0.0.1", " 10.0.0.1"))
     assert no_peer["synchronized"] is False and no_peer["offset_seconds"] is None
-    assert system_more.parse_timesync("No association ID's returned\n")["synchronized"] is False
+    assert time.parse_timesync("No association ID's returned\n")["synchronized"] is False
     with pytest.raises(ValueError):
-        system_more.parse_timesync("506 Cannot talk to daemon\n")
+        time.parse_timesync("506 Cannot talk to daemon\n")
 
 
 # -- end to end -----------------------------------------------------------------------------------

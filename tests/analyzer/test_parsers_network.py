@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from k8s_bundle.analyzer.parsers import network
+from k8s_bundle.analyzer.parsers import firewall, network
 
 IP_ROUTE = """\
 default via 192.168.1.1 dev eth0 proto dhcp src 192.168.1.10 metric 100
@@ -96,7 +96,7 @@ COMMIT
 
 
 def test_iptables_save() -> None:
-    out = network.parse_iptables_save(IPTABLES_SAVE)
+    out = firewall.parse_iptables_save(IPTABLES_SAVE)
     assert out["rule_count"] == 4
     fwd = out["tables"]["filter"]["chains"]["FORWARD"]
     assert fwd == {"policy": "DROP", "rules": ['-m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD']}
@@ -109,7 +109,7 @@ def test_iptables_save() -> None:
     ("iptables v1.4.21\n", "legacy"),
 ])
 def test_iptables_mode(text: str, mode: str) -> None:
-    assert network.parse_iptables_mode(text) == mode
+    assert firewall.parse_iptables_mode(text) == mode
 
 
 SS = """\

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from k8s_bundle.analyzer.parsers import system
+from k8s_bundle.analyzer.parsers import cgroups, system, time
 
 SYSCTL = """\
 abi.vsyscall32 = 1
@@ -123,7 +123,7 @@ def test_cmdline() -> None:
 
 @pytest.mark.parametrize("text, version", [("cgroup2fs\n", 2), ("tmpfs\n", 1)])
 def test_cgroup(text: str, version: int) -> None:
-    assert system.parse_cgroup(text) == version
+    assert cgroups.parse_cgroup(text) == version
 
 
 def test_kernel_config() -> None:
@@ -153,7 +153,8 @@ def test_node_json_and_kernel_version_finalizer() -> None:
 
     node = system.parse_node_json('{"name": "cp1", "os": "linux", "kernel": "3.10.0-1160.el7.x86_64"}')
     node["mounts"] = system.parse_mounts("cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n")
-    system.kernel_and_cgroup(node, FinalizeContext("cp1", {}, {}, []))
+    system.kernel_version(node, FinalizeContext("cp1", {}, {}, []))
+    cgroups.cgroup_version(node, FinalizeContext("cp1", {}, {}, []))
     assert node["kernel_version"] == {"major": 3, "minor": 10, "patch": 0}
     assert node["cgroup_version"] == 1
 
@@ -166,7 +167,7 @@ def test_os_release_and_binaries_and_processes() -> None:
 
 
 def test_timedatectl_selinux_loadavg_proc_cgroups() -> None:
-    t = system.parse_timedatectl("Timezone=Asia/Shanghai\nLocalRTC=no\nCanNTP=yes\nNTP=yes\nNTPSynchronized=no\n"
+    t = time.parse_timedatectl("Timezone=Asia/Shanghai\nLocalRTC=no\nCanNTP=yes\nNTP=yes\nNTPSynchronized=no\n"
                                  "TimeUSec=Sun 2026-11-22 19:30:00 CST\n")
     assert t["NTPSynchronized"] == "no" and t["Timezone"] == "Asia/Shanghai"
     assert system.parse_getenforce("Enforcing\n") == "enforcing"
@@ -174,6 +175,6 @@ def test_timedatectl_selinux_loadavg_proc_cgroups() -> None:
         system.parse_getenforce("getenforce: command not found\n")
     assert system.parse_loadavg("12.50 8.01 4.20 9/1834 42311\n") == {
         "load1": 12.5, "load5": 8.01, "load15": 4.2, "running": 9, "total": 1834}
-    cg = system.parse_proc_cgroups("#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t0\t80\t1\n"
+    cg = cgroups.parse_proc_cgroups("#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t0\t80\t1\n"
                                    "memory\t0\t80\t0\npids\t0\t80\t1\n")
     assert cg["memory"] == {"hierarchy": 0, "num_cgroups": 80, "enabled": 0} and cg["pids"]["enabled"] == 1

@@ -238,7 +238,8 @@ def _run_parsers(members: dict[str, str]) -> dict:
     results: dict[str, tuple[str, list]] = {}
     for path, text in members.items():
         for spec in reg.match("node", path):
-            results.setdefault(spec.fact, (spec.merge, []))[1].append((spec.priority, path, spec.run(text, path)))
+            for fact, value in spec.values(spec.run(text, path), ""):
+                results.setdefault(fact, (spec.merge, []))[1].append((spec.priority, path, value))
     facts: dict = {}
     for fact, (merge, values) in sorted(results.items()):
         set_fact(facts, fact, combine(merge, values))

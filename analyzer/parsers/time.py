@@ -1,71 +1,52 @@
-"""Host outputs the collector stores that no other parser reads: `/proc/sys/fs/file-nr`, the
-pressure stall information of /proc/pressure and the time daemon's own view of the clock
-(docs/facts.md: node.file_nr, node.pressure, node.timesync).
+"""Time: the node's clock and its synchronisation (docs/facts.md: node.timedatectl,
+node.timesync, node.time_sync).
 
-Not parsed, on purpose: `findmnt -J` and `swapon --show` print what /proc/self/mountinfo and
-/proc/swaps already give `node.mounts` and `node.swaps` (findmnt and swapon read those very
-files), so a second parser would only be a second copy of the same facts.
+Three artifacts tell about the clock, each read by one parser here:
+- `timedatectl show` (commands/timedatectl.txt): systemd's view, `NTP=yes`,
+  `NTPSynchronized=no`, `Timezone=...` -> node.timedatectl (the key=value pairs as written);
+- the time daemon's own view (commands/timesync.txt): `chronyc tracking`, else
+  `timedatectl timesync-status`, else `ntpq -pn`, whichever ran -> node.timesync.
+The combiner `time_sync` merges them into node.time_sync, the one fact rules read.
+Certificates and etcd both depend on a sane clock, and offline sites often have no time
+source at all.
 """
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from k8s_bundle.analyzer.parsers import parser
-
-# `some avg10=0.00 avg60=0.00 avg300=0.00 total=0` (avgN: percent of wall time stalled over
-# the last N seconds; total: microseconds stalled since boot).
-_PSI = re.compile(r"^(some|full)\s+avg10=([\d.]+)\s+avg60=([\d.]+)\s+avg300=([\d.]+)\s+total=(\d+)")
-# The collector runs `cat /proc/pressure/cpu /proc/pressure/memory /proc/pressure/io`: three
-# files without headers, so the resource is told by position: each file starts with `some`.
-_RESOURCES = ("cpu", "memory", "io")
+from k8s_bundle.analyzer.parsers import FinalizeContext, finalizer, parser
 
 
-@parser("commands/pressure.txt", fact="pressure")
-def parse_pressure(text: str) -> dict[str, Any]:
-    """`{cpu|memory|io: {some: {avg10, avg60, avg300, total}, full: {...}}}` (percentages as
-    floats; cpu has no `full` line before Linux 5.13)."""
-    out: dict[str, Any] = {}
-    index = -1
+def _yes_no(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    return {"yes": True, "no": False}.get(value.strip().lower())
+
+
+@parser("commands/timedatectl.txt", fact="timedatectl")
+def parse_timedatectl(text: str) -> dict[str, str]:
+    """`timedatectl show`: its key=value lines as written (`NTPSynchronized=no`,
+    `Timezone=Asia/Shanghai`, ...); the combiner reads the flags from them."""
+    out = {}
     for line in text.splitlines():
-        m = _PSI.match(line.strip())
-        if not m:
-            continue
-        if m[1] == "some":
-            index += 1
-            if index >= len(_RESOURCES):
-                raise ValueError("more than three `some` lines (expected cpu, memory and io)")
-            out[_RESOURCES[index]] = {}
-        elif index < 0:
-            raise ValueError("a `full` line before any `some` line")
-        out[_RESOURCES[index]][m[1]] = {"avg10": float(m[2]), "avg60": float(m[3]),
-                                        "avg300": float(m[4]), "total": int(m[5])}
+        key, sep, value = line.partition("=")
+        if sep and key and " " not in key:
+            out[key] = value
     if not out:
-        raise ValueError("no `some avg10=...` lines (expected /proc/pressure/* contents)")
+        raise ValueError("no key=value lines (not `timedatectl show` output)")
     return out
 
 
-@parser("commands/file-nr.txt", fact="file_nr")
-def parse_file_nr(text: str) -> dict[str, Any]:
-    """/proc/sys/fs/file-nr then /proc/sys/fs/inode-nr: `{allocated, unused, max, used_pct,
-    inodes, free_inodes}`. `allocated` is the system-wide count of open file handles and `max`
-    is fs.file-max (9223372036854775807 on kernels that no longer limit it)."""
-    lines = [line.split() for line in text.splitlines() if line.strip()]
-    if not lines or len(lines[0]) != 3 or not all(w.isdigit() for w in lines[0]):
-        raise ValueError("first line is not `allocated unused max` (expected /proc/sys/fs/file-nr)")
-    allocated, unused, maximum = (int(w) for w in lines[0])
-    out: dict[str, Any] = {"allocated": allocated, "unused": unused, "max": maximum,
-                           "used_pct": round(100.0 * allocated / maximum, 2) if maximum else None,
-                           "inodes": None, "free_inodes": None}
-    if len(lines) > 1 and len(lines[1]) >= 2 and all(w.isdigit() for w in lines[1][:2]):
-        out["inodes"], out["free_inodes"] = int(lines[1][0]), int(lines[1][1])
-    return out
+# -- the time daemon: `chronyc tracking`, else `timedatectl timesync-status`, else `ntpq -pn` --
 
-
-# -- timesync: `chronyc tracking`, else `timedatectl timesync-status`, else `ntpq -pn` ----------
 
 _CHRONY_SYSTEM_TIME = re.compile(r"([\d.]+) seconds (fast|slow) of NTP time")
+
+
 _DURATION = re.compile(r"([+-]?[\d.]+)(us|ms|s|min)\b")
+
+
 _DURATION_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0}
 
 
@@ -132,3 +113,32 @@ def parse_timesync(text: str) -> dict[str, Any]:
     if ("remote" in text and "refid" in text) or "No association ID's returned" in text:
         return _ntpq(text)    # ntpd up without peers prints only the "No association" line
     raise ValueError("neither chronyc tracking, timedatectl timesync-status nor ntpq -pn output")
+
+
+# What the daemon's view adds to node.time_sync (timedatectl adds its flags).
+_DAEMON_KEYS = ("source", "synchronized", "offset_seconds", "stratum", "server", "leap")
+
+
+@finalizer(order=0, builds="time_sync", reads=("timedatectl", "timesync"))
+def time_sync(node: dict[str, Any], ctx: FinalizeContext) -> None:
+    """node.time_sync: `{timezone, ntp_enabled, ntp_synchronized, can_ntp}` from timedatectl
+    and `{source, synchronized, offset_seconds, stratum, server, leap}` from the time daemon,
+    each group present only when its artifact was parsed (so a rule that needs the daemon's
+    offset cannot be evaluated on a node without it, rather than reading null), and
+    `sources`: the artifacts it was built from."""
+    out: dict[str, Any] = {}
+    sources: list[str] = []
+    shown = node.get("timedatectl")
+    if isinstance(shown, dict):
+        out.update({"timezone": shown.get("Timezone") or None, "ntp_enabled": _yes_no(shown.get("NTP")),
+                    "ntp_synchronized": _yes_no(shown.get("NTPSynchronized")), "can_ntp": _yes_no(shown.get("CanNTP"))})
+        sources.append("timedatectl")
+    daemon = node.get("timesync")
+    if isinstance(daemon, dict):
+        out.update({key: daemon.get(key) for key in _DAEMON_KEYS})
+        sources.append("timesync")
+    if sources:
+        out["sources"] = sources
+        node["time_sync"] = out
+    else:
+        node.pop("time_sync", None)   # node.json may not set it (reserved)
