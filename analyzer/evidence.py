@@ -18,9 +18,9 @@ from typing import Any, Iterator
 import orjson
 
 from k8s_bundle.bundle.layout import FORMAT_VERSION, MANIFEST_NAME
+from k8s_bundle.bundle.manifest import check_manifest
 from k8s_bundle.analyzer.decode import decode_text
 from k8s_bundle.analyzer.logindex import LogIndexBuilder
-from k8s_bundle.analyzer.manifest_check import check_manifest
 from k8s_bundle.analyzer.model import Evidence
 from k8s_bundle.bundle.problems import Problem
 from k8s_bundle.analyzer.parsers import FinalizeContext, ParserSpec, combine, registry, set_fact

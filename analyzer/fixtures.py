@@ -26,8 +26,8 @@ from typing import Any
 
 import orjson
 
-from k8s_bundle.bundle.layout import FORMAT_VERSION, MANIFEST_NAME
-from k8s_bundle import __version__
+from k8s_bundle.bundle.layout import MANIFEST_NAME
+from k8s_bundle.bundle.manifest import ItemRecord, Manifest, NodeEntry
 from k8s_bundle.analyzer.rules_load import Rule
 from k8s_bundle.bundle.writer import BundleWriter
 from k8s_bundle.errors import UserError
@@ -91,7 +91,7 @@ def _node_json(fixture: dict[str, Any]) -> dict[str, Any]:
     return base
 
 
-def _item_for(path: str, size: int) -> dict[str, Any] | None:
+def _item_for(path: str, size: int) -> ItemRecord | None:
     """A plausible manifest item for a fixture file below nodes/<node>/."""
     parts = path.split("/")
     if len(parts) < 4 or parts[0] != "nodes":
@@ -108,33 +108,24 @@ def _item_for(path: str, size: int) -> dict[str, Any] | None:
         item_id, kind, source = "log:/" + rest, "file", "/" + rest
     else:
         item_id, kind, source = f"{area}:{rest}", "derived", rest
-    return {
-        "node": node, "area": "fixture", "id": item_id, "path": path, "kind": kind, "source": source,
-        "status": "ok", "exit_code": 0 if kind == "command" else None, "duration_ms": 1,
-        "bytes": size, "sha256": None, "redactions": 0, "error": None, "needs_root": False,
-    }
+    return ItemRecord(node=node, area="fixture", id=item_id, path=path, kind=kind, source=source,
+                      exit_code=0 if kind == "command" else None, duration_ms=1, bytes=size)
 
 
 def _manifest(fixture: dict[str, Any], files: dict[str, bytes]) -> dict[str, Any]:
     node = _node_json(fixture)
-    manifest: dict[str, Any] = {
-        "format_version": FORMAT_VERSION,
-        "tool": {"name": "k8s-bundle", "version": __version__},
-        "created_at": FIXTURE_CREATED_AT,
-        "finished_at": FIXTURE_CREATED_AT,
-        "partial": False,
-        "partial_reason": None,
-        "collection": {"argv": ["collect"], "since": "72h", "root": "/", "user": "root", "is_root": True},
-        "nodes": [{"name": FIXTURE_NODE, "os": node["os"], "transport": "local", "timezone": "UTC",
-                   "utc_offset_seconds": 0}],
-        "items": [i for p, data in sorted(files.items()) if (i := _item_for(p, len(data))) is not None],
-    }
+    items = [i for p, data in sorted(files.items()) if (i := _item_for(p, len(data))) is not None]
     for extra in fixture.get("items") or []:
-        item = {"node": FIXTURE_NODE, "area": "fixture", "path": None, "kind": "command", "source": extra["id"],
-                "exit_code": None, "duration_ms": 1, "bytes": 0, "sha256": None, "redactions": 0,
-                "error": None, "needs_root": False, **extra}
-        manifest["items"] = [i for i in manifest["items"] if not (i["id"] == item["id"] and i["node"] == item["node"])]
-        manifest["items"].append(item)
+        item = ItemRecord.from_dict({"node": FIXTURE_NODE, "area": "fixture", "kind": "command",
+                                     "source": extra["id"], "duration_ms": 1, **extra})
+        items = [i for i in items if not (i.id == item.id and i.node == item.node)]
+        items.append(item)
+    manifest = Manifest(
+        created_at=FIXTURE_CREATED_AT, finished_at=FIXTURE_CREATED_AT,
+        collection={"argv": ["collect"], "since": "72h", "root": "/", "user": "root", "is_root": True},
+        nodes=[NodeEntry(name=FIXTURE_NODE, os=node["os"], transport="local", timezone="UTC", utc_offset_seconds=0)],
+        items=items,
+    ).to_dict()
     manifest.update(copy.deepcopy(fixture.get("manifest") or {}))
     return manifest
 

@@ -35,6 +35,7 @@ from k8s_bundle.collector.runner import (CollectOptions, CollectResult, Engine, 
                                          detect_hostname, install_stop_signals,
                                          restore_signals, utc_stamp, _check_unique)
 from k8s_bundle.bundle.layout import node_name
+from k8s_bundle.bundle.manifest import FailedHost
 from k8s_bundle.collector.items import Item
 from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UserError, shown
 
@@ -417,16 +418,14 @@ class Fanout:
             assert r.engine is not None
             entry = r.engine.node_entry()
             if r.state != "done":
-                entry["complete"] = False
-                entry["incomplete_reason"] = self.redactor.redact_text(r.stop_reason or r.error or r.state)
+                entry.complete = False
+                entry.incomplete_reason = self.redactor.redact_text(r.stop_reason or r.error or r.state)
             nodes.append(entry)
-        manifest["nodes"] = nodes
+        manifest.nodes = nodes
         # One host interrupted is a partial bundle as a local run's; with several the hosts cut
-        # short or never started are named.
-        failed = [self._failed_entry(r) for r in self.runs
-                  if r.state != "done" and not (self.single and r.state == "interrupted")]
-        if failed:
-            manifest["failed_hosts"] = failed
+        # short or never started are named (written only when there is one).
+        manifest.failed_hosts = [self._failed_entry(r) for r in self.runs
+                                 if r.state != "done" and not (self.single and r.state == "interrupted")]
         assert self.writer is not None
         self.writer.finish(manifest, self.redactor.report())
         output = self.writer.output
@@ -443,11 +442,11 @@ class Fanout:
             self.single_progress.finish(results[0])
         return results
 
-    def _failed_entry(self, r: HostRun) -> dict[str, Any]:
-        return {"host": self.redactor.redact_text(r.spec.label), "transport": r.spec.transport_name,
-                "state": r.state, "node": r.node,
-                "error": self.redactor.redact_text(r.error or r.stop_reason or r.state),
-                "partial": r.stored_any}
+    def _failed_entry(self, r: HostRun) -> FailedHost:
+        return FailedHost(host=self.redactor.redact_text(r.spec.label), transport=r.spec.transport_name,
+                          state=r.state, node=r.node,
+                          error=self.redactor.redact_text(r.error or r.stop_reason or r.state),
+                          partial=r.stored_any)
 
     # -- signals ------------------------------------------------------------------------------
     def _install_signal_handlers(self) -> dict[int, Any]:

@@ -23,8 +23,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
-from k8s_bundle.bundle.layout import FORMAT_VERSION, MANIFEST_NAME, node_name
-from k8s_bundle import __version__
+from k8s_bundle.bundle.layout import MANIFEST_NAME, node_name
+from k8s_bundle.bundle.manifest import ItemRecord, Manifest, NodeEntry
 from k8s_bundle.bundle.writer import BundleWriter
 from k8s_bundle.collector.context import Context
 from k8s_bundle.collector.items import (ApiItem, CommandItem, DerivedItem, FileItem, GlobItem,
@@ -236,11 +236,11 @@ class Engine:
             raise self.fatal
         return [r for i in sorted(records) for r in records[i]]
 
-    def node_entry(self) -> dict[str, Any]:
+    def node_entry(self) -> NodeEntry:
         """This node's entry in the manifest's `nodes`."""
         tz = self.ctx.shared.get("timezone") or {}
-        return {"name": self.node, "os": self.transport.os, "transport": self.transport.name,
-                "timezone": tz.get("timezone"), "utc_offset_seconds": tz.get("utc_offset_seconds")}
+        return NodeEntry(name=self.node, os=self.transport.os, transport=self.transport.name,
+                         timezone=tz.get("timezone"), utc_offset_seconds=tz.get("utc_offset_seconds"))
 
     # -- signals ------------------------------------------------------------------------------
     def _install_signal_handlers(self) -> dict[int, Any]:
@@ -680,13 +680,12 @@ class Engine:
         source = source if source is not None else _source(item)
         if source:
             source = self._redact_text(source)  # declared argv, but a catalogue may slip
-        return {
-            "node": self.node, "area": item.area, "id": self.redactor.obfuscate_path(rec_id or item.id),
-            "path": path,
-            "kind": kind or item.kind, "source": source,
-            "status": status, "exit_code": exit_code, "duration_ms": None, "bytes": bytes_,
-            "sha256": sha256, "redactions": redactions, "error": error, "needs_root": needs_root,
-        }
+        # A dict from here on: the runner adds `fallback` (and its own `_lines`) to it later.
+        return ItemRecord(
+            node=self.node, area=item.area, id=self.redactor.obfuscate_path(rec_id or item.id), path=path,
+            kind=kind or item.kind, source=source, status=status, exit_code=exit_code, duration_ms=None,
+            bytes=bytes_, sha256=sha256, redactions=redactions, error=error, needs_root=needs_root,
+        ).to_dict()
 
     def _redact_text(self, text: str) -> str:
         """Manifest text (stderr excerpts) goes through the redactor like every stored byte."""
@@ -698,27 +697,24 @@ class Engine:
 
     # manifest ---------------------------------------------------------------------------------
     def _manifest(self, started: dt.datetime, finished: dt.datetime,
-                  records: list[dict[str, Any]]) -> dict[str, Any]:
+                  records: list[dict[str, Any]]) -> Manifest:
         try:
             user = getpass.getuser()
         except Exception:  # noqa: BLE001 - no passwd entry in a container
             user = str(os.geteuid())
-        return {
-            "format_version": FORMAT_VERSION,
-            "tool": {"name": "k8s-bundle", "version": __version__},
-            "created_at": rfc3339(started),
-            "finished_at": rfc3339(finished),
-            "partial": self.partial_reason is not None,
-            "partial_reason": self.partial_reason,
-            "collection": {"argv": [self._redact_text(a) for a in self.opts.argv], "since": self.opts.since,
-                           "root": self.transport.root, "live": self.transport.live,
-                           "user": user, "is_root": self.is_root,
-                           "timeout_s": self.opts.timeout, "max_file_size": self.opts.max_file_size,
-                           "only": sorted(self.opts.only) if self.opts.only is not None else None,
-                           "skip": sorted(self.opts.skip)},
-            "nodes": [self.node_entry()],
-            "items": records,
-        }
+        return Manifest(
+            created_at=rfc3339(started),
+            finished_at=rfc3339(finished),
+            partial_reason=self.partial_reason,
+            collection={"argv": [self._redact_text(a) for a in self.opts.argv], "since": self.opts.since,
+                        "root": self.transport.root, "live": self.transport.live,
+                        "user": user, "is_root": self.is_root,
+                        "timeout_s": self.opts.timeout, "max_file_size": self.opts.max_file_size,
+                        "only": sorted(self.opts.only) if self.opts.only is not None else None,
+                        "skip": sorted(self.opts.skip)},
+            nodes=[self.node_entry()],
+            items=[ItemRecord.from_dict(r) for r in records],
+        )
 
 
 class _StopReading(BaseException):

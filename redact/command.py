@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterator
 
 import orjson
 
-from k8s_bundle.bundle.layout import FORMAT_VERSION, MANIFEST_NAME, REDACTION_NAME
+from k8s_bundle.bundle.layout import MANIFEST_NAME, REDACTION_NAME
+from k8s_bundle.bundle.manifest import ItemRecord, Manifest
 from k8s_bundle import __version__
 from k8s_bundle.bundle.writer import BundleWriter
 from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, UserError, shown
@@ -294,28 +295,25 @@ def _add_once(writer: BundleWriter, rel: str, chunks: Any) -> Any:
 
 def _redact_one(redactor: Redactor, src: Source, store: Callable[[str, Any], Any]) -> dict[str, Any]:
     rel = redactor.obfuscate_path(src.rel)
-    origin = redactor.obfuscate_path(src.origin)
-    item: dict[str, Any] = {"node": None, "area": "redact", "id": rel, "path": rel, "kind": "file",
-                            "source": origin, "status": "ok", "exit_code": None, "duration_ms": 0,
-                            "bytes": 0, "sha256": None, "redactions": 0, "error": None,
-                            "needs_root": False}
+    item = ItemRecord(node=None, area="redact", id=rel, path=rel, kind="file",
+                      source=redactor.obfuscate_path(src.origin), duration_ms=0)
     t0 = time.monotonic()
     try:
         stored = store(rel, redactor.redact_stream(rel, src.chunks()))
     except RedactionError as exc:
-        item.update(status="redaction_failed", path=None, error=f"dropped: {exc}")
-        return item
+        item.status, item.path, item.error = "redaction_failed", None, f"dropped: {exc}"
+        return item.to_dict()
     except _NameTaken:
-        item.update(status="skipped", path=None,
-                    error="the output already holds this name (repeated or clashing input names; the first is kept)")
-        return item
+        item.status, item.path = "skipped", None
+        item.error = "the output already holds this name (repeated or clashing input names; the first is kept)"
+        return item.to_dict()
     except OSError as exc:
         redactor.record_dropped(rel, f"unreadable: {exc.strerror}")
-        item.update(status="failed", path=None, error=f"unreadable: {exc.strerror}")
-        return item
-    item.update(bytes=stored.bytes, sha256=stored.sha256, redactions=redactor.count_for(rel),
-                duration_ms=int((time.monotonic() - t0) * 1000))
-    return item
+        item.status, item.path, item.error = "failed", None, f"unreadable: {exc.strerror}"
+        return item.to_dict()
+    item.bytes, item.sha256, item.redactions = stored.bytes, stored.sha256, redactor.count_for(rel)
+    item.duration_ms = int((time.monotonic() - t0) * 1000)
+    return item.to_dict()
 
 
 @dataclass
@@ -415,10 +413,8 @@ def _build_manifest(args: argparse.Namespace, previous: dict[str, Any] | None, i
     if args.obfuscate:
         argv += ["--obfuscate", args.obfuscate]
     for s in skipped:
-        items.append({"node": None, "area": "redact", "id": s["path"], "path": None, "kind": "file",
-                      "source": s["path"], "status": "skipped", "exit_code": None, "duration_ms": 0,
-                      "bytes": 0, "sha256": None, "redactions": 0, "error": s["reason"],
-                      "needs_root": False})
+        items.append(ItemRecord(node=None, area="redact", id=s["path"], kind="file", source=s["path"],
+                                status="skipped", duration_ms=0, error=s["reason"]).to_dict())
     if previous is not None:
         # A bundle redacted again: keep its records, refresh what this run changed. The old
         # manifest goes through the redactor first so that its paths match obfuscated ones.
@@ -441,14 +437,6 @@ def _build_manifest(args: argparse.Namespace, previous: dict[str, Any] | None, i
         previous["items"] = merged
         previous["redacted_again"] = {"at": _now(), "argv": argv, "tool_version": __version__}
         return previous
-    return {
-        "format_version": FORMAT_VERSION,
-        "tool": {"name": "k8s-bundle", "version": __version__},
-        "created_at": started,
-        "finished_at": _now(),
-        "partial": False,
-        "partial_reason": None,
-        "collection": {"argv": argv, "since": None, "root": None, "user": None, "is_root": None},
-        "nodes": [],
-        "items": items,
-    }
+    return Manifest(created_at=started, finished_at=_now(),
+                    collection={"argv": argv, "since": None, "root": None, "user": None, "is_root": None},
+                    items=[ItemRecord.from_dict(i) for i in items]).to_dict()

@@ -25,8 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from k8s_bundle.bundle.layout import FORMAT_VERSION
-from k8s_bundle import __version__
+from k8s_bundle.bundle.manifest import ItemRecord, Manifest, NodeEntry
 from k8s_bundle.bundle.writer import BundleWriter
 
 HERE = Path(__file__).resolve().parent
@@ -651,7 +650,7 @@ COMMAND_SOURCES = {
 }
 
 
-def _item(node: str, rel: str, stored: Any) -> dict[str, Any]:
+def _item(node: str, rel: str, stored: Any) -> ItemRecord:
     if rel.startswith("commands/"):
         cid = rel.split("/", 1)[1].rsplit(".", 1)[0]
         kind, source, area = "command", COMMAND_SOURCES.get(cid, cid.replace("-", " ", 1) if cid.startswith("systemctl-show") else cid), "system"
@@ -668,45 +667,44 @@ def _item(node: str, rel: str, stored: Any) -> dict[str, Any]:
         cid, kind, source, area = "log:" + rel[4:], "file", rel[4:], "logs"
     else:
         cid, kind, source, area = rel.rsplit(".", 1)[0], "derived", rel, "certificates"
-    return {"node": node, "area": area, "id": cid, "path": stored.path, "kind": kind, "source": source, "status": "ok",
-            "exit_code": 0 if kind == "command" else None, "duration_ms": 35, "bytes": stored.bytes, "sha256": stored.sha256,
-            "redactions": 2 if rel.endswith(".conf") else 0, "error": None, "needs_root": rel.startswith(("files/etc/kubernetes", "certs"))}
+    return ItemRecord(node=node, area=area, id=cid, path=stored.path, kind=kind, source=source,
+                      exit_code=0 if kind == "command" else None, duration_ms=35, bytes=stored.bytes, sha256=stored.sha256,
+                      redactions=2 if rel.endswith(".conf") else 0, needs_root=rel.startswith(("files/etc/kubernetes", "certs")))
 
 
 def write_linux_node(w: BundleWriter, node_json: dict[str, Any], members: Members,
-                     extra_items: list[dict[str, Any]] = ()) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                     extra_items: list[ItemRecord] = ()) -> tuple[NodeEntry, list[ItemRecord]]:
     node = node_json["name"]
     items = []
     for rel, text in sorted({**members, "node.json": j(node_json)}.items()):
         stored = w.add_text(f"nodes/{node}/{rel}", text)
         if rel != "node.json":
             items.append(_item(node, rel, stored))
-    items += [dict(i) for i in extra_items]
-    entry = {"name": node, "os": "linux", "transport": "local", "timezone": "UTC", "utc_offset_seconds": 0}
+    items += extra_items
+    entry = NodeEntry(name=node, os="linux", transport="local", timezone="UTC", utc_offset_seconds=0)
     return entry, items
 
 
-def write_cluster(w: BundleWriter, members: Members, node: str) -> list[dict[str, Any]]:
+def write_cluster(w: BundleWriter, members: Members, node: str) -> list[ItemRecord]:
     items = []
     for rel, text in sorted(members.items()):
         stored = w.add_text(rel, text)
         rid = rel.split("/", 1)[1].rsplit(".", 1)[0]
-        items.append({"node": node, "area": "cluster", "id": rid, "path": stored.path, "kind": "api",
-                      "source": f"kubectl get {rid} -A -o json", "status": "ok", "exit_code": 0, "duration_ms": 180,
-                      "bytes": stored.bytes, "sha256": stored.sha256, "redactions": 0, "error": None, "needs_root": False})
+        items.append(ItemRecord(node=node, area="cluster", id=rid, path=stored.path, kind="api",
+                                source=f"kubectl get {rid} -A -o json", exit_code=0, duration_ms=180,
+                                bytes=stored.bytes, sha256=stored.sha256))
     return items
 
 
-def write_bundle(path: Path, top_node: str, fill: Callable[[BundleWriter], tuple[list[dict[str, Any]], list[dict[str, Any]]]],
+def write_bundle(path: Path, top_node: str, fill: Callable[[BundleWriter], tuple[list[NodeEntry], list[ItemRecord]]],
                  argv: list[str]) -> Path:
     with BundleWriter(path, top_dir=f"k8s-bundle-{top_node}-{STAMP}", overwrite=True, compresslevel=9, mtime=MTIME) as w:
         entries, items = fill(w)
-        manifest = {"format_version": FORMAT_VERSION, "tool": {"name": "k8s-bundle", "version": __version__},
-                    "created_at": CREATED_AT, "finished_at": "2026-11-22T11:30:24Z", "partial": False, "partial_reason": None,
-                    "collection": {"argv": argv, "since": "72h", "root": "/", "user": "root", "is_root": True},
-                    "nodes": entries, "items": items}
-        total = sum(i.get("redactions", 0) for i in items)
-        by_file = {i["path"]: {"kubeconfig-client-key": i["redactions"]} for i in items if i.get("redactions")}
+        manifest = Manifest(created_at=CREATED_AT, finished_at="2026-11-22T11:30:24Z",
+                            collection={"argv": argv, "since": "72h", "root": "/", "user": "root", "is_root": True},
+                            nodes=entries, items=items)
+        total = sum(i.redactions for i in items)
+        by_file = {i.path: {"kubeconfig-client-key": i.redactions} for i in items if i.redactions}
         w.finish(manifest, {"version": 1, "placeholders": "keyed-hash", "obfuscation": [], "total": total,
                             "by_rule": {"kubeconfig-client-key": total} if total else {}, "by_file": by_file, "dropped": []})
     return path
@@ -738,12 +736,12 @@ def build_broken(out: Path) -> Path:
         nj, m = broken_control_plane("k8s-master-1", "192.168.10.21")
         del m["commands/crictl-images.json"]  # crictl images timed out on the full disk
         entry, items = write_linux_node(w, nj, m, extra_items=[
-            {"node": "k8s-master-1", "area": "runtime", "id": "crictl-images", "path": None, "kind": "command",
-             "source": "crictl images -o json", "status": "timeout", "exit_code": None, "duration_ms": 10004, "bytes": 0,
-             "sha256": None, "redactions": 0, "error": "timed out after 10s", "needs_root": True},
-            {"node": "k8s-master-1", "area": "logs", "id": "journal-etcd", "path": None, "kind": "journal",
-             "source": "journalctl -u etcd -o short-iso-precise --since -72h", "status": "not_found", "exit_code": 1,
-             "duration_ms": 12, "bytes": 0, "sha256": None, "redactions": 0, "error": "-- No entries --", "needs_root": False}])
+            ItemRecord(node="k8s-master-1", area="runtime", id="crictl-images", kind="command",
+                       source="crictl images -o json", status="timeout", duration_ms=10004,
+                       error="timed out after 10s", needs_root=True),
+            ItemRecord(node="k8s-master-1", area="logs", id="journal-etcd", kind="journal",
+                       source="journalctl -u etcd -o short-iso-precise --since -72h", status="not_found", exit_code=1,
+                       duration_ms=12, error="-- No entries --")])
         items += write_cluster(w, broken_cluster("k8s-master-1", "192.168.10.21"), "k8s-master-1")
         return [entry], items
     return write_bundle(out / "broken-kubeadm.tgz", "k8s-master-1", fill, ["collect", "--since", "72h"])

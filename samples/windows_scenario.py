@@ -188,40 +188,37 @@ def node_json(node: str = NODE) -> dict[str, Any]:
             "roles": ["worker"], "runtime": "containerd", "init": "windows-service"}
 
 
-def write_windows_node(writer: Any, node: str = NODE) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def write_windows_node(writer: Any, node: str = NODE) -> tuple[Any, list[Any]]:
     """Add the broken node to `writer` (a k8s_bundle BundleWriter); return its manifest node
-    entry and manifest items (the caller writes manifest.json)."""
+    entry and manifest items (NodeEntry, ItemRecords; the caller writes manifest.json)."""
+    from k8s_bundle.bundle.manifest import ItemRecord, NodeEntry
+
     items = []
     for rel, data in sorted({**members(), "node.json": json.dumps(node_json(node), indent=2).encode()}.items()):
         stored = writer.add_bytes(f"nodes/{node}/{rel}", data)
         kind = "file" if rel.startswith(("files/", "logs/C/")) else "derived" if rel == "node.json" else "powershell"
-        items.append({"node": node, "area": rel.split("/")[0], "id": rel.rsplit("/", 1)[-1].rsplit(".", 1)[0],
-                      "path": stored.path, "kind": kind, "source": rel, "status": "ok", "exit_code": 0,
-                      "duration_ms": 40, "bytes": stored.bytes, "sha256": stored.sha256, "redactions": 0,
-                      "error": None, "needs_root": False})
+        items.append(ItemRecord(node=node, area=rel.split("/")[0], id=rel.rsplit("/", 1)[-1].rsplit(".", 1)[0],
+                                path=stored.path, kind=kind, source=rel, exit_code=0, duration_ms=40,
+                                bytes=stored.bytes, sha256=stored.sha256))
     # what a real collection of this node also records: no docker, no hnsdiag on the PATH
-    items.append({"node": node, "area": "runtime", "id": "docker-info", "path": None, "kind": "command",
-                  "source": "docker info --format {{json .}}", "status": "not_found", "exit_code": None,
-                  "duration_ms": 3, "bytes": 0, "sha256": None, "redactions": 0, "error": "not installed: docker",
-                  "needs_root": False})
-    entry = {"name": node, "os": "windows", "transport": "psrp", "timezone": "UTC", "utc_offset_seconds": 0}
+    items.append(ItemRecord(node=node, area="runtime", id="docker-info", kind="command",
+                            source="docker info --format {{json .}}", status="not_found", duration_ms=3,
+                            error="not installed: docker"))
+    entry = NodeEntry(name=node, os="windows", transport="psrp", timezone="UTC", utc_offset_seconds=0)
     return entry, items
 
 
 def build(path: str, node: str = NODE) -> str:
     """Write a complete single-node bundle of the broken Windows worker to `path`."""
-    from k8s_bundle.bundle.layout import FORMAT_VERSION
-    from k8s_bundle import __version__
+    from k8s_bundle.bundle.manifest import Manifest
     from k8s_bundle.bundle.writer import BundleWriter
 
     with BundleWriter(path, top_dir=f"k8s-bundle-{node}-{STAMP}", overwrite=True) as w:
         entry, items = write_windows_node(w, node)
-        manifest = {"format_version": FORMAT_VERSION, "tool": {"name": "k8s-bundle", "version": __version__},
-                    "created_at": CREATED_AT, "finished_at": "2026-11-22T11:30:41Z", "partial": False,
-                    "partial_reason": None,
-                    "collection": {"argv": ["collect", "--winrm", "win-worker-1.example", "--winrm-auth", "ntlm"],
-                                   "since": "72h", "root": "/", "user": "k8sadmin", "is_root": True},
-                    "nodes": [entry], "items": items}
+        manifest = Manifest(created_at=CREATED_AT, finished_at="2026-11-22T11:30:41Z",
+                            collection={"argv": ["collect", "--winrm", "win-worker-1.example", "--winrm-auth", "ntlm"],
+                                        "since": "72h", "root": "/", "user": "k8sadmin", "is_root": True},
+                            nodes=[entry], items=items)
         w.finish(manifest, {"version": 1, "placeholders": "keyed-hash", "obfuscation": [], "total": 0,
                             "by_rule": {}, "by_file": {}, "dropped": []})
     return path

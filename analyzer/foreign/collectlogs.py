@@ -27,7 +27,8 @@ import stat
 from pathlib import Path
 from typing import Any, Iterator
 
-from k8s_bundle.bundle.layout import FORMAT_VERSION, node_name
+from k8s_bundle.bundle.layout import node_name
+from k8s_bundle.bundle.manifest import ItemRecord, Manifest, NodeEntry
 from k8s_bundle import __version__
 
 MARKER_FILES = ("network.txt", "endpoint.txt", "policy.txt", "dynamicportrange.txt",
@@ -156,18 +157,14 @@ def manifest(folder: Path, names: list[str]) -> dict[str, Any]:
     except (OSError, ValueError):
         mtime = os.stat(folder).st_mtime
     created = dt.datetime.fromtimestamp(mtime, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "format_version": FORMAT_VERSION, "tool": {"name": "collectlogs.ps1", "version": None,
-                                                   "read_by": f"k8s-bundle {__version__}"},
-        "created_at": created, "finished_at": created, "partial": False, "partial_reason": None,
-        "collection": {"argv": [], "source": "collectlogs.ps1 output folder"},
-        "nodes": [{"name": node, "os": "windows", "transport": "collectlogs", "timezone": None,
-                   "utc_offset_seconds": None}],
-        "items": [{"node": node, "area": "collectlogs", "id": n.rsplit("/", 1)[-1].rsplit(".", 1)[0],
-                   "path": n, "kind": "file", "source": "collectlogs.ps1", "status": "ok", "exit_code": None,
-                   "duration_ms": None, "bytes": None, "sha256": None, "redactions": 0, "error": None,
-                   "needs_root": False} for n in names],
-    }
+    return Manifest(
+        tool={"name": "collectlogs.ps1", "version": None, "read_by": f"k8s-bundle {__version__}"},
+        created_at=created, finished_at=created,
+        collection={"argv": [], "source": "collectlogs.ps1 output folder"},
+        nodes=[NodeEntry(name=node, os="windows", transport="collectlogs")],
+        items=[ItemRecord(node=node, area="collectlogs", id=n.rsplit("/", 1)[-1].rsplit(".", 1)[0], path=n,
+                          kind="file", source="collectlogs.ps1", bytes=None) for n in names],
+    ).to_dict()
 
 
 def iter_members(folder: Path) -> Iterator[tuple[str, bytes, list[tuple[str, str]]]]:

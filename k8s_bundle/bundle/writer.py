@@ -23,11 +23,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import orjson
 
 from k8s_bundle.bundle.layout import MANIFEST_NAME, REDACTION_NAME
+
+if TYPE_CHECKING:
+    from k8s_bundle.bundle.manifest import Manifest
 from k8s_bundle.safe_output import PartFile, check_output, output_error
 
 
@@ -140,8 +143,10 @@ class BundleWriter:
             self._names.add(rel)
 
     # -- finishing --------------------------------------------------------------------------
-    def finish(self, manifest: dict[str, Any], redaction: dict[str, Any] | None = None) -> Path:
+    def finish(self, manifest: "Manifest | dict[str, Any]", redaction: dict[str, Any] | None = None) -> Path:
         """Write redaction.json and manifest.json last, flush, and rename into place."""
+        if not isinstance(manifest, dict):
+            manifest = manifest.to_dict()
         if redaction is not None:
             self.add_json(REDACTION_NAME, redaction)
         self.add_json(MANIFEST_NAME, manifest)

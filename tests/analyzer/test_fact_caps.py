@@ -196,7 +196,7 @@ def test_node_json_keys_of_any_type(tmp_path: Path, rules: list, key: str, value
 # -- what the report shows ------------------------------------------------------------------
 def test_a_manifest_of_many_failed_items_gives_a_small_report(tmp_path: Path, rules: list) -> None:
     """120,000 failed items made a 40 MB HTML report in 116 s."""
-    from k8s_bundle.analyzer.manifest_check import MAX_ITEMS_PER_NODE
+    from k8s_bundle.bundle.manifest import MAX_ITEMS_PER_NODE
     from k8s_bundle.analyzer.render.common import MAX_PROBLEMS_SHOWN_PER_NODE
 
     items = [{"id": f"cmd{i}", "node": "n1", "status": "failed", "error": f"exit {i}", "kind": "command"}
