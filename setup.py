@@ -6,7 +6,7 @@ collector/ -> k8s_bundle.collector, analyzer/ -> k8s_bundle.analyzer, and so on.
 """
 from setuptools import find_namespace_packages, setup
 
-MAPPED_FOLDERS = ["collector", "analyzer", "redact", "rules", "report_templates"]
+MAPPED_FOLDERS = ["collector", "analyzer", "redact", "rules", "report_templates", "serve"]
 
 packages = ["k8s_bundle"] + [f"k8s_bundle.{p}" for p in find_namespace_packages("k8s_bundle")]
 package_dir = {"k8s_bundle": "k8s_bundle"}

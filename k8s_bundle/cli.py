@@ -26,6 +26,7 @@ _REGISTRARS: list[tuple[str, str]] = [
     ("k8s_bundle.collector.cli", "register"),
     ("k8s_bundle.redact.cli", "register"),
     ("k8s_bundle.analyzer.cli", "register"),
+    ("k8s_bundle.serve.cli", "register"),
 ]
 
 
