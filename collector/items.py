@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
+from k8s_bundle.bundle.specs import Spec
+
 if TYPE_CHECKING:
     from k8s_bundle.collector.context import Context
 
@@ -22,7 +24,19 @@ class Item:
     area: str
     cap: int | None = field(default=None, kw_only=True)        # bytes; None: the run's default
     timeout: float | None = field(default=None, kw_only=True)  # seconds; None: the run's default
+    # The artifact it stores (k8s_bundle/bundle/specs.py); a member outside it fails here, when
+    # the catalogue is built. A glob names the spec covering all it stores (the table has the
+    # narrower specs parsers read); items whose members span several specs (a unit's journal
+    # and the rotated syslog; kubelet-service) leave it None, and tests/bundle/test_specs.py
+    # lists them.
+    spec: Spec | None = field(default=None, kw_only=True, compare=False, repr=False)
     kind: ClassVar[str] = "item"
+
+    def __post_init__(self) -> None:
+        if self.spec is not None:
+            stray = [m for m in self.members() if not self.spec.covers(m)]
+            if stray:
+                raise ValueError(f"item {self.id} stores {stray}, outside its spec {self.spec.name} {self.spec.paths}")
 
     def members(self) -> tuple[str, ...]:
         """The member paths (globs where the name varies) this item stores, relative to
@@ -85,6 +99,12 @@ class CommandItem(Item):
         return (self.member,)
 
 
+def command(spec: Spec, area: str, **kw: Any) -> CommandItem:
+    """The command item that writes `spec`: its id and extension are the spec's
+    (commands/<id>.<ext>), so the stored path is the table's."""
+    return CommandItem(spec.command_id, area, ext=spec.ext, spec=spec, **kw)
+
+
 @dataclass(frozen=True)
 class JournalItem(Item):
     unit: str | None = None           # systemd unit without ".service"; None with kernel=True
@@ -106,6 +126,11 @@ class PowerShellItem(Item):
     path: str = ""                    # below nodes/<node>/, e.g. "windows/hns-networks.json"
     kind: ClassVar[str] = "powershell"
 
+    def __post_init__(self) -> None:
+        if self.spec is not None and not self.path:
+            object.__setattr__(self, "path", self.spec.path)   # the table's path
+        super().__post_init__()
+
     def members(self) -> tuple[str, ...]:
         return (self.path,)
 
@@ -118,6 +143,11 @@ class DerivedItem(Item):
     late: bool = False                # runs after every other item (may read ctx.shared)
     source: str = ""                  # what it is computed from, for the manifest
     kind: ClassVar[str] = "derived"
+
+    def __post_init__(self) -> None:
+        if self.spec is not None and not self.path:
+            object.__setattr__(self, "path", self.spec.path)   # the table's path
+        super().__post_init__()
 
     def members(self) -> tuple[str, ...]:
         return (self.path,)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from k8s_bundle.bundle.specs import S
 from k8s_bundle.collector.context import Context
-from k8s_bundle.collector.items import CommandItem, DerivedItem, Item
+from k8s_bundle.collector.items import DerivedItem, Item, command
 
 AREA = "binaries"
 
@@ -30,12 +31,11 @@ _VERSION = re.compile(r"v?\d+\.\d+(?:\.\d+)?(?:[-+.~][0-9A-Za-z.+~-]*)?")
 
 def items(ctx: Context) -> list[Item]:
     return [
-        DerivedItem("binaries", AREA, path="commands/binaries.json", func=binaries,
+        DerivedItem("binaries", AREA, spec=S.binaries, func=binaries,
                     source="PATH lookup and <tool> --version"),
-        CommandItem("iptables-version", AREA, argv=("iptables", "--version")),
-        CommandItem("ip6tables-version", AREA, argv=("ip6tables", "--version")),
-        CommandItem("update-alternatives-iptables", AREA,
-                    argv=("update-alternatives", "--query", "iptables")),
+        command(S.iptables_version, AREA, argv=("iptables", "--version")),
+        command(S.ip6tables_version, AREA, argv=("ip6tables", "--version")),
+        command(S.update_alternatives_iptables, AREA, argv=("update-alternatives", "--query", "iptables")),
     ]
 
 

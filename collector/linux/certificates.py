@@ -7,6 +7,7 @@ from __future__ import annotations
 import stat
 from typing import Any
 
+from k8s_bundle.bundle.specs import S
 from k8s_bundle.collector.context import Context
 from k8s_bundle.collector.items import DerivedItem, Item
 
@@ -30,7 +31,7 @@ MAX_CERT_FILE = 1 << 20
 
 
 def items(ctx: Context) -> list[Item]:
-    return [DerivedItem("certs", AREA, path="certs.json", func=certs_json,
+    return [DerivedItem("certs", AREA, spec=S.certs_json, func=certs_json,
                         source="certificate files and kubeconfigs (metadata only)")]
 
 

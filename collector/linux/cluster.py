@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from k8s_bundle.bundle.specs import S
 from k8s_bundle.collector.context import Context
 from k8s_bundle.collector.items import ApiItem, DerivedItem, Item
 
@@ -32,17 +33,18 @@ RESOURCES = (("nodes", "nodes"), ("pods", "pods"), ("events", "events"),
 
 
 def items(ctx: Context) -> list[Item]:
-    out: list[Item] = [DerivedItem("kubeconfig-probe", AREA, path="commands/kubeconfig-probe.json",
+    out: list[Item] = [DerivedItem("kubeconfig-probe", AREA, spec=S.kubeconfig_probe,
                                    func=probe_record, live=True,
                                    source="kubectl get --raw /version with each kubeconfig")]
-    out += [ApiItem(i, AREA, resource=r, timeout=20) for i, r in RESOURCES]
+    out += [ApiItem(i, AREA, spec=S.cluster_objects, resource=r, timeout=20) for i, r in RESOURCES]
     out += [
-        ApiItem("configmaps", AREA, resource="configmaps", transform=configmap_sizes, timeout=20),
-        ApiItem("kubeadm-config", AREA, resource="configmaps", namespace="kube-system",
+        ApiItem("configmaps", AREA, spec=S.cluster_objects, resource="configmaps", transform=configmap_sizes,
+                timeout=20),
+        ApiItem("kubeadm-config", AREA, spec=S.cluster_objects, resource="configmaps", namespace="kube-system",
                 name="kubeadm-config"),
-        ApiItem("kubelet-config-cm", AREA, resource="configmaps", namespace="kube-system",
+        ApiItem("kubelet-config-cm", AREA, spec=S.cluster_objects, resource="configmaps", namespace="kube-system",
                 name="kubelet-config"),
-        ApiItem("kube-proxy-cm", AREA, resource="configmaps", namespace="kube-system",
+        ApiItem("kube-proxy-cm", AREA, spec=S.cluster_objects, resource="configmaps", namespace="kube-system",
                 name="kube-proxy"),
     ]
     return out

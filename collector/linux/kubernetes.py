@@ -3,6 +3,7 @@
 kubelet's command line. Never the pki directory (certificates: see certificates.py)."""
 from __future__ import annotations
 
+from k8s_bundle.bundle.specs import S
 from k8s_bundle.collector.context import Context
 from k8s_bundle.collector.items import DerivedItem, FileItem, GlobItem, Item
 from k8s_bundle.collector.linux.runtime import unit_files
@@ -20,23 +21,23 @@ def items(ctx: Context) -> list[Item]:
                            "/etc/kubernetes/*.env", "/etc/kubernetes/config",
                            "/etc/kubernetes/kubelet", "/etc/kubernetes/apiserver",
                            "/etc/kubernetes/proxy", "/etc/kubernetes/kubeconfig*")),
-        GlobItem("static-pod-manifests", AREA, patterns=("/etc/kubernetes/manifests/*",)),
-        FileItem("kubelet-config", AREA, path="/var/lib/kubelet/config.yaml"),
-        FileItem("kubeadm-flags", AREA, path="/var/lib/kubelet/kubeadm-flags.env"),
-        FileItem("kubelet-kubeconfig", AREA, path="/var/lib/kubelet/kubeconfig"),
-        FileItem("kubelet-cpu-manager-state", AREA, path="/var/lib/kubelet/cpu_manager_state"),
-        FileItem("kubelet-memory-manager-state", AREA,
+        GlobItem("static-pod-manifests", AREA, spec=S.static_pod_dir, patterns=("/etc/kubernetes/manifests/*",)),
+        FileItem("kubelet-config", AREA, spec=S.kubelet_config, path="/var/lib/kubelet/config.yaml"),
+        FileItem("kubeadm-flags", AREA, spec=S.kubeadm_flags, path="/var/lib/kubelet/kubeadm-flags.env"),
+        FileItem("kubelet-kubeconfig", AREA, spec=S.kubeconfigs, path="/var/lib/kubelet/kubeconfig"),
+        FileItem("kubelet-cpu-manager-state", AREA, spec=S.kubelet_state, path="/var/lib/kubelet/cpu_manager_state"),
+        FileItem("kubelet-memory-manager-state", AREA, spec=S.kubelet_state,
                  path="/var/lib/kubelet/memory_manager_state"),
         GlobItem("kubelet-service", AREA,
                  patterns=unit_files("kubelet") + ("/etc/default/kubelet", "/etc/sysconfig/kubelet")),
         GlobItem("kube-proxy-config", AREA, patterns=("/var/lib/kube-proxy/*.conf",
                                                       "/var/lib/kube-proxy/config*",
                                                       "/var/lib/kube-proxy/kubeconfig*")),
-        GlobItem("k3s-config", AREA,
+        GlobItem("k3s-config", AREA, spec=S.k3s_rke2_config,
                  patterns=("/etc/rancher/k3s/*.yaml", "/etc/rancher/k3s/config.yaml.d/*")
                  + unit_files("k3s") + unit_files("k3s-agent")
                  + tuple(f"/etc/systemd/system/{u}.service.env" for u in ("k3s", "k3s-agent"))),
-        GlobItem("rke2-config", AREA,
+        GlobItem("rke2-config", AREA, spec=S.k3s_rke2_config,
                  patterns=("/etc/rancher/rke2/*.yaml", "/etc/rancher/rke2/config.yaml.d/*")
                  + unit_files("rke2-server") + unit_files("rke2-agent")),
         GlobItem("rancher-agent-config", AREA,
@@ -45,10 +46,10 @@ def items(ctx: Context) -> list[Item]:
                            "/var/lib/rancher/k3s/agent/*.kubeconfig",
                            "/var/lib/rancher/rke2/agent/*.kubeconfig"),
                  exclude=("*token*", "*password*")),
-        GlobItem("user-kubeconfigs", AREA, patterns=("/root/.kube/config",)),
-        DerivedItem("kubelet-cmdline", AREA, path="commands/kubelet-cmdline.txt",
+        GlobItem("user-kubeconfigs", AREA, spec=S.kubeconfigs, patterns=("/root/.kube/config",)),
+        DerivedItem("kubelet-cmdline", AREA, spec=S.kubelet_cmdline,
                     func=kubelet_cmdline, live=True, source="/proc/<kubelet pid>/cmdline"),
-        DerivedItem("kubernetes-paths", AREA, path="commands/kubernetes-paths.txt",
+        DerivedItem("kubernetes-paths", AREA, spec=S.kubernetes_paths,
                     func=kubernetes_paths, source="directory listings"),
     ]
 

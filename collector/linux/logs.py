@@ -3,6 +3,7 @@ every pod and container log (static control-plane pods first, so the total cap n
 them)."""
 from __future__ import annotations
 
+from k8s_bundle.bundle.specs import S
 from k8s_bundle.collector.context import Context
 from k8s_bundle.collector.items import DerivedItem, FileItem, GlobItem, Item, JournalItem
 
@@ -29,14 +30,15 @@ POD_LOG_MAX_FILES = 5000
 def items(ctx: Context) -> list[Item]:
     units = JOURNAL_UNITS + (MICROK8S_LEGACY_UNITS if _has_microk8s(ctx) else ())
     out: list[Item] = [JournalItem(f"journal-{u}", AREA, unit=u) for u in units]
-    out.append(JournalItem("journal-kernel", AREA, kernel=True))
+    out.append(JournalItem("journal-kernel", AREA, spec=S.kernel_log, kernel=True))
     # /var/log/dmesg.0: the previous boot's kernel ring buffer (a node that panicked and rebooted)
     for path in ("/var/log/messages", "/var/log/syslog", "/var/log/kern.log", "/var/log/dmesg",
                  "/var/log/dmesg.0",
                  "/var/log/boot.log", "/var/log/cloud-init.log", "/var/log/cloud-init-output.log"):
-        out.append(FileItem(f"log{path.replace('/', '-')}", AREA, path=path, dest="logs", tail=True))
+        out.append(FileItem(f"log{path.replace('/', '-')}", AREA, spec=S.system_logs, path=path, dest="logs",
+                            tail=True))
     out += [
-        GlobItem("kube-logs", AREA, dest="logs", tail=True,
+        GlobItem("kube-logs", AREA, spec=S.kube_logs, dest="logs", tail=True,
                  patterns=("/var/log/kube-*.log", "/var/log/kubelet*.log", "/var/log/etcd*.log",
                            "/var/log/k3s*.log", "/var/log/rke2*.log", "/var/log/flanneld*.log",
                            "/var/log/calico/*/current", "/var/log/containerd*.log",
@@ -46,17 +48,17 @@ def items(ctx: Context) -> list[Item]:
                            "/var/lib/rancher/k3s/agent/containerd/containerd.log",
                            "/var/lib/rancher/rke2/agent/containerd/containerd.log",
                            "/var/lib/rancher/rke2/agent/logs/kubelet.log")),
-        GlobItem("static-pod-logs", AREA, dest="logs", tail=True, per_file_cap=POD_LOG_PER_FILE,
+        GlobItem("static-pod-logs", AREA, spec=S.pod_logs, dest="logs", tail=True, per_file_cap=POD_LOG_PER_FILE,
                  patterns=tuple(f"/var/log/pods/kube-system_{p}-*/*/*.log"
                                 for p in CONTROL_PLANE_PODS)),
-        GlobItem("pod-logs", AREA, dest="logs", tail=True, per_file_cap=POD_LOG_PER_FILE,
+        GlobItem("pod-logs", AREA, spec=S.pod_logs, dest="logs", tail=True, per_file_cap=POD_LOG_PER_FILE,
                  total_cap=POD_LOG_TOTAL, max_files=POD_LOG_MAX_FILES,
                  patterns=("/var/log/pods/*/*/*.log",),
                  exclude=tuple(f"/var/log/pods/kube-system_{p}-*" for p in CONTROL_PLANE_PODS)),
-        DerivedItem("var-log-containers", AREA, path="commands/var-log-containers.txt",
+        DerivedItem("var-log-containers", AREA, spec=S.var_log_containers,
                     func=container_links, source="ls -l /var/log/containers"),
         # Docker's json logs: what /var/log/containers points at on dockershim nodes.
-        GlobItem("docker-container-logs", AREA, dest="logs", tail=True,
+        GlobItem("docker-container-logs", AREA, spec=S.docker_container_logs, dest="logs", tail=True,
                  per_file_cap=POD_LOG_PER_FILE, total_cap=POD_LOG_TOTAL // 2,
                  max_files=POD_LOG_MAX_FILES,
                  patterns=("/var/lib/docker/containers/*/*-json.log",)),

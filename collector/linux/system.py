@@ -7,8 +7,9 @@ import gzip
 import re
 from typing import Any
 
+from k8s_bundle.bundle.specs import S
 from k8s_bundle.collector.context import Context
-from k8s_bundle.collector.items import CommandItem, DerivedItem, FileItem, GlobItem, Item
+from k8s_bundle.collector.items import CommandItem, DerivedItem, FileItem, GlobItem, Item, command
 
 AREA = "system"
 
@@ -41,65 +42,65 @@ KERNEL_FLAGS = (
 
 
 def items(ctx: Context) -> list[Item]:
-    c = CommandItem
+    c = command
     out: list[Item] = [
-        FileItem("os-release", AREA, path="/etc/os-release"),
-        FileItem("lsb-release", AREA, path="/etc/lsb-release"),
-        FileItem("redhat-release", AREA, path="/etc/redhat-release"),
-        FileItem("fstab", AREA, path="/etc/fstab"),
-        FileItem("etc-timezone", AREA, path="/etc/timezone"),
-        FileItem("etc-hostname", AREA, path="/etc/hostname"),
-        FileItem("sysctl-conf", AREA, path="/etc/sysctl.conf"),
-        GlobItem("sysctl-d", AREA, patterns=("/etc/sysctl.d/*.conf", "/usr/lib/sysctl.d/*.conf",
+        FileItem("os-release", AREA, spec=S.os_release, path="/etc/os-release"),
+        FileItem("lsb-release", AREA, spec=S.system_files, path="/etc/lsb-release"),
+        FileItem("redhat-release", AREA, spec=S.system_files, path="/etc/redhat-release"),
+        FileItem("fstab", AREA, spec=S.system_files, path="/etc/fstab"),
+        FileItem("etc-timezone", AREA, spec=S.system_files, path="/etc/timezone"),
+        FileItem("etc-hostname", AREA, spec=S.system_files, path="/etc/hostname"),
+        FileItem("sysctl-conf", AREA, spec=S.system_files, path="/etc/sysctl.conf"),
+        GlobItem("sysctl-d", AREA, spec=S.sysctl_d, patterns=("/etc/sysctl.d/*.conf", "/usr/lib/sysctl.d/*.conf",
                                              "/run/sysctl.d/*.conf")),
-        GlobItem("modules-load", AREA, patterns=("/etc/modules-load.d/*.conf", "/etc/modules")),
-        FileItem("selinux-config", AREA, path="/etc/selinux/config"),
-        FileItem("limits-conf", AREA, path="/etc/security/limits.conf"),
-        c("uname", AREA, argv=("uname", "-a")),
-        c("uptime", AREA, argv=("cat", "/proc/uptime")),
-        c("cmdline", AREA, argv=("cat", "/proc/cmdline")),
-        c("swaps", AREA, argv=("cat", "/proc/swaps")),
-        c("swapon", AREA, argv=("swapon", "--show", "--bytes")),
-        c("meminfo", AREA, argv=("cat", "/proc/meminfo")),
-        c("free", AREA, argv=("free", "-b")),
-        c("loadavg", AREA, argv=("cat", "/proc/loadavg")),
-        c("pressure", AREA, argv=("cat", "/proc/pressure/cpu", "/proc/pressure/memory",
+        GlobItem("modules-load", AREA, spec=S.modules_load, patterns=("/etc/modules-load.d/*.conf", "/etc/modules")),
+        FileItem("selinux-config", AREA, spec=S.system_files, path="/etc/selinux/config"),
+        FileItem("limits-conf", AREA, spec=S.system_files, path="/etc/security/limits.conf"),
+        c(S.uname, AREA, argv=("uname", "-a")),
+        c(S.uptime, AREA, argv=("cat", "/proc/uptime")),
+        c(S.cmdline, AREA, argv=("cat", "/proc/cmdline")),
+        c(S.swaps, AREA, argv=("cat", "/proc/swaps")),
+        c(S.swapon, AREA, argv=("swapon", "--show", "--bytes")),
+        c(S.meminfo, AREA, argv=("cat", "/proc/meminfo")),
+        c(S.free, AREA, argv=("free", "-b")),
+        c(S.loadavg, AREA, argv=("cat", "/proc/loadavg")),
+        c(S.pressure, AREA, argv=("cat", "/proc/pressure/cpu", "/proc/pressure/memory",
                                   "/proc/pressure/io")),
-        c("df", AREA, argv=("df", "-PT", "-B1"), ok_exit_codes=(0, 1)),
-        c("df-inodes", AREA, argv=("df", "-PTi"), ok_exit_codes=(0, 1)),
-        c("mounts", AREA, argv=("cat", "/proc/self/mountinfo"), fallbacks=(("mount",),)),
-        c("findmnt", AREA, argv=("findmnt", "-J"), ext="json"),
-        c("cgroup", AREA, argv=("stat", "-fc", "%T", "/sys/fs/cgroup")),
-        c("cgroup-controllers", AREA, argv=("cat", "/proc/cgroups")),
-        c("lsmod", AREA, argv=("lsmod",)),
-        c("sysctl", AREA, argv=("sysctl", "-a"), ok_exit_codes=(0, 255)),
-        c("getenforce", AREA, argv=("getenforce",)),
-        c("sestatus", AREA, argv=("sestatus",)),
-        c("apparmor", AREA, argv=("aa-status",), needs_root=True),
-        FileItem("apparmor-enabled", AREA, path="/sys/module/apparmor/parameters/enabled"),
-        c("timedatectl", AREA, argv=("timedatectl", "show")),
-        c("timesync", AREA, argv=("chronyc", "tracking"),
+        c(S.df, AREA, argv=("df", "-PT", "-B1"), ok_exit_codes=(0, 1)),
+        c(S.df_inodes, AREA, argv=("df", "-PTi"), ok_exit_codes=(0, 1)),
+        c(S.mounts, AREA, argv=("cat", "/proc/self/mountinfo"), fallbacks=(("mount",),)),
+        c(S.findmnt, AREA, argv=("findmnt", "-J")),
+        c(S.cgroup, AREA, argv=("stat", "-fc", "%T", "/sys/fs/cgroup")),
+        c(S.cgroup_controllers, AREA, argv=("cat", "/proc/cgroups")),
+        c(S.lsmod, AREA, argv=("lsmod",)),
+        c(S.sysctl, AREA, argv=("sysctl", "-a"), ok_exit_codes=(0, 255)),
+        c(S.getenforce, AREA, argv=("getenforce",)),
+        c(S.sestatus, AREA, argv=("sestatus",)),
+        c(S.apparmor, AREA, argv=("aa-status",), needs_root=True),
+        FileItem("apparmor-enabled", AREA, spec=S.system_files, path="/sys/module/apparmor/parameters/enabled"),
+        c(S.timedatectl, AREA, argv=("timedatectl", "show")),
+        c(S.timesync, AREA, argv=("chronyc", "tracking"),
           fallbacks=(("timedatectl", "timesync-status"), ("ntpq", "-pn"))),
-        c("date", AREA, argv=("date", "-u", "+%Y-%m-%dT%H:%M:%SZ")),
-        c("systemctl-failed", AREA, argv=("systemctl", "list-units", "--failed", "--no-legend",
+        c(S.date, AREA, argv=("date", "-u", "+%Y-%m-%dT%H:%M:%SZ")),
+        c(S.systemctl_failed, AREA, argv=("systemctl", "list-units", "--failed", "--no-legend",
                                           "--no-pager", "--plain")),
-        c("systemctl-units", AREA, argv=("systemctl", "list-units", "--all", "--no-legend",
+        c(S.systemctl_units, AREA, argv=("systemctl", "list-units", "--all", "--no-legend",
                                          "--no-pager", "--plain", "--type=service")),
-        c("file-nr", AREA, argv=("cat", "/proc/sys/fs/file-nr", "/proc/sys/fs/inode-nr")),
-        DerivedItem("kernel-config", AREA, path="commands/kernel-config.txt", func=kernel_config,
+        c(S.file_nr, AREA, argv=("cat", "/proc/sys/fs/file-nr", "/proc/sys/fs/inode-nr")),
+        DerivedItem("kernel-config", AREA, spec=S.kernel_config, func=kernel_config,
                     source="/proc/config.gz or /boot/config-*"),
-        DerivedItem("processes", AREA, path="commands/processes.json", func=processes,
+        DerivedItem("processes", AREA, spec=S.processes, func=processes,
                     live=True, source="psutil"),
-        DerivedItem("process-summary", AREA, path="commands/process-summary.json",
+        DerivedItem("process-summary", AREA, spec=S.process_summary,
                     func=process_summary, live=True, source="psutil"),
-        DerivedItem("node", AREA, path="node.json", func=node_json, late=True,
+        DerivedItem("node", AREA, spec=S.node_json, func=node_json, late=True,
                     source="os-release, uname, binaries, static pod manifests"),
     ]
     for unit in K8S_UNITS:
-        out.append(c(f"systemctl-status-{unit}", AREA,
+        out.append(CommandItem(f"systemctl-status-{unit}", AREA, spec=S.systemctl_status,
                      argv=("systemctl", "status", unit, "--no-pager", "-l", "-n", "30"),
                      ok_exit_codes=(0, 1, 2, 3, 4), timeout=5))
-        out.append(c(f"systemctl-show-{unit}", AREA, argv=("systemctl", "show", unit),
+        out.append(CommandItem(f"systemctl-show-{unit}", AREA, spec=S.systemctl_show, argv=("systemctl", "show", unit),
                      ok_exit_codes=(0, 1), timeout=5))
     return out
 

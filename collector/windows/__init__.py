@@ -12,8 +12,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from k8s_bundle.bundle.specs import S, Spec
 from k8s_bundle.collector.context import Context
-from k8s_bundle.collector.items import CommandItem, DerivedItem, FileItem, GlobItem, Item, PowerShellItem
+from k8s_bundle.collector.items import DerivedItem, FileItem, GlobItem, Item, PowerShellItem, command
 
 AREAS = ("hns", "ports", "network", "services", "os", "files", "logs", "runtime", "eventlog")
 
@@ -49,50 +50,51 @@ def script(name: str, **params: Any) -> str:
     return "\n".join(lines)
 
 
-def ps(id_: str, area: str, path: str, name: str, *, cap: int | None = None,
+def ps(id_: str, area: str, spec: Spec, name: str, *, path: str = "", cap: int | None = None,
        timeout: float | None = None, **params: Any) -> PowerShellItem:
-    return PowerShellItem(id_, area, script=script(name, **params), path=path, cap=cap, timeout=timeout)
+    """The item running script `name` into `spec` (its one path, or `path` inside its glob)."""
+    return PowerShellItem(id_, area, script=script(name, **params), spec=spec, path=path, cap=cap, timeout=timeout)
 
 
 def _hns(ctx: Context) -> list[Item]:
     area = "hns"
-    items: list[Item] = [ps("hns-schema", area, "windows/hns-schema.txt", "hcn", Kind="schema", timeout=60)]
-    for kind, fname in (("networks", "hns-networks"), ("endpoints", "hns-endpoints"),
-                        ("loadbalancers", "hns-loadbalancers"), ("namespaces", "hns-namespaces")):
-        items.append(ps(fname, area, f"windows/{fname}.json", "hcn", Kind=kind, timeout=60))
-    items.append(ps("hns-policylists", area, "windows/hns-policylists.json", "policylists", timeout=60))
-    items.append(ps("hnsdiag", area, "windows/hnsdiag.txt", "hnsdiag", timeout=60))
+    items: list[Item] = [ps("hns-schema", area, S.hns_schema, "hcn", Kind="schema", timeout=60)]
+    for kind, spec in (("networks", S.hns_networks), ("endpoints", S.hns_endpoints),
+                       ("loadbalancers", S.hns_loadbalancers), ("namespaces", S.hns_namespaces)):
+        items.append(ps(spec.windows[0], area, spec, "hcn", Kind=kind, timeout=60))
+    items.append(ps("hns-policylists", area, S.hns_policylists, "policylists", timeout=60))
+    items.append(ps("hnsdiag", area, S.hnsdiag, "hnsdiag", timeout=60))
     return items
 
 
 def _ports(ctx: Context) -> list[Item]:
     area = "ports"
     items: list[Item] = []
-    for what in ("dynamicportrange", "excludedportrange"):
-        for proto in ("tcp", "udp"):
-            items.append(ps(f"{what}-{proto}", area, f"windows/{what}-{proto}.txt", "netsh",
-                            What=what, Protocol=proto))
-    items.append(ps("reservedports", area, "windows/reservedports.txt", "reservation", timeout=60))
-    items.append(ps("tcp-connections", area, "windows/tcp-connections.json", "tcpconnections", timeout=60))
+    for what, proto, spec in (("dynamicportrange", "tcp", S.dynamic_ports_tcp),
+                              ("dynamicportrange", "udp", S.dynamic_ports_udp),
+                              ("excludedportrange", "tcp", S.excluded_ports_tcp),
+                              ("excludedportrange", "udp", S.excluded_ports_udp)):
+        items.append(ps(f"{what}-{proto}", area, spec, "netsh", What=what, Protocol=proto))
+    items.append(ps("reservedports", area, S.reserved_ports, "reservation", timeout=60))
+    items.append(ps("tcp-connections", area, S.tcp_connections, "tcpconnections", timeout=60))
     return items
 
 
 def _network(ctx: Context) -> list[Item]:
     area = "network"
-    table = (("netadapters", "json", "adapters"), ("netipaddress", "json", "ipaddress"),
-             ("netroute", "json", "route"), ("firewall", "json", "firewall"),
-             ("ipconfig", "txt", "ipconfig"), ("route-print", "txt", "routeprint"))
-    return [ps(f"win-{id_}", area, f"windows/{id_}.{ext}", "network", What=what) for id_, ext, what in table]
+    table = ((S.win_netadapters, "adapters"), (S.win_netipaddress, "ipaddress"), (S.win_netroute, "route"),
+             (S.win_firewall, "firewall"), (S.win_ipconfig, "ipconfig"), (S.win_route_print, "routeprint"))
+    return [ps(spec.windows[0], area, spec, "network", What=what) for spec, what in table]
 
 
 def _services_os(ctx: Context) -> list[Item]:
     return [
-        ps("win-services", "services", "windows/services.json", "services", timeout=60),
-        ps("win-versions", "services", "windows/versions.json", "versions", timeout=60),
-        ps("win-os", "os", "windows/os.json", "os"),
-        ps("win-hotfixes", "os", "windows/hotfixes.json", "hotfixes", timeout=60),
-        ps("win-volumes", "os", "windows/volumes.json", "network", What="volumes"),
-        DerivedItem("node", "os", path="node.json", func=node_json, late=True,
+        ps("win-services", "services", S.win_services, "services", timeout=60),
+        ps("win-versions", "services", S.win_versions, "versions", timeout=60),
+        ps("win-os", "os", S.win_os, "os"),
+        ps("win-hotfixes", "os", S.win_hotfixes, "hotfixes", timeout=60),
+        ps("win-volumes", "os", S.win_volumes, "network", What="volumes"),
+        DerivedItem("node", "os", spec=S.node_json, func=node_json, late=True,
                     source="os.ps1 + versions.ps1"),
     ]
 
@@ -100,32 +102,32 @@ def _services_os(ctx: Context) -> list[Item]:
 def _files(ctx: Context) -> list[Item]:
     area = "files"
     return [
-        FileItem("kubeconfig-c-k-config", area, path="/C/k/config"),
-        GlobItem("kubeconfigs", area, patterns=("/C/k/*.conf", "/C/k/*kubeconfig*", "/C/etc/kubernetes/*.conf",
+        FileItem("kubeconfig-c-k-config", area, spec=S.kubeconfigs, path="/C/k/config"),
+        GlobItem("kubeconfigs", area, spec=S.kubeconfigs, patterns=("/C/k/*.conf", "/C/k/*kubeconfig*", "/C/etc/kubernetes/*.conf",
                                                 "/C/var/lib/kubelet/*kubeconfig*", "/C/Users/*/.kube/config")),
-        GlobItem("cni-config", area, patterns=("/C/k/cni/config/*", "/C/etc/cni/net.d/*",
+        GlobItem("cni-config", area, spec=S.win_cni, patterns=("/C/k/cni/config/*", "/C/etc/cni/net.d/*",
                                                "/C/ProgramData/containerd/cni/conf/*",
                                                "/C/Program Files/containerd/cni/conf/*")),
-        FileItem("flannel-subnet-env", area, path="/C/run/flannel/subnet.env"),
-        FileItem("source-vip", area, path="/C/k/SourceVip.json"),
-        FileItem("source-vip-request", area, path="/C/k/SourceVipRequest.json"),
-        GlobItem("flannel-net-conf", area, patterns=("/C/etc/kube-flannel/net-conf.json", "/C/k/flannel/net-conf.json")),
-        FileItem("containerd-config", area, path="/C/Program Files/containerd/config.toml"),
-        FileItem("containerd-config-pd", area, path="/C/ProgramData/containerd/config.toml"),
+        FileItem("flannel-subnet-env", area, spec=S.win_flannel_subnet, path="/C/run/flannel/subnet.env"),
+        FileItem("source-vip", area, spec=S.source_vip, path="/C/k/SourceVip.json"),
+        FileItem("source-vip-request", area, spec=S.source_vip_request, path="/C/k/SourceVipRequest.json"),
+        GlobItem("flannel-net-conf", area, spec=S.win_files, patterns=("/C/etc/kube-flannel/net-conf.json", "/C/k/flannel/net-conf.json")),
+        FileItem("containerd-config", area, spec=S.win_containerd_config, path="/C/Program Files/containerd/config.toml"),
+        FileItem("containerd-config-pd", area, spec=S.win_containerd_config, path="/C/ProgramData/containerd/config.toml"),
         GlobItem("kubelet-config", area, patterns=("/C/var/lib/kubelet/config.yaml", "/C/var/lib/kubelet/kubeadm-flags.env",
                                                    "/C/etc/kubernetes/kubelet-config.yaml")),
         # The start scripts hold the kubelet / kube-proxy / flanneld arguments.
-        GlobItem("start-scripts", area, patterns=("/C/k/*.ps1", "/C/k/*.cmd", "/C/k/*.bat", "/C/flannel/*.ps1")),
+        GlobItem("start-scripts", area, spec=S.win_files, patterns=("/C/k/*.ps1", "/C/k/*.cmd", "/C/k/*.bat", "/C/flannel/*.ps1")),
     ]
 
 
 def _logs(ctx: Context) -> list[Item]:
     area = "logs"
     return [
-        GlobItem("c-k-logs", area, patterns=("/C/k/*.log", "/C/k/logs/*.log", "/C/k/logs/*/*.log"),
+        GlobItem("c-k-logs", area, spec=S.windows_logs, patterns=("/C/k/*.log", "/C/k/logs/*.log", "/C/k/logs/*/*.log"),
                  dest="logs", tail=True, per_file_cap=LOG_CAP, total_cap=4 * LOG_CAP),
         # klog's --log_dir files have no .log suffix (kubelet.exe.HOST.USER.log.INFO.20261122-105800.4212)
-        GlobItem("var-log", area, patterns=("/C/var/log/kubelet/*", "/C/var/log/kube-proxy/*",
+        GlobItem("var-log", area, spec=S.windows_logs, patterns=("/C/var/log/kubelet/*", "/C/var/log/kube-proxy/*",
                                             "/C/var/log/flanneld/*", "/C/var/log/containerd/*",
                                             "/C/ProgramData/containerd/*.log", "/C/etc/kubernetes/logs/*",
                                             # containerd's panic log; rke2's kubelet log on Windows
@@ -133,31 +135,31 @@ def _logs(ctx: Context) -> list[Item]:
                                             "/C/var/lib/rancher/rke2/agent/logs/*.log",
                                             "/C/CalicoWindows/logs/*.log"),
                  dest="logs", tail=True, per_file_cap=LOG_CAP, total_cap=4 * LOG_CAP),
-        GlobItem("pod-logs", area, patterns=("/C/var/log/pods/*/*/*.log",), dest="logs", tail=True,
+        GlobItem("pod-logs", area, spec=S.pod_logs, patterns=("/C/var/log/pods/*/*/*.log",), dest="logs", tail=True,
                  per_file_cap=1024 * 1024, total_cap=LOG_CAP, max_files=300),
     ]
 
 
 def _runtime(ctx: Context) -> list[Item]:
-    c = CommandItem
+    c = command
     area = "runtime"
     return [
-        c("crictl-ps", area, argv=("crictl", "ps", "-a", "-o", "json"), ext="json"),
-        c("crictl-pods", area, argv=("crictl", "pods", "-o", "json"), ext="json"),
-        c("crictl-images", area, argv=("crictl", "images", "-o", "json"), ext="json"),
-        c("crictl-info", area, argv=("crictl", "info", "-o", "json"), ext="json"),
-        c("crictl-version", area, argv=("crictl", "version", "-o", "json"), ext="json"),
-        c("containerd-version", area, argv=("containerd", "--version")),
-        c("docker-version", area, argv=("docker", "version")),
-        c("docker-info", area, argv=("docker", "info", "--format", "{{json .}}"), ext="json"),
-        c("docker-ps", area, argv=("docker", "ps", "-a", "--no-trunc")),
-        ps("pause-images", area, "windows/pause-images.json", "pauseimages", timeout=60),
+        c(S.crictl_ps, area, argv=("crictl", "ps", "-a", "-o", "json")),
+        c(S.crictl_pods, area, argv=("crictl", "pods", "-o", "json")),
+        c(S.crictl_images, area, argv=("crictl", "images", "-o", "json")),
+        c(S.crictl_info, area, argv=("crictl", "info", "-o", "json")),
+        c(S.crictl_version, area, argv=("crictl", "version", "-o", "json")),
+        c(S.containerd_version, area, argv=("containerd", "--version")),
+        c(S.docker_version, area, argv=("docker", "version")),
+        c(S.docker_info, area, argv=("docker", "info", "--format", "{{json .}}")),
+        c(S.docker_ps, area, argv=("docker", "ps", "-a", "--no-trunc")),
+        ps("pause-images", area, S.pause_images, "pauseimages", timeout=60),
     ]
 
 
 def _eventlogs(ctx: Context) -> list[Item]:
     seconds = int(ctx.shared.get("since_seconds") or 72 * 3600)
-    return [ps(f"eventlog-{name}", "eventlog", f"logs/eventlog/{name}.jsonl", "eventlog",
+    return [ps(f"eventlog-{name}", "eventlog", S.eventlog, "eventlog", path=f"logs/eventlog/{name}.jsonl",
                cap=EVENT_LOG_CAP, timeout=600, LogName=name, Seconds=seconds)
             for name in EVENT_LOGS]
 

@@ -38,6 +38,7 @@ AS_ON_NODE = "as on the node"
 
 SCOPES = ("node", "cluster")
 LOGS_PREFIX = "logs/"
+COMMANDS_PREFIX = "commands/"
 
 # Where systemd keeps unit files and drop-ins (collector/linux/runtime.py asks for these).
 UNIT_DIRS = ("etc/systemd/system", "lib/systemd/system", "usr/lib/systemd/system", "run/systemd/system")
@@ -72,6 +73,25 @@ class Spec:
 
     def __set_name__(self, owner: type, name: str) -> None:
         object.__setattr__(self, "name", name)
+
+    @property
+    def path(self) -> str:
+        """The one path of a single-file spec (the collector stores its artifact there)."""
+        if len(self.paths) != 1 or any(c in self.paths[0] for c in "*?["):
+            raise ValueError(f"spec {self.name} has no single path: {self.paths}")
+        return self.paths[0]
+
+    @property
+    def command_id(self) -> str:
+        """commands/<id>.<ext>: the id of the command item that writes it."""
+        stem, _, _ = self.path.removeprefix(COMMANDS_PREFIX).rpartition(".")
+        if not self.path.startswith(COMMANDS_PREFIX) or not stem:
+            raise ValueError(f"spec {self.name} is not a command output: {self.path}")
+        return stem
+
+    @property
+    def ext(self) -> str:
+        return self.path.rpartition(".")[2]
 
     @property
     def logs(self) -> bool:

@@ -83,6 +83,24 @@ def test_every_stored_member_has_a_spec_naming_its_item(linux_items, windows_ite
     assert not missing, "members no spec covers (add them to k8s_bundle/bundle/specs.py):\n" + "\n".join(missing)
 
 
+# Items whose members span several specs: the table names them, the item cannot name one.
+SPANNING = {"linux": {"journal-*", "docker-service", "etc-kubernetes", "kubelet-service", "kube-proxy-config",
+                      "rancher-agent-config"},
+            "windows": {"kubelet-config"}}
+
+
+def test_items_name_their_spec(linux_items, windows_items) -> None:
+    for os_, items in (("linux", linux_items), ("windows", windows_items)):
+        unnamed = {i.id for i in items if i.spec is None
+                   and not any(fnmatch.fnmatchcase(i.id, n) for n in SPANNING[os_])}
+        assert not unnamed, f"{os_} items without spec=: {sorted(unnamed)}"
+        # the spec an item names lists it as a producer (Item.__post_init__ checked the paths)
+        for i in items:
+            if i.spec is not None:
+                assert any(fnmatch.fnmatchcase(i.id, n) for n in _names(i.spec, os_)), (os_, i.id, i.spec.name)
+    assert next(i for i in linux_items if i.id == "uname").member == S.uname.path
+
+
 def test_every_spec_has_a_producer(linux_items, windows_items) -> None:
     orphans = [s.name for s in SPECS if not (s.linux or s.windows or s.elsewhere)]
     assert not orphans, f"specs nothing produces: {orphans}"
