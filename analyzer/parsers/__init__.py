@@ -1,21 +1,26 @@
 """The parser registry: which bundle members become which facts (docs/facts.md).
 
 A parser is a plain function from a member's decoded text to a JSON-like value, registered
-with the bundle paths it reads and the fact it fills:
+with the specs it reads (k8s_bundle/bundle/specs.py: the artifacts, by name) and the fact it
+fills:
 
 ```python
 from k8s_bundle.analyzer.parsers import parser
+from k8s_bundle.bundle.specs import S
 
-@parser("commands/sysctl.txt", fact="sysctl")
+@parser(S.sysctl, fact="sysctl")
 def parse_sysctl(text: str) -> dict[str, str]: ...
 
-@parser("files/etc/cni/net.d/*.conf", "files/etc/cni/net.d/*.conflist", fact="cni.configs", merge="list")
+@parser(S.cni_configs, fact="cni.configs", merge="list")
 def parse_cni(text: str, path: str) -> list[dict]: ...     # path: relative to the scope root
 ```
 
-- Patterns are globs relative to `nodes/<node>/` (scope "node", the default) or to the bundle
-  root (scope "cluster"): `*` and `?` stay inside one path segment, `**` crosses segments
-  (`files/**/config`). Members under `nodes/<node>/logs/` go to the log index, not to parsers.
+- A spec gives the path patterns and the scope: globs relative to `nodes/<node>/` (scope
+  "node") or to the bundle root (scope "cluster"): `*` and `?` stay inside one path segment,
+  `**` crosses segments (`files/**/config`). Members under `nodes/<node>/logs/` go to the log
+  index, not to parsers. A string pattern (scope from `scope=`, default "node") still works
+  for a parser outside this package; the package's own parsers name specs only
+  (tests/bundle/test_specs.py).
 - `fact` is a dotted key below `node` (or `cluster`): `"windows.dynamic_ports.tcp"` fills
   `node.windows.dynamic_ports.tcp`. One artifact has one parser: when it tells several facts
   (`ip addr` gives addresses and interfaces), `fact` is a tuple of keys and the function
@@ -60,6 +65,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
+from k8s_bundle.bundle.specs import Spec
 from k8s_bundle.pathglob import glob_to_regex  # noqa: F401  (re-exported)
 
 SCOPES = ("node", "cluster")
@@ -88,6 +94,7 @@ class ParserSpec:
     regex: re.Pattern[str] = field(default=re.compile(r"(?!)"), compare=False, repr=False)
     max_lines: int = DEFAULT_MAX_LINES
     max_records: int = DEFAULT_MAX_RECORDS
+    specs: tuple[Spec, ...] = field(default=(), compare=False, repr=False)   # what it reads, by name
 
     @property
     def name(self) -> str:
@@ -237,12 +244,19 @@ _LOADED = False
 _LOCK = threading.Lock()
 
 
-def parser(*patterns: str, fact: str | tuple[str, ...], scope: str = "node", merge: str = "single", priority: int = 0,
-           max_lines: int = DEFAULT_MAX_LINES,
+def parser(*reads: Spec | str, fact: str | tuple[str, ...], scope: str | None = None, merge: str = "single",
+           priority: int = 0, max_lines: int = DEFAULT_MAX_LINES,
            max_records: int = DEFAULT_MAX_RECORDS) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register the decorated function as the parser of `patterns` filling `fact`."""
-    if not patterns:
-        raise ValueError("parser() needs at least one path pattern")
+    """Register the decorated function as the parser of the specs (or path patterns) `reads`
+    filling `fact`; the specs give the patterns and the scope."""
+    if not reads:
+        raise ValueError("parser() needs at least one spec")
+    specs = tuple(r for r in reads if isinstance(r, Spec))
+    patterns = tuple(p for r in reads for p in (r.paths if isinstance(r, Spec) else (r,)))
+    scopes = {s.scope for s in specs} | ({scope} if scope else set())
+    if len(scopes) > 1:
+        raise ValueError(f"one parser reads one scope, not {sorted(scopes)}")
+    scope = scopes.pop() if scopes else "node"
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {SCOPES}")
     if merge not in MERGES:
@@ -254,8 +268,8 @@ def parser(*patterns: str, fact: str | tuple[str, ...], scope: str = "node", mer
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
         regex = re.compile("(?:" + "|".join(glob_to_regex(p) for p in patterns) + r")\Z")
-        _PARSERS.append(ParserSpec(func, tuple(patterns), fact, scope, merge, priority,
-                                   len(positional) >= 2, regex, max_lines, max_records))
+        _PARSERS.append(ParserSpec(func, patterns, fact, scope, merge, priority,
+                                   len(positional) >= 2, regex, max_lines, max_records, specs))
         return func
 
     return register

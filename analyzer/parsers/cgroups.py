@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from k8s_bundle.analyzer.parsers import FinalizeContext, finalizer, parser
+from k8s_bundle.bundle.specs import S
 
 
-@parser("commands/cgroup.txt", fact="cgroup_version")
+@parser(S.cgroup, fact="cgroup_version")
 def parse_cgroup(text: str) -> int | None:
     """`stat -fc %T /sys/fs/cgroup`: `cgroup2fs` is v2, `tmpfs` (v1 hierarchy) is v1."""
     value = text.strip().split()[0] if text.strip() else ""
@@ -22,7 +23,7 @@ def parse_cgroup(text: str) -> int | None:
     raise ValueError(f"unknown cgroup filesystem type {value!r}")
 
 
-@parser("commands/cgroup-controllers.txt", fact="cgroup_controllers")
+@parser(S.cgroup_controllers, fact="cgroup_controllers")
 def parse_proc_cgroups(text: str) -> dict[str, dict[str, int]]:
     """/proc/cgroups: `{memory: {hierarchy, num_cgroups, enabled}}` (enabled 0 means the
     controller is off, e.g. `cgroup_enable=memory` missing on Raspberry Pi kernels)."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 from typing import Any
 
 from k8s_bundle.analyzer.parsers import FinalizeContext, finalizer, parser
+from k8s_bundle.bundle.specs import S
 from k8s_bundle.analyzer.parsers._util import load_json
 
 
-@parser("cluster/*.json", fact="{stem}", scope="cluster", max_records=50_000)   # pods of a big cluster
+@parser(S.cluster_objects, fact="{stem}", max_records=50_000)   # pods of a big cluster
 def parse_cluster_list(text: str) -> list[Any]:
     """`{"kind": "PodList", "items": [...]}` -> the items (a bare JSON list is accepted)."""
     doc = load_json(text)

@@ -8,12 +8,13 @@ from typing import Any
 from urllib.parse import urlparse
 
 from k8s_bundle.analyzer.parsers import FinalizeContext, finalizer, parser
+from k8s_bundle.bundle.specs import S
 from k8s_bundle.analyzer.parsers._util import (env_assignments, load_json, load_yaml, load_yaml_all, parse_flags,
                                                split_words, unit_file)
 from k8s_bundle.analyzer.reference_time import parse_rfc3339 as parse_time
 
 
-@parser("files/var/lib/kubelet/config.yaml", "files/C/var/lib/kubelet/config.yaml", fact="kubelet_config")
+@parser(S.kubelet_config, fact="kubelet_config")
 def parse_kubelet_config(text: str) -> dict[str, Any]:
     doc = load_yaml(text)
     if not isinstance(doc, dict):
@@ -22,22 +23,19 @@ def parse_kubelet_config(text: str) -> dict[str, Any]:
 
 
 # -- kubelet flags, merged from every place they may come from (lowest priority first) ---------
-@parser("files/etc/default/kubelet", "files/etc/sysconfig/kubelet", fact="kubelet_flags", merge="dict", priority=1)
+@parser(S.kubelet_defaults, fact="kubelet_flags", merge="dict", priority=1)
 def parse_kubelet_env_file(text: str) -> dict[str, str]:
     """`KUBELET_EXTRA_ARGS=--node-ip=...` (Debian /etc/default, RHEL /etc/sysconfig)."""
     return _flags_from_env(env_assignments(text))
 
 
-@parser("files/var/lib/kubelet/kubeadm-flags.env", fact="kubelet_flags", merge="dict", priority=2)
+@parser(S.kubeadm_flags, fact="kubelet_flags", merge="dict", priority=2)
 def parse_kubeadm_flags(text: str) -> dict[str, str]:
     """`KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=... --pod-infra-container-image=..."`."""
     return _flags_from_env(env_assignments(text))
 
 
-@parser("files/etc/systemd/system/kubelet.service.d/*.conf", "files/usr/lib/systemd/system/kubelet.service.d/*.conf",
-        "files/lib/systemd/system/kubelet.service.d/*.conf", "files/etc/systemd/system/kubelet.service",
-        "files/lib/systemd/system/kubelet.service", "files/usr/lib/systemd/system/kubelet.service",
-        fact="kubelet_flags", merge="dict", priority=0)
+@parser(S.kubelet_unit, fact="kubelet_flags", merge="dict", priority=0)
 def parse_kubelet_unit(text: str) -> dict[str, str]:
     """Flags set in `Environment="KUBELET_KUBECONFIG_ARGS=--kubeconfig=..."` and written
     literally on `ExecStart=` (a `$VAR` there is expanded by the other sources)."""
@@ -55,7 +53,7 @@ def parse_kubelet_unit(text: str) -> dict[str, str]:
     return {**_flags_from_env(env), **flags}
 
 
-@parser("commands/kubelet-cmdline.txt", fact="kubelet_flags", merge="dict", priority=3)
+@parser(S.kubelet_cmdline, fact="kubelet_flags", merge="dict", priority=3)
 def parse_kubelet_cmdline(text: str) -> dict[str, str]:
     """The running kubelet's argv, one word per line: what is really in force wins."""
     words = [w for w in text.splitlines() if w.strip()]
@@ -76,7 +74,7 @@ def _flags_from_env(env: dict[str, str]) -> dict[str, str]:
 _CERT_ATTR = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
-@parser("files/**/*.conf", "files/**/config", "files/**/*kubeconfig*", fact="kubeconfigs", merge="list")
+@parser(S.kubeconfigs, fact="kubeconfigs", merge="list")
 def parse_kubeconfig(text: str, path: str) -> dict[str, Any] | None:
     """A kubeconfig as redaction left it; other files under these globs are not ours (None)."""
     if "clusters:" not in text or ("users:" not in text and "contexts:" not in text):
@@ -161,7 +159,7 @@ def _cert_meta(value: Any) -> dict[str, Any] | None:
             "not_after": md.get("not_after"), "sha256": md.get("fingerprint_sha256"), "count": len(certs)}
 
 
-@parser("commands/kubeconfig-probe.json", fact="kubeconfig_probe")
+@parser(S.kubeconfig_probe, fact="kubeconfig_probe")
 def parse_kubeconfig_probe(text: str) -> dict[str, Any]:
     """`{tried: [{path, ok, result}], using: {path, version} or null}`: which kubeconfig reached the API."""
     doc = load_json(text)
@@ -171,7 +169,7 @@ def parse_kubeconfig_probe(text: str) -> dict[str, Any]:
 
 
 # -- certificates --------------------------------------------------------------------------------
-@parser("certs.json", fact="certs", max_records=1_000)   # a node holds ~30
+@parser(S.certs_json, fact="certs", max_records=1_000)   # a node holds ~30
 def parse_certs_json(text: str) -> list[dict[str, Any]]:
     doc = load_json(text)
     certs = doc.get("certificates") if isinstance(doc, dict) else doc
@@ -197,8 +195,7 @@ def certificate_days_left(node: dict[str, Any], ctx: FinalizeContext) -> None:
 
 
 # -- static pods ---------------------------------------------------------------------------------
-@parser("files/etc/kubernetes/manifests/*.yaml", "files/etc/kubernetes/manifests/*.yml",
-        "files/etc/kubernetes/manifests/*.json", fact="static_pods", merge="list")
+@parser(S.static_pods, fact="static_pods", merge="list")
 def parse_static_pod(text: str, path: str) -> list[dict[str, Any]]:
     """`{name, path, image, command, args, flags, host_network, containers}` per pod."""
     out = []
@@ -224,8 +221,7 @@ def parse_static_pod(text: str, path: str) -> list[dict[str, Any]]:
 
 
 # -- CNI -----------------------------------------------------------------------------------------
-@parser("files/etc/cni/net.d/*.conf", "files/etc/cni/net.d/*.conflist", "files/etc/cni/net.d/*.json",
-        fact="cni.configs", merge="list")
+@parser(S.cni_configs, fact="cni.configs", merge="list")
 def parse_cni_config(text: str, path: str) -> dict[str, Any]:
     """`{path, name, type, plugins: [type], capabilities, cni_version, raw}`; for a conflist
     `type` is the first plugin's."""
@@ -243,7 +239,7 @@ def parse_cni_config(text: str, path: str) -> dict[str, Any]:
             "cni_version": doc.get("cniVersion"), "raw": doc}
 
 
-@parser("commands/cni-bin.txt", fact="cni.bin")
+@parser(S.cni_bin, fact="cni.bin")
 def parse_cni_bin(text: str) -> list[str]:
     """`ls /opt/cni/bin` (one name a line, or `ls -l` lines: the last word is the name)."""
     names = []
@@ -255,6 +251,6 @@ def parse_cni_bin(text: str) -> list[str]:
     return names
 
 
-@parser("files/run/flannel/subnet.env", fact="flannel_subnet")
+@parser(S.flannel_subnet, fact="flannel_subnet")
 def parse_flannel_subnet(text: str) -> dict[str, str]:
     return env_assignments(text)

@@ -5,6 +5,7 @@ import re
 from typing import Any
 
 from k8s_bundle.analyzer.parsers import parser
+from k8s_bundle.bundle.specs import S
 from k8s_bundle.analyzer.parsers._util import to_int
 
 _ROUTE_TYPES = {"unicast", "local", "broadcast", "multicast", "throw", "unreachable", "prohibit",
@@ -13,7 +14,7 @@ _ROUTE_KEYS = {"via": "gateway", "dev": "dev", "table": "table", "proto": "proto
                "src": "src", "metric": "metric", "mtu": "mtu", "pref": "pref", "weight": "weight"}
 
 
-@parser("commands/ip-route.txt", "commands/ip6-route.txt", fact="routes", merge="list")
+@parser(S.ip_route, S.ip6_route, fact="routes", merge="list")
 def parse_ip_route(text: str) -> list[dict[str, Any]]:
     """`ip route show table all` (and `ip -6 route`); multipath `nexthop` lines attach to the
     route above them as `nexthops`."""
@@ -63,7 +64,7 @@ def _route_words(words: list[str], route: dict[str, Any]) -> dict[str, Any]:
 _LINK = re.compile(r"^(?P<idx>\d+):\s+(?P<name>[^:@\s]+)(?:@(?P<peer>\S+?))?:\s+<(?P<flags>[^>]*)>(?P<rest>.*)$")
 
 
-@parser("commands/ip-addr.txt", fact=("interfaces", "addresses"))
+@parser(S.ip_addr, fact=("interfaces", "addresses"))
 def parse_ip_addr_output(text: str) -> dict[str, Any]:
     """`ip -d addr` (or `ip addr`): node.interfaces (links) and node.addresses."""
     links, addresses = _ip_addr(text)
@@ -141,7 +142,7 @@ def _after_int(words: list[str], key: str) -> int | None:
 _SS_USERS = re.compile(r'\("(?P<name>[^"]*)",pid=(?P<pid>\d+)')
 
 
-@parser("commands/ss-listen.txt", fact="listening", merge="list")
+@parser(S.ss_listen, fact="listening", merge="list")
 def parse_ss_listen(text: str, *, default_proto: str = "tcp") -> list[dict[str, Any]]:
     """`ss -tlnpH` (a header line and a leading Netid column are tolerated)."""
     out = []
@@ -165,23 +166,23 @@ def parse_ss_listen(text: str, *, default_proto: str = "tcp") -> list[dict[str, 
     return out
 
 
-@parser("commands/ss-listen-udp.txt", fact="listening", merge="list")
+@parser(S.ss_listen_udp, fact="listening", merge="list")
 def parse_ss_listen_udp(text: str) -> list[dict[str, Any]]:
     """`ss -ulnpH`: UDP sockets (state `UNCONN`) join `node.listening` with proto `udp`."""
     return parse_ss_listen(text, default_proto="udp")
 
 
-@parser("commands/hostname-i.txt", fact="hostname_ips")
+@parser(S.hostname_i, fact="hostname_ips")
 def parse_hostname_i(text: str) -> list[str]:
     return text.split()
 
 
-@parser("files/etc/resolv.conf", fact="resolv")
+@parser(S.resolv_conf, fact="resolv")
 def parse_resolv_conf(text: str) -> dict[str, list[str]]:
     return _resolv(text)
 
 
-@parser("files/run/systemd/resolve/resolv.conf", fact="resolv_upstream")
+@parser(S.resolv_upstream, fact="resolv_upstream")
 def parse_resolv_upstream(text: str) -> dict[str, list[str]]:
     return _resolv(text)
 
@@ -223,7 +224,7 @@ def _host_port(value: str) -> tuple[str, int | None]:
     return host.strip("[]"), int(port)
 
 
-@parser("commands/ipvsadm.txt", fact="ipvs")
+@parser(S.ipvsadm, fact="ipvs")
 def parse_ipvsadm(text: str) -> dict[str, Any]:
     """`ipvsadm -Ln`: `{version, size, service_count, real_server_count,
     services_without_real_servers, services: [...], services_truncated, dns_services: [...]}`;
@@ -266,7 +267,7 @@ _NEIGH_STATES = ("PERMANENT", "NOARP", "REACHABLE", "STALE", "NONE", "INCOMPLETE
 _SAMPLE = 20
 
 
-@parser("commands/ip-neigh.txt", fact="neighbours")
+@parser(S.ip_neigh, fact="neighbours")
 def parse_ip_neigh(text: str) -> dict[str, Any]:
     """`ip neigh` (both families): `{total, ipv4, ipv6, by_state: {STATE: n}, by_dev: {dev: n},
     failed, incomplete, failed_sample: [address]}` (the first 20 FAILED/INCOMPLETE
@@ -325,7 +326,7 @@ def _resolved_section(name: str, index: int | None = None, ifname: str | None = 
 _KEY_VALUE = re.compile(r"^([A-Za-z][A-Za-z0-9 ./+-]*?):(?:\s+(.*))?$")
 
 
-@parser("commands/resolvectl.txt", fact="resolvectl")
+@parser(S.resolvectl, fact="resolvectl")
 def parse_resolvectl(text: str) -> dict[str, Any]:
     """`resolvectl status`: `{global: {dns_servers, fallback_dns_servers, current_dns_server,
     domains, scopes, default_route, resolv_conf_mode}, links: [{index, ifname, scopes,

@@ -5,6 +5,7 @@ import re
 from typing import Any
 
 from k8s_bundle.analyzer.parsers import FinalizeContext, finalizer, get_fact, parser
+from k8s_bundle.bundle.specs import S
 from k8s_bundle.analyzer.parsers._util import load_json, load_toml, parse_flags, split_words, unit_file
 
 # `docker info` text labels whose JSON key is not the label without spaces.
@@ -16,8 +17,8 @@ _DOCKER_TEXT_KEYS = {"StorageDriver": "Driver", "Running": "ContainersRunning", 
 _DOCKER_INT_KEYS = {"Containers", "ContainersRunning", "ContainersPaused", "ContainersStopped", "Images", "NCPU"}
 
 
-@parser("commands/docker-info-text.txt", fact="docker_info", priority=0)
-@parser("commands/docker-info.json", "commands/docker-info.txt", fact="docker_info", priority=1)
+@parser(S.docker_info_text, fact="docker_info", priority=0)
+@parser(S.docker_info, S.docker_info_txt, fact="docker_info", priority=1)
 def parse_docker_info(text: str) -> dict[str, Any]:
     """`docker info --format '{{json .}}'`, or the text form normalised to the same keys
     (the JSON output wins when both were collected and parse)."""
@@ -83,19 +84,17 @@ def _docker_info_text(text: str) -> dict[str, Any]:
     return out
 
 
-@parser("files/lib/systemd/system/docker.service", "files/usr/lib/systemd/system/docker.service",
-        fact="docker_service", merge="dict", priority=0)
+@parser(S.docker_unit_vendor, fact="docker_service", merge="dict", priority=0)
 def parse_docker_unit_vendor(text: str) -> dict[str, Any]:
     return _docker_unit(text)
 
 
-@parser("files/etc/systemd/system/docker.service", fact="docker_service", merge="dict", priority=1)
+@parser(S.docker_unit_local, fact="docker_service", merge="dict", priority=1)
 def parse_docker_unit_local(text: str) -> dict[str, Any]:
     return _docker_unit(text)
 
 
-@parser("files/etc/systemd/system/docker.service.d/*.conf", "files/run/systemd/system/docker.service.d/*.conf",
-        fact="docker_service", merge="dict", priority=2)
+@parser(S.docker_dropins, fact="docker_service", merge="dict", priority=2)
 def parse_docker_dropin(text: str) -> dict[str, Any]:
     return _docker_unit(text)
 
@@ -126,7 +125,7 @@ def _docker_unit(text: str) -> dict[str, Any]:
     return out
 
 
-@parser("files/etc/docker/daemon.json", fact="docker_daemon_json")
+@parser(S.docker_daemon_json, fact="docker_daemon_json")
 def parse_docker_daemon_json(text: str) -> dict[str, Any]:
     doc = load_json(text)
     if not isinstance(doc, dict):
@@ -141,23 +140,25 @@ def _json_object(text: str) -> Any:
     return doc
 
 
-for _name in ("info", "ps", "pods", "images", "version", "stats"):
-    parser(f"commands/crictl-{_name}.json", fact=f"crictl_{_name}")(_json_object)
+for _spec, _fact in ((S.crictl_info, "crictl_info"), (S.crictl_ps, "crictl_ps"), (S.crictl_pods, "crictl_pods"),
+                     (S.crictl_images, "crictl_images"), (S.crictl_version, "crictl_version"),
+                     (S.crictl_stats, "crictl_stats")):
+    parser(_spec, fact=_fact)(_json_object)
 
 
-@parser("files/etc/containerd/config.toml", fact="containerd_config", priority=0)
+@parser(S.containerd_config, fact="containerd_config", priority=0)
 def parse_containerd_config(text: str) -> dict[str, Any]:
     return load_toml(text)
 
 
-@parser("commands/containerd-config-dump.txt", fact="containerd_config", priority=1)
+@parser(S.containerd_config_dump, fact="containerd_config", priority=1)
 def parse_containerd_dump(text: str) -> dict[str, Any]:
     """`containerd config dump` (the effective configuration: preferred over config.toml)."""
     return load_toml(text)
 
 
-@parser("files/etc/crio/crio.conf", fact="crio_config", priority=0)
-@parser("commands/crio-config.txt", fact="crio_config", priority=1)
+@parser(S.crio_conf, fact="crio_config", priority=0)
+@parser(S.crio_config, fact="crio_config", priority=1)
 def parse_crio_config(text: str) -> dict[str, Any]:
     """CRI-O's TOML (`crio config` is the effective one): `crio.runtime.cgroup_manager`, ..."""
     return load_toml(text)

@@ -5,6 +5,7 @@ import re
 from typing import Any
 
 from k8s_bundle.analyzer.parsers import FinalizeContext, Partial, finalizer, parser, registry
+from k8s_bundle.bundle.specs import S
 from k8s_bundle.analyzer.parsers._util import load_json, to_int
 
 # node.json's fields (docs/facts.md) and their JSON types; a field of another type is dropped.
@@ -17,7 +18,7 @@ _NODE_JSON = {
 _NODE_JSON_RESERVED = ("items", "kubernetes")
 
 
-@parser("node.json", fact="")
+@parser(S.node_json, fact="")
 def parse_node_json(text: str) -> dict[str, Any] | Partial:
     """node.json fields become top-level node facts (node.os, node.versions.kubelet, ...).
 
@@ -49,12 +50,12 @@ def parse_node_json(text: str) -> dict[str, Any] | Partial:
     return out
 
 
-@parser("commands/uname.txt", fact="uname")
+@parser(S.uname, fact="uname")
 def parse_uname(text: str) -> str:
     return text.strip()
 
 
-@parser("files/etc/os-release", "files/usr/lib/os-release", fact="os_release")
+@parser(S.os_release, S.os_release_usr_lib, fact="os_release")
 def parse_os_release(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for line in text.splitlines():
@@ -64,7 +65,7 @@ def parse_os_release(text: str) -> dict[str, str]:
     return out
 
 
-@parser("commands/sysctl.txt", fact="sysctl")
+@parser(S.sysctl, fact="sysctl")
 def parse_sysctl(text: str) -> dict[str, str]:
     """`sysctl -a`: `key = value` (`sysctl: permission denied ...` lines are skipped)."""
     out: dict[str, str] = {}
@@ -77,7 +78,7 @@ def parse_sysctl(text: str) -> dict[str, str]:
     return out
 
 
-@parser("commands/swaps.txt", fact="swaps")
+@parser(S.swaps, fact="swaps")
 def parse_swaps(text: str) -> list[dict[str, Any]]:
     """/proc/swaps; the file name may contain escaped spaces, so split from the right."""
     out = []
@@ -93,7 +94,7 @@ def parse_swaps(text: str) -> list[dict[str, Any]]:
     return out
 
 
-@parser("commands/meminfo.txt", fact="meminfo")
+@parser(S.meminfo, fact="meminfo")
 def parse_meminfo(text: str) -> dict[str, int]:
     """/proc/meminfo: values in kB (HugePages_* are counts)."""
     out: dict[str, int] = {}
@@ -128,7 +129,7 @@ def _df_rows(text: str) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-@parser("commands/df.txt", fact="df")
+@parser(S.df, fact="df")
 def parse_df(text: str) -> list[dict[str, Any]]:
     """`df -PT -B1` (also -P with 1024-blocks, with or without the Type column)."""
     header, rows = _df_rows(text)
@@ -145,7 +146,7 @@ def parse_df(text: str) -> list[dict[str, Any]]:
     return out
 
 
-@parser("commands/df-inodes.txt", fact="df_inodes")
+@parser(S.df_inodes, fact="df_inodes")
 def parse_df_inodes(text: str) -> list[dict[str, Any]]:
     """`df -PTi`; filesystems without inodes (vfat, btrfs) print `-`."""
     header, rows = _df_rows(text)
@@ -177,8 +178,8 @@ def _unescape(text: str) -> str:
     return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), text)
 
 
-@parser("commands/mountinfo.txt", fact="mounts", priority=1)   # richest: propagation flags
-@parser("commands/mounts.txt", "commands/mount.txt", fact="mounts", priority=0)
+@parser(S.mountinfo, fact="mounts", priority=1)   # richest: propagation flags
+@parser(S.mounts, S.mount, fact="mounts", priority=0)
 def parse_mounts(text: str) -> list[dict[str, Any]]:
     """/proc/self/mountinfo, /proc/mounts or `mount` output (sniffed per line).
 
@@ -210,7 +211,7 @@ def parse_mounts(text: str) -> list[dict[str, Any]]:
     return out
 
 
-@parser("commands/cmdline.txt", fact="cmdline")
+@parser(S.cmdline, fact="cmdline")
 def parse_cmdline(text: str) -> dict[str, Any]:
     """/proc/cmdline: `args` maps each parameter to its value ("" for bare flags)."""
     raw = text.strip()
@@ -221,7 +222,7 @@ def parse_cmdline(text: str) -> dict[str, Any]:
     return {"raw": raw, "args": args}
 
 
-@parser("commands/kernel-config.txt", fact="kernel_config")
+@parser(S.kernel_config, fact="kernel_config")
 def parse_kernel_config(text: str) -> dict[str, str]:
     """`CONFIG_X=y|m|"str"|123`; `# CONFIG_X is not set` becomes `n`."""
     out: dict[str, str] = {}
@@ -235,7 +236,7 @@ def parse_kernel_config(text: str) -> dict[str, str]:
     return out
 
 
-@parser("commands/binaries.json", fact="binaries")
+@parser(S.binaries, fact="binaries")
 def parse_binaries(text: str) -> dict[str, Any]:
     doc = load_json(text)
     if not isinstance(doc, dict):
@@ -243,12 +244,12 @@ def parse_binaries(text: str) -> dict[str, Any]:
     return doc
 
 
-@parser("commands/lsmod.txt", fact="lsmod")
+@parser(S.lsmod, fact="lsmod")
 def parse_lsmod(text: str) -> list[str]:
     return [ln.split()[0] for ln in text.splitlines() if ln.strip() and not ln.startswith("Module ")]
 
 
-@parser("commands/processes.json", fact="processes", max_records=20_000)
+@parser(S.processes, fact="processes", max_records=20_000)
 def parse_processes(text: str) -> list[Any]:
     doc = load_json(text)
     if isinstance(doc, dict):   # {"processes": [...]} is accepted too
@@ -258,7 +259,7 @@ def parse_processes(text: str) -> list[Any]:
     return doc
 
 
-@parser("commands/conntrack-count.txt", fact="conntrack")
+@parser(S.conntrack_count, fact="conntrack")
 def parse_conntrack_count(text: str) -> dict[str, int | None]:
     """`nf_conntrack_count 1234` / `net.netfilter.nf_conntrack_max = 262144` lines, or two bare
     numbers (count, then max)."""
@@ -284,7 +285,7 @@ def parse_conntrack_count(text: str) -> dict[str, int | None]:
     return out
 
 
-@parser("commands/getenforce.txt", fact="selinux")
+@parser(S.getenforce, fact="selinux")
 def parse_getenforce(text: str) -> str:
     """`getenforce`: `enforcing`, `permissive` or `disabled` (lower-cased)."""
     value = text.strip().lower()
@@ -293,7 +294,7 @@ def parse_getenforce(text: str) -> str:
     return value
 
 
-@parser("commands/loadavg.txt", fact="loadavg")
+@parser(S.loadavg, fact="loadavg")
 def parse_loadavg(text: str) -> dict[str, Any]:
     """/proc/loadavg: `0.52 0.58 0.59 2/1234 5678`."""
     f = text.split()
@@ -302,7 +303,7 @@ def parse_loadavg(text: str) -> dict[str, Any]:
             "running": to_int(running), "total": to_int(total)}
 
 
-@parser("commands/process-summary.json", fact="process_summary")
+@parser(S.process_summary, fact="process_summary")
 def parse_process_summary(text: str) -> dict[str, Any]:
     doc = load_json(text)
     if not isinstance(doc, dict):
@@ -336,7 +337,7 @@ _PSI = re.compile(r"^(some|full)\s+avg10=([\d.]+)\s+avg60=([\d.]+)\s+avg300=([\d
 _RESOURCES = ("cpu", "memory", "io")
 
 
-@parser("commands/pressure.txt", fact="pressure")
+@parser(S.pressure, fact="pressure")
 def parse_pressure(text: str) -> dict[str, Any]:
     """`{cpu|memory|io: {some: {avg10, avg60, avg300, total}, full: {...}}}` (percentages as
     floats; cpu has no `full` line before Linux 5.13)."""
@@ -360,7 +361,7 @@ def parse_pressure(text: str) -> dict[str, Any]:
     return out
 
 
-@parser("commands/file-nr.txt", fact="file_nr")
+@parser(S.file_nr, fact="file_nr")
 def parse_file_nr(text: str) -> dict[str, Any]:
     """/proc/sys/fs/file-nr then /proc/sys/fs/inode-nr: `{allocated, unused, max, used_pct,
     inodes, free_inodes}`. `allocated` is the system-wide count of open file handles and `max`

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from k8s_bundle.analyzer.parsers import parser
+from k8s_bundle.bundle.specs import S
 
 _SHOW_KEYS = {"ActiveState": "active", "SubState": "sub", "LoadState": "load", "UnitFileState": "enabled",
               "Result": "result", "NRestarts": "restarts", "ExecMainStatus": "exit_status",
@@ -19,7 +20,7 @@ _ACTIVE = re.compile(r"^\s*Active:\s+(\S+)(?:\s+\(([^)]*)\))?(?:\s+\(Result:\s*(
 _MAIN = re.compile(r"^\s*Main PID:\s+(\d+)(?:.*?status=(\d+))?")
 
 
-@parser("commands/systemctl-failed.txt", fact="systemd", merge="dict")
+@parser(S.systemctl_failed, fact="systemd", merge="dict")
 def parse_systemctl_failed(text: str) -> dict[str, Any]:
     """`systemctl list-units --failed --no-legend` (a leading `●` is tolerated)."""
     failed = []
@@ -30,7 +31,7 @@ def parse_systemctl_failed(text: str) -> dict[str, Any]:
     return {"failed": failed}
 
 
-@parser("commands/systemctl-status-*.txt", fact="systemd", merge="dict")
+@parser(S.systemctl_status, fact="systemd", merge="dict")
 def parse_systemctl_status(text: str, path: str) -> dict[str, Any]:
     """`systemctl status <unit> --no-pager`: load/enabled, active/sub, result, since, main PID."""
     unit_id = _unit_id(path, "systemctl-status-")
@@ -62,7 +63,7 @@ def parse_systemctl_status(text: str, path: str) -> dict[str, Any]:
     return {"units": {unit_id: info}}
 
 
-@parser("commands/systemctl-show-*.txt", fact="systemd", merge="dict")
+@parser(S.systemctl_show, fact="systemd", merge="dict")
 def parse_systemctl_show(text: str, path: str) -> dict[str, Any]:
     """`systemctl show <unit>`: key=value; the useful keys under friendly names, all under `show`."""
     unit_id = _unit_id(path, "systemctl-show-")

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from k8s_bundle.analyzer.parsers import FinalizeContext, finalizer, parser
+from k8s_bundle.bundle.specs import S
 
 
 def _yes_no(value: str | None) -> bool | None:
@@ -24,7 +25,7 @@ def _yes_no(value: str | None) -> bool | None:
     return {"yes": True, "no": False}.get(value.strip().lower())
 
 
-@parser("commands/timedatectl.txt", fact="timedatectl")
+@parser(S.timedatectl, fact="timedatectl")
 def parse_timedatectl(text: str) -> dict[str, str]:
     """`timedatectl show`: its key=value lines as written (`NTPSynchronized=no`,
     `Timezone=Asia/Shanghai`, ...); the combiner reads the flags from them."""
@@ -101,7 +102,7 @@ def _ntpq(text: str) -> dict[str, Any]:
             "server": None, "leap": None}
 
 
-@parser("commands/timesync.txt", fact="timesync")
+@parser(S.timesync, fact="timesync")
 def parse_timesync(text: str) -> dict[str, Any]:
     """Whichever of `chronyc tracking`, `timedatectl timesync-status` and `ntpq -pn` ran:
     `{source: chrony|timesyncd|ntpd, synchronized: bool|null, offset_seconds: float|null

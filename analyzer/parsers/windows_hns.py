@@ -180,33 +180,34 @@ def summarize_load_balancers(lbs: list[dict[str, Any]]) -> dict[str, int]:
 
 # -- registration (analyzer/parsers/__init__.py) -------------------------------------------
 from k8s_bundle.analyzer.parsers import parser  # noqa: E402
+from k8s_bundle.bundle.specs import S  # noqa: E402
 
 
-@parser("windows/hns-schema.txt", fact="windows.hns.schema")
+@parser(S.hns_schema, fact="windows.hns.schema")
 def _schema(text: str) -> str:
     return parse_schema(text)
 
 
-@parser("windows/hns-networks.json", fact="windows.hns.networks")
+@parser(S.hns_networks, fact="windows.hns.networks")
 def _networks(text: str) -> list[dict[str, Any]]:
     return parse_networks(text)
 
 
-@parser("windows/hns-endpoints.json", fact="windows.hns.endpoints")
+@parser(S.hns_endpoints, fact="windows.hns.endpoints")
 def _endpoints(text: str) -> list[dict[str, Any]]:
     return parse_endpoints(text)
 
 
-@parser("windows/hns-loadbalancers.json", fact="windows.hns.load_balancers")
+@parser(S.hns_loadbalancers, fact="windows.hns.load_balancers")
 def _load_balancers(text: str) -> list[dict[str, Any]]:
     return parse_load_balancers(text)
 
 
-@parser("windows/hns-policylists.json", fact="windows.hns.policy_lists")
+@parser(S.hns_policylists, fact="windows.hns.policy_lists")
 def _policy_lists(text: str) -> list[dict[str, Any]]:
     return parse_policy_lists(text)
 
 
-@parser("windows/hns-namespaces.json", fact="windows.hns.namespaces")
+@parser(S.hns_namespaces, fact="windows.hns.namespaces")
 def _namespaces(text: str) -> int:
     return len(load_objects(text))

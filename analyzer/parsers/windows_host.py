@@ -372,22 +372,20 @@ def version_tuple(text: str | None) -> list[int]:
 
 # -- registration (analyzer/parsers/__init__.py) -------------------------------------------
 from k8s_bundle.analyzer.parsers import parser  # noqa: E402
-
-_CNI_GLOBS = ("files/C/k/cni/config/*", "files/C/etc/cni/net.d/*", "files/C/ProgramData/containerd/cni/conf/*",
-              "files/C/Program Files/containerd/cni/conf/*", "files/C/k/cni/*.conf", "files/C/opt/cni/conf/*")
+from k8s_bundle.bundle.specs import S  # noqa: E402
 
 
-@parser("windows/os.json", fact="windows.os")
+@parser(S.win_os, fact="windows.os")
 def _os(text: str) -> dict[str, Any]:
     return parse_os(text)
 
 
-@parser("windows/hotfixes.json", fact="windows.hotfixes")
+@parser(S.win_hotfixes, fact="windows.hotfixes")
 def _hotfixes(text: str) -> list[str]:
     return parse_hotfixes(text)
 
 
-@parser("windows/services.json", fact=("windows.services", "windows.kube_proxy", "windows.kubelet", "windows.flanneld"))
+@parser(S.win_services, fact=("windows.services", "windows.kube_proxy", "windows.kubelet", "windows.flanneld"))
 def _services(text: str) -> dict[str, Any]:
     """The service list and the three Kubernetes services looked up in it."""
     kube = parse_kube_services(text)
@@ -395,53 +393,52 @@ def _services(text: str) -> dict[str, Any]:
             "windows.kubelet": kube["kubelet"], "windows.flanneld": kube["flanneld"]}
 
 
-@parser("files/C/run/flannel/subnet.env", fact="windows.flannel_subnet")
+@parser(S.win_flannel_subnet, fact="windows.flannel_subnet")
 def _subnet_env(text: str) -> dict[str, Any]:
     return parse_env_file(text)
 
 
-@parser("files/C/k/SourceVip.json", fact="windows.source_vip")
+@parser(S.source_vip, fact="windows.source_vip")
 def _source_vip(text: str) -> dict[str, Any]:
     return parse_source_vip(text)
 
 
-@parser("files/C/k/SourceVipRequest.json", fact="windows.source_vip_request")
+@parser(S.source_vip_request, fact="windows.source_vip_request")
 def _source_vip_request(text: str) -> dict[str, Any]:
     return parse_source_vip_request(text)
 
 
-@parser(*_CNI_GLOBS, fact="windows.cni", merge="list")
+@parser(S.win_cni, S.win_cni_other_places, fact="windows.cni", merge="list")
 def _cni(text: str, path: str) -> dict[str, Any]:
     return parse_cni_conf(text, path)
 
 
-@parser("windows/netipaddress.json", fact="windows.ip_addresses")
+@parser(S.win_netipaddress, fact="windows.ip_addresses")
 def _ip_addresses(text: str) -> list[dict[str, Any]]:
     return parse_ip_addresses(text)
 
 
-@parser("windows/netadapters.json", fact="windows.adapters")
+@parser(S.win_netadapters, fact="windows.adapters")
 def _adapters(text: str) -> list[dict[str, Any]]:
     return parse_net_adapters(text)
 
 
-@parser("windows/volumes.json", fact="windows.volumes")
+@parser(S.win_volumes, fact="windows.volumes")
 def _volumes(text: str) -> list[dict[str, Any]]:
     return parse_volumes(text)
 
 
-@parser("windows/versions.json", fact="windows.versions")
+@parser(S.win_versions, fact="windows.versions")
 def _versions(text: str) -> dict[str, Any]:
     return parse_versions(text)
 
 
-@parser("windows/pause-images.json", fact="windows.pause_images")
+@parser(S.pause_images, fact="windows.pause_images")
 def _pause_images(text: str) -> list[dict[str, Any]]:
     return parse_pause_images(text)
 
 
-@parser("files/C/Program Files/containerd/config.toml", "files/C/ProgramData/containerd/config.toml",
-        fact="windows.containerd_sandbox_image")
+@parser(S.win_containerd_config, fact="windows.containerd_sandbox_image")
 def _sandbox_image(text: str) -> dict[str, Any]:
     import tomllib
 

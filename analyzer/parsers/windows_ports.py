@@ -175,33 +175,34 @@ def excluded_in_range(excluded: list[dict[str, Any]], dynamic: dict[str, int]) -
 
 # -- registration (analyzer/parsers/__init__.py) -------------------------------------------
 from k8s_bundle.analyzer.parsers import parser  # noqa: E402  (after the pure functions on purpose)
+from k8s_bundle.bundle.specs import S  # noqa: E402
 
 
-@parser("windows/dynamicportrange-tcp.txt", fact="windows.dynamic_ports.tcp")
+@parser(S.dynamic_ports_tcp, fact="windows.dynamic_ports.tcp")
 def _dynamic_tcp(text: str) -> dict[str, int]:
     return parse_dynamic_range(text, "tcp")
 
 
-@parser("windows/dynamicportrange-udp.txt", fact="windows.dynamic_ports.udp")
+@parser(S.dynamic_ports_udp, fact="windows.dynamic_ports.udp")
 def _dynamic_udp(text: str) -> dict[str, int]:
     return parse_dynamic_range(text, "udp")
 
 
-@parser("windows/excludedportrange-tcp.txt", fact="windows.excluded_ports.tcp")
+@parser(S.excluded_ports_tcp, fact="windows.excluded_ports.tcp")
 def _excluded_tcp(text: str) -> list[dict[str, Any]]:
     return parse_excluded_ranges(text, "tcp")
 
 
-@parser("windows/excludedportrange-udp.txt", fact="windows.excluded_ports.udp")
+@parser(S.excluded_ports_udp, fact="windows.excluded_ports.udp")
 def _excluded_udp(text: str) -> list[dict[str, Any]]:
     return parse_excluded_ranges(text, "udp")
 
 
-@parser("windows/reservedports.txt", fact="windows.reservation")
+@parser(S.reserved_ports, fact="windows.reservation")
 def _reservation(text: str) -> dict[str, Any]:
     return parse_reservation(text)
 
 
-@parser("windows/tcp-connections.json", fact="windows.tcp_connections")
+@parser(S.tcp_connections, fact="windows.tcp_connections")
 def _tcp_connections(text: str) -> dict[str, Any]:
     return parse_tcp_connections(text)

@@ -159,8 +159,7 @@ class Specs:
     df = cmd("df", "`df -PT -B1` (bytes)")
     df_inodes = cmd("df-inodes", "`df -PTi`")
     mounts = cmd("mounts", "`cat /proc/self/mountinfo` (or `mount`)")
-    mounts_other_names = Spec(("commands/mounts.txt", "commands/mount.txt"), TEXT, elsewhere=BY_HAND,
-                              about="`mount` or /proc/mounts output under another id")
+    mount = Spec("commands/mount.txt", TEXT, elsewhere=BY_HAND, about="`mount` output under its own id")
     mountinfo = Spec("commands/mountinfo.txt", TEXT, elsewhere=BY_HAND,
                      about="/proc/self/mountinfo under its own id (preferred over mounts)")
     findmnt = cmd("findmnt", "`findmnt -J`", JSON, raw=True)
@@ -248,8 +247,10 @@ class Specs:
 
     # -- container runtimes --------------------------------------------------------------------
     docker_info = cmd("docker-info", "`docker info --format '{{json .}}'`", JSON, windows=True)
-    docker_info_other_names = Spec(("commands/docker-info.txt", "commands/docker-info-text.txt"), TEXT,
-                                   elsewhere=BY_HAND, about="`docker info` as text")
+    docker_info_txt = Spec("commands/docker-info.txt", TEXT, elsewhere=BY_HAND,
+                           about="`docker info` as text under the docker-info id")
+    docker_info_text = Spec("commands/docker-info-text.txt", TEXT, elsewhere=BY_HAND,
+                            about="`docker info` as text, read when no docker-info is there")
     docker_version = cmd("docker-version", "`docker version`", windows=True, raw=True)
     docker_ps = cmd("docker-ps", "`docker ps -a --no-trunc`", windows=True, raw=True)
     docker_images = cmd("docker-images", "`docker images --digests`", raw=True)

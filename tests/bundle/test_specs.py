@@ -129,6 +129,11 @@ def test_every_parser_reads_spec_paths() -> None:
     stray = [f"{p.name}: {pattern}" for p in registry().parsers for pattern in p.patterns
              if (p.scope, pattern) not in named]
     assert not stray, "parsers reading paths no spec names:\n" + "\n".join(stray)
+    # ... and the package's parsers name specs, not path strings: @parser(S.timedatectl, ...)
+    strings = [p.name for p in registry().parsers
+               if p.patterns != tuple(path for s in p.specs for path in s.paths)]
+    assert not strings, f"parsers registered with path strings instead of specs: {strings}"
+    assert any(S.timedatectl in p.specs and p.fact == "timedatectl" for p in registry().parsers)
 
 
 def test_docs_artifact_table_is_current() -> None:
