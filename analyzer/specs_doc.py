@@ -3,6 +3,7 @@
 
     python -m k8s_bundle.analyzer.specs_doc            # print the table
     python -m k8s_bundle.analyzer.specs_doc --write docs/bundle-format.md
+    python -m k8s_bundle.analyzer.specs_doc --which nodes/n1/files/etc/kubernetes/admin.conf
 
 --write replaces what lies between BEGIN and END; tests/bundle/test_specs.py fails when the
 committed doc differs. It lives in the analyzer because the "read by" column needs the parser
@@ -22,9 +23,11 @@ END = "<!-- end of artifacts -->"
 
 
 def readers(spec: Spec, reg: Registry) -> list[ParserSpec]:
-    """The parsers that read `spec`: those registered with one of its paths in its scope."""
+    """The parsers that read `spec`: those registered with it (or, for a parser registered
+    with path strings, with one of its paths in its scope)."""
     paths = set(spec.paths)
-    return [p for p in reg.parsers if p.scope == spec.scope and paths & set(p.patterns)]
+    return [p for p in reg.parsers if any(s is spec for s in p.specs)
+            or (not p.specs and p.scope == spec.scope and paths & set(p.patterns))]
 
 
 def _facts(p: ParserSpec) -> str:
@@ -59,16 +62,28 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_table(reg: Registry | None = None) -> str:
+def render_table(reg: Registry | None = None, specs: list[Spec] | None = None) -> str:
     """The markdown table: one row per spec, in table order."""
     reg = reg or registry()
     lines = ["| spec | path | format | what | produced by (catalogue item ids) | read by (parser -> fact) |",
              "|---|---|---|---|---|---|"]
-    for spec in all_specs():
+    for spec in (all_specs() if specs is None else specs):
         paths = "<br>".join(f"`{p}`" for p in spec.paths)
         lines.append("| " + " | ".join(_cell(c) for c in (
             f"`S.{spec.name}`", paths, spec.format, spec.about, _producers(spec), read_by(spec, reg))) + " |")
     return "\n".join(lines) + "\n"
+
+
+def specs_of_member(member: str) -> list[Spec]:
+    """The specs covering a member path: `nodes/<node>/x`, `cluster/x` or `x` (below a node)."""
+    parts = member.strip("/").split("/")
+    if parts[0] == "nodes" and len(parts) > 2:
+        scope, rel = "node", "/".join(parts[2:])
+    elif parts[0] == "cluster":
+        scope, rel = "cluster", "/".join(parts)
+    else:
+        scope, rel = "node", "/".join(parts)
+    return [s for s in all_specs() if s.scope == scope and s.covers(rel)]
 
 
 def replace_section(doc: str, table: str) -> str:
@@ -88,7 +103,17 @@ def main(argv: list[str] | None = None) -> int:
                                  description="Print (or write into a doc) the bundle's artifact table.")
     ap.add_argument("--write", metavar="DOC", type=Path,
                     help="replace the generated section of DOC (docs/bundle-format.md)")
+    ap.add_argument("--which", metavar="MEMBER",
+                    help="only the specs a bundle member belongs to (nodes/<node>/..., cluster/..., or "
+                         "a path below nodes/<node>/)")
     args = ap.parse_args(argv)
+    if args.which is not None:
+        found = specs_of_member(args.which)
+        if not found:
+            print(f"k8s-bundle: {args.which}: no spec covers this member", file=sys.stderr)
+            return 4
+        sys.stdout.write(render_table(specs=found))
+        return 0
     table = render_table()
     if args.write is None:
         sys.stdout.write(table)

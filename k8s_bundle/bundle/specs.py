@@ -333,7 +333,7 @@ class Specs:
                         "files/etc/kubernetes/manifests/*.json"), YAML, linux="static-pod-manifests",
                        about="static pod manifests")
     static_pod_dir = Spec("files/etc/kubernetes/manifests/*", AS_ON_NODE, linux="static-pod-manifests",
-                          about="everything in the manifests directory (a stray .bak is a finding's evidence)",
+                          about="everything in the manifests directory (names other than .yaml/.yml/.json kept unparsed)",
                           raw=True)
     kube_proxy_config = Spec("files/var/lib/kube-proxy/config*", YAML, linux="kube-proxy-config",
                              about="kube-proxy's config file", raw=True)
@@ -386,7 +386,7 @@ class Specs:
     cni_configs = Spec(("files/etc/cni/net.d/*.conf", "files/etc/cni/net.d/*.conflist", "files/etc/cni/net.d/*.json"),
                        JSON, linux="cni-config", about="CNI network configurations")
     cni_dir = Spec("files/etc/cni/net.d/*", AS_ON_NODE, linux="cni-config",
-                   about="everything else in /etc/cni/net.d (kubeconfigs of Calico, ...)", raw=True)
+                   about="everything in /etc/cni/net.d (calico-kubeconfig; names the CNI parser skips)", raw=True)
     cni_bin = cmd("cni-bin", "names in /opt/cni/bin, one a line")
     flannel_subnet = Spec("files/run/flannel/subnet.env", ENV, linux="flannel-subnet", about="flannel's subnet.env")
     cni_state = Spec(("files/etc/kube-flannel/*", "files/var/lib/calico/nodename", "files/var/lib/calico/mtu",

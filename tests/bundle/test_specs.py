@@ -144,3 +144,13 @@ def test_docs_artifact_table_is_current() -> None:
     assert current_section(doc) == out, (
         "docs/bundle-format.md's artifact table is stale: run "
         "`python -m k8s_bundle.analyzer.specs_doc --write docs/bundle-format.md`")
+
+
+def test_which_names_the_specs_of_a_member() -> None:
+    run = [sys.executable, "-m", "k8s_bundle.analyzer.specs_doc", "--which"]
+    out = subprocess.run([*run, "nodes/cp1/commands/timedatectl.txt"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.count("\n| `S.") == 1 and "`time.parse_timedatectl`" in out.stdout
+    out = subprocess.run([*run, "cluster/pods.json"], capture_output=True, text=True)
+    assert out.returncode == 0 and "`S.cluster_objects`" in out.stdout
+    out = subprocess.run([*run, "nodes/cp1/commands/no-such-id.bin"], capture_output=True, text=True)
+    assert out.returncode == 4 and out.stdout == "" and out.stderr.count("\n") == 1 and "no spec" in out.stderr
