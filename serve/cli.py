@@ -80,14 +80,21 @@ def _ours(path: Path) -> bool:
         return False
 
 
-def write_kubeconfig(path: Path, url: str) -> None:
-    from k8s_bundle.safe_output import output_error, write_file
-
+def check_kubeconfig(path: Path) -> None:
+    """Refuse a kubeconfig place serve may not write, before the bundles are read."""
+    if not path.parent.is_dir():
+        raise UserError(f"{path}: no such directory for the kubeconfig", EXIT_BAD_INPUT)
     if path.is_dir():
-        raise UserError(f"--kubeconfig {path}: is a directory", EXIT_BAD_INPUT)
+        raise UserError(f"{path}: is a directory, not a place for the kubeconfig", EXIT_BAD_INPUT)
     if path.exists() and not _ours(path):
         raise UserError(f"{path}: exists and was not written by k8s-bundle serve; not replacing it "
                         "(choose another place with --kubeconfig)", EXIT_BAD_INPUT)
+
+
+def write_kubeconfig(path: Path, url: str) -> None:
+    from k8s_bundle.safe_output import output_error, write_file
+
+    check_kubeconfig(path)
     try:
         write_file(path, kubeconfig_text(url).encode())
     except OSError as exc:
@@ -102,8 +109,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not Path(b).exists():
             raise UserError(f"{b}: no such file or directory", EXIT_BAD_INPUT)
     kubeconfig = Path(args.kubeconfig) if args.kubeconfig else default_kubeconfig(args.bundle[0])
-    if not kubeconfig.parent.is_dir():
-        raise UserError(f"{kubeconfig}: no such directory for the kubeconfig", EXIT_BAD_INPUT)
+    check_kubeconfig(kubeconfig)
     server = httpd.bind(args.port)      # first: a busy port fails before minutes of reading
     try:
         store = loader.load(args.bundle)

@@ -77,7 +77,7 @@ def _fmt_time(t: datetime) -> bytes:
     return t.strftime("%Y-%m-%dT%H:%M:%S.%f000Z").encode()
 
 
-def _pod_lines(lines: Iterable[bytes]) -> Iterator[tuple[datetime | None, bytes, bytes]]:
+def _pod_lines(lines: Iterable[bytes], timed: bool) -> Iterator[tuple[datetime | None, bytes, bytes]]:
     """(time, time as written, message) of CRI lines (`TIME STREAM P|F MESSAGE`, partial lines
     joined) and docker json-file lines (`{"log": ..., "time": ...}`)."""
     partial = b""
@@ -87,7 +87,7 @@ def _pod_lines(lines: Iterable[bytes]) -> Iterator[tuple[datetime | None, bytes,
                 doc = json.loads(line)
                 msg = str(doc.get("log", "")).encode("utf-8", "replace")
                 stamp = str(doc.get("time", ""))
-                yield parse_time(stamp), stamp.encode(), msg[:-1] if msg.endswith(b"\n") else msg
+                yield parse_time(stamp) if timed else None, stamp.encode(), msg[:-1] if msg.endswith(b"\n") else msg
                 continue
             except (ValueError, AttributeError):
                 pass
@@ -97,7 +97,7 @@ def _pod_lines(lines: Iterable[bytes]) -> Iterator[tuple[datetime | None, bytes,
             if parts[2].startswith(b"P"):
                 partial += msg
                 continue
-            t = parse_time(parts[0].decode("ascii", "replace"))
+            t = parse_time(parts[0].decode("ascii", "replace")) if timed else None
             yield t, parts[0], partial + msg
             partial = b""
         else:
@@ -106,9 +106,12 @@ def _pod_lines(lines: Iterable[bytes]) -> Iterator[tuple[datetime | None, bytes,
         yield None, b"", partial
 
 
-def _text_lines(lines: Iterable[bytes], year: int) -> Iterator[tuple[datetime | None, bytes, bytes]]:
+def _text_lines(lines: Iterable[bytes], year: int, timed: bool) -> Iterator[tuple[datetime | None, bytes, bytes]]:
     for line in lines:
         t: datetime | None = None
+        if not timed:       # neither --since nor --timestamps: no need to read the times
+            yield None, b"", line
+            continue
         m = _ISO.match(line)
         if m:
             t = parse_time(m.group(1).decode().replace(",", "."))
@@ -131,10 +134,12 @@ def _text_lines(lines: Iterable[bytes], year: int) -> Iterator[tuple[datetime | 
 
 def stream(sources: list[LogSource], opts: LogOptions, year: int) -> Iterator[bytes]:
     """The log as `kubectl logs` shows it, in pieces, the sources one after the other."""
+    timed = opts.since is not None or opts.timestamps
+
     def entries() -> Iterator[tuple[datetime | None, bytes, bytes]]:
         for src in sources:
             lines = _lines(member_chunks(src))
-            yield from _pod_lines(lines) if src.fmt == "pod" else _text_lines(lines, year)
+            yield from _pod_lines(lines, timed) if src.fmt == "pod" else _text_lines(lines, year, timed)
 
     def kept() -> Iterator[bytes]:
         keep = opts.since is None

@@ -400,7 +400,7 @@ def _finding(store: Store, bundle: str, f: Any) -> None:
     _mark(obj, "from `k8s-bundle analyze` of the bundle", bundle)
     store.add(_T["findings"], obj, bundle)
     node = store.objects["nodes"].get(("", f.node)) if f.node else None
-    involved = ({"kind": "Node", "apiVersion": "v1", "name": f.node, "uid": node["metadata"]["uid"]} if node
+    involved = ({"kind": "Node", "apiVersion": "v1", "name": f.node, "uid": f.node} if node
                 else {"kind": "Finding", "apiVersion": "k8s-bundle.io/v1", "name": name,
                       "namespace": FINDINGS_NAMESPACE, "uid": obj["metadata"]["uid"]})
     event = {"metadata": {"name": f"{name}.finding", "namespace": "default" if node else FINDINGS_NAMESPACE,
@@ -427,11 +427,15 @@ def _namespaces(store: Store) -> None:
 
 def fill_event_uids(store: Store) -> None:
     """Events in cluster/ may lack involvedObject.uid; kubectl describe selects on it, so the
-    uid of the object they name is filled in when that object is served."""
+    uid of the object they name is filled in when that object is served. For a Node that is
+    its name, as the kubelet writes it (kubectl before 1.27 asks only for that one)."""
     plural = {t.kind: t for t in TYPES}
     for ev in store.objects["events"].values():
         inv = ev.get("involvedObject")
         if not isinstance(inv, dict) or inv.get("uid") or inv.get("kind") not in plural:
+            continue
+        if inv["kind"] == "Node" and inv.get("name"):
+            inv["uid"] = inv["name"]
             continue
         t: ResourceType = plural[inv["kind"]]
         obj = store.objects[t.plural].get((inv.get("namespace", "") if t.namespaced else "", inv.get("name", "")))

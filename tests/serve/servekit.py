@@ -8,6 +8,7 @@ fail, so a missing package cannot pass unnoticed.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import signal
@@ -26,12 +27,20 @@ SAMPLES = ROOT / "samples"
 
 
 def require_kubectl() -> str:
-    path = shutil.which("kubectl")
+    """The kubectl to test with: $K8S_BUNDLE_TEST_KUBECTL (another version's binary) or PATH's."""
+    path = os.environ.get("K8S_BUNDLE_TEST_KUBECTL") or shutil.which("kubectl")
     if path is None:
         if os.environ.get("CI"):
             pytest.fail("kubectl is missing: CI installs Debian's kubernetes-client (scripts/apt-test-packages.txt)")
         pytest.skip("kubectl is not installed")
     return path
+
+
+def kubectl_minor() -> int:
+    """The minor version of the kubectl under test (Debian 12's kubernetes-client is 1.20)."""
+    out = subprocess.run([require_kubectl(), "version", "--client", "-o", "json"], capture_output=True,
+                         text=True, timeout=30).stdout
+    return int("".join(ch for ch in json.loads(out)["clientVersion"]["minor"] if ch.isdigit()))
 
 
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
