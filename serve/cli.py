@@ -115,6 +115,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         store = loader.load(args.bundle)
         findings = _findings(args.bundle, args.rules)
         synth.synthesize(store, findings)
+        del findings            # served as objects from here on; the analyzer's own are not kept
         port = server.server_address[1]
         url = f"http://{httpd.HOST}:{port}"
         httpd.attach(server, Api(store, f"{httpd.HOST}:{port}"))

@@ -24,6 +24,7 @@ _NODE_FILES = {
     "commands/crictl-pods.json": "crictl_pods",
     "commands/docker-ps.txt": "docker_ps",
     "commands/hostname-i.txt": "hostname_i",
+    "windows/netipaddress.json": "win_ips",
 }
 _MANIFESTS = "files/etc/kubernetes/manifests/"
 _MANIFEST_CAP = 1024 * 1024

@@ -87,7 +87,8 @@ def _node(store: Store, nd: NodeData, findings: list[Any]) -> None:
         capacity["cpu"] = str(info["cpus"])
     if isinstance(info.get("memory_bytes"), int):
         capacity["memory"] = f"{info['memory_bytes'] // 1024}Ki"
-    addresses = [{"type": "InternalIP", "address": ip} for ip in _ips(nd.files.get("hostname_i"))[:1]]
+    ips = _ips(nd.files.get("hostname_i")) or _windows_ips(nd.files.get("win_ips"))
+    addresses = [{"type": "InternalIP", "address": ip} for ip in ips[:1]]
     if info.get("hostname"):
         addresses.append({"type": "Hostname", "address": str(info["hostname"])})
     runtime = str(info.get("runtime") or "")
@@ -119,6 +120,15 @@ def _ips(text: Any) -> list[str]:
         return []
     return [w for w in text.split() if re.fullmatch(r"[0-9.]+|[0-9a-fA-F:]+:[0-9a-fA-F:.]*", w)
             and not w.startswith(("127.", "::1"))]
+
+
+def _windows_ips(doc: Any) -> list[str]:
+    """IPv4 addresses of Get-NetIPAddress (an object for one, a list for several), host adapters first."""
+    items = doc if isinstance(doc, list) else [doc] if isinstance(doc, dict) else []
+    found = [(("vEthernet (nat)" in str(i.get("InterfaceAlias")) or "Loopback" in str(i.get("InterfaceAlias"))),
+              str(i.get("IPAddress"))) for i in items
+             if isinstance(i, dict) and i.get("AddressFamily") in (2, "IPv4") and i.get("IPAddress")]
+    return [ip for _, ip in sorted(found, key=lambda f: f[0]) if not ip.startswith(("127.", "169.254."))]
 
 
 def _conditions(findings: list[Any], when: str | None) -> list[dict]:

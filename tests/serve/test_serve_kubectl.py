@@ -55,6 +55,7 @@ def test_get_nodes_from_every_bundle(srv: Server) -> None:
     for col in ("INTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"):
         assert col in wide.splitlines()[0]
     assert "192.168.10.21" in wide and "containerd://1.7.13" in wide
+    assert "10.127.130.5" in wide            # the Windows node's, from Get-NetIPAddress
 
 
 def test_synthesized_node_yaml(srv: Server) -> None:
