@@ -8,24 +8,22 @@ import itertools
 import os
 import stat
 import sys
-import tarfile
 import time
-import zlib
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import orjson
 
-from k8s_bundle.bundle.layout import MANIFEST_NAME, REDACTION_NAME
+from k8s_bundle.bundle.layout import MANIFEST_NAME, REDACTION_NAME, node_of
 from k8s_bundle.bundle.manifest import ItemRecord, Manifest
+from k8s_bundle.bundle.reader import DUPLICATE_MESSAGE, BundleReader, find_bundle_dir, open_bundle, open_tree
 from k8s_bundle import __version__
 from k8s_bundle.bundle.writer import BundleWriter
 from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, UserError, shown
 from k8s_bundle.redact.options import build_redactor
 from k8s_bundle.redact.redactor import RedactionError, Redactor
 from k8s_bundle.redact.obfuscate import map_path_for, write_map
-from k8s_bundle.redact.rules import RuleFileError
 from k8s_bundle.safe_output import PartDir, check_output, create_new, output_error
 
 CHUNK = 1 << 20
@@ -37,6 +35,8 @@ class Source:
     rel: str                                # member path inside the output bundle
     origin: str                             # where it came from (manifest `source`)
     chunks: Callable[[], Iterator[bytes]]   # opens and reads the content lazily
+    # Why the content read is incomplete (a reader cap, a damaged archive), or None.
+    cut_short: Callable[[], str | None] = lambda: None
 
 
 def _is_archive(path: str) -> bool:
@@ -54,87 +54,60 @@ def _read_file(path: Path) -> Callable[[], Iterator[bytes]]:
     return gen
 
 
-def _safe_rel(name: str) -> str | None:
-    parts = [p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in ("", ".", "/")]
-    if not parts or any(p == ".." for p in parts):
-        return None
-    return "/".join(parts)
+def _open(path: Path, *, bundle: bool) -> BundleReader:
+    """The bundle reader on an input archive or directory: the caps and refusals of `analyze`
+    and `verify` (k8s_bundle/bundle/reader.py). bundle=True strips the bundle's top directory."""
+    if bundle and not path.is_dir():
+        return open_bundle(path)
+    return open_tree(path, plain=not bundle)
 
 
-def _bundle_root_dir(path: Path) -> Path | None:
-    """The directory holding manifest.json when `path` is a k8s-bundle directory."""
-    if (path / MANIFEST_NAME).is_file():
-        return path
-    children = [c for c in path.iterdir() if c.is_dir()] if path.is_dir() else []
-    if len(children) == 1 and (children[0] / MANIFEST_NAME).is_file():
-        return children[0]
-    return None
+def _listing(path: Path, *, bundle: bool) -> list[str]:
+    """Member paths of an input, known before anything is redacted (node names to obfuscate,
+    whether an archive is a bundle). A damaged archive stops the run here, before any output."""
+    reader = _open(path, bundle=bundle)
+    names = [m.path for m in reader]
+    _check_whole(reader, path)
+    return names
 
 
-def _walk_dir(root: Path, prefix: str, skipped: list[dict[str, str]]) -> Iterator[Source]:
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        for name in sorted(filenames):
-            full = Path(dirpath) / name
-            rel = full.relative_to(root).as_posix()
-            out = f"{prefix}{rel}" if prefix else rel
-            try:
-                st = full.lstat()
-            except OSError as exc:
-                skipped.append({"path": out, "reason": f"unreadable: {exc.strerror}"})
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                skipped.append({"path": out, "reason": "not a regular file (links are not followed)"})
-                continue
-            yield Source(out, str(full), _read_file(full))
+def _check_whole(reader: BundleReader, path: Path) -> None:
+    for p in reader.problems:
+        if p.kind == "truncated" and p.path is None:
+            raise UserError(f"{shown(path)}: corrupt or truncated archive ({shown(p.message)})", EXIT_BAD_INPUT)
 
 
-def _walk_tar(path: Path, strip_top: bool, prefix: str) -> Iterator[Source]:
-    """Members of an archive, streamed (never extracted to disk)."""
-    mode = "r:*"
-    try:
-        tf = tarfile.open(path, mode)
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise UserError(f"{path}: not a readable tar archive ({exc})", EXIT_BAD_INPUT) from None
-    with tf:
-        try:
-            for member in tf:
-                if not member.isfile():
-                    continue
-                rel = _safe_rel(member.name)
-                if rel is None:
-                    continue  # hostile names (absolute, ..) are never used as paths
-                if strip_top:
-                    rel = rel.split("/", 1)[1] if "/" in rel else rel
-                fh = tf.extractfile(member)
-                if fh is None:
-                    continue
+def _members(reader: BundleReader, path: Path, prefix: str, skipped: list[dict[str, str]],
+             leave_out: tuple[str, ...] = ()) -> Iterator[Source]:
+    """The reader's members as sources named `prefix + member path`, each read while it is the
+    current member. What the reader refused (links, devices, escaping, duplicate or too long
+    names) or stopped at (a cap) goes to `skipped`; a member it cut short is marked on its item."""
+    attached: set[int] = set()        # problems told on an item (cut_short), not in `skipped`
+    it = iter(reader)
+    while True:
+        mark = len(reader.problems)
+        member = next(it, None)
+        if member is None:
+            break
+        if member.path in leave_out:
+            continue
 
-                def gen(fh: Any = fh) -> Iterator[bytes]:
-                    while True:
-                        chunk = fh.read(CHUNK)
-                        if not chunk:
-                            return
-                        yield chunk
+        def cut_short(mark: int = mark, rel: str = member.path) -> str | None:
+            for i in range(mark, len(reader.problems)):
+                p = reader.problems[i]
+                if p.path == rel and p.kind in ("limit", "truncated"):
+                    attached.add(i)
+                    return p.message
+            return None
 
-                yield Source(f"{prefix}{rel}", f"{path}:{member.name}", gen)
-        except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-            raise UserError(f"{path}: corrupt or truncated archive ({exc})", EXIT_BAD_INPUT) from None
-
-
-def _tar_top(path: Path) -> tuple[str | None, bool, list[str]]:
-    """(top directory, is a k8s bundle, safe member paths below the top) of an archive."""
-    try:
-        with tarfile.open(path, "r:*") as tf:
-            names = [m.name for m in tf]
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise UserError(f"{path}: not a readable tar archive ({exc})", EXIT_BAD_INPUT) from None
-    safe = [r for r in (_safe_rel(n) for n in names) if r]
-    tops = {n.split("/", 1)[0] for n in safe}
-    if len(tops) == 1:
-        top = tops.pop()
-        return top, f"{top}/{MANIFEST_NAME}" in safe, [n.split("/", 1)[1] for n in safe if "/" in n]
-    return None, False, safe
+        origin = str(path / member.path) if reader.kind == "dir" else f"{path}:{member.path}"
+        yield Source(prefix + member.path, origin, lambda m=member: m.chunks(CHUNK), cut_short)
+    _check_whole(reader, path)
+    for i, p in enumerate(reader.problems):
+        if i in attached:
+            continue
+        reason = _NAME_TAKEN if p.message == DUPLICATE_MESSAGE else p.message
+        skipped.append({"path": prefix + p.path if p.path else str(path), "reason": reason})
 
 
 def _readable_kind(path: str) -> bool:
@@ -206,6 +179,7 @@ def run_redact(args: argparse.Namespace) -> int:
             _write_file(root, MANIFEST_NAME, [orjson.dumps(manifest, option=orjson.OPT_INDENT_2)], out)
             with _map_first(redactor, out, categories):
                 staging.commit()
+    _tell_skipped(skipped)
     map_note = f"; obfuscation map (keep it private) at {shown(map_path_for(out))}" if categories else ""
     report = redactor.report()
     dropped = len(report["dropped"])
@@ -213,6 +187,18 @@ def run_redact(args: argparse.Namespace) -> int:
           f"{f', {dropped} dropped (could not be redacted safely)' if dropped else ''}"
           f"{f', {len(skipped)} skipped' if skipped else ''}{map_note}", file=sys.stderr)
     return EXIT_OK
+
+
+SKIPPED_SHOWN = 10   # lines on stderr; every skipped input is listed in the output's manifest
+
+
+def _tell_skipped(skipped: list[dict[str, str]]) -> None:
+    """One line per input left out (a link, a device, a name the reader refuses, a cap)."""
+    for s in skipped[:SKIPPED_SHOWN]:
+        print(f"redact: skipped {shown(s['path'])}: {shown(s['reason'])}", file=sys.stderr)
+    if len(skipped) > SKIPPED_SHOWN:
+        print(f"redact: {len(skipped) - SKIPPED_SHOWN} more skipped (listed in the output's manifest)",
+              file=sys.stderr)
 
 
 @contextlib.contextmanager
@@ -287,6 +273,9 @@ class _NameTaken(Exception):
     """The output already holds this path: an archive may repeat a member name (tar allows it)."""
 
 
+_NAME_TAKEN = "the output already holds this name (repeated or clashing input names; the first is kept)"
+
+
 def _add_once(writer: BundleWriter, rel: str, chunks: Any) -> Any:
     if writer.has(rel):
         raise _NameTaken(rel)
@@ -304,8 +293,7 @@ def _redact_one(redactor: Redactor, src: Source, store: Callable[[str, Any], Any
         item.status, item.path, item.error = "redaction_failed", None, f"dropped: {exc}"
         return item.to_dict()
     except _NameTaken:
-        item.status, item.path = "skipped", None
-        item.error = "the output already holds this name (repeated or clashing input names; the first is kept)"
+        item.status, item.path, item.error = "skipped", None, _NAME_TAKEN
         return item.to_dict()
     except OSError as exc:
         redactor.record_dropped(rel, f"unreadable: {exc.strerror}")
@@ -313,6 +301,9 @@ def _redact_one(redactor: Redactor, src: Source, store: Callable[[str, Any], Any
         return item.to_dict()
     item.bytes, item.sha256, item.redactions = stored.bytes, stored.sha256, redactor.count_for(rel)
     item.duration_ms = int((time.monotonic() - t0) * 1000)
+    cut = src.cut_short()
+    if cut is not None:
+        item.status, item.error = "truncated", cut
     return item.to_dict()
 
 
@@ -328,29 +319,19 @@ def _gather(paths: list[str], skipped: list[dict[str, str]]) -> _Inputs:
     """Inputs as sources; one k8s bundle keeps its layout, anything else goes under input/."""
     if len(paths) == 1:
         p = Path(paths[0])
-        if p.is_dir():
-            root = _bundle_root_dir(p)
-            if root is not None:
-                listed = [s for s in _walk_dir(root, "", skipped) if s.rel not in (MANIFEST_NAME, REDACTION_NAME)]
-                inputs = _Inputs(iter(listed), root.name, [s.rel for s in listed])
-                inputs.manifest = _load_manifest((root / MANIFEST_NAME).read_bytes())
-                return inputs
-        elif _is_archive(str(p)):
-            top, is_bundle, names = _tar_top(p)
-            if is_bundle and top:
-                inputs = _Inputs(iter(()), top, names)
-
-                def members() -> Iterator[Source]:
-                    for src in _walk_tar(p, strip_top=True, prefix=""):
-                        if src.rel == MANIFEST_NAME:
-                            inputs.manifest = _load_manifest(b"".join(src.chunks()))
-                        elif src.rel != REDACTION_NAME:
-                            yield src
-
-                inputs.sources = members()
-                return inputs
+        bundle_dir = find_bundle_dir(p) if p.is_dir() else None
+        names: list[str] = []
+        if bundle_dir is None and _is_archive(str(p)):
+            # An archive is a bundle when all of it sits in one top directory holding manifest.json.
+            names = _listing(p, bundle=False)
+            tops = {n.split("/", 1)[0] for n in names}
+            top = tops.pop() if len(tops) == 1 else None
+            if top is not None and f"{top}/{MANIFEST_NAME}" in names:
+                return _bundle_inputs(p, top, [n.split("/", 1)[1] for n in names if "/" in n], skipped)
+        elif bundle_dir is not None:
+            return _bundle_inputs(bundle_dir, bundle_dir.name, _listing(bundle_dir, bundle=True), skipped)
     parts: list[Iterator[Source]] = []
-    names: list[str] = []
+    names = []
     used: set[str] = set()
     for raw in paths:
         p = Path(raw)
@@ -361,17 +342,34 @@ def _gather(paths: list[str], skipped: list[dict[str, str]]) -> _Inputs:
             n += 1
             base = f"{name}-{n}"
         used.add(base)
-        if p.is_dir():
-            listed = list(_walk_dir(p, f"input/{base}/", skipped))
-            names += [s.rel for s in listed]
-            parts.append(iter(listed))
-        elif _is_archive(raw):
-            names += [f"input/{base}/{n}" for n in _tar_top(p)[2]]
-            parts.append(_walk_tar(p, strip_top=False, prefix=f"input/{base}/"))
+        prefix = f"input/{base}/"
+        if p.is_dir() or _is_archive(raw):
+            names += [prefix + rel for rel in _listing(p, bundle=False)]
+            parts.append(_lazy(lambda p=p, prefix=prefix: _members(_open(p, bundle=False), p, prefix, skipped)))
         else:
             names.append(f"input/{base}")
             parts.append(iter([Source(f"input/{base}", str(p), _read_file(p))]))
     return _Inputs(itertools.chain.from_iterable(parts), f"k8s-bundle-redacted-{_stamp()}", names)
+
+
+def _bundle_inputs(path: Path, top: str, names: list[str], skipped: list[dict[str, str]]) -> _Inputs:
+    """A k8s bundle (archive or directory) keeps its layout; its manifest is kept and refreshed."""
+    inputs = _Inputs(iter(()), top, [n for n in names if n not in (MANIFEST_NAME, REDACTION_NAME)])
+
+    def sources() -> Iterator[Source]:
+        for src in _members(_open(path, bundle=True), path, "", skipped, leave_out=(REDACTION_NAME,)):
+            if src.rel == MANIFEST_NAME:
+                inputs.manifest = _load_manifest(b"".join(src.chunks()))
+            else:
+                yield src
+
+    inputs.sources = sources()
+    return inputs
+
+
+def _lazy(make: Callable[[], Iterator[Source]]) -> Iterator[Source]:
+    """Open an input only when its turn comes: one archive is read at a time."""
+    yield from make()
 
 
 def _load_manifest(raw: bytes | None) -> dict[str, Any] | None:
@@ -385,14 +383,16 @@ def _load_manifest(raw: bytes | None) -> dict[str, Any] | None:
 
 
 def _node_names(paths: list[str]) -> set[str]:
-    names = set()
+    """Node directory names among member paths, a bundle's own (`nodes/<n>/...`) or one found
+    inside another input (`input/<name>/<top>/nodes/<n>/...`)."""
+    found = set()
     for rel in paths:
         parts = rel.split("/")
-        for i, part in enumerate(parts[:-2]):
-            if part == "nodes":
-                names.add(parts[i + 1])
-                break
-    return names
+        if "nodes" in parts:
+            node = node_of("/".join(parts[parts.index("nodes"):]))
+            if node:
+                found.add(node)
+    return found
 
 
 def _manifest(args: argparse.Namespace, previous: dict[str, Any] | None, items: list[dict[str, Any]],

@@ -23,8 +23,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from k8s_bundle.bundle.layout import MANIFEST_NAME
-from k8s_bundle.bundle.reader import BundleReader, Member, ReaderLimits, open_bundle
+from k8s_bundle.bundle.reader import BundleReader, Member, ReaderLimits, open_bundle, open_tree
 from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_WARNINGS, UserError, shown
 from k8s_bundle.redact.secretscan import Finding, SecretScanner, custom_patterns, load_patterns
 
@@ -129,10 +128,5 @@ def _reader(path: Path, limits: ReaderLimits) -> BundleReader:
     (`verify /etc/kubernetes` before attaching files gathered by hand); other tools' folders
     are read as the files they hold, not as the analyzer's synthesized members."""
     if path.is_dir() and not path.is_symlink():
-        root = path
-        if not (path / MANIFEST_NAME).is_file():
-            children = [c for c in path.iterdir() if c.is_dir() and not c.is_symlink()]
-            if len(children) == 1 and (children[0] / MANIFEST_NAME).is_file():
-                root = children[0]
-        return BundleReader(root, "dir", limits)
+        return open_tree(path, limits, plain=False)
     return open_bundle(path, limits)

@@ -11,6 +11,10 @@ symlinks and hardlinks (whatever their target), devices and FIFOs, duplicates. I
 caps of `ReaderLimits` is read up to the cap and recorded as a `Problem(kind="limit")`. A gzip
 or tar stream that ends early keeps every byte that was read and records
 `Problem(kind="truncated")`. Input that is not a bundle at all raises `UserError` (exit 4).
+
+`open_tree(path)` reads any archive or folder (`redact`'s and `verify`'s inputs need not be
+bundles) with the same caps and refusals: every member keeps its full name, there is no top
+directory to strip and no node directory to count.
 """
 from __future__ import annotations
 
@@ -44,6 +48,8 @@ _META_TYPES = frozenset(
 )
 _GiB = 1024**3
 _MiB = 1024**2
+# The message of a refused duplicate: `redact` names it as a name its output already holds.
+DUPLICATE_MESSAGE = "refused duplicate member (the first copy was read)"
 
 
 @dataclass(frozen=True)
@@ -112,10 +118,12 @@ class Member:
 class BundleReader:
     """A single-pass iterable of `Member`s; `problems` fills in while iterating."""
 
-    def __init__(self, path: Path, kind: str, limits: ReaderLimits) -> None:
+    def __init__(self, path: Path, kind: str, limits: ReaderLimits, *, plain: bool = False) -> None:
         self.path = path
         self.kind = kind              # "tar.gz" | "tar" | "dir"
         self.limits = limits
+        # Not a bundle (open_tree): members keep their full names, node directories are not counted.
+        self.plain = plain
         self.problems: list[Problem] = []
         self.truncated = False        # the archive ended early (a finding, not an error)
         self.limit_reached = False
@@ -156,7 +164,7 @@ class BundleReader:
 
     def _admit_node(self, rel: str, is_member: bool) -> bool:
         """False when `rel` lies in a node directory past `max_nodes` (then it is skipped)."""
-        if not rel.startswith("nodes/"):
+        if self.plain or not rel.startswith("nodes/"):
             return True
         parts = rel.split("/", 2)
         name = parts[1]
@@ -242,6 +250,8 @@ class BundleReader:
                 self._offer_refused(tar, info, src, shown)
                 continue
             name = escape_name(name)
+            if top is None and self.plain:
+                top = ""
             if top is None:
                 first = name.split("/", 1)[0]
                 # A tar made from inside a bundle (`tar czf b.tgz -C bundle .`) has no top directory.
@@ -280,7 +290,7 @@ class BundleReader:
                 self._offer_refused(tar, info, src, rel)
                 continue
             if rel in seen:
-                self._problem("rejected", "refused duplicate member (the first copy was read)", rel)
+                self._problem("rejected", DUPLICATE_MESSAGE, rel)
                 self._offer_refused(tar, info, src, rel)
                 continue
             count += 1
@@ -331,7 +341,7 @@ class BundleReader:
         self._walk_dir(root, "", paths, 0)
         self._report_nodes_left_out()
         # manifest.json first: it is available up front in a directory, unlike in a tarball.
-        paths.sort(key=lambda p: (p[0] != MANIFEST_NAME, p[0]))
+        paths.sort(key=lambda p: (p[0] != MANIFEST_NAME or self.plain, p[0]))
         for rel, st, real in paths:
             count += 1
             if count > self.limits.max_members:
@@ -386,12 +396,7 @@ def open_bundle(path: str | os.PathLike[str], limits: ReaderLimits | None = None
     """Check that `path` looks like a bundle and return a reader; raise UserError if not."""
     limits = limits or ReaderLimits()
     p = Path(path)
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise UserError(f"{p}: no such file or directory") from None
-    except OSError as exc:
-        raise UserError(f"{p}: cannot read ({exc.strerror})") from None
+    st = _stat(p)
     if stat.S_ISDIR(st.st_mode):
         foreign = _foreign_reader(p, limits)
         if foreign is not None:
@@ -399,6 +404,51 @@ def open_bundle(path: str | os.PathLike[str], limits: ReaderLimits | None = None
         return BundleReader(_bundle_dir(p), "dir", limits)
     if not stat.S_ISREG(st.st_mode):
         raise UserError(f"{p}: not a regular file or directory")
+    return BundleReader(p, _archive_kind(p, st), limits)
+
+
+def open_tree(path: str | os.PathLike[str], limits: ReaderLimits | None = None, *,
+              plain: bool = True) -> BundleReader:
+    """Any archive (.tar.gz, .tar) or directory, read with a bundle's caps and refusals.
+
+    plain=True: members keep their full names (no top directory is stripped, node directories
+    are not counted), for inputs that are not bundles. plain=False: a bundle directory read as
+    one (`find_bundle_dir`), other tools' folders not synthesized (`verify` reads their files).
+    UserError when `path` is missing or neither a directory nor a readable archive."""
+    limits = limits or ReaderLimits()
+    p = Path(path)
+    st = _stat(p)
+    if stat.S_ISDIR(st.st_mode):
+        return BundleReader(p if plain else find_bundle_dir(p) or p, "dir", limits, plain=plain)
+    if not stat.S_ISREG(st.st_mode):
+        raise UserError(f"{p}: not a regular file or directory")
+    return BundleReader(p, _archive_kind(p, st), limits, plain=plain)
+
+
+def find_bundle_dir(p: Path) -> Path | None:
+    """The directory holding manifest.json: `p` itself or its only subdirectory (not a link)."""
+    if (p / MANIFEST_NAME).is_file():
+        return p
+    try:
+        children = [c for c in p.iterdir() if c.is_dir() and not c.is_symlink()]
+    except OSError as exc:
+        raise UserError(f"{p}: cannot list directory ({exc.strerror})") from None
+    if len(children) == 1 and (children[0] / MANIFEST_NAME).is_file():
+        return children[0]
+    return None
+
+
+def _stat(p: Path) -> os.stat_result:
+    try:
+        return p.stat()
+    except FileNotFoundError:
+        raise UserError(f"{p}: no such file or directory") from None
+    except OSError as exc:
+        raise UserError(f"{p}: cannot read ({exc.strerror})") from None
+
+
+def _archive_kind(p: Path, st: os.stat_result) -> str:
+    """"tar.gz" or "tar" from the file's first bytes; UserError for anything else."""
     if st.st_size == 0:
         raise UserError(f"{p}: empty file, not a bundle")
     try:
@@ -413,9 +463,9 @@ def open_bundle(path: str | os.PathLike[str], limits: ReaderLimits | None = None
             raise UserError(f"{p}: corrupt gzip data ({exc})") from None
         if len(inner) >= _BLOCK and not _looks_tar(inner):
             raise UserError(f"{p}: gzip file that does not hold a tar archive, not a bundle")
-        return BundleReader(p, "tar.gz", limits)
+        return "tar.gz"
     if _looks_tar(head):
-        return BundleReader(p, "tar", limits)
+        return "tar"
     raise UserError(f"{p}: not a bundle (expected a .tar.gz, a .tar or a directory)")
 
 
@@ -438,15 +488,10 @@ def _looks_tar(block: bytes) -> bool:
 
 
 def _bundle_dir(p: Path) -> Path:
-    if (p / MANIFEST_NAME).is_file():
-        return p
-    try:
-        children = [c for c in p.iterdir() if c.is_dir() and not c.is_symlink()]
-    except OSError as exc:
-        raise UserError(f"{p}: cannot list directory ({exc.strerror})") from None
-    if len(children) == 1 and (children[0] / MANIFEST_NAME).is_file():
-        return children[0]
-    raise UserError(f"{p}: directory without {MANIFEST_NAME}, not an extracted bundle")
+    found = find_bundle_dir(p)
+    if found is None:
+        raise UserError(f"{p}: directory without {MANIFEST_NAME}, not an extracted bundle")
+    return found
 
 
 def _stream_damage(src: "_Source") -> str | None:
