@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable
 
 from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_WARNINGS, UserError, shown
 
@@ -84,80 +83,6 @@ def add_output_options(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no terminal summary")
 
 
-# The extension of -o names the format; an explicit --format must agree with it.
-EXTENSION_FORMATS = {".html": "html", ".htm": "html", ".json": "json", ".txt": "text"}
-
-
-def output_format(output: str | None, explicit: str | None) -> str:
-    """The format to write: from --format, else from the extension of -o, else html.
-
-    `-o -` (standard output) has no extension: --format alone decides. An extension we do not
-    know (`-o report.out`) leaves the choice to --format (html without it)."""
-    if output is None or output == "-":
-        return explicit or "html"
-    inferred = EXTENSION_FORMATS.get(Path(output).suffix.lower())
-    if explicit and inferred and explicit != inferred:
-        raise UserError(f"--format {explicit} contradicts the output name {shown(output)} (a {inferred} "
-                        f"extension); drop --format or rename the output", EXIT_BAD_INPUT)
-    return explicit or inferred or "html"
-
-
-def report_destination(args: argparse.Namespace, default: Callable[[str], Path], inputs: tuple[str, ...],
-                       what: str = "report") -> tuple[str, Path | None]:
-    """(format, output path or None for standard output) of a command with analyze's output
-    options (-o, --format). An unusable place fails here, before the work and its imports."""
-    from k8s_bundle.safe_output import check_output
-
-    fmt = output_format(args.output, args.format)
-    if args.output == "-":
-        if sys.stdout is None:
-            # started with standard output closed (`>&-`): Python leaves sys.stdout None
-            raise UserError(f"cannot write the {what} to standard output: it is closed", EXIT_BAD_INPUT)
-        return fmt, None
-    out = Path(args.output) if args.output else default(fmt)
-    check_output(args.output or out, force=True, inputs=inputs)   # the raw -o: `-o dir/` is refused
-    return fmt, out
-
-
-def emit(out: Path | None, data: bytes) -> None:
-    """Write the output: to standard output, or through safe_output (hidden part, O_EXCL|
-    O_NOFOLLOW, rename: no planted link is followed)."""
-    from k8s_bundle.safe_output import write_file
-
-    if out is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        write_file(out, data)
-
-
-def load_rule_pack(extra_dirs: list[str] | None, builtin: bool = True) -> list:
-    """The rules `analyze` and `diff` run: the shipped pack plus the --rules dirs, or (builtin
-    False, `--no-builtin-rules`) the --rules dirs alone.
-
-    A --rules rule whose id is a shipped rule's replaces it, with a note on stderr: that is how a
-    site tunes a shipped rule (a threshold, a message) without forking the pack. Two --rules
-    files with one id stay an error (exit 4), as in `rules lint`."""
-    from k8s_bundle.analyzer.evaluate import RuleError, load_rules
-
-    if not builtin and not extra_dirs:
-        raise UserError("--no-builtin-rules needs at least one --rules DIR (there would be no rule to run)",
-                        EXIT_BAD_INPUT)
-    try:
-        extra = load_rules(extra_dirs) if extra_dirs else []
-        if not builtin:
-            return extra
-        shipped = load_rules(None)
-    except RuleError as exc:
-        raise UserError(f"bad rule file: {exc}", EXIT_BAD_INPUT) from None
-    mine = {r.id: r for r in extra}
-    for r in shipped:
-        if r.id in mine:
-            print(f"k8s-bundle: note: rule {shown(r.id)} from {shown(mine[r.id].path)} replaces the shipped one",
-                  file=sys.stderr)
-    return [r for r in shipped if r.id not in mine] + extra
-
-
 def _load(dirs: list[str] | None) -> list:
     from k8s_bundle.analyzer.evaluate import RuleError, load_rules
 
@@ -167,19 +92,10 @@ def _load(dirs: list[str] | None) -> list:
         raise UserError(f"bad rule file: {exc}", EXIT_BAD_INPUT) from None
 
 
-def default_output(bundle: str, fmt: str) -> Path:
-    p = Path(bundle.rstrip("/"))
-    name = p.name
-    for suffix in (".tar.gz", ".tgz", ".tar"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    ext = {"html": ".html", "json": ".json", "text": ".txt"}[fmt]
-    return p.with_name(name + ext)
-
-
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from k8s_bundle.analyzer.multi_cli import cmd_analyze_many, many_bundles
+    from k8s_bundle.analyzer.multi_command import cmd_analyze_many, many_bundles
+    from k8s_bundle.analyzer.output import default_output, emit, report_destination
+    from k8s_bundle.analyzer.rule_pack import load_rule_pack
 
     bundles = many_bundles(args.bundle)   # None: one bundle, the single report below
     if bundles is not None:
@@ -217,6 +133,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if not Path(side).exists():
             raise UserError(f"{shown(side)}: no such file or directory", EXIT_BAD_INPUT)
     from k8s_bundle.analyzer.diff import default_diff_output, diff_document, load_side
+    from k8s_bundle.analyzer.output import emit, report_destination
+    from k8s_bundle.analyzer.rule_pack import load_rule_pack
 
     fmt, out = report_destination(args, lambda f: default_diff_output(args.after, f), (args.before, args.after), "diff")
     if args.no_builtin_rules and not args.rules:

@@ -10,7 +10,7 @@ import orjson
 import pytest
 import yaml
 
-from k8s_bundle.analyzer.cli import default_output
+from k8s_bundle.analyzer.output import default_output
 from k8s_bundle.analyzer.fixtures import build_fixture_bundle
 
 SWAP_LOG = (

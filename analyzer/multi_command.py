@@ -1,4 +1,5 @@
-"""`k8s-bundle analyze A.tgz B.tgz ...` and `analyze DIR/`: the multi-bundle run.
+"""`k8s-bundle analyze A.tgz B.tgz ...` and `analyze DIR/`: the multi-bundle branch of the
+`analyze` command (options in, exit code out; the analysis itself is analyzer/multi.py).
 
 analyzer/cli.py hands over here when its inputs are more than one bundle; one bundle keeps
 the single report. The options are analyze's (-o, --format or the extension of -o, --lang,
@@ -22,8 +23,9 @@ def many_bundles(inputs: list[str]) -> list[str] | None:
 
 
 def cmd_analyze_many(args: argparse.Namespace, bundles: list[str]) -> int:
-    from k8s_bundle.analyzer.cli import emit, load_rule_pack, report_destination
     from k8s_bundle.analyzer.multi import default_multi_output
+    from k8s_bundle.analyzer.output import emit, report_destination
+    from k8s_bundle.analyzer.rule_pack import load_rule_pack
 
     fmt, out = report_destination(args, lambda f: default_multi_output(args.bundle, f), tuple(bundles))
     from k8s_bundle.analyzer.multi import analyze_many, exit_code_of
