@@ -7,6 +7,7 @@ then that error).
 """
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,6 +15,7 @@ from typing import Any, Iterator
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from k8s_bundle import __version__
+from k8s_bundle.errors import UserError
 from k8s_bundle.serve import podlogs, resources, tables
 from k8s_bundle.serve.loader import LogSource, Store, parse_time
 from k8s_bundle.serve.resources import NODE_NAMESPACE, ResourceType
@@ -177,7 +179,12 @@ class Api:
             if previous:
                 return status(400, "BadRequest", f'previous terminated container "{ctr}" in pod "{name}" not found')
             return status(404, "NotFound", f'the bundle holds no log of container "{ctr}" in pod "{name}"')
-        return Response(200, podlogs.stream(list(sources), opts, self._now.year), "text/plain")
+        body = podlogs.stream(list(sources), opts, self._now.year)
+        try:    # the first piece before the headers: a bundle gone since the start is a Status
+            first = next(body, b"")
+        except (UserError, podlogs.MemberGone, OSError) as exc:
+            return status(500, "InternalError", f"cannot read the log from the bundle: {exc}")
+        return Response(200, itertools.chain([first], body), "text/plain")
 
     def _log_options(self, query: dict) -> podlogs.LogOptions:
         def number(key: str) -> int | None:

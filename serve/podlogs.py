@@ -37,6 +37,9 @@ class LogOptions:
 class MemberGone(Exception):
     """The member was indexed at start but is not in the bundle any more (the file changed)."""
 
+    def __str__(self) -> str:
+        return f"{self.args[0]} is no longer in the bundle"
+
 
 def member_chunks(src: LogSource) -> Iterator[bytes]:
     """The bytes of one member, read forward through its bundle."""

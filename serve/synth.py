@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 import yaml
@@ -24,6 +25,8 @@ from k8s_bundle.serve.resources import (FINDINGS_NAMESPACE, NODE_NAMESPACE, SYNT
 _T = {t.plural: t for t in TYPES}
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "64-bit": "amd64", "amd64": "amd64", "arm64": "arm64"}
 _BAD = ("critical", "warning")
+# Containers of a node's log pod: a real node has dozens of logs; a hostile bundle may name 200,000.
+MAX_NODE_LOGS = 2000
 # Node conditions a finding sets, by words in its rule id or components.
 _PRESSURE = (("MemoryPressure", ("memory", "oom"), _BAD), ("DiskPressure", ("disk", "inode", "filesystem",
              "imagefs", "nodefs"), _BAD), ("PIDPressure", ("pid",), _BAD),
@@ -356,11 +359,15 @@ def node_log_container(src: LogSource, full: bool = False) -> str:
 def _node_log_pod(store: Store, nd: NodeData) -> None:
     if not nd.logs:
         return
+    if len(nd.logs) > MAX_NODE_LOGS:
+        store.problems.append(f"{nd.bundle}: node {nd.name} has {len(nd.logs):,} log files; the first "
+                              f"{MAX_NODE_LOGS:,} by name are served (cap: node logs per node)")
     containers = []
-    short = [node_log_container(src) for src in nd.logs]
-    for src in sorted(nd.logs, key=lambda s: s.member):
+    logs = sorted(nd.logs, key=lambda s: s.member)[:MAX_NODE_LOGS]
+    short = Counter(node_log_container(src) for src in logs)
+    for src in logs:
         name = node_log_container(src)
-        if short.count(name) > 1:
+        if short[name] > 1:
             name = node_log_container(src, full=True)
         base, n = name, 2
         while (nd.name, name) in store.node_logs:

@@ -84,6 +84,8 @@ def _runtime_bundle(path: Path) -> Path:
          .encode()),
         (f"{TOP}/nodes/cri/commands/crictl-ps.json", json.dumps(crictl_ps).encode()),
         (f"{TOP}/nodes/cri/commands/crictl-pods.json", json.dumps(crictl_pods).encode()),
+        (f"{TOP}/nodes/cri/logs/var/log/pods/shop_api-0_u-3/api/2.log",
+         b"2026-11-22T11:29:00.000000000Z stdout F api listening\n"),
         (f"{TOP}/manifest.json", json.dumps({"format_version": "1.0", "created_at": "2026-11-22T11:30:00Z",
                                              "items": [], "nodes": []}).encode()),
     ])
@@ -111,6 +113,14 @@ def test_default_kubeconfig_runtime_pods_and_sigterm(tmp_path: Path) -> None:
             "api-0": ["1/2", "Exited", "2"], "web-7f9-abc": ["0/1", "Exited", "3"]}
         nodes = srv.kubectl("get", "nodes", "-o", "wide").stdout
         assert "docker://20.10.24" in nodes and "containerd://1.7.13" in nodes
+        assert srv.kubectl("logs", "-n", "shop", "api-0", "-c", "api").stdout == "api listening\n"
+        moved = bundle.rename(tmp_path / "elsewhere.tgz")      # the bundle goes away while served
+        try:
+            gone = srv.kubectl("logs", "-n", "shop", "api-0", "-c", "api", check=False)
+        finally:
+            moved.rename(bundle)
+        assert gone.returncode != 0
+        assert "Error from server (InternalError): cannot read the log from the bundle" in gone.stderr
     finally:
         code, err = srv.stop()
     assert code == 0, err
