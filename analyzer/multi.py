@@ -40,16 +40,13 @@ def is_bundle_dir(path: Path) -> bool:
     """An extracted bundle (manifest.json at its top or one level down, as the reader opens
     it) or another tool's output folder the reader knows (collectlogs.ps1)."""
     from k8s_bundle.analyzer.foreign import collectlogs
-    from k8s_bundle.bundle.layout import MANIFEST_NAME
+    from k8s_bundle.bundle.reader import find_bundle_dir
 
-    if (path / MANIFEST_NAME).is_file():
-        return True
     try:
-        children = [c for c in path.iterdir() if c.is_dir() and not c.is_symlink()]
-    except OSError:
+        if find_bundle_dir(path) is not None:
+            return True
+    except UserError:      # a directory that cannot be listed is no bundle here
         return False
-    if len(children) == 1 and (children[0] / MANIFEST_NAME).is_file():
-        return True
     return collectlogs.looks_like(path)
 
 
