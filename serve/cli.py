@@ -112,6 +112,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     check_kubeconfig(kubeconfig)
     server = httpd.bind(args.port)      # first: a busy port fails before minutes of reading
     try:
+        if sys.stderr is not None and sys.stderr.isatty():   # a big bundle takes a while; errors stay one line
+            print(f"k8s-bundle: reading and analysing {len(args.bundle)} bundle(s)...", file=sys.stderr, flush=True)
         store = loader.load(args.bundle)
         findings = _findings(args.bundle, args.rules)
         synth.synthesize(store, findings)

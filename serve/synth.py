@@ -359,6 +359,10 @@ def node_log_container(src: LogSource, full: bool = False) -> str:
 def _node_log_pod(store: Store, nd: NodeData) -> None:
     if not nd.logs:
         return
+    if (NODE_NAMESPACE, nd.name) in store.objects["pods"]:
+        store.problems.append(f"{nd.bundle}: node {nd.name} is in an earlier bundle too; the node logs of "
+                              "the first one are served")
+        return
     if len(nd.logs) > MAX_NODE_LOGS:
         store.problems.append(f"{nd.bundle}: node {nd.name} has {len(nd.logs):,} log files; the first "
                               f"{MAX_NODE_LOGS:,} by name are served (cap: node logs per node)")
