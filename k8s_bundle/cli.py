@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _register_missing_analyzer(sub: argparse._SubParsersAction) -> None:
     """The collector-only binary still answers `analyze` and `rules` with a clear message."""
     for name, what in (("analyze", "analyze a bundle"), ("diff", "compare two bundles"),
-                       ("rules", "list, lint and test rules")):
+                       ("rules", "list, lint and test rules"), ("serve", "browse bundles with kubectl")):
+        if name in sub.choices:
+            continue            # `serve`'s light cli module imports without the analyzer
         p = sub.add_parser(name, help=f"(not in this build) {what}", add_help=False)
         p.add_argument("rest", nargs=argparse.REMAINDER)
         p.set_defaults(func=_analyzer_missing)

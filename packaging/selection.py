@@ -60,7 +60,8 @@ EXCLUDED_MODULES = ANALYZER_MODULES + [
 
 # Sub-packages never bundled: the analyzer is reached only through the import graph (above),
 # rules and report templates are the analyzer's data.
-_NOT_BUNDLED_PACKAGES = ("k8s_bundle.analyzer", "k8s_bundle.rules", "k8s_bundle.report_templates")
+_NOT_BUNDLED_PACKAGES = ("k8s_bundle.analyzer", "k8s_bundle.rules", "k8s_bundle.report_templates",
+                         "k8s_bundle.serve")   # `serve` runs the analyzer
 
 # What the binary is built from, relative to the repository root: the sources setup.py maps,
 # the metadata pip needs to install them, and the packaging itself.
@@ -71,6 +72,7 @@ SOURCE_PATHS = (
     "analyzer",
     "rules",
     "report_templates",
+    "serve",            # setup.py maps it (the build installs the tree; the binary leaves it out)
     "setup.py",
     "pyproject.toml",
     "README.md",
