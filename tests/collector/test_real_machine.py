@@ -1,15 +1,20 @@
 """A real collection of the machine the tests run on (no Kubernetes here: most items are
-not_found) must produce a bundle the analyzer's reader accepts without a single problem, and,
-once the analyzer's evidence loader exists, that it loads without parse errors."""
+not_found) must produce a bundle the bundle reader accepts without a single problem, and that
+the analyzer's evidence loader loads without parse errors."""
 from __future__ import annotations
 
 import json
 import socket
+import sys
+from pathlib import Path
 
 import pytest
 
 from collect_helpers import read_bundle, run_collect
 from k8s_bundle.bundle.layout import node_name
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import ci_guard  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +51,10 @@ def test_real_collection_reads_back(real_bundle):
 
 
 def test_real_collection_loads_into_evidence(real_bundle):
-    evidence_mod = pytest.importorskip(
-        "k8s_bundle.analyzer.evidence", reason="analyzer/evidence.py (load_evidence) not landed yet")
+    try:
+        import k8s_bundle.analyzer.evidence as evidence_mod
+    except ImportError as exc:   # a collector-only install (no polars): CI has the analyzer
+        ci_guard.require(f"the analyzer cannot be imported ({exc})")
     out, _ = real_bundle
     evidence = evidence_mod.load_evidence(out)
     node = node_name(socket.gethostname())

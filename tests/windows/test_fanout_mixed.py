@@ -4,14 +4,11 @@ a real sshd on loopback serving the simulated Linux node, and two recorded WinRM
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
-
-import pytest
 
 from psrp_server import FakeWinRM
 
@@ -19,10 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "collector"))
 import sshd_helpers  # noqa: E402
 from collect_helpers import simnode  # noqa: E402
 
-if sshd_helpers.missing():
-    if os.environ.get("CI"):
-        pytest.fail(sshd_helpers.missing(), pytrace=False)
-    pytest.skip("openssh-server is not installed", allow_module_level=True)
+sshd_helpers.require_sshd()
 
 
 def _free_port() -> int:
