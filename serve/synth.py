@@ -312,8 +312,9 @@ def _pod_object(store: Store, nd: NodeData, pod: _Pod) -> dict:
                          "ready": seen["state"] == "running", "restartCount": seen["attempt"],
                          "started": seen["state"] == "running", "state": state})
     running = sum(1 for s in statuses if s.get("state", {}).get("running"))
-    listed = sum(1 for c in containers if c.get("name") in pod.containers)
-    phase = ("Running" if running else "Failed" if listed and listed == len(containers) else "Unknown")
+    # A runtime listing shows containers, not the pod's phase: without a running container the
+    # pod may be restarting (CrashLoopBackOff), done or failed; that is Unknown, not a guess.
+    phase = "Running" if running else "Unknown"
     uid = pod.uid or store.pod_uids.get((pod.ns, pod.name)) or stable_uid("Pod", pod.ns, pod.name)
     obj = {"metadata": {"name": pod.name, "namespace": pod.ns, "uid": uid, "labels": pod.labels,
                         "creationTimestamp": nd.created_at},
