@@ -2,8 +2,8 @@
 findings, several bundles at once, and every write verb refused.
 
 One server for the module, over three bundles: samples/broken-kubeadm.tgz (objects under
-cluster/), a node-only bundle built here from samples/healthy-node.tgz without its cluster/
-(plus one pod with two runs, CRI then docker json-file lines), and
+cluster/), a node-only bundle extracted here from samples/healthy-node.tgz without its cluster/
+(plus one pod with two runs, CRI then docker json-file lines) and served as a directory, and
 samples/broken-windows-worker.tgz (a node-only Windows bundle).
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import pytest
 import yaml
 
-from servekit import Server, kubectl_minor, require_kubectl, sample_members, write_tar
+from servekit import Server, kubectl_minor, require_kubectl, sample_members
 
 TOP = "k8s-bundle-cp-1-20261122T113000Z"
 POD_DIR = f"{TOP}/nodes/cp-1/logs/var/log/pods/demo_web-1_0a1b2c3d-0000-4000-8000-000000000001/app"
@@ -30,8 +30,12 @@ RUN1 = b"".join(json.dumps({"log": f"second run line {i}\n", "stream": "stdout",
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Server:
     require_kubectl()
     tmp = tmp_path_factory.mktemp("serve")
-    node_only = write_tar(tmp / "cp-1-node-only.tgz", sample_members("healthy-node.tgz", drop="/cluster/")
-                          + [(f"{POD_DIR}/0.log", RUN0), (f"{POD_DIR}/1.log", RUN1)])
+    # the node-only bundle as an extracted directory: served like a tarball
+    node_only = tmp / "cp-1-node-only"
+    for name, data in sample_members("healthy-node.tgz", drop="/cluster/") + [(f"{POD_DIR}/0.log", RUN0),
+                                                                                (f"{POD_DIR}/1.log", RUN1)]:
+        (node_only / name).parent.mkdir(parents=True, exist_ok=True)
+        (node_only / name).write_bytes(data)
     from servekit import SAMPLES
     server = Server([SAMPLES / "broken-kubeadm.tgz", node_only, SAMPLES / "broken-windows-worker.tgz"],
                     tmp / "kubeconfig")
