@@ -17,7 +17,8 @@ import orjson
 
 from k8s_bundle.bundle.layout import MANIFEST_NAME, REDACTION_NAME, node_of
 from k8s_bundle.bundle.manifest import ItemRecord, Manifest
-from k8s_bundle.bundle.reader import DUPLICATE_MESSAGE, BundleReader, find_bundle_dir, open_bundle, open_tree
+from k8s_bundle.bundle.reader import (DUPLICATE_MESSAGE, BundleReader, Member, find_bundle_dir, open_bundle,
+                                      open_tree)
 from k8s_bundle import __version__
 from k8s_bundle.bundle.writer import BundleWriter
 from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_USAGE, UserError, shown
@@ -100,8 +101,18 @@ def _members(reader: BundleReader, path: Path, prefix: str, skipped: list[dict[s
                     return p.message
             return None
 
+        def chunks(member: Member = member, start: int = len(reader.problems)) -> Iterator[bytes]:
+            yield from member.chunks(CHUNK)
+            # A file the reader could not open (permissions, swapped for a link since the walk):
+            # the item fails as unreadable, as a file given on the command line does.
+            for i in range(start, len(reader.problems)):
+                p = reader.problems[i]
+                if p.path == member.path and p.kind == "rejected":
+                    attached.add(i)
+                    raise OSError(errno.EIO, p.message)
+
         origin = str(path / member.path) if reader.kind == "dir" else f"{path}:{member.path}"
-        yield Source(prefix + member.path, origin, lambda m=member: m.chunks(CHUNK), cut_short)
+        yield Source(prefix + member.path, origin, chunks, cut_short)
     _check_whole(reader, path)
     for i, p in enumerate(reader.problems):
         if i in attached:

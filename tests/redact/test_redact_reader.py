@@ -147,3 +147,33 @@ def test_a_member_the_reader_caps_is_stored_as_read_and_marked_truncated(tmp_pat
     item = next(i for i in json.loads(members["manifest.json"])["items"] if i["id"] == "input/in.tar/logs/big.log")
     assert item["status"] == "truncated" and "holes left out" in item["error"]
     assert _skipped(json.loads(members["manifest.json"])) == {}
+
+
+def test_a_file_swapped_for_a_link_after_the_walk_is_not_followed_and_its_item_fails(tmp_path: Path) -> None:
+    # The reader opens a directory's files with O_NOFOLLOW when it reads them: a file replaced
+    # by a link between the walk and the read is not followed, and its item fails (no empty file).
+    from k8s_bundle.redact.command import _gather, _redact_one, _write_file
+    from k8s_bundle.redact.redactor import Redactor
+
+    src = tmp_path / "gathered"
+    src.mkdir()
+    (src / "a.log").write_bytes(SECRET)
+    (src / "b.log").write_bytes(SECRET)
+    (tmp_path / "elsewhere").write_bytes(b"not to be read\n")
+    skipped: list[dict[str, str]] = []
+    sources = _gather([str(src)], skipped).sources
+    out = tmp_path / "out"
+    out.mkdir()
+    redactor = Redactor()
+    store = lambda rel, chunks: _write_file(out, rel, chunks, out)   # noqa: E731
+    first = _redact_one(redactor, next(sources), store)               # the walk is done by now
+    (src / "b.log").unlink()
+    (src / "b.log").symlink_to(tmp_path / "elsewhere")
+    second = _redact_one(redactor, next(sources), store)
+    assert next(sources, None) is None
+    assert first["status"] == "ok" and first["path"] == "input/gathered/a.log"
+    # read errors inside the redactor fail closed (redactor.py), as for a file given by name
+    assert second["status"] == "redaction_failed" and second["path"] is None
+    assert second["error"] == "dropped: input/gathered/b.log: cannot be redacted safely (OSError)"
+    assert not (out / "input/gathered/b.log").exists()
+    assert skipped == []      # told once, on its item
