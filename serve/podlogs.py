@@ -77,7 +77,17 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def _fmt_time(t: datetime) -> bytes:
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%f000Z").encode()
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f000Z").encode()
+
+
+def _time(text: str) -> datetime | None:
+    """A log line's time: datetime.fromisoformat first (about 10x faster than parse_time's
+    regex, and it takes Z, offsets and up to nanoseconds); no offset means UTC."""
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        return parse_time(text)
+    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t
 
 
 def _pod_lines(lines: Iterable[bytes], timed: bool) -> Iterator[tuple[datetime | None, bytes, bytes]]:
@@ -90,7 +100,7 @@ def _pod_lines(lines: Iterable[bytes], timed: bool) -> Iterator[tuple[datetime |
                 doc = json.loads(line)
                 msg = str(doc.get("log", "")).encode("utf-8", "replace")
                 stamp = str(doc.get("time", ""))
-                yield parse_time(stamp) if timed else None, stamp.encode(), msg[:-1] if msg.endswith(b"\n") else msg
+                yield _time(stamp) if timed else None, stamp.encode(), msg[:-1] if msg.endswith(b"\n") else msg
                 continue
             except (ValueError, AttributeError):
                 pass
@@ -100,7 +110,7 @@ def _pod_lines(lines: Iterable[bytes], timed: bool) -> Iterator[tuple[datetime |
             if parts[2].startswith(b"P"):
                 partial += msg
                 continue
-            t = parse_time(parts[0].decode("ascii", "replace")) if timed else None
+            t = _time(parts[0].decode("ascii", "replace")) if timed else None
             yield t, parts[0], partial + msg
             partial = b""
         else:
@@ -117,7 +127,7 @@ def _text_lines(lines: Iterable[bytes], year: int, timed: bool) -> Iterator[tupl
             continue
         m = _ISO.match(line)
         if m:
-            t = parse_time(m.group(1).decode().replace(",", "."))
+            t = _time(m.group(1).decode())
         else:
             k = _KLOG.match(line)
             if k:
