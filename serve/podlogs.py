@@ -77,7 +77,8 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def _fmt_time(t: datetime) -> bytes:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f000Z").encode()
+    """RFC 3339 with nanoseconds in UTC, as the API server writes `--timestamps`."""
+    return t.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds").encode() + b"000Z"
 
 
 def _time(text: str) -> datetime | None:
@@ -142,33 +143,42 @@ def _text_lines(lines: Iterable[bytes], year: int, timed: bool) -> Iterator[tupl
                     t = parse_time(json.loads(line).get("TimeCreated"))
                 except (ValueError, AttributeError):
                     t = None
-        yield t, _fmt_time(t) if t else b"", line
+        yield t, b"", line          # the time is written out only for --timestamps (kept())
+
+
+Entry = tuple[datetime | None, bytes, bytes]      # (time, time as written, message)
 
 
 def stream(sources: list[LogSource], opts: LogOptions, year: int) -> Iterator[bytes]:
     """The log as `kubectl logs` shows it, in pieces, the sources one after the other."""
     timed = opts.since is not None or opts.timestamps
 
-    def entries() -> Iterator[tuple[datetime | None, bytes, bytes]]:
+    def entries() -> Iterator[Entry]:
         for src in sources:
             lines = _lines(member_chunks(src))
             yield from _pod_lines(lines, timed) if src.fmt == "pod" else _text_lines(lines, year, timed)
 
-    def kept() -> Iterator[bytes]:
+    def kept() -> Iterator[Entry]:
         keep = opts.since is None
-        for t, stamp, msg in entries():
-            if opts.since is not None and t is not None:
-                keep = t >= opts.since
+        for entry in entries():
+            if opts.since is not None and entry[0] is not None:
+                keep = entry[0] >= opts.since
             if keep:
-                yield (stamp + b" " + msg if opts.timestamps and stamp else msg) + b"\n"
+                yield entry
 
-    out: Iterable[bytes] = kept()
+    out: Iterable[Entry] = kept()
     if opts.tail is not None:
-        out = _tail(out, opts.tail)
+        out = _tail(out, opts.tail)      # before the times are written out: only N lines need it
     left = opts.limit_bytes
     pending: list[bytes] = []
     size = 0
-    for line in out:
+    for t, stamp, msg in out:
+        if opts.timestamps:
+            if not stamp and t is not None:
+                stamp = _fmt_time(t)
+            if stamp:
+                msg = stamp + b" " + msg
+        line = msg + b"\n"
         if left is not None:
             if left <= 0:
                 break
@@ -183,18 +193,19 @@ def stream(sources: list[LogSource], opts: LogOptions, year: int) -> Iterator[by
         yield b"".join(pending)
 
 
-def _tail(lines: Iterable[bytes], n: int) -> list[bytes]:
-    ring: deque[bytes] = deque(maxlen=max(n, 0) or None)
+def _tail(entries: Iterable[Entry], n: int) -> list[Entry]:
+    """The last `n` entries, holding at most TAIL_BYTES of messages while reading."""
     if n <= 0:
-        for _ in lines:
+        for _ in entries:
             pass
         return []
+    ring: deque[Entry] = deque(maxlen=n)
     held = 0
-    for line in lines:
-        if len(ring) == ring.maxlen:
-            held -= len(ring[0])
-        ring.append(line)
-        held += len(line)
+    for entry in entries:
+        if len(ring) == n:
+            held -= len(ring[0][2])
+        ring.append(entry)
+        held += len(entry[2])
         while held > TAIL_BYTES and len(ring) > 1:
-            held -= len(ring.popleft())
+            held -= len(ring.popleft()[2])
     return list(ring)
