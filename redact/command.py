@@ -73,13 +73,14 @@ def _listing(path: Path, *, bundle: bool) -> list[str]:
 
 
 def _check_whole(reader: BundleReader, path: Path) -> None:
+    """A damaged archive (gzip or tar cut short, a corrupt header) is unusable input: exit 4."""
     for p in reader.problems:
         if p.kind == "truncated" and p.path is None:
             raise UserError(f"{shown(path)}: corrupt or truncated archive ({shown(p.message)})", EXIT_BAD_INPUT)
 
 
 def _members(reader: BundleReader, path: Path, prefix: str, skipped: list[dict[str, str]],
-             leave_out: tuple[str, ...] = ()) -> Iterator[Source]:
+             leave_out: tuple[str, ...] = (), top: str = "") -> Iterator[Source]:
     """The reader's members as sources named `prefix + member path`, each read while it is the
     current member. What the reader refused (links, devices, escaping, duplicate or too long
     names) or stopped at (a cap) goes to `skipped`; a member it cut short is marked on its item."""
@@ -103,15 +104,16 @@ def _members(reader: BundleReader, path: Path, prefix: str, skipped: list[dict[s
 
         def chunks(member: Member = member, start: int = len(reader.problems)) -> Iterator[bytes]:
             yield from member.chunks(CHUNK)
-            # A file the reader could not open (permissions, swapped for a link since the walk):
-            # the item fails as unreadable, as a file given on the command line does.
+            # A file the reader could not open (permissions, swapped for a link since the walk)
+            # fails its item (the redactor drops it, fail closed) instead of being stored empty.
             for i in range(start, len(reader.problems)):
                 p = reader.problems[i]
                 if p.path == member.path and p.kind == "rejected":
                     attached.add(i)
                     raise OSError(errno.EIO, p.message)
 
-        origin = str(path / member.path) if reader.kind == "dir" else f"{path}:{member.path}"
+        # where it came from, as the archive names it (with the bundle's top directory)
+        origin = str(path / member.path) if reader.kind == "dir" else f"{path}:{top}{member.path}"
         yield Source(prefix + member.path, origin, chunks, cut_short)
     _check_whole(reader, path)
     for i, p in enumerate(reader.problems):
@@ -368,7 +370,8 @@ def _bundle_inputs(path: Path, top: str, names: list[str], skipped: list[dict[st
     inputs = _Inputs(iter(()), top, [n for n in names if n not in (MANIFEST_NAME, REDACTION_NAME)])
 
     def sources() -> Iterator[Source]:
-        for src in _members(_open(path, bundle=True), path, "", skipped, leave_out=(REDACTION_NAME,)):
+        inner = "" if path.is_dir() else top + "/"
+        for src in _members(_open(path, bundle=True), path, "", skipped, leave_out=(REDACTION_NAME,), top=inner):
             if src.rel == MANIFEST_NAME:
                 inputs.manifest = _load_manifest(b"".join(src.chunks()))
             else:
