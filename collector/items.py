@@ -24,19 +24,24 @@ class Item:
     area: str
     cap: int | None = field(default=None, kw_only=True)        # bytes; None: the run's default
     timeout: float | None = field(default=None, kw_only=True)  # seconds; None: the run's default
-    # The artifact it stores (k8s_bundle/bundle/specs.py); a member outside it fails here, when
-    # the catalogue is built. A glob names the spec covering all it stores (the table has the
-    # narrower specs parsers read); items whose members span several specs (a unit's journal
-    # and the rotated syslog; kubelet-service) leave it None, and tests/bundle/test_specs.py
-    # lists them.
-    spec: Spec | None = field(default=None, kw_only=True, compare=False, repr=False)
+    # The artifact(s) it stores (k8s_bundle/bundle/specs.py): one spec, or a tuple for a glob
+    # whose files are several artifacts (kubelet-service: the unit, its drop-ins, the
+    # defaults file). A member outside them fails here, when the catalogue is built.
+    spec: Spec | tuple[Spec, ...] | None = field(default=None, kw_only=True, compare=False, repr=False)
     kind: ClassVar[str] = "item"
 
     def __post_init__(self) -> None:
-        if self.spec is not None:
-            stray = [m for m in self.members() if not self.spec.covers(m)]
+        if self.specs:
+            stray = [m for m in self.members() if not any(s.covers(m) for s in self.specs)]
             if stray:
-                raise ValueError(f"item {self.id} stores {stray}, outside its spec {self.spec.name} {self.spec.paths}")
+                names = ", ".join(s.name for s in self.specs)
+                raise ValueError(f"item {self.id} stores {stray}, outside its spec(s) {names}")
+
+    @property
+    def specs(self) -> tuple[Spec, ...]:
+        if self.spec is None:
+            return ()
+        return (self.spec,) if isinstance(self.spec, Spec) else tuple(self.spec)
 
     def members(self) -> tuple[str, ...]:
         """The member paths (globs where the name varies) this item stores, relative to
@@ -127,7 +132,7 @@ class PowerShellItem(Item):
     kind: ClassVar[str] = "powershell"
 
     def __post_init__(self) -> None:
-        if self.spec is not None and not self.path:
+        if isinstance(self.spec, Spec) and not self.path:
             object.__setattr__(self, "path", self.spec.path)   # the table's path
         super().__post_init__()
 
@@ -145,7 +150,7 @@ class DerivedItem(Item):
     kind: ClassVar[str] = "derived"
 
     def __post_init__(self) -> None:
-        if self.spec is not None and not self.path:
+        if isinstance(self.spec, Spec) and not self.path:
             object.__setattr__(self, "path", self.spec.path)   # the table's path
         super().__post_init__()
 

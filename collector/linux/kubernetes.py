@@ -15,24 +15,25 @@ KUBELET_NAMES = ("kubelet", "hyperkube")
 
 def items(ctx: Context) -> list[Item]:
     return [
-        GlobItem("etc-kubernetes", AREA,
+        GlobItem("etc-kubernetes", AREA, spec=(S.kubeconfigs, S.etc_kubernetes),
                  patterns=("/etc/kubernetes/*.conf", "/etc/kubernetes/*.yaml",
                            "/etc/kubernetes/*.yml", "/etc/kubernetes/*.json",
                            "/etc/kubernetes/*.env", "/etc/kubernetes/config",
                            "/etc/kubernetes/kubelet", "/etc/kubernetes/apiserver",
                            "/etc/kubernetes/proxy", "/etc/kubernetes/kubeconfig*")),
-        GlobItem("static-pod-manifests", AREA, spec=S.static_pod_dir, patterns=("/etc/kubernetes/manifests/*",)),
+        GlobItem("static-pod-manifests", AREA, spec=(S.static_pods, S.static_pod_dir),
+                 patterns=("/etc/kubernetes/manifests/*",)),
         FileItem("kubelet-config", AREA, spec=S.kubelet_config, path="/var/lib/kubelet/config.yaml"),
         FileItem("kubeadm-flags", AREA, spec=S.kubeadm_flags, path="/var/lib/kubelet/kubeadm-flags.env"),
         FileItem("kubelet-kubeconfig", AREA, spec=S.kubeconfigs, path="/var/lib/kubelet/kubeconfig"),
         FileItem("kubelet-cpu-manager-state", AREA, spec=S.kubelet_state, path="/var/lib/kubelet/cpu_manager_state"),
         FileItem("kubelet-memory-manager-state", AREA, spec=S.kubelet_state,
                  path="/var/lib/kubelet/memory_manager_state"),
-        GlobItem("kubelet-service", AREA,
+        GlobItem("kubelet-service", AREA, spec=(S.kubelet_unit, S.kubelet_unit_run, S.kubelet_defaults),
                  patterns=unit_files("kubelet") + ("/etc/default/kubelet", "/etc/sysconfig/kubelet")),
-        GlobItem("kube-proxy-config", AREA, patterns=("/var/lib/kube-proxy/*.conf",
-                                                      "/var/lib/kube-proxy/config*",
-                                                      "/var/lib/kube-proxy/kubeconfig*")),
+        GlobItem("kube-proxy-config", AREA, spec=(S.kubeconfigs, S.kube_proxy_config),
+                 patterns=("/var/lib/kube-proxy/*.conf", "/var/lib/kube-proxy/config*",
+                           "/var/lib/kube-proxy/kubeconfig*")),
         GlobItem("k3s-config", AREA, spec=S.k3s_rke2_config,
                  patterns=("/etc/rancher/k3s/*.yaml", "/etc/rancher/k3s/config.yaml.d/*")
                  + unit_files("k3s") + unit_files("k3s-agent")
@@ -40,7 +41,7 @@ def items(ctx: Context) -> list[Item]:
         GlobItem("rke2-config", AREA, spec=S.k3s_rke2_config,
                  patterns=("/etc/rancher/rke2/*.yaml", "/etc/rancher/rke2/config.yaml.d/*")
                  + unit_files("rke2-server") + unit_files("rke2-agent")),
-        GlobItem("rancher-agent-config", AREA,
+        GlobItem("rancher-agent-config", AREA, spec=(S.k3s_rke2_config, S.kubeconfigs),
                  patterns=("/var/lib/rancher/k3s/agent/etc/*.yaml",
                            "/var/lib/rancher/rke2/agent/etc/*.yaml",
                            "/var/lib/rancher/k3s/agent/*.kubeconfig",

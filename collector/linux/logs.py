@@ -29,7 +29,8 @@ POD_LOG_MAX_FILES = 5000
 
 def items(ctx: Context) -> list[Item]:
     units = JOURNAL_UNITS + (MICROK8S_LEGACY_UNITS if _has_microk8s(ctx) else ())
-    out: list[Item] = [JournalItem(f"journal-{u}", AREA, unit=u) for u in units]
+    out: list[Item] = [JournalItem(f"journal-{u}", AREA, spec=(S.journal, S.rotated_syslog), unit=u)
+                       for u in units]
     out.append(JournalItem("journal-kernel", AREA, spec=S.kernel_log, kernel=True))
     # /var/log/dmesg.0: the previous boot's kernel ring buffer (a node that panicked and rebooted)
     for path in ("/var/log/messages", "/var/log/syslog", "/var/log/kern.log", "/var/log/dmesg",

@@ -41,7 +41,7 @@ def items(ctx: Context) -> list[Item]:
         FileItem("resolved-conf", AREA, spec=S.network_files, path="/etc/systemd/resolved.conf"),
         FileItem("hosts", AREA, spec=S.network_files, path="/etc/hosts"),
         FileItem("nsswitch", AREA, spec=S.network_files, path="/etc/nsswitch.conf"),
-        GlobItem("cni-config", AREA, spec=S.cni_dir, patterns=("/etc/cni/net.d/*",)),
+        GlobItem("cni-config", AREA, spec=(S.cni_configs, S.cni_dir), patterns=("/etc/cni/net.d/*",)),
         DerivedItem("cni-bin", AREA, spec=S.cni_bin, func=cni_bin,
                     source="ls /opt/cni/bin"),
         FileItem("flannel-subnet", AREA, spec=S.flannel_subnet, path="/run/flannel/subnet.env"),

@@ -54,7 +54,9 @@ def items(ctx: Context) -> list[Item]:
         GlobItem("containers-conf", AREA, spec=S.runtime_files, patterns=("/etc/containers/registries.conf",
                                                     "/etc/containers/storage.conf",
                                                     "/etc/containers/policy.json")),
-        GlobItem("docker-service", AREA, patterns=unit_files("docker") + tuple(f"{d}/docker.socket" for d in UNIT_DIRS)
+        GlobItem("docker-service", AREA,
+                 spec=(S.docker_unit_vendor, S.docker_unit_local, S.docker_dropins, S.docker_unit_other),
+                 patterns=unit_files("docker") + tuple(f"{d}/docker.socket" for d in UNIT_DIRS)
                  + ("/etc/sysconfig/docker", "/etc/default/docker")),
         GlobItem("containerd-service", AREA, spec=S.runtime_units, patterns=unit_files("containerd")),
         GlobItem("crio-service", AREA, spec=S.runtime_units, patterns=unit_files("crio") + ("/etc/sysconfig/crio",)),

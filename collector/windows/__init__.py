@@ -114,7 +114,7 @@ def _files(ctx: Context) -> list[Item]:
         GlobItem("flannel-net-conf", area, spec=S.win_files, patterns=("/C/etc/kube-flannel/net-conf.json", "/C/k/flannel/net-conf.json")),
         FileItem("containerd-config", area, spec=S.win_containerd_config, path="/C/Program Files/containerd/config.toml"),
         FileItem("containerd-config-pd", area, spec=S.win_containerd_config, path="/C/ProgramData/containerd/config.toml"),
-        GlobItem("kubelet-config", area, patterns=("/C/var/lib/kubelet/config.yaml", "/C/var/lib/kubelet/kubeadm-flags.env",
+        GlobItem("kubelet-config", area, spec=(S.kubelet_config, S.win_files), patterns=("/C/var/lib/kubelet/config.yaml", "/C/var/lib/kubelet/kubeadm-flags.env",
                                                    "/C/etc/kubernetes/kubelet-config.yaml")),
         # The start scripts hold the kubelet / kube-proxy / flanneld arguments.
         GlobItem("start-scripts", area, spec=S.win_files, patterns=("/C/k/*.ps1", "/C/k/*.cmd", "/C/k/*.bat", "/C/flannel/*.ps1")),

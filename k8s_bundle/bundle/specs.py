@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator
 
 from k8s_bundle.pathglob import glob_to_regex
@@ -98,7 +99,7 @@ class Spec:
         """Read by the log index, not by parsers (every member under nodes/<node>/logs/)."""
         return self.scope == "node" and all(p.startswith(LOGS_PREFIX) for p in self.paths)
 
-    @property
+    @cached_property
     def regex(self) -> re.Pattern[str]:
         return re.compile("(?:" + "|".join(glob_to_regex(p) for p in self.paths) + r")\Z")
 

@@ -83,22 +83,27 @@ def test_every_stored_member_has_a_spec_naming_its_item(linux_items, windows_ite
     assert not missing, "members no spec covers (add them to k8s_bundle/bundle/specs.py):\n" + "\n".join(missing)
 
 
-# Items whose members span several specs: the table names them, the item cannot name one.
-SPANNING = {"linux": {"journal-*", "docker-service", "etc-kubernetes", "kubelet-service", "kube-proxy-config",
-                      "rancher-agent-config"},
-            "windows": {"kubelet-config"}}
-
-
-def test_items_name_their_spec(linux_items, windows_items) -> None:
+def test_items_name_their_specs(linux_items, windows_items) -> None:
     for os_, items in (("linux", linux_items), ("windows", windows_items)):
-        unnamed = {i.id for i in items if i.spec is None
-                   and not any(fnmatch.fnmatchcase(i.id, n) for n in SPANNING[os_])}
-        assert not unnamed, f"{os_} items without spec=: {sorted(unnamed)}"
-        # the spec an item names lists it as a producer (Item.__post_init__ checked the paths)
-        for i in items:
-            if i.spec is not None:
-                assert any(fnmatch.fnmatchcase(i.id, n) for n in _names(i.spec, os_)), (os_, i.id, i.spec.name)
+        unnamed = sorted(i.id for i in items if not i.specs)
+        assert not unnamed, f"{os_} items without spec=: {unnamed}"
+        # the specs an item names list it as a producer (Item.__post_init__ checked the paths)
+        wrong = [(i.id, s.name) for i in items for s in i.specs
+                 if not any(fnmatch.fnmatchcase(i.id, n) for n in _names(s, os_))]
+        assert not wrong, f"{os_} items naming specs that do not list them: {wrong}"
     assert next(i for i in linux_items if i.id == "uname").member == S.uname.path
+    kubelet_service = next(i for i in linux_items if i.id == "kubelet-service")
+    assert kubelet_service.specs == (S.kubelet_unit, S.kubelet_unit_run, S.kubelet_defaults)
+
+
+def test_a_member_outside_its_spec_fails_when_the_catalogue_is_built() -> None:
+    from k8s_bundle.collector.items import CommandItem, FileItem, command
+
+    assert command(S.findmnt, "system", argv=("findmnt", "-J")).member == "commands/findmnt.json"
+    with pytest.raises(ValueError, match="outside its spec"):
+        CommandItem("timedatectl-show", "system", spec=S.timedatectl, argv=("timedatectl", "show"))
+    with pytest.raises(ValueError, match="outside its spec"):
+        FileItem("hosts", "network", spec=(S.resolv_conf, S.resolv_upstream), path="/etc/hosts")
 
 
 def test_every_spec_has_a_producer(linux_items, windows_items) -> None:
