@@ -28,6 +28,7 @@ _NODE_FILES = {
 }
 _MANIFESTS = "files/etc/kubernetes/manifests/"
 _MANIFEST_CAP = 1024 * 1024
+_CLUSTER_CAP = 2 * 1024**3
 _POD_LOG = re.compile(r"(?:^|/)var/log/pods/([^/]+)/([^/]+)/(\d+)\.log(\.[^/]*)?$")
 _UUID_NS = uuid.UUID("6f1c3d2e-6b1a-4c55-9d0e-6b2d1c0f5a77")
 
@@ -151,7 +152,13 @@ def _load_one(store: Store, path: str) -> None:
         if rel.startswith("cluster/") and rel.endswith(".json") and rel.count("/") == 1:
             rtype = BY_BUNDLE_ID.get(rel[len("cluster/"):-len(".json")])
             if rtype is not None:
-                cluster.append((rtype, _json(member.read())))
+                # the objects are what is served, so the whole list is read (a big cluster's
+                # pods.json passes the 64 MiB a parser gets); the reader's per-member cap holds
+                doc = _json(member.read(_CLUSTER_CAP))
+                if isinstance(doc, dict) and isinstance(doc.get("items"), list):
+                    cluster.append((rtype, doc))
+                else:
+                    store.problems.append(f"{shown(path)}: {rel} is not a JSON list of objects; not served")
             continue
         if not rel.startswith("nodes/") or rel.count("/") < 2:
             continue
@@ -173,10 +180,7 @@ def _load_one(store: Store, path: str) -> None:
     if created_at:
         store.created_at.append(created_at)
     for rtype, doc in cluster:
-        items = doc.get("items") if isinstance(doc, dict) else None
-        if not isinstance(items, list):
-            continue
-        for item in items:
+        for item in doc["items"]:
             if isinstance(item, dict):
                 store.add(rtype, item, path)
     store.nodes += nodes.values()

@@ -55,6 +55,9 @@ def evil(tmp_path_factory: pytest.TempPathFactory) -> tuple[Server, Path, int]:
     yield server, tmp, len(huge)
     code, err = server.stop()
     assert code == 0, err
+    # what the reader refused and what is not served is said at start, one note each
+    assert "cluster/events.json is not a JSON list of objects; not served" in err
+    assert "symlink" in err and "hardlink" in err and "escaping path" in err
 
 
 def _status_kib(pid: int, field: str) -> int:
@@ -83,6 +86,8 @@ def test_served_and_nothing_escapes(evil: tuple[Server, Path, int]) -> None:
         assert not path.exists()
     every = json.loads(srv.kubectl("get", "pods", "-A", "-o", "json").stdout)["items"]
     assert all(p["metadata"]["name"] for p in every)
+    assert srv.kubectl("get", "events", "-n", "default", "-o", "json").stdout   # cluster/events.json is broken
+
 
 
 def test_odd_names(evil: tuple[Server, Path, int]) -> None:
