@@ -408,7 +408,7 @@ class Specs:
 
     # -- Windows -------------------------------------------------------------------------------
     hns_schema = win("hns-schema", "`V2` or `V1`: which HNS API the node speaks", TEXT)
-    hns_networks = win("hns-networks", "HNS networks (`ConvertTo-Json -Depth 10`)", elsewhere=COLLECTLOGS)
+    hns_networks = win("hns-networks", "HNS networks as the HCN API returns them", elsewhere=COLLECTLOGS)
     hns_endpoints = win("hns-endpoints", "HNS endpoints", elsewhere=COLLECTLOGS)
     hns_loadbalancers = win("hns-loadbalancers", "HNS load balancers")
     hns_namespaces = win("hns-namespaces", "HNS namespaces")
@@ -416,30 +416,36 @@ class Specs:
     hnsdiag = win("hnsdiag", "`hnsdiag list all -d`", TEXT, raw=True, elsewhere=COLLECTLOGS)
     hns_networks_detailed = Spec("windows/hns-networks-detailed.txt", TEXT, elsewhere=COLLECTLOGS,
                                  about="collectlogs.ps1's networkdetailed.txt", raw=True)
-    dynamic_ports_tcp = win("dynamicportrange-tcp", "`netsh int ipv4 show dynamicportrange tcp`", TEXT,
+    dynamic_ports_tcp = win("dynamicportrange-tcp", "`netsh int ipv4 show dynamicportrange protocol=tcp`", TEXT,
                             elsewhere=COLLECTLOGS)
-    dynamic_ports_udp = win("dynamicportrange-udp", "`netsh int ipv4 show dynamicportrange udp`", TEXT,
+    dynamic_ports_udp = win("dynamicportrange-udp", "`netsh int ipv4 show dynamicportrange protocol=udp`", TEXT,
                             elsewhere=COLLECTLOGS)
-    excluded_ports_tcp = win("excludedportrange-tcp", "`netsh int ipv4 show excludedportrange tcp`", TEXT,
+    excluded_ports_tcp = win("excludedportrange-tcp", "`netsh int ipv4 show excludedportrange protocol=tcp`", TEXT,
                              elsewhere=COLLECTLOGS)
-    excluded_ports_udp = win("excludedportrange-udp", "`netsh int ipv4 show excludedportrange udp`", TEXT,
+    excluded_ports_udp = win("excludedportrange-udp", "`netsh int ipv4 show excludedportrange protocol=udp`", TEXT,
                              elsewhere=COLLECTLOGS)
     reserved_ports = win("reservedports", "the port reservation test's output", TEXT, elsewhere=COLLECTLOGS)
-    tcp_connections = win("tcp-connections", "TCP connections by state and owning process in the dynamic range")
+    tcp_connections = win("tcp-connections", "TCP connections by state and owning process, and how many use a "
+                                            "port of the dynamic range")
     win_services = win("services", "services: name, state, start mode, binary path, command line (redacted)",
                        item="win-services")
-    win_versions = win("versions", "kubelet, kube-proxy, containerd, docker, flanneld versions", item="win-versions")
-    win_os = win("os", "`Win32_OperatingSystem` and friends", item="win-os", elsewhere=COLLECTLOGS)
+    win_versions = win("versions", "component versions as their binaries report them (kubelet, kube-proxy, "
+                                   "containerd, docker, flanneld)", item="win-versions")
+    win_os = win("os", "`Win32_OperatingSystem`, `Win32_ComputerSystem`, the build and UBR, time zone",
+                 item="win-os", elsewhere=COLLECTLOGS)
     win_hotfixes = win("hotfixes", "`Get-HotFix`", item="win-hotfixes", elsewhere=COLLECTLOGS)
-    win_volumes = win("volumes", "fixed disks and their free space", item="win-volumes")
-    win_netadapters = win("netadapters", "`Get-NetAdapter`", item="win-netadapters")
-    win_netipaddress = win("netipaddress", "`Get-NetIPAddress`", item="win-netipaddress")
-    win_netroute = win("netroute", "`Get-NetRoute`", item="win-netroute", raw=True)
-    win_firewall = win("firewall", "`Get-NetFirewallRule` (enabled rules)", item="win-firewall", raw=True)
-    win_ipconfig = win("ipconfig", "`ipconfig /all`", TEXT, item="win-ipconfig", raw=True, elsewhere=COLLECTLOGS)
+    win_volumes = win("volumes", "fixed disks (`Win32_LogicalDisk`, DriveType 3): size and free space",
+                      item="win-volumes")
+    win_netadapters = win("netadapters", "`Get-NetAdapter -IncludeHidden`", item="win-netadapters")
+    win_netipaddress = win("netipaddress", "`Get-NetIPAddress -IncludeAllCompartments`", item="win-netipaddress")
+    win_netroute = win("netroute", "`Get-NetRoute -IncludeAllCompartments`", item="win-netroute", raw=True)
+    win_firewall = win("firewall", "`Get-NetFirewallProfile`: enabled and default actions per profile",
+                       item="win-firewall", raw=True)
+    win_ipconfig = win("ipconfig", "`ipconfig /allcompartments /all`", TEXT, item="win-ipconfig", raw=True, elsewhere=COLLECTLOGS)
     win_route_print = win("route-print", "`route print`", TEXT, item="win-route-print", raw=True,
                           elsewhere=COLLECTLOGS)
-    pause_images = win("pause-images", "the pause (infra) images present and which one the runtime uses")
+    pause_images = win("pause-images", "the pause (sandbox) images the runtime holds and the OS build each was "
+                                      "made for")
     win_flannel_subnet = Spec("files/C/run/flannel/subnet.env", ENV, windows="flannel-subnet-env",
                               about="flannel's subnet.env")
     source_vip = Spec("files/C/k/SourceVip.json", JSON, windows="source-vip",
