@@ -59,6 +59,11 @@ def _mark(obj: dict, what: str, bundle: str) -> dict:
     return obj
 
 
+def _list(value: Any) -> list:
+    """`value` when it is a list, else empty: node files are input, not trusted to have a shape."""
+    return value if isinstance(value, list) else []
+
+
 def label_value(text: str) -> str:
     """`text` as a valid label value (63 characters of [A-Za-z0-9._-], alphanumeric ends)."""
     v = re.sub(r"[^A-Za-z0-9._-]", "_", text)[:63]
@@ -82,7 +87,7 @@ def _node(store: Store, nd: NodeData, findings: list[Any]) -> None:
     labels = {"kubernetes.io/hostname": label_value(nd.name), "kubernetes.io/os": label_value(os_name)}
     if arch:
         labels["kubernetes.io/arch"] = label_value(arch)
-    for role in info.get("roles") or []:
+    for role in _list(info.get("roles")):
         if isinstance(role, str) and role:
             labels[f"node-role.kubernetes.io/{label_value(role)}"] = ""
     capacity: dict[str, str] = {}
@@ -98,7 +103,8 @@ def _node(store: Store, nd: NodeData, findings: list[Any]) -> None:
     runtime_version = versions.get(runtime) if runtime else None
     when = nd.created_at
     obj = {
-        "metadata": {"name": nd.name, "labels": labels, "creationTimestamp": info.get("boot_time") or when},
+        "metadata": {"name": nd.name, "labels": labels,
+                     "creationTimestamp": info["boot_time"] if isinstance(info.get("boot_time"), str) else when},
         "spec": {},
         "status": {
             "capacity": capacity, "allocatable": dict(capacity), "addresses": addresses,
@@ -199,8 +205,11 @@ def _static_pods(nd: NodeData) -> list[_Pod]:
     out = []
     for fname, raw in sorted(nd.manifests.items()):
         try:
+            # no anchors and aliases: a few lines of them expand to gigabytes once served as JSON
+            if any(isinstance(ev, yaml.AliasEvent) for ev in yaml.parse(raw, Loader=yaml.SafeLoader)):
+                continue
             doc = yaml.safe_load(raw)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError):
             continue
         if not isinstance(doc, dict) or doc.get("kind") != "Pod" or not isinstance(doc.get("spec"), dict):
             continue
@@ -208,8 +217,10 @@ def _static_pods(nd: NodeData) -> list[_Pod]:
         name = str(meta.get("name") or fname.rsplit(".", 1)[0])
         p = _Pod(str(meta.get("namespace") or "kube-system"), dns_name(f"{name}-{nd.name}"))
         p.spec = doc["spec"]
-        p.labels = {k: v for k, v in (meta.get("labels") or {}).items() if isinstance(v, str)}
-        p.spec_names = {c.get("name") for c in p.spec.get("containers") or [] if isinstance(c, dict)}
+        labels = meta.get("labels")
+        p.labels = {str(k): v for k, v in labels.items() if isinstance(v, str)} if isinstance(labels, dict) else {}
+        p.spec_names = {c["name"] for c in _list(p.spec.get("containers")) if isinstance(c, dict)
+                        and isinstance(c.get("name"), str)}
         p.sources.append(f"files/etc/kubernetes/manifests/{fname}")
         out.append(p)
     return out
@@ -286,8 +297,8 @@ def _log_pods_by_container(store: Store, owner: tuple[str, str]) -> dict[str, se
 
 def _pod_object(store: Store, nd: NodeData, pod: _Pod) -> dict:
     spec = dict(pod.spec) if pod.spec else {}
-    containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
-    have = {c.get("name") for c in containers}
+    containers = [c for c in _list(spec.get("containers")) if isinstance(c, dict) and isinstance(c.get("name"), str)]
+    have = {c["name"] for c in containers}
     for name, c in pod.containers.items():
         if name not in have:
             containers.append({"name": name, "image": c["image"]})

@@ -33,8 +33,13 @@ def evil(tmp_path_factory: pytest.TempPathFactory) -> tuple[Server, Path, int]:
     huge = _huge_log()
     node = f"{TOP}/nodes/evil"
     bundle = write_tar(tmp / "evil.tgz", [
-        (f"{node}/node.json", json.dumps({"name": "evil", "os": "linux", "hostname": "evil",
-                                          "versions": "not a dict", "cpus": "many"}).encode()),
+        (f"{node}/node.json", json.dumps({"name": "evil", "os": "linux", "hostname": "evil", "roles": 7,
+                                          "boot_time": 12, "versions": "not a dict", "cpus": "many"}).encode()),
+        (f"{node}/files/etc/kubernetes/manifests/bomb.yaml", b"kind: Pod\nmetadata: {name: bomb}\nspec:\n"
+         b"  a: &a [x, x, x, x, x, x, x, x, x]\n  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+         b"  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n  d: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"),
+        (f"{node}/files/etc/kubernetes/manifests/odd.yaml",
+         b"kind: Pod\nmetadata: {name: odd, labels: [1, 2]}\nspec: {containers: [{name: {x: 1}}, 5, {name: ok}]}\n"),
         (f"{node}/commands/crictl-ps.json", b'{"containers": [1, "x", {"metadata": "nope"}, {"labels": []}]}'),
         (f"{node}/logs/journal/kubelet.log", huge),
         (f"{node}/logs/journal/containerd.log", b"x" * (3 * 1024 * 1024) + b"\nafter the long line\n"),
@@ -86,6 +91,8 @@ def test_served_and_nothing_escapes(evil: tuple[Server, Path, int]) -> None:
         assert not path.exists()
     every = json.loads(srv.kubectl("get", "pods", "-A", "-o", "json").stdout)["items"]
     assert all(p["metadata"]["name"] for p in every)
+    names = {p["metadata"]["name"] for p in every}
+    assert "odd-evil" in names and "bomb-evil" not in names      # aliases refused, odd shapes tolerated
     assert srv.kubectl("get", "events", "-n", "default", "-o", "json").stdout   # cluster/events.json is broken
 
 
