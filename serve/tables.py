@@ -219,6 +219,11 @@ def table(plural: str, objects: list[dict], now: datetime, include_object: str =
             ref = None
         else:
             ref = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o.get("metadata", {})}
-        rows.append({"cells": row(o, now), "object": ref})
+        try:
+            cells = row(o, now)
+        except (TypeError, AttributeError, ValueError, KeyError):
+            # a field of the wrong shape (a bundle is input): the row is still listed
+            cells = [_g(o, "metadata", "name")] + ["<invalid>"] * (len(columns) - 1)
+        rows.append({"cells": cells, "object": ref})
     return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": "1"},
             "columnDefinitions": defs, "rows": rows}

@@ -46,7 +46,9 @@ def evil(tmp_path_factory: pytest.TempPathFactory) -> tuple[Server, Path, int]:
         (f"{node}/logs/var/log/pods/odd_{ODD_POD}_uid-1/c/0.log",
          b"2026-11-22T11:00:00.000000000Z stdout F hello from an odd pod\n"),
         (f"{TOP}/cluster/events.json", b"{not json"),
-        (f"{TOP}/cluster/pods.json", b'{"items": [{"metadata": {"name": null}}, 7, {"metadata": []}]}'),
+        (f"{TOP}/cluster/pods.json", b'{"items": [{"metadata": {"name": null}}, 7, {"metadata": []}, '
+         b'{"metadata": {"name": "shapeless", "namespace": "odd", "labels": [1]}, "spec": {"containers": "x"}, '
+         b'"status": {"containerStatuses": 5, "phase": {"a": 1}}}]}'),
         (f"{TOP}/cluster/nodes.json", b'{"items": "not a list"}'),
         (f"{TOP}/../../escape.txt", b"escaped\n"),
         ("/tmp/k8s-bundle-serve-absolute.log", b"absolute\n"),
@@ -100,7 +102,9 @@ def test_served_and_nothing_escapes(evil: tuple[Server, Path, int]) -> None:
 def test_odd_names(evil: tuple[Server, Path, int]) -> None:
     srv, _, _ = evil
     pods = json.loads(srv.kubectl("get", "pods", "-n", "odd", "-o", "json").stdout)["items"]
-    assert [p["metadata"]["name"] for p in pods] == [ODD_POD]
+    assert sorted(p["metadata"]["name"] for p in pods) == ["shapeless", ODD_POD]
+    table = srv.kubectl("get", "pods", "-n", "odd", "-l", "!x").stdout       # fields of the wrong shape
+    assert "shapeless" in table and "<invalid>" in table
     assert srv.kubectl("logs", "-n", "odd", ODD_POD).stdout == "hello from an odd pod\n"
 
 
