@@ -160,3 +160,19 @@ def test_which_names_the_specs_of_a_member() -> None:
     assert out.returncode == 0 and "`S.cluster_objects`" in out.stdout
     out = subprocess.run([*run, "nodes/cp1/commands/no-such-id.bin"], capture_output=True, text=True)
     assert out.returncode == 4 and out.stdout == "" and out.stderr.count("\n") == 1 and "no spec" in out.stderr
+
+
+# parse_kubeconfig's globs (files/**/*.conf, files/**/config) also match other artifacts' files
+# (resolv.conf, sysctl.d, unit drop-ins): it keeps only the documents that are kubeconfigs.
+# Narrowing them to the places kubeconfigs are collected from would change what it reads.
+WIDE_READERS = {S.kubeconfigs.name}
+
+
+def test_one_parser_per_artifact() -> None:
+    reg = registry()
+    shared = sorted({(s.name, p.name) for s in SPECS for p in reg.parsers
+                     if not any(r is s for r in p.specs) and p.scope == s.scope
+                     and not any(r.name in WIDE_READERS for r in p.specs)
+                     and any(p.regex.match(path) for path in s.paths)})
+    assert not shared, f"artifacts a parser of another spec also reads: {shared}"
+    assert all(len(readers(s, reg)) <= 1 for s in SPECS)
