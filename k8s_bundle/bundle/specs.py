@@ -427,7 +427,8 @@ class Specs:
     reserved_ports = win("reservedports", "the port reservation test's output", TEXT, elsewhere=COLLECTLOGS)
     tcp_connections = win("tcp-connections", "TCP connections by state and owning process, and how many use a "
                                             "port of the dynamic range")
-    win_services = win("services", "services: name, state, start mode, binary path, command line (redacted)",
+    win_services = win("services", "services: name, state, start mode, binary path, command line (redacted), "
+                                     "wrapper",
                        item="win-services")
     win_versions = win("versions", "component versions as their binaries report them (kubelet, kube-proxy, "
                                    "containerd, docker, flanneld)", item="win-versions")
