@@ -83,28 +83,6 @@ class Transport(Protocol):
     def readlink(self, path: str) -> str | None: ...
 
 
-# The tail of every PEM private-key header ("-----BEGIN ... PRIVATE KEY-----").
-PRIVATE_KEY_MARK = b"PRIVATE KEY-----"
-
-
 class PrivateKeyFound(Exception):
-    """A file about to be stored holds a private key; it is dropped, never stored."""
-
-
-class KeyGuard:
-    """Refuses a stream as soon as a private-key header appears, even split across chunks.
-
-    Every transport's file reader calls `check` on each chunk before yielding it, so a key
-    never reaches the redactor or the writer (redaction is the second line of defence).
-    """
-
-    def __init__(self, stream: "Stream", what: str) -> None:
-        self._stream = stream
-        self._what = what
-        self._carry = b""
-
-    def check(self, chunk: bytes) -> None:
-        if PRIVATE_KEY_MARK in self._carry + chunk:
-            self._stream.skipped_reason = "holds a private key: never collected"
-            raise PrivateKeyFound(self._what)
-        self._carry = chunk[-len(PRIVATE_KEY_MARK):]
+    """A file about to be stored holds a private key; it is dropped, never stored (raised by
+    collector/stream.py's KeyGuard, which every transport's file reader runs)."""

@@ -7,7 +7,6 @@ the collector busy. With a --root other than "/", symlinks are resolved inside t
 """
 from __future__ import annotations
 
-import collections
 import errno
 import glob as globmod
 import os
@@ -20,8 +19,8 @@ import threading
 import time
 from typing import Iterator
 
-from k8s_bundle.collector.transports.base import (GeneratorStream, Interrupted, KeyGuard, NotSupported,
-                                                  Stream)
+from k8s_bundle.collector.stream import TailRing, cap_chunks, keep_head
+from k8s_bundle.collector.transports.base import GeneratorStream, Interrupted, NotSupported, Stream
 
 CHUNK = 256 * 1024
 STDERR_KEEP = 4096
@@ -141,43 +140,37 @@ class LocalTransport:
                 return
             size = st.st_size
             # Read no further than the size seen at open: a growing file cannot hold us.
-            # procfs/sysfs files report 0 and are read to EOF (up to the cap).
+            # procfs/sysfs files report 0 and are read to EOF (up to the cap: one byte more
+            # tells the cap it was passed).
             start = 0
             if size == 0:
                 remaining = cap + 1
             elif tail and size > cap:
                 start, remaining = size - cap, cap
-                s.truncated = True
                 os.lseek(fd, start, os.SEEK_SET)
             else:
                 remaining = min(size, cap)
-                s.truncated = size > cap
-            first = True
-            guard = KeyGuard(s, path) if refuse_keys else None
-            while remaining > 0:
-                if stop.is_set():
-                    raise Interrupted()
-                try:
-                    chunk = os.read(fd, min(CHUNK, remaining))
-                except BlockingIOError:
-                    time.sleep(0.01)
-                    continue
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-                if size == 0 and s.bytes_read + len(chunk) > cap:
-                    chunk = chunk[: cap - s.bytes_read]
-                    s.truncated = True
-                if first and start:
-                    # Started mid-file: drop the partial first line.
-                    nl = chunk.find(b"\n")
-                    chunk = chunk[nl + 1:] if nl >= 0 else b""
-                first = False
-                if guard is not None:
-                    guard.check(chunk)
-                s.bytes_read += len(chunk)
-                if chunk:
+
+            def chunks() -> Iterator[bytes]:
+                left = remaining
+                while left > 0:
+                    if stop.is_set():
+                        raise Interrupted()
+                    try:
+                        chunk = os.read(fd, min(CHUNK, left))
+                    except BlockingIOError:
+                        time.sleep(0.01)
+                        continue
+                    if not chunk:
+                        return
+                    left -= len(chunk)
                     yield chunk
+
+            # started mid-file (tail): the partial first line is dropped
+            yield from cap_chunks(s, chunks(), cap, from_middle=bool(start), refuse_keys=refuse_keys,
+                                  what=path, stop=stop)
+            if size > cap:
+                s.truncated = True
         finally:
             os.close(fd)
 
@@ -216,7 +209,7 @@ class LocalTransport:
         assert proc.stdout is not None and proc.stderr is not None
         sel.register(proc.stdout, selectors.EVENT_READ, "out")
         sel.register(proc.stderr, selectors.EVENT_READ, "err")
-        ring = _TailRing(cap)       # tail mode: the newest bytes
+        ring = TailRing(cap)        # tail mode: the newest bytes
         read_total = 0
         outputs_closed = False       # both pipes reached EOF: the command is ending by itself
         killed = False
@@ -247,23 +240,15 @@ class LocalTransport:
                             sel = _close_all(sel)
                             break
                         continue
-                    room = cap - s.bytes_read
-                    if len(data) > room:
-                        data = data[:room]
-                        s.truncated = True
+                    data = keep_head(s, data, cap)
                     if data:
-                        s.bytes_read += len(data)
                         yield data
                     if s.truncated:
                         sel = _close_all(sel)
                         break
             outputs_closed = not (s.timed_out or s.truncated)
             if tail:
-                if ring.dropped:
-                    s.truncated = True
-                    ring.cut_partial_first_line()
-                s.bytes_read = ring.size
-                yield from ring.chunks
+                yield from ring.finish(s)
         finally:
             sel.close()
             if proc.poll() is None:
@@ -283,46 +268,6 @@ class LocalTransport:
                     pass
             # Killed by us (timeout, cap, interrupt): its exit status says nothing about it.
             s.exit_code = None if (s.timed_out or killed) else proc.returncode
-
-
-class _TailRing:
-    """The newest `cap` bytes of a stream, held as a queue of chunks (no big copies)."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.chunks: collections.deque[bytes] = collections.deque()
-        self.size = 0
-        self.dropped = False
-
-    def add(self, data: bytes) -> None:
-        self.chunks.append(data)
-        self.size += len(data)
-        while self.size - len(self.chunks[0]) >= self.cap:
-            self.size -= len(self.chunks.popleft())
-            self.dropped = True
-        if self.size > self.cap:               # trim the oldest chunk to the cap exactly
-            extra = self.size - self.cap
-            self.chunks[0] = self.chunks[0][extra:]
-            self.size -= extra
-            self.dropped = True
-
-    def cut_partial_first_line(self) -> None:
-        while self.chunks:
-            nl = self.chunks[0].find(b"\n")
-            if nl >= 0:
-                self.size -= nl + 1
-                self.chunks[0] = self.chunks[0][nl + 1:]
-                return
-            self.size -= len(self.chunks.popleft())
-
-    def cut_partial_last_line(self) -> None:
-        while self.chunks:
-            nl = self.chunks[-1].rfind(b"\n")
-            if nl >= 0:
-                self.size -= len(self.chunks[-1]) - nl - 1
-                self.chunks[-1] = self.chunks[-1][: nl + 1]
-                return
-            self.size -= len(self.chunks.pop())
 
 
 def _close_all(sel: selectors.BaseSelector) -> selectors.BaseSelector:

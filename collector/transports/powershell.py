@@ -22,8 +22,9 @@ import threading
 import time
 from typing import Any, Iterator
 
+from k8s_bundle.collector.stream import cap_chunks
 from k8s_bundle.collector.transports.base import GeneratorStream, Interrupted, Stream
-from k8s_bundle.collector.windows.paths import cap_chunks, encode_command
+from k8s_bundle.collector.windows.paths import encode_command
 
 CHUNK = 256 * 1024
 STDERR_KEEP = 4096
@@ -148,7 +149,8 @@ class PowerShellTransport:
                     left -= len(data)
                     yield data
 
-            yield from cap_chunks(s, chunks(), cap, tail=bool(start) or tail, refuse_keys=refuse_keys, stop=stop)
+            # started mid-file (tail): the partial first line is dropped, as on Linux
+            yield from cap_chunks(s, chunks(), cap, from_middle=bool(start), refuse_keys=refuse_keys, stop=stop)
             if size > cap:
                 s.truncated = True
 

@@ -22,9 +22,10 @@ import threading
 import time
 from typing import Any, Iterator
 
+from k8s_bundle.collector.stream import cap_chunks
 from k8s_bundle.collector.transports.base import GeneratorStream, Interrupted, NotSupported, Stream
 from k8s_bundle.collector.windows import script as build_script
-from k8s_bundle.collector.windows.paths import cap_chunks, ps_quote, to_node, to_windows
+from k8s_bundle.collector.windows.paths import ps_quote, to_node, to_windows
 from k8s_bundle.errors import EXIT_BAD_INPUT, UserError
 
 STDERR_KEEP = 4096

@@ -32,8 +32,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from k8s_bundle.collector.transports.base import (GeneratorStream, Interrupted, KeyGuard, NotSupported,
-                                                  Stream)
+from k8s_bundle.collector.stream import PartialLine, cap_chunks
+from k8s_bundle.collector.transports.base import GeneratorStream, Interrupted, NotSupported, Stream
 from k8s_bundle.collector.transports.local import ROOT_BIN_DIRS, LocalTransport
 from k8s_bundle.errors import EXIT_BAD_INPUT, UserError
 
@@ -444,10 +444,13 @@ class SshTransport:
         outcome: dict[str, Any] = {}
         it = self._ask_stream("read", [self._root_arg, path, "tail" if tail else "head", str(cap)],
                               FILE_TIMEOUT, outcome, stop)
-        head = b""          # until the size header line is complete
-        size: int | None = None
-        guard = KeyGuard(s, path) if refuse_keys else None
-        try:
+
+        def body() -> Iterator[bytes]:
+            """The file's bytes: what follows the size header line. A tail read of a bigger
+            file starts mid-file (`tail -c` on the node): its partial first line is dropped."""
+            head = b""
+            size: int | None = None
+            partial: PartialLine | None = None
             for chunk in it:
                 if size is None:
                     head += chunk
@@ -459,16 +462,16 @@ class SshTransport:
                     chunk = head[nl + 1:]
                     if tail and size > cap:
                         s.truncated = True
-                        cut = chunk.find(b"\n")      # started mid-file: drop the partial line
-                        chunk = chunk[cut + 1:] if cut >= 0 else b""
-                room = cap - s.bytes_read
-                if len(chunk) > room:
-                    chunk, s.truncated = chunk[:room], True
-                if guard is not None:
-                    guard.check(chunk)
-                s.bytes_read += len(chunk)
-                if chunk:
-                    yield chunk
+                        partial = PartialLine()
+                if partial is not None:
+                    chunk = partial.cut(chunk)
+                yield chunk
+
+        chunks = body()
+        try:
+            yield from cap_chunks(s, chunks, cap, refuse_keys=refuse_keys, what=path)
+            for _ in chunks:
+                pass    # what is left past the cap (one byte): the helper answers whole, stays reusable
         except _HelperGone:
             s.timed_out = True
             s.note = f"no answer within {FILE_TIMEOUT:g}s"

@@ -249,6 +249,15 @@ def test_paths_are_quoted_never_interpolated(server: Server, transport) -> None:
         assert not (where / canary).exists(), where
 
 
+def test_tail_drops_a_partial_first_line_longer_than_a_chunk(server: Server, transport) -> None:
+    # the helper's answer arrives in base64 lines of 57 bytes: the partial first line of the
+    # tail window (100 bytes) spans several chunks, and none of it is kept (collector/stream.py)
+    lines = [b"%05d " % i + b"x" * 293 + b"\n" for i in range(200)]     # 300 bytes each
+    (server.node.root / "var/log/long.log").write_bytes(b"".join(lines))
+    s = transport.read_file("/var/log/long.log", cap=1000, tail=True, stop=threading.Event())
+    assert b"".join(s) == b"".join(lines[-3:]) and s.truncated
+
+
 def test_caps_and_tail_are_enforced_while_streaming(server: Server, transport) -> None:
     big = server.node.root / "var/log/big.log"
     big.write_bytes(b"".join(b"line %06d\n" % i for i in range(100_000)))   # 1.2 MB

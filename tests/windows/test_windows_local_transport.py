@@ -76,6 +76,14 @@ def test_missing_powershell_is_not_found(drive):
     assert b"".join(s) == b"" and s.not_found
 
 
+def test_tail_keeps_whole_lines(drive):
+    # the tail window starts 100 bytes into a line: that partial line is dropped, as on Linux
+    lines = [b"%05d " % i + b"x" * 293 + b"\n" for i in range(200)]     # 300 bytes each
+    (drive / "k" / "long.log").write_bytes(b"".join(lines))
+    s = transport(drive).read_file("/C/k/long.log", cap=1000, tail=True, stop=threading.Event())
+    assert b"".join(s) == b"".join(lines[-3:]) and s.truncated
+
+
 def test_files_tail_glob_and_private_keys(drive):
     t = transport(drive)
     (drive / "k" / "kubelet.log").write_bytes(b"".join(b"line %05d\n" % i for i in range(2000)))
