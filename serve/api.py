@@ -56,8 +56,8 @@ class Api:
         self.store = store
         self.address = address
         self._now = store.now()
-        kubelets = sorted({str((n.get("status") or {}).get("nodeInfo", {}).get("kubeletVersion") or "")
-                           for n in store.objects["nodes"].values()} - {""})
+        kubelets = sorted({v for n in store.objects["nodes"].values()
+                           if isinstance(v := tables.field(n, "status", "nodeInfo", "kubeletVersion"), str)} - {""})
         self._git_version = kubelets[-1] if kubelets else "v1.0.0"
 
     # -- entry --------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import yaml
 from k8s_bundle.serve.loader import LogSource, NodeData, Store, stable_uid
 from k8s_bundle.serve.resources import (FINDINGS_NAMESPACE, NODE_NAMESPACE, SYNTH_ANNOTATION, TYPES,
                                         ResourceType)
+from k8s_bundle.serve.tables import field
 
 _T = {t.plural: t for t in TYPES}
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "64-bit": "amd64", "amd64": "amd64", "arm64": "arm64"}
@@ -39,8 +40,7 @@ def synthesize(store: Store, findings: list[tuple[str, Any]]) -> None:
     for _, f in findings:
         for n in (f.nodes or ([f.node] if f.node else [])):
             by_node.setdefault(n, []).append(f)
-    cluster_pods = {o["spec"].get("nodeName") for o in store.objects["pods"].values()
-                    if isinstance(o.get("spec"), dict)}
+    cluster_pods = {n for o in store.objects["pods"].values() if isinstance(n := field(o, "spec", "nodeName"), str)}
     for nd in store.nodes:
         _node(store, nd, by_node.get(nd.name, []))
         if nd.name not in cluster_pods:
@@ -465,12 +465,14 @@ def fill_event_uids(store: Store) -> None:
     plural = {t.kind: t for t in TYPES}
     for ev in store.objects["events"].values():
         inv = ev.get("involvedObject")
-        if not isinstance(inv, dict) or inv.get("uid") or inv.get("kind") not in plural:
+        if not isinstance(inv, dict) or inv.get("uid") or not isinstance(inv.get("name"), str) \
+                or not isinstance(inv.get("kind"), str) or inv["kind"] not in plural:
             continue
         if inv["kind"] == "Node" and inv.get("name"):
             inv["uid"] = inv["name"]
             continue
         t: ResourceType = plural[inv["kind"]]
-        obj = store.objects[t.plural].get((inv.get("namespace", "") if t.namespaced else "", inv.get("name", "")))
+        ns = inv.get("namespace") if t.namespaced and isinstance(inv.get("namespace"), str) else ""
+        obj = store.objects[t.plural].get((ns, inv["name"]))
         if obj is not None:
             inv["uid"] = obj["metadata"]["uid"]

@@ -47,7 +47,8 @@ def _age(value: Any, now: datetime) -> str:
     return human_duration((now - t).total_seconds()) if t else "<unknown>"
 
 
-def _g(obj: Any, *path: str, default: Any = None) -> Any:
+def field(obj: Any, *path: str, default: Any = None) -> Any:
+    """obj[path[0]][path[1]]..., or `default` where a step is missing or not a mapping."""
     for p in path:
         if not isinstance(obj, dict):
             return default
@@ -56,49 +57,49 @@ def _g(obj: Any, *path: str, default: Any = None) -> Any:
 
 
 def _meta_age(o: dict, now: datetime) -> str:
-    return _age(_g(o, "metadata", "creationTimestamp"), now)
+    return _age(field(o, "metadata", "creationTimestamp"), now)
 
 
 def pod_status(o: dict) -> str:
     """The STATUS column as kubectl's pod printer derives it."""
-    reason = _g(o, "status", "reason") or _g(o, "status", "phase", default="Unknown")
-    for cs in _g(o, "status", "containerStatuses", default=[]) or []:
+    reason = field(o, "status", "reason") or field(o, "status", "phase", default="Unknown")
+    for cs in field(o, "status", "containerStatuses", default=[]) or []:
         if not isinstance(cs, dict):
             continue
         state = cs.get("state") or {}
-        if _g(state, "waiting", "reason"):
+        if field(state, "waiting", "reason"):
             reason = state["waiting"]["reason"]
         elif isinstance(state.get("terminated"), dict):
             t = state["terminated"]
             reason = t.get("reason") or (f"Signal:{t['signal']}" if t.get("signal") else
                                          f"ExitCode:{t.get('exitCode', 0)}")
-    if _g(o, "metadata", "deletionTimestamp"):
+    if field(o, "metadata", "deletionTimestamp"):
         reason = "Terminating"
     return str(reason)
 
 
 def _pod_row(o: dict, now: datetime) -> list[Any]:
-    statuses = [c for c in _g(o, "status", "containerStatuses", default=[]) or [] if isinstance(c, dict)]
-    total = len(_g(o, "spec", "containers", default=[]) or []) or len(statuses)
+    statuses = [c for c in field(o, "status", "containerStatuses", default=[]) or [] if isinstance(c, dict)]
+    total = len(field(o, "spec", "containers", default=[]) or []) or len(statuses)
     ready = sum(1 for c in statuses if c.get("ready"))
     restarts = sum(int(c.get("restartCount") or 0) for c in statuses if str(c.get("restartCount", 0)).isdigit())
-    return [_g(o, "metadata", "name"), f"{ready}/{total}", pod_status(o), restarts, _meta_age(o, now),
-            _g(o, "status", "podIP", default="<none>") or "<none>", _g(o, "spec", "nodeName", default="<none>"),
-            _g(o, "status", "nominatedNodeName", default="<none>"), "<none>"]
+    return [field(o, "metadata", "name"), f"{ready}/{total}", pod_status(o), restarts, _meta_age(o, now),
+            field(o, "status", "podIP", default="<none>") or "<none>", field(o, "spec", "nodeName", default="<none>"),
+            field(o, "status", "nominatedNodeName", default="<none>"), "<none>"]
 
 
 def _node_row(o: dict, now: datetime) -> list[Any]:
-    conds = {c.get("type"): c.get("status") for c in _g(o, "status", "conditions", default=[]) or []
+    conds = {c.get("type"): c.get("status") for c in field(o, "status", "conditions", default=[]) or []
              if isinstance(c, dict)}
     status = {"True": "Ready", "False": "NotReady"}.get(conds.get("Ready"), "Unknown")
-    if _g(o, "spec", "unschedulable"):
+    if field(o, "spec", "unschedulable"):
         status += ",SchedulingDisabled"
-    labels = _g(o, "metadata", "labels", default={}) or {}
+    labels = field(o, "metadata", "labels", default={}) or {}
     roles = sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/") and "/" in k)
-    addrs = {a.get("type"): a.get("address") for a in _g(o, "status", "addresses", default=[]) or []
+    addrs = {a.get("type"): a.get("address") for a in field(o, "status", "addresses", default=[]) or []
              if isinstance(a, dict)}
-    info = _g(o, "status", "nodeInfo", default={}) or {}
-    return [_g(o, "metadata", "name"), status, ",".join(roles) or "<none>", _meta_age(o, now),
+    info = field(o, "status", "nodeInfo", default={}) or {}
+    return [field(o, "metadata", "name"), status, ",".join(roles) or "<none>", _meta_age(o, now),
             info.get("kubeletVersion", ""), addrs.get("InternalIP") or "<none>", addrs.get("ExternalIP") or "<none>",
             info.get("osImage") or "<unknown>", info.get("kernelVersion") or "<unknown>",
             info.get("containerRuntimeVersion") or "<unknown>"]
@@ -106,32 +107,32 @@ def _node_row(o: dict, now: datetime) -> list[Any]:
 
 def _event_row(o: dict, now: datetime) -> list[Any]:
     inv = o.get("involvedObject") or {}
-    last = o.get("lastTimestamp") or o.get("eventTime") or _g(o, "metadata", "creationTimestamp")
-    first = o.get("firstTimestamp") or o.get("eventTime") or _g(o, "metadata", "creationTimestamp")
+    last = o.get("lastTimestamp") or o.get("eventTime") or field(o, "metadata", "creationTimestamp")
+    first = o.get("firstTimestamp") or o.get("eventTime") or field(o, "metadata", "creationTimestamp")
     src = o.get("source") or {}
     return [_age(last, now), o.get("type", ""), o.get("reason", ""),
             f"{str(inv.get('kind', '')).lower()}/{inv.get('name', '')}", inv.get("fieldPath", ""),
             ", ".join(v for v in (src.get("component"), src.get("host")) if v),
-            o.get("message", ""), _age(first, now), o.get("count", 1), _g(o, "metadata", "name")]
+            o.get("message", ""), _age(first, now), o.get("count", 1), field(o, "metadata", "name")]
 
 
 def _service_row(o: dict, now: datetime) -> list[Any]:
     spec = o.get("spec") or {}
     ports = ",".join(f"{p.get('port')}{':' + str(p['nodePort']) if p.get('nodePort') else ''}/{p.get('protocol', 'TCP')}"
                      for p in spec.get("ports") or [] if isinstance(p, dict)) or "<none>"
-    ext = ",".join(i.get("ip") or i.get("hostname") or "" for i in _g(o, "status", "loadBalancer", "ingress",
+    ext = ",".join(i.get("ip") or i.get("hostname") or "" for i in field(o, "status", "loadBalancer", "ingress",
                                                                       default=[]) or [] if isinstance(i, dict))
     ext = ext or ",".join(spec.get("externalIPs") or []) or ("<pending>" if spec.get("type") == "LoadBalancer"
                                                              else "<none>")
     sel = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items())) or "<none>"
-    return [_g(o, "metadata", "name"), spec.get("type", "ClusterIP"), spec.get("clusterIP") or "<none>", ext,
+    return [field(o, "metadata", "name"), spec.get("type", "ClusterIP"), spec.get("clusterIP") or "<none>", ext,
             ports, _meta_age(o, now), sel]
 
 
 def _configmap_row(o: dict, now: datetime) -> list[Any]:
     keys = o.get("keys") if isinstance(o.get("keys"), list) else list((o.get("data") or {}).keys())
     size = o.get("size_bytes")
-    return [_g(o, "metadata", "name"), len(keys), size if isinstance(size, int) else "<unknown>", _meta_age(o, now)]
+    return [field(o, "metadata", "name"), len(keys), size if isinstance(size, int) else "<unknown>", _meta_age(o, now)]
 
 
 def _endpoints_row(o: dict, now: datetime) -> list[Any]:
@@ -141,42 +142,42 @@ def _endpoints_row(o: dict, now: datetime) -> list[Any]:
             for p in sub.get("ports") or [{}]:
                 eps.append(f"{a.get('ip')}:{p.get('port')}" if p.get("port") else str(a.get("ip")))
     shown = ",".join(eps[:3]) + (f" + {len(eps) - 3} more..." if len(eps) > 3 else "")
-    return [_g(o, "metadata", "name"), shown or "<none>", _meta_age(o, now)]
+    return [field(o, "metadata", "name"), shown or "<none>", _meta_age(o, now)]
 
 
 def _deployment_row(o: dict, now: datetime) -> list[Any]:
     st = o.get("status") or {}
-    return [_g(o, "metadata", "name"), f"{st.get('readyReplicas', 0)}/{_g(o, 'spec', 'replicas', default=0)}",
+    return [field(o, "metadata", "name"), f"{st.get('readyReplicas', 0)}/{field(o, 'spec', 'replicas', default=0)}",
             st.get("updatedReplicas", 0), st.get("availableReplicas", 0), _meta_age(o, now)]
 
 
 def _daemonset_row(o: dict, now: datetime) -> list[Any]:
     st = o.get("status") or {}
-    sel = _g(o, "spec", "template", "spec", "nodeSelector", default={}) or {}
-    return [_g(o, "metadata", "name"), st.get("desiredNumberScheduled", 0), st.get("currentNumberScheduled", 0),
+    sel = field(o, "spec", "template", "spec", "nodeSelector", default={}) or {}
+    return [field(o, "metadata", "name"), st.get("desiredNumberScheduled", 0), st.get("currentNumberScheduled", 0),
             st.get("numberReady", 0), st.get("updatedNumberScheduled", 0), st.get("numberAvailable", 0),
             ",".join(f"{k}={v}" for k, v in sorted(sel.items())) or "<none>", _meta_age(o, now)]
 
 
 def _statefulset_row(o: dict, now: datetime) -> list[Any]:
-    return [_g(o, "metadata", "name"),
-            f"{_g(o, 'status', 'readyReplicas', default=0)}/{_g(o, 'spec', 'replicas', default=0)}",
+    return [field(o, "metadata", "name"),
+            f"{field(o, 'status', 'readyReplicas', default=0)}/{field(o, 'spec', 'replicas', default=0)}",
             _meta_age(o, now)]
 
 
 def _namespace_row(o: dict, now: datetime) -> list[Any]:
-    return [_g(o, "metadata", "name"), _g(o, "status", "phase", default="Active"), _meta_age(o, now)]
+    return [field(o, "metadata", "name"), field(o, "status", "phase", default="Active"), _meta_age(o, now)]
 
 
 def _finding_row(o: dict, now: datetime) -> list[Any]:
     s = o.get("spec") or {}
-    return [_g(o, "metadata", "name"), s.get("severity", ""), s.get("node") or "<cluster>", s.get("rule", ""),
+    return [field(o, "metadata", "name"), s.get("severity", ""), s.get("node") or "<cluster>", s.get("rule", ""),
             s.get("message", ""), "yes" if s.get("rootCause") else "", ",".join(s.get("components") or []),
             s.get("logCount", 0), s.get("firstSeen") or "<none>", s.get("lastSeen") or "<none>"]
 
 
 def _default_row(o: dict, now: datetime) -> list[Any]:
-    return [_g(o, "metadata", "name"), _meta_age(o, now)]
+    return [field(o, "metadata", "name"), _meta_age(o, now)]
 
 
 _S, _I = "string", "integer"
@@ -223,7 +224,7 @@ def table(plural: str, objects: list[dict], now: datetime, include_object: str =
             cells = row(o, now)
         except (TypeError, AttributeError, ValueError, KeyError):
             # a field of the wrong shape (a bundle is input): the row is still listed
-            cells = [_g(o, "metadata", "name")] + ["<invalid>"] * (len(columns) - 1)
+            cells = [field(o, "metadata", "name")] + ["<invalid>"] * (len(columns) - 1)
         rows.append({"cells": cells, "object": ref})
     return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": "1"},
             "columnDefinitions": defs, "rows": rows}

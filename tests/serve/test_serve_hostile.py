@@ -45,10 +45,14 @@ def evil(tmp_path_factory: pytest.TempPathFactory) -> tuple[Server, Path, int]:
         (f"{node}/logs/journal/containerd.log", b"x" * (3 * 1024 * 1024) + b"\nafter the long line\n"),
         (f"{node}/logs/var/log/pods/odd_{ODD_POD}_uid-1/c/0.log",
          b"2026-11-22T11:00:00.000000000Z stdout F hello from an odd pod\n"),
-        (f"{TOP}/cluster/events.json", b"{not json"),
+        (f"{TOP}/cluster/hpas.json", b"{not json"),
+        (f"{TOP}/cluster/events.json", b'{"items": [{"metadata": {"name": "e1", "namespace": "odd"}, '
+         b'"involvedObject": {"kind": ["Node"], "name": {"a": 1}}}, {"metadata": {"name": "e2"}, '
+         b'"involvedObject": {"kind": "Pod", "name": ["x"], "namespace": 5}}]}'),
         (f"{TOP}/cluster/pods.json", b'{"items": [{"metadata": {"name": null}}, 7, {"metadata": []}, '
          b'{"metadata": {"name": "shapeless", "namespace": "odd", "labels": [1]}, "spec": {"containers": "x"}, '
-         b'"status": {"containerStatuses": 5, "phase": {"a": 1}}}]}'),
+         b'"status": {"containerStatuses": 5, "phase": {"a": 1}}}, {"metadata": {"name": "p2", "namespace": "odd"}, '
+         b'"spec": {"nodeName": ["x"]}, "status": "gone"}]}'),
         (f"{TOP}/cluster/nodes.json", b'{"items": "not a list"}'),
         (f"{TOP}/../../escape.txt", b"escaped\n"),
         ("/tmp/k8s-bundle-serve-absolute.log", b"absolute\n"),
@@ -63,7 +67,7 @@ def evil(tmp_path_factory: pytest.TempPathFactory) -> tuple[Server, Path, int]:
     code, err = server.stop()
     assert code == 0, err
     # what the reader refused and what is not served is said at start, one note each
-    assert "cluster/events.json is not a JSON list of objects; not served" in err
+    assert "cluster/hpas.json is not a JSON list of objects; not served" in err
     assert "symlink" in err and "hardlink" in err and "escaping path" in err
 
 
@@ -95,14 +99,15 @@ def test_served_and_nothing_escapes(evil: tuple[Server, Path, int]) -> None:
     assert all(p["metadata"]["name"] for p in every)
     names = {p["metadata"]["name"] for p in every}
     assert "odd-evil" in names and "bomb-evil" not in names      # aliases refused, odd shapes tolerated
-    assert srv.kubectl("get", "events", "-n", "default", "-o", "json").stdout   # cluster/events.json is broken
+    events = json.loads(srv.kubectl("get", "events", "-A", "-o", "json").stdout)["items"]
+    assert {"e1", "e2"} <= {e["metadata"]["name"] for e in events}     # involvedObject of odd shapes
 
 
 
 def test_odd_names(evil: tuple[Server, Path, int]) -> None:
     srv, _, _ = evil
     pods = json.loads(srv.kubectl("get", "pods", "-n", "odd", "-o", "json").stdout)["items"]
-    assert sorted(p["metadata"]["name"] for p in pods) == ["shapeless", ODD_POD]
+    assert sorted(p["metadata"]["name"] for p in pods) == ["p2", "shapeless", ODD_POD]
     table = srv.kubectl("get", "pods", "-n", "odd", "-l", "!x").stdout       # fields of the wrong shape
     assert "shapeless" in table and "<invalid>" in table
     assert srv.kubectl("logs", "-n", "odd", ODD_POD).stdout == "hello from an odd pod\n"
