@@ -28,6 +28,9 @@ _NODE_FILES = {
 }
 _MANIFESTS = "files/etc/kubernetes/manifests/"
 _MANIFEST_CAP = 1024 * 1024
+# Single ConfigMaps the collector takes whole (values redacted): served in place of the
+# names-and-sizes entry of cluster/configmaps.json.
+_FULL_CONFIGMAPS = ("cluster/kubeadm-config.json", "cluster/kubelet-config-cm.json", "cluster/kube-proxy-cm.json")
 _CLUSTER_CAP = 2 * 1024**3
 _POD_LOG = re.compile(r"(?:^|/)var/log/pods/([^/]+)/([^/]+)/(\d+)\.log(\.[^/]*)?$")
 _UUID_NS = uuid.UUID("6f1c3d2e-6b1a-4c55-9d0e-6b2d1c0f5a77")
@@ -135,6 +138,7 @@ def _load_one(store: Store, path: str) -> None:
     cluster: list[tuple[ResourceType, Any]] = []
     created_at: str | None = None
     seen_any = False
+    full_configmaps: list[dict] = []
 
     def node(name: str) -> NodeData:
         if name not in nodes:
@@ -148,6 +152,11 @@ def _load_one(store: Store, path: str) -> None:
             doc = _json(member.read())
             if isinstance(doc, dict) and isinstance(doc.get("created_at"), str):
                 created_at = doc["created_at"]
+            continue
+        if rel in _FULL_CONFIGMAPS:
+            doc = _json(member.read())
+            if isinstance(doc, dict) and doc.get("kind") == "ConfigMap":
+                full_configmaps.append(doc)
             continue
         if rel.startswith("cluster/") and rel.endswith(".json") and rel.count("/") == 1:
             rtype = BY_BUNDLE_ID.get(rel[len("cluster/"):-len(".json")])
@@ -183,6 +192,13 @@ def _load_one(store: Store, path: str) -> None:
         for item in doc["items"]:
             if isinstance(item, dict):
                 store.add(rtype, item, path)
+    cms = store.objects["configmaps"]
+    for cm in full_configmaps:
+        meta = cm.get("metadata") if isinstance(cm.get("metadata"), dict) else {}
+        key = (meta.get("namespace"), meta.get("name"))
+        if all(isinstance(k, str) for k in key) and key in cms and "data" not in cms[key]:
+            del cms[key]            # the size-only entry gives way to the whole (redacted) object
+        store.add(BY_BUNDLE_ID["configmaps"], cm, path)
     store.nodes += nodes.values()
 
 

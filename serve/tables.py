@@ -130,8 +130,11 @@ def _service_row(o: dict, now: datetime) -> list[Any]:
 
 
 def _configmap_row(o: dict, now: datetime) -> list[Any]:
-    keys = o.get("keys") if isinstance(o.get("keys"), list) else list((o.get("data") or {}).keys())
+    data = o.get("data") if isinstance(o.get("data"), dict) else {}
+    keys = o.get("keys") if isinstance(o.get("keys"), list) else list(data)
     size = o.get("size_bytes")
+    if size is None and data:          # a ConfigMap collected whole (kubeadm-config): its values' bytes
+        size = sum(len(str(v).encode()) for v in data.values())
     return [field(o, "metadata", "name"), len(keys), size if isinstance(size, int) else "<unknown>", _meta_age(o, now)]
 
 

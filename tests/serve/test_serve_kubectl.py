@@ -25,6 +25,8 @@ RUN1 = b"".join(json.dumps({"log": f"second run line {i}\n", "stream": "stdout",
                 for i, t in ((1, "2026-11-22T11:10:00.000000000Z"), (2, "2026-11-22T11:20:00.000000000Z"),
                              (3, "2026-11-22T11:29:00.000000000Z")))
 
+CLUSTER_CONF = "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.29.3\n"
+
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Server:
@@ -32,8 +34,11 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Server:
     tmp = tmp_path_factory.mktemp("serve")
     # the node-only bundle as an extracted directory: served like a tarball
     node_only = tmp / "cp-1-node-only"
-    for name, data in sample_members("healthy-node.tgz", drop="/cluster/") + [(f"{POD_DIR}/0.log", RUN0),
-                                                                                (f"{POD_DIR}/1.log", RUN1)]:
+    kubeadm_cm = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "kubeadm-config", "namespace": "kube-system"}, "data": {"ClusterConfiguration": CLUSTER_CONF}})
+    for name, data in sample_members("healthy-node.tgz", drop="/cluster/") + [
+            (f"{POD_DIR}/0.log", RUN0), (f"{POD_DIR}/1.log", RUN1),
+            (f"{TOP}/cluster/kubeadm-config.json", kubeadm_cm.encode())]:
         (node_only / name).parent.mkdir(parents=True, exist_ok=True)
         (node_only / name).write_bytes(data)
     from servekit import SAMPLES
@@ -99,6 +104,10 @@ def test_other_kinds(srv: Server) -> None:
     cms = srv.kubectl("get", "configmaps", "-n", "kube-system").stdout
     assert cms.splitlines()[0].split() == ["NAME", "DATA", "SIZE", "AGE"]
     assert {r[0]: r[1:3] for r in rows(cms)}["kube-proxy"] == ["2", "2118"]
+    # kubeadm-config was collected whole (redacted) by the second bundle: that one is served
+    conf = srv.kubectl("get", "cm", "-n", "kube-system", "kubeadm-config", "-o",
+                       "jsonpath={.data.ClusterConfiguration}").stdout
+    assert conf == CLUSTER_CONF
     ev = srv.kubectl("get", "events", "-A").stdout
     assert ev.splitlines()[0].split()[:6] == ["NAMESPACE", "LAST", "SEEN", "TYPE", "REASON", "OBJECT"]
     assert "EvictionThresholdMet" in ev
