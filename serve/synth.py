@@ -461,7 +461,7 @@ def _namespaces(store: Store) -> None:
 def fill_event_uids(store: Store) -> None:
     """Events in cluster/ may lack involvedObject.uid; kubectl describe selects on it, so the
     uid of the object they name is filled in when that object is served. For a Node that is
-    its name, as the kubelet writes it (kubectl before 1.27 asks only for that one)."""
+    its name, as the kubelet writes it (kubectl 1.20 asks only for that one; 1.32 asks for both)."""
     plural = {t.kind: t for t in TYPES}
     for ev in store.objects["events"].values():
         inv = ev.get("involvedObject")
