@@ -16,17 +16,15 @@ import shutil
 import sys
 from typing import Any, Callable
 
+from k8s_bundle.collector.transports.ssh import SAFE_OPTIONS, SshTarget, SshTransport
 from k8s_bundle.errors import EXIT_BAD_INPUT, EXIT_USAGE, UserError
 
 PASSWORD_ENV = "K8S_BUNDLE_WINRM_PASSWORD"
 
 
 # -- --ssh ------------------------------------------------------------------------------------
-def parse_target(text: str) -> Any:
-    """[USER@]HOST[:PORT] -> SshTarget; an IPv6 address in brackets when it has a port
-    ([::1]:2222)."""
-    from k8s_bundle.collector.transports.ssh import SshTarget
-
+def parse_target(text: str) -> SshTarget:
+    """[USER@]HOST[:PORT]; an IPv6 address in brackets when it has a port ([::1]:2222)."""
     user, _, hostport = text.rpartition("@")
     host, port = hostport, None
     if hostport.startswith("["):
@@ -46,8 +44,6 @@ def parse_target(text: str) -> Any:
 
 def parse_ssh_options(pairs: list[str]) -> list[tuple[str, str]]:
     """--ssh-option KEY=VALUE pairs, each checked against the transport's safe list."""
-    from k8s_bundle.collector.transports.ssh import SAFE_OPTIONS
-
     out = []
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -72,17 +68,16 @@ def check_ssh_args(args: Any) -> None:
         raise UserError(f"--ssh-identity {args.ssh_identity}: no such file", EXIT_USAGE)
 
 
-def ssh_specs(targets: list[Any], args: Any, opts: Any, redactor: Any) -> list[Any]:
-    """HostSpecs for Linux hosts over SSH (SshTarget each), not yet connected."""
+def ssh_specs(targets: list[SshTarget], args: Any, opts: Any, redactor: Any) -> list[Any]:
+    """HostSpecs for Linux hosts over SSH, not yet connected."""
     from k8s_bundle.collector.fanout import HostSpec
     from k8s_bundle.collector.linux import catalogue
-    from k8s_bundle.collector.transports.ssh import SshTransport
 
     options = parse_ssh_options(args.ssh_option)
     redactor.add_hostnames(t.host for t in targets)
     redactor.add_usernames(t.user for t in targets if t.user)
 
-    def make(target: Any) -> Callable[[], Any]:
+    def make(target: SshTarget) -> Callable[[], Any]:
         return lambda: SshTransport(target, root=opts.root, live=bool(opts.live),
                                     identity=args.ssh_identity,
                                     accept_new_host_key=args.ssh_accept_new_host_key,
@@ -158,8 +153,6 @@ def winrm_specs(hosts: list[tuple[str, str, int | None, str | None]], args: Any,
 # -- every remote host ------------------------------------------------------------------------
 def specs_from_args(args: Any, opts: Any, redactor: Any, listed: list[Any]) -> list[Any]:
     """The HostSpecs of --ssh, --winrm and `listed` (collector/inventory.load_hosts of --hosts)."""
-    from k8s_bundle.collector.transports.ssh import SshTarget
-
     ssh = [parse_target(t) for t in args.ssh]
     ssh += [SshTarget(h.label, h.address, h.user, h.port) for h in listed if h.connection == "ssh"]
     win: list[tuple[str, str, int | None, str | None]] = [(h, h, None, None) for h in args.winrm]
