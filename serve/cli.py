@@ -149,10 +149,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _findings(bundles: list[str], rule_dirs: list[str] | None) -> list:
     """(bundle, Finding) for every bundle, from the analyzer run as `analyze` runs it."""
     from k8s_bundle.analyzer.analysis import analyze_bundle
-    try:
-        from k8s_bundle.analyzer.rule_pack import load_rule_pack
-    except ImportError:     # before the analyzer's split of its cli module (issue 14)
-        from k8s_bundle.analyzer.cli import load_rule_pack  # type: ignore[no-redef]
+    from k8s_bundle.analyzer.rule_pack import load_rule_pack
 
     rules = load_rule_pack(rule_dirs)
     out = []
