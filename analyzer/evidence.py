@@ -19,6 +19,7 @@ import orjson
 
 from k8s_bundle.bundle.layout import FORMAT_VERSION, MANIFEST_NAME
 from k8s_bundle.bundle.manifest import check_manifest
+import k8s_bundle.analyzer.foreign  # noqa: F401  (registers other tools' folders with the reader)
 from k8s_bundle.analyzer.decode import decode_text
 from k8s_bundle.analyzer.logindex import LogIndexBuilder
 from k8s_bundle.analyzer.model import Evidence

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import k8s_bundle.analyzer.foreign  # noqa: F401  (other tools' folders read as bundles, as analyze does)
 from k8s_bundle.bundle.reader import open_bundle
 from k8s_bundle.errors import UserError, shown
 from k8s_bundle.serve.resources import BUNDLE_ANNOTATION, BY_BUNDLE_ID, TYPES, ResourceType

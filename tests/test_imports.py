@@ -138,11 +138,7 @@ def test_only_cli_modules_import_a_cli_module() -> None:
 
 
 # Known today, each with why; a new one fails, and so does an entry that is no longer true.
-BUNDLE_IMPORTS_KNOWN = {
-    # open_bundle's hook for other tools' folders (collectlogs.ps1): it calls the analyzer's
-    # converter inside a function. To go: the analyzer registers its converter with the reader.
-    ("k8s_bundle.bundle.reader", "k8s_bundle.analyzer.foreign"),
-}
+BUNDLE_IMPORTS_KNOWN: set[tuple[str, str]] = set()
 
 
 def test_the_bundle_package_imports_nothing_of_its_users() -> None:

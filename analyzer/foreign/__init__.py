@@ -1,14 +1,17 @@
 """Output folders of other tools, read as bundles (docs/bundle-format.md "Foreign inputs").
 
-`open_foreign(path, limits)` is the reader's hook (k8s_bundle/bundle/reader.py `open_bundle`): it
-returns a BundleReader for a folder it recognises, or None so the reader goes on as usual.
+`open_foreign(path, limits)` is registered with the bundle reader when this package is
+imported (k8s_bundle/bundle/reader.py `register_foreign`; analyzer/evidence.py imports it, so
+everything that analyzes reads these folders): it returns a BundleReader for a folder it
+recognises, or None so the reader goes on as usual. `redact` and `verify` do not import it:
+they read such a folder as the plain files it holds.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Iterator
 
-from k8s_bundle.bundle.reader import BundleReader, Member, ReaderLimits
+from k8s_bundle.bundle.reader import BundleReader, Member, ReaderLimits, register_foreign
 
 
 class ForeignReader(BundleReader):
@@ -44,3 +47,6 @@ def open_foreign(path: Path, limits: ReaderLimits) -> BundleReader | None:
     if collectlogs.looks_like(path):
         return ForeignReader(path, "collectlogs", limits, collectlogs.iter_members)
     return None
+
+
+register_foreign(open_foreign)

@@ -6,7 +6,7 @@ The manifest lists every host that failed, timed out, was interrupted or never s
 rules and the report can say that 3 of 50 hosts are missing and 1 is half-collected:
 
 - `node.complete` (bool; true when the manifest says nothing) and `node.incomplete_reason`
-- `bundle.failed_hosts`: the manifest's entries, already checked by analyzer/manifest_check.py,
+- `bundle.failed_hosts`: the manifest's entries, already checked by k8s_bundle/bundle/manifest.py,
   as {host, transport, state, error: str ("" when not given), node: str or null, partial: bool}
   so that a rule can join them without a has() per field
 

@@ -470,11 +470,25 @@ def _archive_kind(p: Path, st: os.stat_result) -> str:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def _foreign_reader(p: Path, limits: ReaderLimits) -> BundleReader | None:
-    """Other tools' output folders (a Microsoft collectlogs.ps1 folder): analyzer/foreign/."""
-    from k8s_bundle.analyzer.foreign import open_foreign
+# Openers of other tools' output folders (a Microsoft collectlogs.ps1 folder), registered by
+# their owner (analyzer/foreign/ converts with the analyzer's parsers, so this package cannot
+# import it): an opener returns a reader for a folder it recognises, else None.
+ForeignOpener = Callable[[Path, ReaderLimits], "BundleReader | None"]
+_FOREIGN_OPENERS: list[ForeignOpener] = []
 
-    return open_foreign(p, limits)
+
+def register_foreign(opener: ForeignOpener) -> None:
+    """Let `open_bundle` read another tool's folders through `opener` (once per opener)."""
+    if opener not in _FOREIGN_OPENERS:
+        _FOREIGN_OPENERS.append(opener)
+
+
+def _foreign_reader(p: Path, limits: ReaderLimits) -> BundleReader | None:
+    for opener in _FOREIGN_OPENERS:
+        reader = opener(p, limits)
+        if reader is not None:
+            return reader
+    return None
 
 
 def _looks_tar(block: bytes) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import k8s_bundle
+from k8s_bundle.bundle.layout import FORMAT_VERSION
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -120,7 +121,7 @@ def test_stage_copies_the_build_inputs_only(tmp_path):
 
 
 def test_project_versions_match_the_package():
-    assert selection.project_versions() == (k8s_bundle.__version__, k8s_bundle.FORMAT_VERSION)
+    assert selection.project_versions() == (k8s_bundle.__version__, FORMAT_VERSION)
 
 
 def test_windows_version_resource_names_both_versions():
