@@ -20,19 +20,19 @@ import urllib.request
 from pathlib import Path
 from typing import Iterable
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
+sys.path.insert(0, str(ROOT / "tests"))
+import ci_guard  # noqa: E402
 
 
 def require_kubectl() -> str:
     """The kubectl to test with: $K8S_BUNDLE_TEST_KUBECTL (another version's binary) or PATH's."""
     path = os.environ.get("K8S_BUNDLE_TEST_KUBECTL") or shutil.which("kubectl")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("kubectl is missing: CI installs Debian's kubernetes-client (scripts/apt-test-packages.txt)")
-        pytest.skip("kubectl is not installed")
+    ci_guard.require(None if path else "kubectl is missing: CI installs Debian's kubernetes-client "
+                     "(scripts/apt-test-packages.txt)", "kubectl is not installed")
+    assert path is not None
     return path
 
 
