@@ -1,6 +1,6 @@
 """Compressed members (rotated logs: .gz, .bz2, .xz): which codec, and inflating in bounded pieces.
 
-Shared by redaction (engine.py decompresses a rotated log to redact it and compresses it again)
+Shared by redaction (redactor.py decompresses a rotated log to redact it and compresses it again)
 and by verify's scanner (secretscan.py). Every decompress call is capped at STEP bytes of output,
 so a bomb (one 1 MiB chunk of gzip that inflates to 1 GiB) never lands in memory at once; the
 callers cap the total. Concatenated members (`gzip -c a b > c.gz`, pigz, logrotate appends) are

@@ -1,6 +1,6 @@
 """verify's own secret detector: a second method, independent of the redactor's rules.
 
-The redactor (engine.py, text.py, structured.py) decides what to replace; this module only
+The redactor (redactor.py, text.py, structured.py) decides what to replace; this module only
 decides whether anything secret-looking is left, by other means, so that a blind spot of the
 one is not a blind spot of the other:
 
