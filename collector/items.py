@@ -125,11 +125,11 @@ class JournalItem(Item):
         return (self.member,) if self.kernel else (self.member, *(f"logs{p}" for p in ROTATED_SYSLOG))
 
 
-@dataclass(frozen=True)
-class PowerShellItem(Item):
-    script: str = ""
-    path: str = ""                    # below nodes/<node>/, e.g. "windows/hns-networks.json"
-    kind: ClassVar[str] = "powershell"
+class _OnePath:
+    """An item stored at one `path` below nodes/<node>/: its spec's path unless given."""
+
+    path: str
+    spec: Any
 
     def __post_init__(self) -> None:
         if isinstance(self.spec, Spec) and not self.path:
@@ -141,21 +141,20 @@ class PowerShellItem(Item):
 
 
 @dataclass(frozen=True)
-class DerivedItem(Item):
+class PowerShellItem(_OnePath, Item):
+    script: str = ""
+    path: str = ""                    # below nodes/<node>/, e.g. "windows/hns-networks.json"
+    kind: ClassVar[str] = "powershell"
+
+
+@dataclass(frozen=True)
+class DerivedItem(_OnePath, Item):
     path: str = ""                    # below nodes/<node>/
     func: Callable[["Context"], Any] | None = None   # -> bytes, str, or a JSON value
     live: bool = False
     late: bool = False                # runs after every other item (may read ctx.shared)
     source: str = ""                  # what it is computed from, for the manifest
     kind: ClassVar[str] = "derived"
-
-    def __post_init__(self) -> None:
-        if isinstance(self.spec, Spec) and not self.path:
-            object.__setattr__(self, "path", self.spec.path)   # the table's path
-        super().__post_init__()
-
-    def members(self) -> tuple[str, ...]:
-        return (self.path,)
 
 
 @dataclass(frozen=True)
