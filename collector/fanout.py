@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from k8s_bundle.collector.runner import (CollectOptions, CollectResult, Engine, Progress,
+from k8s_bundle.collector.runner import (CollectOptions, CollectResult, Engine, Progress, lower_priority,
                                          detect_hostname, install_stop_signals,
                                          restore_signals, utc_stamp, _check_unique)
 from k8s_bundle.bundle.layout import node_name
@@ -488,9 +488,7 @@ def collect_remote(specs: list[HostSpec], opts: CollectOptions, redactor: Any, *
                    single_progress: Progress | None = None) -> list[CollectResult]:
     """Collect every host into one bundle; returns one CollectResult per collected host (each
     names the bundle; `partial` when the run was interrupted)."""
-    from k8s_bundle.collector.windows.local import lower_priority_any_os
-
-    lower_priority_any_os()   # the local side (ssh clients, redaction, gzip) yields too
+    lower_priority()   # the local side (ssh clients, redaction, gzip) yields too
     _raise_fd_limit(min(parallel, len(specs)) * FDS_PER_HOST + 256)
     seen: set[tuple[str, str]] = set()
     unique = []

@@ -123,7 +123,16 @@ def detect_hostname(transport: Any) -> str:
 
 
 def lower_priority() -> None:
-    """Never harm the node: the collector yields CPU and disk to everything else."""
+    """Never harm the node: the collector yields CPU and disk to everything else (nice and
+    idle I/O on POSIX; psutil's below-normal priority class on Windows, which has no nice)."""
+    if not hasattr(os, "nice"):
+        try:
+            import psutil
+
+            psutil.Process().nice(psutil.BELOW_NORMAL_PRIORITY_CLASS)  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - priority is best effort
+            pass
+        return
     try:
         os.nice(10)
     except OSError:
