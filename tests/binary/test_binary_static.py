@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import k8s_bundle
+from k8s_bundle.bundle.layout import FORMAT_VERSION
 from k8s_bundle.errors import EXIT_BAD_INPUT
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,7 +95,7 @@ def test_binary_is_small_enough(binary):
 def test_version_names_tool_and_bundle_format(binary):
     proc = _run([str(binary), "--version"])
     assert proc.returncode == 0
-    assert proc.stdout == f"k8s-bundle {k8s_bundle.__version__} (bundle format {k8s_bundle.FORMAT_VERSION})\n"
+    assert proc.stdout == f"k8s-bundle {k8s_bundle.__version__} (bundle format {FORMAT_VERSION})\n"
 
 
 @pytest.mark.parametrize("command", [["analyze", "bundle.tgz"], ["rules", "list"]])
@@ -274,7 +275,7 @@ def test_collect_in_chroot_makes_a_bundle_the_analyzer_reads(jail, collected):
 
     evidence = load_evidence(str(collected))
     assert evidence.problems == []
-    assert evidence.bundle["format_version"] == k8s_bundle.FORMAT_VERSION
+    assert evidence.bundle["format_version"] == FORMAT_VERSION
     assert evidence.bundle["tool_version"] == k8s_bundle.__version__
     assert list(evidence.nodes) == ["cp1"]
     node = evidence.nodes["cp1"]

@@ -80,7 +80,7 @@ def test_two_engines_one_writer_one_redactor(tmp_path: Path) -> None:
             t.join()
         now = dt.datetime.now(dt.timezone.utc)
         manifest = engines[0]._manifest(now, now, records["alpha"] + records["beta"])
-        manifest["nodes"] = [e.node_entry() for e in engines]
+        manifest.nodes = [e.node_entry() for e in engines]
         writer.finish(manifest, redactor.report())
     b = read_bundle(out)
     assert [n["name"] for n in b.manifest["nodes"]] == ["alpha", "beta"]
