@@ -36,10 +36,20 @@ def _facts(p: ParserSpec) -> str:
                      for k in keys)
 
 
+def _combined(p: ParserSpec, reg: Registry) -> str:
+    """` => node.time_sync (time.time_sync)` for each combiner that reads a fact `p` fills."""
+    out = ""
+    for fin in reg.finalizers:
+        if fin.builds and fin.scope == p.scope and set(fin.reads) & set(p.facts):
+            name = f"{fin.func.__module__.rsplit('.', 1)[-1]}.{fin.func.__name__}"
+            out += f" => `{fin.scope}.{fin.builds}` (combiner `{name}`)"
+    return out
+
+
 def read_by(spec: Spec, reg: Registry) -> str:
     parsed = readers(spec, reg)
     if parsed:
-        return "<br>".join(f"`{p.name}` -> `{_facts(p)}`" for p in parsed)
+        return "<br>".join(f"`{p.name}` -> `{_facts(p)}`{_combined(p, reg)}" for p in parsed)
     if spec.logs:
         return "log index"
     if spec.raw:
