@@ -213,6 +213,7 @@ def slot_stamp(slot: int) -> bytes:
 def generate(path: Path, nodes: int, size_gb: float, hit_every: int = 40000, compresslevel: int = 1) -> dict:
     """Write the bundle; returns what the sidecar records (bytes of log text, seconds taken)."""
     sys.path.insert(0, str(HERE.parent))
+    from k8s_bundle.bundle.manifest import ItemRecord, Manifest, NodeEntry, tool_entry
     from k8s_bundle.bundle.writer import BundleWriter
 
     t0 = time.time()
@@ -249,19 +250,15 @@ def generate(path: Path, nodes: int, size_gb: float, hit_every: int = 40000, com
                           .replace(NODE_MARK.encode(), node_b) for j in range(slots))
                 stored = w.add_stream(rel, chunks)
                 raw += stored.bytes
-                items.append({"node": node, "area": "logs", "id": rel.split("/logs/")[1], "path": rel,
-                              "kind": "journal" if "/journal/" in rel else "file", "source": rel, "status": "ok",
-                              "exit_code": None, "duration_ms": 100, "bytes": stored.bytes, "sha256": stored.sha256,
-                              "redactions": 0, "error": None, "needs_root": True})
+                items.append(ItemRecord(node, "logs", rel.split("/logs/")[1], path=rel,
+                                         kind="journal" if "/journal/" in rel else "file", source=rel,
+                                         duration_ms=100, bytes=stored.bytes, sha256=stored.sha256,
+                                         needs_root=True))
             if (i + 1) % 5 == 0 or i + 1 == nodes:
                 print(f"  generated {i + 1}/{nodes} nodes ({time.time() - t0:.0f}s)", flush=True)
-        w.finish({
-            "format_version": "1.0", "tool": {"name": "k8s-bundle", "version": "bench"},
-            "created_at": CREATED_AT, "finished_at": CREATED_AT, "partial": False, "partial_reason": None,
-            "collection": {"argv": ["bench"]},
-            "nodes": [{"name": n, "os": "linux", "transport": "ssh", "timezone": "UTC", "utc_offset_seconds": 0} for n in names],
-            "items": items,
-        })
+        w.finish(Manifest(CREATED_AT, CREATED_AT, {"argv": ["bench"]}, tool=tool_entry("bench"), items=items,
+                          nodes=[NodeEntry(n, os="linux", transport="ssh", timezone="UTC", utc_offset_seconds=0)
+                                 for n in names]))
     return {"log_bytes": raw, "generate_s": round(time.time() - t0, 1), "format_s": round(t_blocks, 1),
             "compresslevel": compresslevel, "nodes": nodes, "hit_every": hit_every}
 

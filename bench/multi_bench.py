@@ -37,6 +37,7 @@ OUT = HERE / "out"
 
 
 def generate(folder: Path, count: int, mb_per_node: float) -> None:
+    from k8s_bundle.bundle.manifest import ItemRecord, Manifest, NodeEntry, tool_entry
     from k8s_bundle.bundle.writer import BundleWriter
 
     if folder.exists():
@@ -64,17 +65,13 @@ def generate(folder: Path, count: int, mb_per_node: float) -> None:
                 (f"{base}/logs/kernel.log", mk.journal("kernel", 0, KERNEL, HITS["kernel"], int(target * 0.1))),
             ):
                 stored = w.add_stream(rel, chunks)
-                items.append({"node": node, "area": "logs", "id": rel.split("/logs/")[1], "path": rel,
-                              "kind": "journal" if "/journal/" in rel else "file", "source": rel, "status": "ok",
-                              "exit_code": None, "duration_ms": 100, "bytes": stored.bytes, "sha256": stored.sha256,
-                              "redactions": 0, "error": None, "needs_root": True})
-            w.finish({
-                "format_version": "1.0", "tool": {"name": "k8s-bundle", "version": "bench"},
-                "created_at": CREATED_AT, "finished_at": CREATED_AT, "partial": False, "partial_reason": None,
-                "collection": {"argv": ["bench"]},
-                "nodes": [{"name": node, "os": "linux", "transport": "local", "timezone": "UTC", "utc_offset_seconds": 0}],
-                "items": items,
-            })
+                items.append(ItemRecord(node, "logs", rel.split("/logs/")[1], path=rel,
+                                         kind="journal" if "/journal/" in rel else "file", source=rel,
+                                         duration_ms=100, bytes=stored.bytes, sha256=stored.sha256,
+                                         needs_root=True))
+            w.finish(Manifest(CREATED_AT, CREATED_AT, {"argv": ["bench"]}, tool=tool_entry("bench"), items=items,
+                              nodes=[NodeEntry(node, os="linux", transport="local", timezone="UTC",
+                                               utc_offset_seconds=0)]))
 
 
 def run(argv: list[str]) -> tuple[float, float, int, int]:
